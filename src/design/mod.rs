@@ -1,0 +1,826 @@
+//! Designs: factors (fixed or random, crossed or nested), replicates and the model's terms.
+//!
+//! [`DesignSpec`] is what a file says; [`Design`] is a checked design, built only through
+//! `Design::try_from(spec)`. Nothing downstream re-checks it.
+
+mod spec;
+
+use std::fmt;
+
+pub use spec::{DesignSpec, FactorSpec, Kind, SpecParseError};
+
+/// The most factors a design may have (one bit of a `u64` each, one more for the error).
+pub const MAX_FACTORS: usize = 62;
+
+/// A set of subscripts (factor indices, and the error subscript at index `n_factors`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Subscripts(pub u64);
+
+impl Subscripts {
+    pub const EMPTY: Subscripts = Subscripts(0);
+    pub fn single(i: usize) -> Self {
+        Subscripts(1u64 << i)
+    }
+    pub fn contains(self, i: usize) -> bool {
+        self.0 >> i & 1 == 1
+    }
+    pub fn is_superset(self, other: Subscripts) -> bool {
+        self.0 & other.0 == other.0
+    }
+    pub fn union(self, other: Subscripts) -> Self {
+        Subscripts(self.0 | other.0)
+    }
+    pub fn intersection(self, other: Subscripts) -> Self {
+        Subscripts(self.0 & other.0)
+    }
+    pub fn minus(self, other: Subscripts) -> Self {
+        Subscripts(self.0 & !other.0)
+    }
+    pub fn with(self, i: usize) -> Self {
+        Subscripts(self.0 | 1u64 << i)
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+    /// Indices in increasing order.
+    pub fn iter(self) -> impl Iterator<Item = usize> {
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                None
+            } else {
+                let i = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                Some(i)
+            }
+        })
+    }
+}
+
+/// A checked factor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Factor {
+    pub name: String,
+    pub kind: Kind,
+    /// Levels within each level of its parents; `None` until data supply it.
+    pub levels: Option<u32>,
+    /// Direct parents (indices into the design's factors).
+    pub parents: Vec<usize>,
+    /// All ancestors: parents, their parents, ...
+    pub ancestors: Subscripts,
+    /// Letter(s) for the level count in symbolic output (`a`, `b`, `s`, ...).
+    pub symbol: String,
+    /// Subscript letter in the subscript table (`i`, `j`, `k`, ...).
+    pub subscript: String,
+}
+
+/// A term of the model: a set of factors closed under ancestry. The *live* factors are
+/// those not nested in another factor of the term; the *dead* ones are their ancestors.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Term {
+    /// Canonical name (`A`, `A:B`, `B(A)`, `A:C(B)`, or `Residual`).
+    pub name: String,
+    /// Live and dead subscripts together.
+    pub subscripts: Subscripts,
+    pub live: Subscripts,
+    pub dead: Subscripts,
+    /// Random when any of its factors (or the error) is random.
+    pub random: bool,
+}
+
+/// A checked design.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Design {
+    pub title: String,
+    pub response: Option<String>,
+    pub factors: Vec<Factor>,
+    /// Observations per cell of all factors; `None` until data supply it.
+    pub replicates: Option<u32>,
+    /// Model terms in canonical order (without the Residual).
+    pub terms: Vec<Term>,
+    /// Terms the factor structure allows but the term list leaves out: pooled into Residual.
+    pub pooled: Vec<Term>,
+    /// Symbol of the replicate count (`n`).
+    pub replicate_symbol: String,
+    /// Subscript letter of the error (replicate) subscript.
+    pub error_subscript: String,
+    spec: DesignSpec,
+}
+
+/// What is wrong with a design. Each message names the factor, field or term.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DesignError {
+    #[error("{0}")]
+    Parse(#[from] SpecParseError),
+    #[error("`factors` is empty: declare at least one factor with [[factors]]")]
+    NoFactors,
+    #[error("too many factors ({0}); at most {MAX_FACTORS} are supported")]
+    TooManyFactors(usize),
+    #[error(
+        "factors[{index}]: name `{name}` is not valid: use letters, digits and `_`, starting with a letter"
+    )]
+    BadName { index: usize, name: String },
+    #[error("factors[{index}]: name `{name}` is also the name of factors[{first}]")]
+    DuplicateName {
+        index: usize,
+        first: usize,
+        name: String,
+    },
+    #[error("factors[{index}] (`{name}`): `levels` is {levels}; a factor needs at least 2 levels")]
+    TooFewLevels {
+        index: usize,
+        name: String,
+        levels: u32,
+    },
+    #[error("`replicates` is 0; it must be at least 1 (1 for one observation per cell)")]
+    ZeroReplicates,
+    #[error("factors[{index}] (`{name}`): nested in unknown factor `{parent}`{hint}")]
+    UnknownParent {
+        index: usize,
+        name: String,
+        parent: String,
+        hint: String,
+    },
+    #[error("factors[{index}] (`{name}`): `nested_in` names `{parent}` twice")]
+    DuplicateParent {
+        index: usize,
+        name: String,
+        parent: String,
+    },
+    #[error("factors[{index}] (`{name}`): nested in itself")]
+    SelfNested { index: usize, name: String },
+    #[error("`nested_in` is cyclic: {0}")]
+    Cycle(String),
+    #[error(
+        "factors[{index}] (`{name}`): symbol `{symbol}` is not valid: use a letter, optionally followed by letters or digits"
+    )]
+    BadSymbol {
+        index: usize,
+        name: String,
+        symbol: String,
+    },
+    #[error("factors[{index}] (`{name}`): symbol `{symbol}` is already used{by}")]
+    DuplicateSymbol {
+        index: usize,
+        name: String,
+        symbol: String,
+        by: String,
+    },
+    #[error("terms[{index}]: `{term}` names unknown factor `{factor}`{hint}")]
+    UnknownTermFactor {
+        index: usize,
+        term: String,
+        factor: String,
+        hint: String,
+    },
+    #[error("terms[{index}]: `{term}` is not a possible term: {reason}")]
+    ImpossibleTerm {
+        index: usize,
+        term: String,
+        reason: String,
+    },
+    #[error("terms[{index}]: `{term}` is listed twice (also terms[{first}])")]
+    DuplicateTerm {
+        index: usize,
+        first: usize,
+        term: String,
+    },
+    #[error("`terms` is empty: list at least one term, or leave `terms` out for the full model")]
+    NoTerms,
+    #[error(
+        "the Residual has 0 degrees of freedom (replicates = 1 and every term is kept), so the test of `{top}` has no denominator: drop `{top}` from `terms` to pool it into the Residual (terms = [{keep}]), or take replicates >= 2"
+    )]
+    NoResidualDf { top: String, keep: String },
+}
+
+impl DesignError {
+    /// The field of the design file the error is about (`factors[1]`, `terms[0]`, ...).
+    pub fn field(&self) -> Option<String> {
+        use DesignError::*;
+        match self {
+            BadName { index, .. }
+            | DuplicateName { index, .. }
+            | TooFewLevels { index, .. }
+            | UnknownParent { index, .. }
+            | DuplicateParent { index, .. }
+            | SelfNested { index, .. }
+            | BadSymbol { index, .. }
+            | DuplicateSymbol { index, .. } => Some(format!("factors[{index}]")),
+            UnknownTermFactor { index, .. }
+            | ImpossibleTerm { index, .. }
+            | DuplicateTerm { index, .. } => Some(format!("terms[{index}]")),
+            ZeroReplicates => Some("replicates".into()),
+            NoTerms | NoResidualDf { .. } => Some("terms".into()),
+            NoFactors | TooManyFactors(_) => Some("factors".into()),
+            Parse(_) | Cycle(_) => None,
+        }
+    }
+}
+
+fn valid_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn valid_symbol(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric())
+}
+
+/// A "did you mean" hint: the known name closest to `wanted`, when close enough.
+pub(crate) fn suggestion<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    let wanted_lower = wanted.to_ascii_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for k in known {
+        let d = edit_distance(&wanted_lower, &k.to_ascii_lowercase());
+        if d <= 2.max(wanted.len() / 3) && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, k));
+        }
+    }
+    match best {
+        Some((_, k)) => format!(" (did you mean `{k}`?)"),
+        None => String::new(),
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Subscript letters, in the order of the subscript table: i j k l m p q r s t u v w, then
+/// i13, i14, ... (n and o are left out: n is the replicate count).
+fn subscript_letter(i: usize) -> String {
+    const LETTERS: [&str; 13] = [
+        "i", "j", "k", "l", "m", "p", "q", "r", "s", "t", "u", "v", "w",
+    ];
+    LETTERS
+        .get(i)
+        .map_or_else(|| format!("i{}", i + 1), |s| (*s).to_string())
+}
+
+impl TryFrom<DesignSpec> for Design {
+    type Error = DesignError;
+
+    fn try_from(spec: DesignSpec) -> Result<Design, DesignError> {
+        let nf = spec.factors.len();
+        if nf == 0 {
+            return Err(DesignError::NoFactors);
+        }
+        if nf > MAX_FACTORS {
+            return Err(DesignError::TooManyFactors(nf));
+        }
+        if spec.replicates == Some(0) {
+            return Err(DesignError::ZeroReplicates);
+        }
+        // Names.
+        for (index, f) in spec.factors.iter().enumerate() {
+            if !valid_identifier(&f.name) {
+                return Err(DesignError::BadName {
+                    index,
+                    name: f.name.clone(),
+                });
+            }
+            if let Some(first) = spec.factors[..index].iter().position(|g| g.name == f.name) {
+                return Err(DesignError::DuplicateName {
+                    index,
+                    first,
+                    name: f.name.clone(),
+                });
+            }
+            if let Some(levels) = f.levels
+                && levels < 2
+            {
+                return Err(DesignError::TooFewLevels {
+                    index,
+                    name: f.name.clone(),
+                    levels,
+                });
+            }
+        }
+        // Parents.
+        let mut parents: Vec<Vec<usize>> = Vec::with_capacity(nf);
+        for (index, f) in spec.factors.iter().enumerate() {
+            let mut ps = Vec::new();
+            for p in &f.nested_in {
+                let Some(pi) = spec.factors.iter().position(|g| &g.name == p) else {
+                    return Err(DesignError::UnknownParent {
+                        index,
+                        name: f.name.clone(),
+                        parent: p.clone(),
+                        hint: suggestion(p, spec.factors.iter().map(|g| g.name.as_str())),
+                    });
+                };
+                if pi == index {
+                    return Err(DesignError::SelfNested {
+                        index,
+                        name: f.name.clone(),
+                    });
+                }
+                if ps.contains(&pi) {
+                    return Err(DesignError::DuplicateParent {
+                        index,
+                        name: f.name.clone(),
+                        parent: p.clone(),
+                    });
+                }
+                ps.push(pi);
+            }
+            ps.sort_unstable();
+            parents.push(ps);
+        }
+        let ancestors = ancestor_sets(&spec, &parents)?;
+        // Symbols.
+        let mut used: Vec<(String, String)> = vec![("n".to_string(), "the replicates".to_string())];
+        for (index, f) in spec.factors.iter().enumerate() {
+            if let Some(sym) = &f.symbol {
+                if !valid_symbol(sym) {
+                    return Err(DesignError::BadSymbol {
+                        index,
+                        name: f.name.clone(),
+                        symbol: sym.clone(),
+                    });
+                }
+                if let Some((_, by)) = used.iter().find(|(s, _)| s == sym) {
+                    return Err(DesignError::DuplicateSymbol {
+                        index,
+                        name: f.name.clone(),
+                        symbol: sym.clone(),
+                        by: format!(" by {by}"),
+                    });
+                }
+                used.push((sym.clone(), format!("factor `{}`", f.name)));
+            }
+        }
+        let mut factors = Vec::with_capacity(nf);
+        for (index, f) in spec.factors.iter().enumerate() {
+            let symbol = match &f.symbol {
+                Some(s) => s.clone(),
+                None => {
+                    let first = f
+                        .name
+                        .chars()
+                        .next()
+                        .map_or('x', |c| c.to_ascii_lowercase())
+                        .to_string();
+                    let mut candidate = first.clone();
+                    let mut k = 2;
+                    while used.iter().any(|(s, _)| *s == candidate) {
+                        candidate = format!("{first}{k}");
+                        k += 1;
+                    }
+                    used.push((candidate.clone(), format!("factor `{}`", f.name)));
+                    candidate
+                }
+            };
+            factors.push(Factor {
+                name: f.name.clone(),
+                kind: f.kind,
+                levels: f.levels,
+                parents: parents[index].clone(),
+                ancestors: ancestors[index],
+                symbol,
+                subscript: subscript_letter(index),
+            });
+        }
+        // Terms.
+        let all = all_terms(&factors);
+        let (terms, pooled) = match &spec.terms {
+            None => (all, Vec::new()),
+            Some(list) => {
+                if list.is_empty() {
+                    return Err(DesignError::NoTerms);
+                }
+                let mut chosen: Vec<(usize, Subscripts)> = Vec::new();
+                for (index, text) in list.iter().enumerate() {
+                    let set = parse_term(index, text, &factors)?;
+                    if let Some((first, _)) = chosen.iter().find(|(_, s)| *s == set) {
+                        return Err(DesignError::DuplicateTerm {
+                            index,
+                            first: *first,
+                            term: text.clone(),
+                        });
+                    }
+                    chosen.push((index, set));
+                }
+                let (kept, dropped): (Vec<Term>, Vec<Term>) = all
+                    .into_iter()
+                    .partition(|t| chosen.iter().any(|(_, s)| *s == t.subscripts));
+                (kept, dropped)
+            }
+        };
+        if spec.replicates == Some(1) && pooled.is_empty() {
+            // The full model with one observation per cell: the top term is confounded with
+            // the error and nothing can test it.
+            let top = terms.last().map(|t| t.name.clone()).unwrap_or_default();
+            let keep = terms[..terms.len().saturating_sub(1)]
+                .iter()
+                .map(|t| format!("\"{}\"", t.name))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(DesignError::NoResidualDf { top, keep });
+        }
+        Ok(Design {
+            title: spec.title.clone(),
+            response: spec.response.clone(),
+            replicates: spec.replicates,
+            replicate_symbol: "n".to_string(),
+            error_subscript: subscript_letter(nf),
+            factors,
+            terms,
+            pooled,
+            spec,
+        })
+    }
+}
+
+/// Transitive closure of the parent relation; detects cycles.
+fn ancestor_sets(
+    spec: &DesignSpec,
+    parents: &[Vec<usize>],
+) -> Result<Vec<Subscripts>, DesignError> {
+    let nf = parents.len();
+    // 0 = unvisited, 1 = on the stack, 2 = done
+    let mut state = vec![0u8; nf];
+    let mut result = vec![Subscripts::EMPTY; nf];
+    fn visit(
+        i: usize,
+        parents: &[Vec<usize>],
+        state: &mut [u8],
+        result: &mut [Subscripts],
+        stack: &mut Vec<usize>,
+        spec: &DesignSpec,
+    ) -> Result<(), DesignError> {
+        match state[i] {
+            2 => return Ok(()),
+            1 => {
+                let start = stack.iter().position(|&s| s == i).unwrap_or(0);
+                let mut names: Vec<&str> = stack[start..]
+                    .iter()
+                    .map(|&s| spec.factors[s].name.as_str())
+                    .collect();
+                names.push(spec.factors[i].name.as_str());
+                return Err(DesignError::Cycle(names.join(" is nested in ")));
+            }
+            _ => {}
+        }
+        state[i] = 1;
+        stack.push(i);
+        let mut set = Subscripts::EMPTY;
+        for &p in &parents[i] {
+            visit(p, parents, state, result, stack, spec)?;
+            set = set.with(p).union(result[p]);
+        }
+        stack.pop();
+        state[i] = 2;
+        result[i] = set;
+        Ok(())
+    }
+    let mut stack = Vec::new();
+    for i in 0..nf {
+        visit(i, parents, &mut state, &mut result, &mut stack, spec)?;
+    }
+    Ok(result)
+}
+
+/// Canonical name of a term given its subscript set.
+pub(crate) fn term_name(factors: &[Factor], set: Subscripts) -> String {
+    let dead = dead_of(factors, set);
+    let live = set.minus(dead);
+    let mut name = live
+        .iter()
+        .map(|i| factors[i].name.as_str())
+        .collect::<Vec<_>>()
+        .join(":");
+    if !dead.is_empty() {
+        name.push('(');
+        name.push_str(
+            &dead
+                .iter()
+                .map(|i| factors[i].name.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        name.push(')');
+    }
+    name
+}
+
+/// The dead subscripts of a term: factors that are ancestors of another factor in it.
+fn dead_of(factors: &[Factor], set: Subscripts) -> Subscripts {
+    let mut dead = Subscripts::EMPTY;
+    for i in set.iter() {
+        dead = dead.union(factors[i].ancestors);
+    }
+    dead.intersection(set)
+}
+
+fn make_term(factors: &[Factor], set: Subscripts) -> Term {
+    let dead = dead_of(factors, set);
+    Term {
+        name: term_name(factors, set),
+        subscripts: set,
+        live: set.minus(dead),
+        dead,
+        random: set.iter().any(|i| factors[i].kind == Kind::Random),
+    }
+}
+
+/// Canonical order: by the number of live factors, then by the live factors' declaration
+/// order (A, B, C, A:B, A:C, B:C, A:B:C; B(A) sits with the main effects).
+fn canonical_key(t: &Term) -> (usize, Vec<usize>, Vec<usize>) {
+    (
+        t.live.len(),
+        t.live.iter().collect(),
+        t.dead.iter().collect(),
+    )
+}
+
+/// Every term the factor structure allows: each non-empty set of factors closed under
+/// ancestry, in canonical order.
+fn all_terms(factors: &[Factor]) -> Vec<Term> {
+    // Build closed sets incrementally: start from {∅}; for each factor in an order where
+    // parents come first, extend every closed set that contains its ancestors.
+    let nf = factors.len();
+    let mut order: Vec<usize> = (0..nf).collect();
+    order.sort_by_key(|&i| factors[i].ancestors.len());
+    let mut sets: Vec<Subscripts> = vec![Subscripts::EMPTY];
+    for &i in &order {
+        let anc = factors[i].ancestors;
+        let extra: Vec<Subscripts> = sets
+            .iter()
+            .filter(|s| s.is_superset(anc))
+            .map(|s| s.with(i))
+            .collect();
+        sets.extend(extra);
+    }
+    let mut terms: Vec<Term> = sets
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| make_term(factors, s))
+        .collect();
+    terms.sort_by_key(canonical_key);
+    terms
+}
+
+/// Parses a term name (`A:C(B)`, `sample(batch)`) into its subscript set.
+fn parse_term(index: usize, text: &str, factors: &[Factor]) -> Result<Subscripts, DesignError> {
+    let impossible = |reason: String| DesignError::ImpossibleTerm {
+        index,
+        term: text.to_string(),
+        reason,
+    };
+    let trimmed = text.trim();
+    let (live_part, dead_part) = match trimmed.find('(') {
+        Some(open) => {
+            let Some(inner) = trimmed[open + 1..].strip_suffix(')') else {
+                return Err(impossible("unbalanced parentheses".into()));
+            };
+            (&trimmed[..open], Some(inner))
+        }
+        None => (trimmed, None),
+    };
+    let lookup = |name: &str| -> Result<usize, DesignError> {
+        let name = name.trim();
+        factors
+            .iter()
+            .position(|f| f.name == name)
+            .ok_or_else(|| DesignError::UnknownTermFactor {
+                index,
+                term: text.to_string(),
+                factor: name.to_string(),
+                hint: suggestion(name, factors.iter().map(|f| f.name.as_str())),
+            })
+    };
+    if live_part.trim().is_empty() {
+        return Err(impossible("no factor before the parentheses".into()));
+    }
+    let mut live = Subscripts::EMPTY;
+    for name in live_part.split(':') {
+        let i = lookup(name)?;
+        if live.contains(i) {
+            return Err(impossible(format!("`{}` appears twice", factors[i].name)));
+        }
+        live = live.with(i);
+    }
+    let mut dead = Subscripts::EMPTY;
+    if let Some(d) = dead_part {
+        for name in d.split(',') {
+            let i = lookup(name)?;
+            if dead.contains(i) || live.contains(i) {
+                return Err(impossible(format!("`{}` appears twice", factors[i].name)));
+            }
+            dead = dead.with(i);
+        }
+    }
+    // A live factor may not be an ancestor of another live factor (A:B(A)).
+    for i in live.iter() {
+        for j in live.iter() {
+            if factors[j].ancestors.contains(i) {
+                return Err(impossible(format!(
+                    "`{}` is nested in `{}`, so they cannot be crossed; the nested term is `{}`",
+                    factors[j].name,
+                    factors[i].name,
+                    term_name(factors, live.union(factors[j].ancestors)),
+                )));
+            }
+        }
+    }
+    let mut needed = Subscripts::EMPTY;
+    for i in live.iter() {
+        needed = needed.union(factors[i].ancestors);
+    }
+    if dead != needed {
+        let canonical = term_name(factors, live.union(needed));
+        let reason = if needed.minus(dead).is_empty() {
+            format!(
+                "the factors in parentheses must be exactly the ancestors of {}; write `{canonical}`",
+                live.iter()
+                    .map(|i| format!("`{}`", factors[i].name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            format!(
+                "it leaves out the parents {}; write `{canonical}`",
+                needed
+                    .minus(dead)
+                    .iter()
+                    .map(|i| format!("`{}`", factors[i].name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        return Err(impossible(reason));
+    }
+    Ok(live.union(dead))
+}
+
+impl Design {
+    /// Parses and checks TOML text.
+    pub fn from_toml_str(text: &str) -> Result<Design, DesignError> {
+        Design::try_from(DesignSpec::from_toml_str(text)?)
+    }
+
+    /// The (normalised) spec this design was built from, e.g. to write it back to a file.
+    pub fn spec(&self) -> &DesignSpec {
+        &self.spec
+    }
+
+    pub fn n_factors(&self) -> usize {
+        self.factors.len()
+    }
+
+    /// Index of the error (replicate) subscript.
+    pub fn error_index(&self) -> usize {
+        self.factors.len()
+    }
+
+    /// The Residual term (all factors dead, the error subscript live).
+    pub fn residual(&self) -> Term {
+        let nf = self.factors.len();
+        let all = Subscripts((1u64 << nf) - 1);
+        Term {
+            name: "Residual".to_string(),
+            subscripts: all.with(nf),
+            live: Subscripts::single(nf),
+            dead: all,
+            random: true,
+        }
+    }
+
+    /// Model terms followed by the Residual: the rows of the EMS table.
+    pub fn terms_with_residual(&self) -> Vec<Term> {
+        let mut t = self.terms.clone();
+        t.push(self.residual());
+        t
+    }
+
+    /// Level count of a subscript (factor index, or the error index for replicates).
+    pub fn levels_of(&self, subscript: usize) -> Option<u32> {
+        if subscript == self.factors.len() {
+            self.replicates
+        } else {
+            self.factors.get(subscript).and_then(|f| f.levels)
+        }
+    }
+
+    /// Symbol of a subscript's level count.
+    pub fn symbol_of(&self, subscript: usize) -> &str {
+        if subscript == self.factors.len() {
+            &self.replicate_symbol
+        } else {
+            &self.factors[subscript].symbol
+        }
+    }
+
+    /// Whether every level count (and the replicate count) is known.
+    pub fn is_sized(&self) -> bool {
+        self.replicates.is_some() && self.factors.iter().all(|f| f.levels.is_some())
+    }
+
+    /// Number of cells of a subscript set (product of level counts), if known.
+    pub fn cells(&self, set: Subscripts) -> Option<u64> {
+        set.iter().try_fold(1u64, |acc, i| {
+            acc.checked_mul(u64::from(self.levels_of(i)?))
+        })
+    }
+
+    /// Total number of observations, if known.
+    pub fn n_observations(&self) -> Option<u64> {
+        let nf = self.factors.len();
+        self.cells(Subscripts((1u64 << nf) - 1).with(nf))
+    }
+
+    /// Degrees of freedom of a model term: product of (levels - 1) over live subscripts and
+    /// levels over dead ones (Rule 4).
+    pub fn df(&self, term: &Term) -> Option<u64> {
+        let mut df = 1u64;
+        for i in term.live.iter() {
+            df = df.checked_mul(u64::from(self.levels_of(i)?) - 1)?;
+        }
+        for i in term.dead.iter() {
+            df = df.checked_mul(u64::from(self.levels_of(i)?))?;
+        }
+        Some(df)
+    }
+
+    /// Residual df: pure error plus every pooled term.
+    pub fn residual_df(&self) -> Option<u64> {
+        let mut df = self.df(&self.residual())?;
+        for t in &self.pooled {
+            df += self.df(t)?;
+        }
+        Some(df)
+    }
+
+    /// Symbolic df of a term: `(a-1)`, `a(b-1)`, `(a-1)(b-1)`, `ab(n-1)`.
+    pub fn df_symbolic(&self, term: &Term) -> String {
+        let dead: Vec<&str> = term.dead.iter().map(|i| self.symbol_of(i)).collect();
+        let mut s = crate::ems::product_string(&dead);
+        for i in term.live.iter() {
+            s.push_str(&format!("({}-1)", self.symbol_of(i)));
+        }
+        s
+    }
+
+    /// Symbolic residual df, including pooled terms: `ab(n-1)`, `(a-1)(b-1)`.
+    pub fn residual_df_symbolic(&self) -> String {
+        let mut parts = Vec::new();
+        if self.replicates != Some(1) {
+            parts.push(self.df_symbolic(&self.residual()));
+        }
+        for t in &self.pooled {
+            parts.push(self.df_symbolic(t));
+        }
+        parts.join(" + ")
+    }
+
+    /// Returns a copy with level counts and replicates set (from data). Counts given as
+    /// `None` keep the design's value.
+    pub fn with_sizes(
+        &self,
+        levels: &[Option<u32>],
+        replicates: Option<u32>,
+    ) -> Result<Design, DesignError> {
+        let mut spec = self.spec.clone();
+        for (f, l) in spec.factors.iter_mut().zip(levels) {
+            if l.is_some() {
+                f.levels = *l;
+            }
+        }
+        if replicates.is_some() {
+            spec.replicates = replicates;
+        }
+        Design::try_from(spec)
+    }
+
+    /// Finds a term (or `Residual`) by its canonical name.
+    pub fn term_index(&self, name: &str) -> Option<usize> {
+        if name == "Residual" {
+            return Some(self.terms.len());
+        }
+        self.terms.iter().position(|t| t.name == name)
+    }
+}
+
+impl fmt::Display for Term {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}

@@ -1,0 +1,13 @@
+//! emslab: analysis of variance with expected mean squares.
+//!
+//! The pipeline: [`DesignSpec`] (unchecked) → [`Design`] (checked) → [`ems::derive`]
+//! ([`EmsTable`]: subscript table, EMS, tests, estimators) → [`report`] tables, written in
+//! every export format by one writer each.
+
+pub mod design;
+pub mod ems;
+pub mod io;
+pub mod report;
+
+pub use design::{Design, DesignError, DesignSpec};
+pub use ems::{EmsTable, Model, derive};
