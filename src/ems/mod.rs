@@ -244,13 +244,15 @@ pub fn derive(design: &Design, model: Model) -> EmsTable {
     // of U's cells outside T's live columns: the level counts of the columns absent from U,
     // or 0 when a fixed column live in U (not in T) is uncovered (restricted model, or a
     // fixed row in either model).
+    // Components are listed from the Residual up: by decreasing number of subscripts, then
+    // in canonical order (σ² + nσ²(ABC) + cnσ²(AB) + bnσ²(AC) + bcnφ(A)).
+    let display_order = display_order(&terms);
     let ems: Vec<Vec<EmsEntry>> = terms
         .iter()
         .map(|t| {
-            terms
+            display_order
                 .iter()
-                .enumerate()
-                .rev()
+                .map(|&u| (u, &terms[u]))
                 .filter(|(_, u)| u.subscripts.is_superset(t.subscripts))
                 .filter(|(_, u)| {
                     let zero_cols = u.live.minus(t.live).intersection(fixed_cols);
@@ -303,6 +305,13 @@ pub fn derive(design: &Design, model: Model) -> EmsTable {
         tests,
         estimators,
     }
+}
+
+/// Rows from the Residual up: decreasing number of subscripts, then canonical order.
+fn display_order(terms: &[Term]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..terms.len()).collect();
+    order.sort_by_key(|&u| (std::cmp::Reverse(terms[u].subscripts.len()), u));
+    order
 }
 
 fn cell_of(t: &Term, c: usize, kind: Kind) -> Cell {
@@ -611,11 +620,9 @@ impl EmsTable {
         let term = &self.terms[t];
         let ncol = self.table.columns.len();
         let covered: Vec<usize> = term.live.iter().collect();
-        let rows = self
-            .terms
-            .iter()
-            .enumerate()
-            .rev()
+        let rows = display_order(&self.terms)
+            .into_iter()
+            .map(|ui| (ui, &self.terms[ui]))
             .map(|(ui, u)| {
                 let contains = u.subscripts.is_superset(term.subscripts);
                 let cells: Vec<(usize, Cell, CellValue)> = (0..ncol)

@@ -1,0 +1,347 @@
+//! Textbook EMS tables reproduced exactly.
+//!
+//! Montgomery, Design and Analysis of Experiments (8th ed.): two-factor models §13.2-13.3
+//! (as tabulated in ../shared/reference/README.md, "Textbook EMS tables"),
+//! three-factor models §13.6, nested B(A) §14.1, nested-factorial Example 14.2; Box, Hunter
+//! and Hunter §9.3 (pigment paste).
+
+mod common;
+
+use emslab::ems::{Model, TestKind, derive};
+use emslab::{Design, EmsTable};
+
+fn design(toml: &str) -> Design {
+    Design::from_toml_str(toml).expect("valid design")
+}
+
+fn two_factor(a: &str, b: &str) -> Design {
+    design(&format!(
+        r#"
+        replicates = 2
+        [[factors]]
+        name = "A"
+        kind = "{a}"
+        levels = 3
+        [[factors]]
+        name = "B"
+        kind = "{b}"
+        levels = 4
+        "#
+    ))
+}
+
+fn row(t: &EmsTable, name: &str) -> usize {
+    t.terms
+        .iter()
+        .position(|x| x.name == name)
+        .expect("term exists")
+}
+
+fn ems(t: &EmsTable, name: &str) -> String {
+    t.ems_text(row(t, name))
+}
+
+fn loaded(name: &str) -> Design {
+    emslab::io::read_design(&common::design_path(name)).expect("shipped design loads")
+}
+
+// Montgomery §13.2-13.3; reference README table "Montgomery's two-factor model".
+#[test]
+fn two_factor_fixed() {
+    for model in [Model::Restricted, Model::Unrestricted] {
+        let t = derive(&two_factor("fixed", "fixed"), model);
+        assert_eq!(ems(&t, "A"), "σ² + b n φ(A)");
+        assert_eq!(ems(&t, "B"), "σ² + a n φ(B)");
+        assert_eq!(ems(&t, "A:B"), "σ² + n φ(A:B)");
+        assert_eq!(ems(&t, "Residual"), "σ²");
+        for name in ["A", "B", "A:B"] {
+            let test = &t.tests[row(&t, name)];
+            assert_eq!(test.kind, TestKind::Exact);
+            assert_eq!(test.denominator, vec![(t.residual(), 1)]);
+        }
+    }
+}
+
+#[test]
+fn two_factor_random() {
+    for model in [Model::Restricted, Model::Unrestricted] {
+        let t = derive(&two_factor("random", "random"), model);
+        assert_eq!(ems(&t, "A"), "σ² + n σ²(A:B) + b n σ²(A)");
+        assert_eq!(ems(&t, "B"), "σ² + n σ²(A:B) + a n σ²(B)");
+        assert_eq!(ems(&t, "A:B"), "σ² + n σ²(A:B)");
+        let ab = row(&t, "A:B");
+        assert_eq!(t.tests[row(&t, "A")].denominator, vec![(ab, 1)]);
+        assert_eq!(t.tests[row(&t, "B")].denominator, vec![(ab, 1)]);
+        assert_eq!(t.tests[ab].denominator, vec![(t.residual(), 1)]);
+    }
+}
+
+#[test]
+fn two_factor_mixed_restricted() {
+    let t = derive(&two_factor("fixed", "random"), Model::Restricted);
+    assert_eq!(ems(&t, "A"), "σ² + n σ²(A:B) + b n φ(A)");
+    assert_eq!(ems(&t, "B"), "σ² + a n σ²(B)");
+    assert_eq!(ems(&t, "A:B"), "σ² + n σ²(A:B)");
+    assert_eq!(t.tests[row(&t, "B")].denominator, vec![(t.residual(), 1)]);
+    assert_eq!(t.tests[row(&t, "A")].denominator, vec![(row(&t, "A:B"), 1)]);
+    // Numeric coefficients: a = 3, b = 4, n = 2.
+    assert_eq!(
+        t.ems_numeric_text(row(&t, "A")).as_deref(),
+        Some("σ² + 2 σ²(A:B) + 8 φ(A)")
+    );
+    let est = t.estimator(row(&t, "B")).expect("B is random");
+    assert_eq!(t.estimator_text(est), "(MS(B) - MS(Residual)) / (a n)");
+}
+
+#[test]
+fn two_factor_mixed_unrestricted() {
+    let t = derive(&two_factor("fixed", "random"), Model::Unrestricted);
+    assert_eq!(ems(&t, "A"), "σ² + n σ²(A:B) + b n φ(A)");
+    assert_eq!(ems(&t, "B"), "σ² + n σ²(A:B) + a n σ²(B)");
+    assert_eq!(ems(&t, "A:B"), "σ² + n σ²(A:B)");
+    assert_eq!(t.tests[row(&t, "B")].denominator, vec![(row(&t, "A:B"), 1)]);
+    let est = t.estimator(row(&t, "B")).expect("B is random");
+    assert_eq!(t.estimator_text(est), "(MS(B) - MS(A:B)) / (a n)");
+}
+
+// Montgomery §13.6: three-factor random model; every main effect needs a quasi-F.
+#[test]
+fn three_factor_random() {
+    let d = loaded("three_factor_random.toml");
+    for model in [Model::Restricted, Model::Unrestricted] {
+        let t = derive(&d, model);
+        assert_eq!(
+            ems(&t, "A"),
+            "σ² + n σ²(A:B:C) + c n σ²(A:B) + b n σ²(A:C) + b c n σ²(A)"
+        );
+        assert_eq!(
+            ems(&t, "B"),
+            "σ² + n σ²(A:B:C) + c n σ²(A:B) + a n σ²(B:C) + a c n σ²(B)"
+        );
+        assert_eq!(
+            ems(&t, "C"),
+            "σ² + n σ²(A:B:C) + b n σ²(A:C) + a n σ²(B:C) + a b n σ²(C)"
+        );
+        assert_eq!(ems(&t, "A:B"), "σ² + n σ²(A:B:C) + c n σ²(A:B)");
+        assert_eq!(ems(&t, "A:B:C"), "σ² + n σ²(A:B:C)");
+        let a = &t.tests[row(&t, "A")];
+        assert_eq!(a.kind, TestKind::Quasi);
+        assert_eq!(
+            t.combination_text(&a.denominator),
+            "MS(A:B) + MS(A:C) - MS(A:B:C)"
+        );
+        // F'' = (MS_A + MS_ABC) / (MS_AB + MS_AC)
+        assert_eq!(t.combination_text(&a.f2_numerator), "MS(A) + MS(A:B:C)");
+        assert_eq!(t.combination_text(&a.f2_denominator), "MS(A:B) + MS(A:C)");
+        let est = t.estimator(row(&t, "A")).expect("random");
+        assert_eq!(
+            t.estimator_text(est),
+            "(MS(A) - MS(A:B) - MS(A:C) + MS(A:B:C)) / (b c n)"
+        );
+    }
+}
+
+// Montgomery §13.6, A fixed, B and C random (restricted model).
+#[test]
+fn three_factor_mixed_restricted() {
+    let t = derive(&loaded("three_factor_mixed.toml"), Model::Restricted);
+    assert_eq!(
+        ems(&t, "A"),
+        "σ² + n σ²(A:B:C) + c n σ²(A:B) + b n σ²(A:C) + b c n φ(A)"
+    );
+    assert_eq!(ems(&t, "B"), "σ² + a n σ²(B:C) + a c n σ²(B)");
+    assert_eq!(ems(&t, "C"), "σ² + a n σ²(B:C) + a b n σ²(C)");
+    assert_eq!(ems(&t, "A:B"), "σ² + n σ²(A:B:C) + c n σ²(A:B)");
+    assert_eq!(ems(&t, "A:C"), "σ² + n σ²(A:B:C) + b n σ²(A:C)");
+    assert_eq!(ems(&t, "B:C"), "σ² + a n σ²(B:C)");
+    assert_eq!(ems(&t, "A:B:C"), "σ² + n σ²(A:B:C)");
+    let a = &t.tests[row(&t, "A")];
+    assert_eq!(a.kind, TestKind::Quasi);
+    assert_eq!(
+        t.combination_text(&a.denominator),
+        "MS(A:B) + MS(A:C) - MS(A:B:C)"
+    );
+    assert_eq!(t.tests[row(&t, "B")].kind, TestKind::Exact);
+    assert_eq!(
+        t.combination_text(&t.tests[row(&t, "B")].denominator),
+        "MS(B:C)"
+    );
+}
+
+#[test]
+fn three_factor_mixed_unrestricted() {
+    let t = derive(&loaded("three_factor_mixed.toml"), Model::Unrestricted);
+    assert_eq!(
+        ems(&t, "B"),
+        "σ² + n σ²(A:B:C) + c n σ²(A:B) + a n σ²(B:C) + a c n σ²(B)"
+    );
+    assert_eq!(ems(&t, "B:C"), "σ² + n σ²(A:B:C) + a n σ²(B:C)");
+    let b = &t.tests[row(&t, "B")];
+    assert_eq!(b.kind, TestKind::Quasi);
+    assert_eq!(
+        t.combination_text(&b.denominator),
+        "MS(A:B) + MS(B:C) - MS(A:B:C)"
+    );
+}
+
+fn nested(a_kind: &str) -> Design {
+    design(&format!(
+        r#"
+        replicates = 3
+        [[factors]]
+        name = "A"
+        kind = "{a_kind}"
+        levels = 4
+        [[factors]]
+        name = "B"
+        kind = "random"
+        levels = 3
+        nested_in = ["A"]
+        "#
+    ))
+}
+
+// Montgomery §14.1: two-stage nested design, E(MS_B(A)) = σ² + nσ²_B(A);
+// E(MS_A) = σ² + nσ²_B(A) + bnσ²_A (A random) or + bn φ(A) (A fixed).
+#[test]
+fn nested_b_in_a() {
+    for model in [Model::Restricted, Model::Unrestricted] {
+        let t = derive(&nested("random"), model);
+        assert_eq!(ems(&t, "A"), "σ² + n σ²(B(A)) + b n σ²(A)");
+        assert_eq!(ems(&t, "B(A)"), "σ² + n σ²(B(A))");
+        assert_eq!(t.df_symbolic(row(&t, "B(A)")), "a(b-1)");
+        assert_eq!(t.df(row(&t, "B(A)")), Some(8));
+        assert_eq!(t.df_symbolic(t.residual()), "ab(n-1)");
+        let t = derive(&nested("fixed"), model);
+        assert_eq!(ems(&t, "A"), "σ² + n σ²(B(A)) + b n φ(A)");
+        assert_eq!(ems(&t, "B(A)"), "σ² + n σ²(B(A))");
+        assert_eq!(
+            t.tests[row(&t, "A")].denominator,
+            vec![(row(&t, "B(A)"), 1)]
+        );
+    }
+}
+
+// Box, Hunter and Hunter §9.3 (reference README "Pigment paste"): EMS batch
+// s²e + 2s²s + 4s²b; sample(batch) s²e + 2s²s; tests s²e.
+#[test]
+fn pigment_paste() {
+    let d = loaded("pigment_paste.toml");
+    for model in [Model::Restricted, Model::Unrestricted] {
+        let t = derive(&d, model);
+        let batch = row(&t, "batch");
+        let sample = row(&t, "sample(batch)");
+        assert_eq!(ems(&t, "batch"), "σ² + n σ²(sample(batch)) + s n σ²(batch)");
+        assert_eq!(
+            t.ems_numeric_text(batch).as_deref(),
+            Some("σ² + 2 σ²(sample(batch)) + 4 σ²(batch)")
+        );
+        assert_eq!(
+            t.ems_numeric_text(sample).as_deref(),
+            Some("σ² + 2 σ²(sample(batch))")
+        );
+        assert_eq!(
+            t.ems_latex(batch),
+            "\\sigma^2 + n\\sigma^2_{S(B)} + sn\\sigma^2_{B}"
+        );
+        assert_eq!(
+            [t.df(batch), t.df(sample), t.df(t.residual())],
+            [Some(14), Some(15), Some(30)]
+        );
+        assert_eq!(t.tests[batch].denominator, vec![(sample, 1)]);
+    }
+}
+
+// Montgomery Example 14.2 (assembly time): fixtures fixed (a=3), layouts fixed (b=2),
+// operators random nested in layouts (c=4), n=2. EMS as in the example: 16φ(A), 24φ(B), 6σ²_C(B),
+// 8φ(AB), 2σ²_AC(B).
+#[test]
+fn nested_factorial() {
+    let t = derive(&loaded("nested_factorial.toml"), Model::Restricted);
+    let num = |name: &str| t.ems_numeric_text(row(&t, name)).expect("sized");
+    assert_eq!(
+        num("fixture"),
+        "σ² + 2 σ²(fixture:operator(layout)) + 16 φ(fixture)"
+    );
+    assert_eq!(num("layout"), "σ² + 6 σ²(operator(layout)) + 24 φ(layout)");
+    assert_eq!(num("operator(layout)"), "σ² + 6 σ²(operator(layout))");
+    assert_eq!(
+        num("fixture:layout"),
+        "σ² + 2 σ²(fixture:operator(layout)) + 8 φ(fixture:layout)"
+    );
+    assert_eq!(
+        num("fixture:operator(layout)"),
+        "σ² + 2 σ²(fixture:operator(layout))"
+    );
+    assert_eq!(t.df(row(&t, "fixture:operator(layout)")), Some(12));
+    assert_eq!(
+        t.df_symbolic(row(&t, "fixture:operator(layout)")),
+        "b(f-1)(c-1)"
+    );
+    for name in ["fixture", "layout", "operator(layout)", "fixture:layout"] {
+        assert_eq!(t.tests[row(&t, name)].kind, TestKind::Exact, "{name}");
+    }
+}
+
+// RCBD with one run per cell: the interaction pooled into the Residual, df (a-1)(b-1).
+#[test]
+fn rcbd_pools_interaction() {
+    let d = loaded("rcbd.toml");
+    assert_eq!(d.pooled.len(), 1);
+    assert_eq!(d.pooled[0].name, "treatment:block");
+    let t = derive(&d, Model::Restricted);
+    assert_eq!(t.df(t.residual()), Some(15));
+    assert_eq!(t.df_symbolic(t.residual()), "(a-1)(b-1)");
+    assert_eq!(ems(&t, "treatment"), "σ² + b n φ(treatment)");
+    assert_eq!(ems(&t, "block"), "σ² + a n σ²(block)");
+}
+
+// Montgomery §14.5 split-plot: the whole-plot factor is tested against day:method.
+#[test]
+fn split_plot_whole_plot_error() {
+    let t = derive(&loaded("split_plot.toml"), Model::Restricted);
+    let method = row(&t, "method");
+    assert_eq!(
+        t.tests[method].denominator,
+        vec![(row(&t, "day:method"), 1)]
+    );
+    assert_eq!(
+        t.tests[row(&t, "temperature")].denominator,
+        vec![(t.residual(), 1)]
+    );
+    assert_eq!(t.df(t.residual()), Some(18));
+}
+
+// The Residual's EMS is exactly σ² in every shipped design, and the df add up to N - 1.
+#[test]
+fn shipped_designs_are_consistent() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("designs");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).expect("designs/") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let d = emslab::io::read_design(&path).expect("shipped design loads");
+        seen += 1;
+        for model in [Model::Restricted, Model::Unrestricted] {
+            let t = derive(&d, model);
+            assert_eq!(t.ems_text(t.residual()), "σ²", "{}", path.display());
+            if let Some(n) = d.n_observations() {
+                let total: u64 = (0..t.terms.len()).map(|u| t.df(u).unwrap_or(0)).sum();
+                assert_eq!(total, n - 1, "{}", path.display());
+            }
+            // Every random term has an estimator; every term but the Residual has a test.
+            for u in 0..t.terms.len() - 1 {
+                assert_ne!(
+                    t.tests[u].kind,
+                    TestKind::None,
+                    "{} {}",
+                    path.display(),
+                    t.terms[u].name
+                );
+            }
+        }
+    }
+    assert!(seen >= 9, "expected the nine required designs, saw {seen}");
+}
