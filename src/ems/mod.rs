@@ -575,13 +575,13 @@ impl EmsTable {
         combination_string(comb, |v| format!("MS({})", self.terms[v].name))
     }
 
-    /// A combination of mean squares in LaTeX: `MS_{AB} + MS_{AC} - MS_{ABC}`.
+    /// A combination of mean squares in LaTeX: `\mathrm{MS}_{AB} + \mathrm{MS}_{AC} - \mathrm{MS}_{ABC}`.
     pub fn combination_latex(&self, comb: &[(usize, i64)]) -> String {
         combination_string(comb, |v| {
             if v == self.residual() {
-                "MS_{E}".to_string()
+                "\\mathrm{MS}_{E}".to_string()
             } else {
-                format!("MS_{{{}}}", self.term_latex(v))
+                format!("\\mathrm{{MS}}_{{{}}}", self.term_latex(v))
             }
         })
     }
@@ -604,14 +604,17 @@ impl EmsTable {
         }
     }
 
-    /// Estimator in LaTeX: `\frac{MS_{A} - MS_{AB}}{bn}`.
+    /// Estimator in LaTeX: `(\mathrm{MS}_{A} - \mathrm{MS}_{AB})/bn`.
     pub fn estimator_latex(&self, e: &Estimator) -> String {
         let comb = self.combination_latex(&e.combination);
         let div = e.divisor.latex(&self.design);
+        let div = if e.divisor.0.len() > 1 { format!("({div})") } else { div };
         if div.is_empty() {
             comb
+        } else if e.combination.len() == 1 && e.combination[0].1 == 1 {
+            format!("{comb}/{div}")
         } else {
-            format!("\\frac{{{comb}}}{{{div}}}")
+            format!("({comb})/{div}")
         }
     }
 

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::EmsOptions;
-use super::table::{Align, Cell, Table, html_escape, latex_escape};
+use super::table::{Align, Cell, Table, html_escape};
 use crate::design::Kind;
 use crate::ems::{Cell as Entry, CellValue, EmsTable, Model, TestKind, latex_symbol};
 
@@ -246,11 +246,15 @@ fn ratio_text(t: &EmsTable, num: &[(usize, i64)], den: &[(usize, i64)]) -> Strin
 }
 
 fn ratio_latex(t: &EmsTable, num: &[(usize, i64)], den: &[(usize, i64)]) -> String {
-    format!(
-        "\\frac{{{}}}{{{}}}",
-        t.combination_latex(num),
-        t.combination_latex(den)
-    )
+    let wrap = |c: &[(usize, i64)]| {
+        let s = t.combination_latex(c);
+        if c.len() > 1 || c.first().is_some_and(|x| x.1 != 1) {
+            format!("({s})")
+        } else {
+            s
+        }
+    };
+    format!("{} / {}", wrap(num), wrap(den))
 }
 
 fn tests_table(t: &EmsTable) -> Table {
@@ -296,11 +300,7 @@ fn tests_table(t: &EmsTable) -> Table {
                     name,
                     Cell::text(kind),
                     Cell::math(&text, &latex, html_escape(&text)),
-                    Cell::math(
-                        &df,
-                        &latex_escape(&df).replace("ν", "\\nu"),
-                        html_escape(&df),
-                    ),
+                    Cell::text(df),
                 ]);
             }
         }

@@ -220,6 +220,18 @@ pub fn latex_escape(s: &str) -> String {
             '′' => out.push_str("$'$"),
             '″' => out.push_str("$''$"),
             'Σ' => out.push_str("$\\Sigma$"),
+            'τ' => out.push_str("$\\tau$"),
+            'α' => out.push_str("$\\alpha$"),
+            'β' => out.push_str("$\\beta$"),
+            'γ' => out.push_str("$\\gamma$"),
+            'μ' => out.push_str("$\\mu$"),
+            'ρ' => out.push_str("$\\rho$"),
+            'χ' => out.push_str("$\\chi$"),
+            'ᵢ' => out.push_str("$_i$"),
+            'ⱼ' => out.push_str("$_j$"),
+            '±' => out.push_str("$\\pm$"),
+            '−' => out.push('-'),
+            '†' => out.push_str("$^\\dagger$"),
             _ => out.push(c),
         }
     }
