@@ -1,12 +1,15 @@
 //! Command-line interface. Exit status: 0 success, 2 bad usage or input, 1 internal failure.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use emslab::Model;
+use emslab::data::{self, summary};
+use emslab::moments::{self, NegativePolicy};
+use emslab::simulate::{SimError, SimSpec, Simulator};
+use emslab::{Design, DesignError, Model, anova};
 use emslab::io::{FileError, read_design, write_atomic};
 use emslab::report::{self, EmsOptions, Format};
 
@@ -94,6 +97,108 @@ enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// ANOVA table, F tests, method-of-moments variance components with intervals (from
+    /// data, or from a published table of mean squares with --summary).
+    Analyze(AnalyzeArgs),
+    /// Balanced data drawn from the design with given variance components, as CSV.
+    Simulate(SimulateArgs),
+}
+
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["data", "summary"])))]
+struct AnalyzeArgs {
+    /// Design file (TOML).
+    design: PathBuf,
+    /// Data file (CSV with a header: one column per factor and the response).
+    data: Option<PathBuf>,
+    /// A published ANOVA table instead of data: CSV with columns term,df,ms (one row per
+    /// term and Residual).
+    #[arg(long, value_name = "TABLE.csv", conflicts_with = "data")]
+    summary: Option<PathBuf>,
+    /// The response column (default: the design's `response`, or the one numeric column
+    /// that is not a factor).
+    #[arg(long, value_name = "COL")]
+    response: Option<String>,
+    /// Mixed model: restricted (textbook) or unrestricted (SAS, lme4, Minitab GLM).
+    #[arg(long, value_enum, default_value = "restricted")]
+    model: ModelArg,
+    /// 1 - confidence level of the intervals.
+    #[arg(long, default_value = "0.05", value_parser = parse_alpha)]
+    alpha: f64,
+    /// Negative variance-component estimates: report as computed, set to zero, or pool the
+    /// term into its denominator and refit.
+    #[arg(long, value_enum, default_value = "report")]
+    negative: NegativeArg,
+    /// Skip the REML cross-check.
+    #[arg(long)]
+    no_reml: bool,
+    /// Cross-check with maximum likelihood instead of REML.
+    #[arg(long, conflicts_with = "no_reml")]
+    ml: bool,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum NegativeArg {
+    Report,
+    Zero,
+    Pool,
+}
+
+impl From<NegativeArg> for NegativePolicy {
+    fn from(n: NegativeArg) -> NegativePolicy {
+        match n {
+            NegativeArg::Report => NegativePolicy::Report,
+            NegativeArg::Zero => NegativePolicy::Zero,
+            NegativeArg::Pool => NegativePolicy::Pool,
+        }
+    }
+}
+
+fn parse_alpha(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number"))?;
+    if v > 0.0 && v < 1.0 {
+        Ok(v)
+    } else {
+        Err(format!("alpha must be between 0 and 1 (e.g. 0.05), not {s}"))
+    }
+}
+
+#[derive(clap::Args, Debug)]
+struct SimulateArgs {
+    /// Design file (TOML).
+    design: PathBuf,
+    /// Variance components, TERM=VALUE (the Residual is required): --sigma2 batch=4 Residual=1
+    #[arg(long, value_name = "TERM=VALUE", num_args = 1.., required = true)]
+    sigma2: Vec<String>,
+    /// Effects of a fixed term, one per cell of its factors: --effect A=-1,0,1
+    #[arg(long, value_name = "TERM=V1,V2,...")]
+    effect: Vec<String>,
+    /// Grand mean.
+    #[arg(long, default_value = "0", allow_negative_numbers = true)]
+    mean: f64,
+    /// Seed of the random numbers: the same seed gives the same data.
+    #[arg(long, default_value = "1")]
+    seed: u64,
+    /// Mixed model the data follow: restricted (mixed interactions sum to zero over fixed
+    /// levels) or unrestricted.
+    #[arg(long, value_enum, default_value = "restricted")]
+    model: ModelArg,
+    /// Level counts to use instead of (or in the absence of) the design's: NAME=K
+    #[arg(long, value_name = "NAME=K")]
+    levels: Vec<String>,
+    /// Replicates per cell (overrides the design's).
+    #[arg(long, value_name = "N")]
+    replicates: Option<u32>,
+    /// Round responses to this many decimals (default: shortest exact digits).
+    #[arg(long, value_name = "D")]
+    decimals: Option<usize>,
+    /// Write to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 /// A failure: exit code and one message.
@@ -150,13 +255,270 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let json = report::ems_json(&table);
             emit(&doc, Some(&json), &out)
         }
+        Some(Command::Analyze(args)) => analyze(args),
+        Some(Command::Simulate(args)) => simulate(args),
     }
 }
 
-fn open_app(_design: Option<PathBuf>, _data: Option<PathBuf>) -> Result<(), Failure> {
-    Err(Failure::input(
-        "this build has no desktop app yet; use `emslab ems DESIGN` (see `emslab --help`)",
-    ))
+fn design_failure(path: &Path, e: DesignError) -> Failure {
+    Failure::input(
+        FileError::Design {
+            path: path.to_path_buf(),
+            source: e,
+        }
+        .to_string(),
+    )
+}
+
+fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
+    let design = read_design(&args.design)?;
+    let model: Model = args.model.into();
+    let opts = moments::Options {
+        alpha: args.alpha,
+        negative: args.negative.into(),
+    };
+    if let Some(summary_path) = &args.summary {
+        let summary = summary::read_summary(summary_path).map_err(data_failure)?;
+        let rows = summary::match_summary(&summary, &design).map_err(data_failure)?;
+        let anova = anova::from_summary(&design, &rows);
+        let table = emslab::derive(&design, model);
+        let analysis = moments::analyze(&table, &anova, &opts);
+        let info = report::DataInfo::from_summary(&summary);
+        let reml_notes = if args.no_reml {
+            Vec::new()
+        } else {
+            vec!["No REML fit: a table of mean squares has no observations to fit.".to_string()]
+        };
+        let r = report::AnalysisReport {
+            table: &table,
+            anova: &anova,
+            analysis: &analysis,
+            data: &info,
+            reml: None,
+            reml_notes: &reml_notes,
+        };
+        return emit(
+            &report::analysis_document(&r),
+            Some(&report::analysis_json(&r)),
+            &args.out,
+        );
+    }
+    let Some(data_path) = &args.data else {
+        return Err(Failure::input(
+            "give a data file (emslab analyze DESIGN DATA.csv) or --summary TABLE.csv",
+        ));
+    };
+    let read_opts = data::ReadOptions {
+        response: args.response.clone(),
+        // The balanced analysis streams; the REML step reads the rows itself when it
+        // needs them.
+        keep_rows: false,
+    };
+    let dataset = data::read_csv(data_path, &design, &read_opts).map_err(data_failure)?;
+    let reml_opts = RemlRequest {
+        ml: args.ml,
+        level: 1.0 - args.alpha,
+    };
+    if !dataset.balance.is_balanced() {
+        // Unbalanced data: the moment analysis does not apply; REML does.
+        return unbalanced_fallback(&design, data_path, &dataset, &read_opts, &reml_opts, &args);
+    }
+    let sized = dataset
+        .sized_design(&design)
+        .map_err(|e| design_failure(&args.design, e))?;
+    let anova = anova::from_cells(&sized, &dataset.cells)
+        .map_err(|e| Failure {
+            code: 1,
+            message: format!("internal error: {e}"),
+        })?;
+    let table = emslab::derive(&sized, model);
+    let analysis = moments::analyze(&table, &anova, &opts);
+    let (reml_json, reml_notes) = if args.no_reml {
+        (None, Vec::new())
+    } else {
+        reml_cross_check(&sized, data_path, &dataset, &read_opts, &reml_opts)
+    };
+    let info = report::DataInfo::from_dataset(&dataset, Some(&anova));
+    let r = report::AnalysisReport {
+        table: &table,
+        anova: &anova,
+        analysis: &analysis,
+        data: &info,
+        reml: reml_json.as_ref(),
+        reml_notes: &reml_notes,
+    };
+    emit(
+        &report::analysis_document(&r),
+        Some(&report::analysis_json(&r)),
+        &args.out,
+    )
+}
+
+/// What the REML step is asked for.
+struct RemlRequest {
+    ml: bool,
+    level: f64,
+}
+
+// ---------------------------------------------------------------------------------------
+// REML hook. The REML engine (`emslab::reml::fit(design, codes, y, opts)`) is wired in
+// here and only here: `reml_cross_check` for balanced data (the `reml` section of the
+// report), `unbalanced_fallback` for unbalanced data. Rows are read with
+// `ReadOptions { keep_rows: true, .. }` and handed over through `Dataset::reml_input()`
+// (`codes[f][obs]`, `y[obs]`). Until the engine is wired in, no REML numbers are shown.
+// ---------------------------------------------------------------------------------------
+
+/// The REML cross-check of a balanced analysis: the JSON `reml` section and notes.
+fn reml_cross_check(
+    _design: &Design,
+    _data_path: &Path,
+    _dataset: &data::Dataset,
+    _read_opts: &data::ReadOptions,
+    req: &RemlRequest,
+) -> (Option<serde_json::Value>, Vec<String>) {
+    let _ = (req.ml, req.level);
+    (
+        None,
+        vec![format!(
+            "No {} cross-check in this build: the likelihood fit is not wired into `analyze` yet (--no-reml hides this note).",
+            if req.ml { "ML" } else { "REML" }
+        )],
+    )
+}
+
+/// Unbalanced data: the moment analysis needs balance; REML does not.
+fn unbalanced_fallback(
+    _design: &Design,
+    _data_path: &Path,
+    dataset: &data::Dataset,
+    _read_opts: &data::ReadOptions,
+    _req: &RemlRequest,
+    _args: &AnalyzeArgs,
+) -> Result<(), Failure> {
+    match dataset.require_balanced() {
+        Ok(()) => Ok(()),
+        Err(e) => Err(Failure::input(format!(
+            "{e} (this build has no REML fit in `analyze` yet)"
+        ))),
+    }
+}
+
+fn data_failure(e: data::DataError) -> Failure {
+    Failure::input(e.to_string())
+}
+
+/// Splits `NAME=VALUE`.
+fn split_assignment<'a>(flag: &str, s: &'a str) -> Result<(&'a str, &'a str), Failure> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => Ok((k.trim(), v.trim())),
+        _ => Err(Failure::input(format!(
+            "--{flag} `{s}`: expected NAME=VALUE"
+        ))),
+    }
+}
+
+fn simulate(args: SimulateArgs) -> Result<(), Failure> {
+    let design = read_design(&args.design)?;
+    // Level overrides.
+    let mut levels: Vec<Option<u32>> = vec![None; design.factors.len()];
+    for l in &args.levels {
+        let (name, value) = split_assignment("levels", l)?;
+        let Some(f) = design
+            .factors
+            .iter()
+            .position(|f| f.name.eq_ignore_ascii_case(name))
+        else {
+            return Err(Failure::input(format!(
+                "--levels {l}: the design has no factor `{name}`; its factors are: {}",
+                design
+                    .factors
+                    .iter()
+                    .map(|f| format!("`{}`", f.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let k: u32 = value.parse().map_err(|_| {
+            Failure::input(format!("--levels {l}: `{value}` is not a whole number"))
+        })?;
+        levels[f] = Some(k);
+    }
+    let design = if levels.iter().any(Option::is_some) || args.replicates.is_some() {
+        design
+            .with_sizes(&levels, args.replicates)
+            .map_err(|e| design_failure(&args.design, e))?
+    } else {
+        design
+    };
+    let mut sigma2 = Vec::new();
+    for s in &args.sigma2 {
+        let (name, value) = split_assignment("sigma2", s)?;
+        let v: f64 = value
+            .parse()
+            .map_err(|_| Failure::input(format!("--sigma2 {s}: `{value}` is not a number")))?;
+        sigma2.push((name, v));
+    }
+    let sim_err = |e: SimError| Failure::input(format!("{}: {e}", args.design.display()));
+    let mut spec = SimSpec::new(&design, args.model.into(), &sigma2, args.seed).map_err(sim_err)?;
+    spec.mean = args.mean;
+    for e in &args.effect {
+        let (name, values) = split_assignment("effect", e)?;
+        let v: Result<Vec<f64>, _> = values.split(',').map(|x| x.trim().parse::<f64>()).collect();
+        let v = v.map_err(|_| {
+            Failure::input(format!(
+                "--effect {e}: expected numbers separated by commas"
+            ))
+        })?;
+        spec = spec.with_effects(name, v).map_err(sim_err)?;
+    }
+    let sim = Simulator::new(spec).map_err(sim_err)?;
+    let decimals = args.decimals;
+    match &args.output {
+        Some(path) => {
+            let io_err = |e: std::io::Error| Failure::input(format!("{}: {e}", path.display()));
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            let tmp = tempfile::Builder::new()
+                .prefix(".emslab-")
+                .suffix(".tmp")
+                .tempfile_in(&dir)
+                .map_err(io_err)?;
+            sim.write_csv(tmp.as_file(), decimals).map_err(io_err)?;
+            tmp.as_file().sync_all().map_err(io_err)?;
+            tmp.persist(path).map_err(|e| io_err(e.error))?;
+        }
+        None => {
+            let stdout = std::io::stdout().lock();
+            if let Err(e) = sim.write_csv(stdout, decimals)
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                return Err(Failure {
+                    code: 1,
+                    message: format!("writing to standard output: {e}"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn open_app(design: Option<PathBuf>, data: Option<PathBuf>) -> Result<(), Failure> {
+    #[cfg(feature = "gui")]
+    {
+        crate::gui::run(design, data).map_err(|e| match e {
+            crate::gui::GuiError::Input(message) => Failure::input(message),
+            crate::gui::GuiError::Platform(message) => Failure { code: 1, message },
+        })
+    }
+    #[cfg(not(feature = "gui"))]
+    {
+        let _ = (design, data);
+        Err(Failure::input(
+            "this build has no desktop app yet; use `emslab ems DESIGN` (see `emslab --help`)",
+        ))
+    }
 }
 
 fn emit(

@@ -4,10 +4,15 @@
 //! ([`EmsTable`]: subscript table, EMS, tests, estimators) → [`report`] tables, written in
 //! every export format by one writer each.
 
+pub mod anova;
+pub mod data;
 pub mod design;
 pub mod ems;
 pub mod io;
+pub mod moments;
+pub mod reml;
 pub mod report;
+pub mod simulate;
 
 pub use design::{Design, DesignError, DesignSpec};
 pub use ems::{EmsTable, Model, derive};

@@ -2,6 +2,8 @@
 //! over the library.
 
 mod cli;
+#[cfg(feature = "gui")]
+mod gui;
 
 fn main() -> std::process::ExitCode {
     cli::main()

@@ -203,13 +203,6 @@ pub fn derive(design: &Design, model: Model) -> EmsTable {
     let terms = design.terms_with_residual();
     let nf = design.n_factors();
     let ncol = nf + 1;
-    let column_kind = |c: usize| {
-        if c == nf {
-            Kind::Random
-        } else {
-            design.factors[c].kind
-        }
-    };
     let all = Subscripts((1u64 << ncol) - 1);
     let fixed_cols = Subscripts(
         (0..nf)
@@ -217,28 +210,7 @@ pub fn derive(design: &Design, model: Model) -> EmsTable {
             .fold(0u64, |m, c| m | 1 << c),
     );
 
-    let columns = (0..ncol)
-        .map(|c| Column {
-            subscript: if c == nf {
-                design.error_subscript.clone()
-            } else {
-                design.factors[c].subscript.clone()
-            },
-            factor: (c < nf).then(|| design.factors[c].name.clone()),
-            kind: column_kind(c),
-            symbol: design.symbol_of(c).to_string(),
-            levels: design.levels_of(c),
-        })
-        .collect::<Vec<_>>();
-    let rows = terms
-        .iter()
-        .map(|t| TableRow {
-            term: t.name.clone(),
-            subscripts: subscript_label(design, t),
-            cells: (0..ncol).map(|c| cell_of(t, c, column_kind(c))).collect(),
-        })
-        .collect();
-    let table = SubscriptTable { columns, rows };
+    let table = subscript_table(design, &terms);
 
     // E(MS_T) contains row U when U's subscripts include T's; its coefficient is the product
     // of U's cells outside T's live columns: the level counts of the columns absent from U,
@@ -307,6 +279,112 @@ pub fn derive(design: &Design, model: Model) -> EmsTable {
     }
 }
 
+impl EmsTable {
+    /// Assembles a table from EMS, test denominators and estimators computed by another
+    /// engine (the Symbolica engine of [`crate::cas`]), with the conventions of [`derive`]:
+    /// the same subscript table, EMS components listed from the Residual up, test kinds and
+    /// F″ forms, estimators in term order.
+    ///
+    /// - `ems[t]`: the components of E(MS_t), in any order.
+    /// - `denominators[t]`: mean-square weights whose combination has E(MS_t) without t's
+    ///   own component, in any order (ignored for the Residual). A fixed term among them
+    ///   means t has no test, as in [`derive`].
+    /// - `estimators`: of random components, in any order; those of a term without a test
+    ///   (other than the Residual) are left out, as in [`derive`].
+    pub fn from_parts(
+        design: &Design,
+        model: Model,
+        ems: Vec<Vec<EmsEntry>>,
+        denominators: Vec<Combination>,
+        mut estimators: Vec<Estimator>,
+    ) -> EmsTable {
+        let terms = design.terms_with_residual();
+        let table = subscript_table(design, &terms);
+        let position = {
+            let mut pos = vec![0; terms.len()];
+            for (k, u) in display_order(&terms).into_iter().enumerate() {
+                pos[u] = k;
+            }
+            pos
+        };
+        let ems = ems
+            .into_iter()
+            .map(|mut entries| {
+                entries.sort_by_key(|e| position[e.component]);
+                entries
+            })
+            .collect();
+        let residual = terms.len() - 1;
+        let residual_df_zero = design.residual_df() == Some(0);
+        let mut lattice_order: Vec<usize> = (0..terms.len()).collect();
+        lattice_order.sort_by_key(|&u| (terms[u].subscripts.len(), u));
+        let tests: Vec<Test> = denominators
+            .into_iter()
+            .enumerate()
+            .map(|(ti, mut denominator)| {
+                if ti == residual {
+                    return residual_test();
+                }
+                denominator.retain(|&(_, w)| w != 0);
+                denominator.sort_unstable();
+                let fixed = lattice_order
+                    .iter()
+                    .find(|&&u| !terms[u].random && denominator.iter().any(|&(v, _)| v == u));
+                match fixed {
+                    Some(&u) => fixed_effect_test(&terms[u]),
+                    None => test_from_denominator(ti, denominator, residual, residual_df_zero),
+                }
+            })
+            .collect();
+        estimators.retain(|e| e.component == residual || tests[e.component].kind != TestKind::None);
+        estimators.sort_by_key(|e| e.component);
+        EmsTable {
+            model,
+            design: design.clone(),
+            terms,
+            table,
+            ems,
+            tests,
+            estimators,
+        }
+    }
+}
+
+/// The subscript table of Rule 6 for the given rows.
+fn subscript_table(design: &Design, terms: &[Term]) -> SubscriptTable {
+    let nf = design.n_factors();
+    let ncol = nf + 1;
+    let column_kind = |c: usize| {
+        if c == nf {
+            Kind::Random
+        } else {
+            design.factors[c].kind
+        }
+    };
+    let columns = (0..ncol)
+        .map(|c| Column {
+            subscript: if c == nf {
+                design.error_subscript.clone()
+            } else {
+                design.factors[c].subscript.clone()
+            },
+            factor: (c < nf).then(|| design.factors[c].name.clone()),
+            kind: column_kind(c),
+            symbol: design.symbol_of(c).to_string(),
+            levels: design.levels_of(c),
+        })
+        .collect::<Vec<_>>();
+    let rows = terms
+        .iter()
+        .map(|t| TableRow {
+            term: t.name.clone(),
+            subscripts: subscript_label(design, t),
+            cells: (0..ncol).map(|c| cell_of(t, c, column_kind(c))).collect(),
+        })
+        .collect();
+    SubscriptTable { columns, rows }
+}
+
 /// Rows from the Residual up: decreasing number of subscripts, then canonical order.
 fn display_order(terms: &[Term]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..terms.len()).collect();
@@ -354,15 +432,8 @@ fn synthesize_test(
     residual: usize,
     residual_df_zero: bool,
 ) -> Test {
-    let none = |reason: String| Test {
-        kind: TestKind::None,
-        denominator: Vec::new(),
-        f2_numerator: Vec::new(),
-        f2_denominator: Vec::new(),
-        reason: Some(reason),
-    };
     if ti == residual {
-        return none("the Residual is the error term: nothing tests it".into());
+        return residual_test();
     }
     let mut target = vec![0i64; terms.len()];
     for e in &ems[ti] {
@@ -379,10 +450,7 @@ fn synthesize_test(
             continue;
         }
         if !terms[u].random {
-            return none(format!(
-                "its expected mean square contains the fixed effect φ({}), which no other mean square can remove",
-                terms[u].name
-            ));
+            return fixed_effect_test(&terms[u]);
         }
         weights[u] = w;
         for e in &ems[u] {
@@ -395,8 +463,40 @@ fn synthesize_test(
         .filter(|(_, w)| **w != 0)
         .map(|(v, w)| (v, *w))
         .collect();
+    test_from_denominator(ti, denominator, residual, residual_df_zero)
+}
+
+/// A test with no denominator, for a reason.
+fn no_test(reason: String) -> Test {
+    Test {
+        kind: TestKind::None,
+        denominator: Vec::new(),
+        f2_numerator: Vec::new(),
+        f2_denominator: Vec::new(),
+        reason: Some(reason),
+    }
+}
+
+fn residual_test() -> Test {
+    no_test("the Residual is the error term: nothing tests it".into())
+}
+
+fn fixed_effect_test(fixed: &Term) -> Test {
+    no_test(format!(
+        "its expected mean square contains the fixed effect φ({}), which no other mean square can remove",
+        fixed.name
+    ))
+}
+
+/// The test of term `ti` given the weights of its F′ denominator (random terms only).
+fn test_from_denominator(
+    ti: usize,
+    denominator: Combination,
+    residual: usize,
+    residual_df_zero: bool,
+) -> Test {
     if residual_df_zero && denominator.iter().any(|&(v, _)| v == residual) {
-        return none("the Residual it needs has 0 degrees of freedom".into());
+        return no_test("the Residual it needs has 0 degrees of freedom".into());
     }
     let exact = denominator.len() == 1 && denominator[0].1 == 1;
     let (f2_numerator, f2_denominator) = if exact {

@@ -3,10 +3,14 @@
 //! Each result has one builder of [`Table`]s; every format is written from those tables
 //! ([`writers`]), except JSON, which follows the report schema of the interface contract.
 
+mod analysis_tables;
 mod ems_tables;
 mod table;
 pub mod writers;
 
+pub use analysis_tables::{
+    AnalysisReport, DataInfo, FactorInfo, analysis_document, analysis_json,
+};
 pub use ems_tables::{ems_json, ems_tables};
 pub use table::{Align, Cell, Document, Table, fmt_sig, html_escape, latex_escape};
 pub use writers::{Format, write_document};

@@ -28,3 +28,43 @@ pub fn design_path(name: &str) -> std::path::PathBuf {
         .join("designs")
         .join(name)
 }
+
+// ---- Data, ANOVA and moment estimates (issue 3) ----
+
+/// NIST StRD ANOVA: the least log relative error accepted for every certified value
+/// (SS, MS, F, R², residual SD); the issue asks for 12 significant digits.
+pub const NIST_MIN_LRE: f64 = 12.0;
+
+/// Identities that hold exactly in real arithmetic and are computed by compensated sums
+/// of centred quantities (SS of the terms + Residual = total; invariance to row order and
+/// level labels; scaling by c²): round-off only, relative to the total.
+pub const SS_IDENTITY: f64 = 1e-10;
+
+/// A component computed two ways (from the data, from the data rescaled or reordered).
+pub const COMPONENT_IDENTITY: f64 = 1e-9;
+
+/// Monte Carlo checks state their tolerance in standard errors of the simulated mean.
+pub const MONTE_CARLO_SE: f64 = 3.5;
+
+/// Log relative error: -log10(|x - c| / |c|), capped at 16 when they agree exactly.
+pub fn lre(x: f64, certified: f64) -> f64 {
+    if x == certified {
+        return 16.0;
+    }
+    let r = ((x - certified) / certified).abs();
+    (-r.log10()).min(16.0)
+}
+
+/// Agreement to the digits a printed reference number shows, counting its significant
+/// digits from the text: `matches_printed(568.504791, "568.50479")`.
+pub fn matches_printed(value: f64, printed: &str) -> bool {
+    let p: f64 = printed.parse().expect("reference number");
+    let mantissa = printed
+        .trim_start_matches('-')
+        .split(['e', 'E'])
+        .next()
+        .unwrap_or("");
+    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+    let significant = digits.trim_start_matches('0').len().max(1) as i32;
+    agrees_to_printed(value, p, significant)
+}

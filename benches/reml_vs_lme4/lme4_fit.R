@@ -1,0 +1,39 @@
+# Times lme4 on a CSV written by the `reml` bench (benches/reml_vs_lme4/main.rs) and prints
+# what the bench parses: `time <seconds>`, `var <term> <value>`, `theta <term> <value>`,
+# `crit <value>`. Only the lmer() call is timed (not the CSV read, not the factor coding).
+# Usage: Rscript lme4_fit.R FILE.csv nested|crossed
+args <- commandArgs(trailingOnly = TRUE)
+file <- args[1]
+kind <- args[2]
+suppressPackageStartupMessages(library(lme4))
+d <- read.csv(file)
+ctrl <- lmerControl(optimizer = "nloptwrap",
+                    optCtrl = list(xtol_abs = 1e-12, ftol_abs = 1e-14))
+if (kind == "nested") {
+  d$batch <- factor(d$batch)
+  d$sample <- factor(d$sample)
+  f <- y ~ 1 + (1 | batch) + (1 | batch:sample)
+  terms <- c(batch = "batch", "batch:sample" = "sample(batch)")
+} else {
+  d$A <- factor(d$A)
+  d$B <- factor(d$B)
+  f <- y ~ 1 + (1 | A) + (1 | B) + (1 | A:B)
+  terms <- c(A = "A", B = "B", "A:B" = "A:B")
+}
+invisible(gc())
+t0 <- proc.time()[["elapsed"]]
+fit <- lmer(f, d, REML = TRUE, control = ctrl)
+t1 <- proc.time()[["elapsed"]]
+cat(sprintf("time %.6f\n", t1 - t0))
+vc <- as.data.frame(VarCorr(fit))
+for (i in seq_len(nrow(vc))) {
+  g <- vc$grp[i]
+  cat(sprintf("var %s %.15g\n", if (g == "Residual") "Residual" else terms[[g]], vc$vcov[i]))
+}
+th <- getME(fit, "theta")
+for (nm in names(th)) {
+  g <- sub("\\.\\(Intercept\\)$", "", nm)
+  cat(sprintf("theta %s %.15g\n", terms[[g]], th[[nm]]))
+}
+cat(sprintf("crit %.15g\n", REMLcrit(fit)))
+cat(sprintf("lme4 %s\n", as.character(packageVersion("lme4"))))

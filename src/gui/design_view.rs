@@ -1,0 +1,708 @@
+//! The design form: title, response, replicates, the factor table (add, remove, rename,
+//! reorder; fixed or random; levels; nested in; symbol), the term checkboxes and the model
+//! switch. The form edits a copy of the spec and sends it back as one [`Command::Edit`];
+//! errors from `Design::try_from` are shown next to the field they name.
+
+use egui::{Color32, RichText, Ui};
+use emslab::design::{FactorSpec, Kind};
+use emslab::{DesignError, DesignSpec, Model};
+
+use super::command::{Command, EditKey};
+use super::doc::Derived;
+use super::help;
+
+/// Which field of a factor an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorField {
+    Name,
+    Levels,
+    Nested,
+    Symbol,
+}
+
+/// Where an error is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spot {
+    Factor(usize, FactorField),
+    /// An entry of the `terms` list (index into `spec.terms`).
+    Term(usize),
+    Terms,
+    Replicates,
+    Factors,
+    /// Errors without a field (a nesting cycle, a parse error).
+    General,
+}
+
+/// The field an error names: the index from [`DesignError::field`], the part of the factor
+/// from the kind of error.
+pub fn spot(err: &DesignError) -> Spot {
+    let index_in = |field: &str, prefix: &str| -> Option<usize> {
+        field
+            .strip_prefix(prefix)?
+            .strip_prefix('[')?
+            .strip_suffix(']')?
+            .parse()
+            .ok()
+    };
+    let Some(field) = err.field() else {
+        return Spot::General;
+    };
+    if let Some(i) = index_in(&field, "factors") {
+        let part = match err {
+            DesignError::BadName { .. } | DesignError::DuplicateName { .. } => FactorField::Name,
+            DesignError::TooFewLevels { .. } => FactorField::Levels,
+            DesignError::BadSymbol { .. } | DesignError::DuplicateSymbol { .. } => {
+                FactorField::Symbol
+            }
+            _ => FactorField::Nested,
+        };
+        return Spot::Factor(i, part);
+    }
+    if let Some(i) = index_in(&field, "terms") {
+        return Spot::Term(i);
+    }
+    match field.as_str() {
+        "replicates" => Spot::Replicates,
+        "terms" => Spot::Terms,
+        "factors" => Spot::Factors,
+        _ => Spot::General,
+    }
+}
+
+/// The error text color of the current theme.
+pub fn error_color(ui: &Ui) -> Color32 {
+    ui.visuals().error_fg_color
+}
+
+fn error_label(ui: &mut Ui, message: &str) {
+    ui.add(egui::Label::new(RichText::new(format!("⚠ {message}")).color(error_color(ui))).wrap());
+}
+
+/// An optional count typed as text: empty means "from data". While the field has focus the
+/// typed text is kept as is (even when it is not a number) so that typing is never fought;
+/// an unparsable entry is reported next to the field.
+fn count_field(
+    ui: &mut Ui,
+    id_salt: &str,
+    value: &mut Option<u32>,
+    accessible: &str,
+    hint: &str,
+    width: f32,
+    invalid: bool,
+) -> egui::Response {
+    let id = ui.make_persistent_id(("count", id_salt));
+    let shown = value.map(|v| v.to_string()).unwrap_or_default();
+    let mut text: String = ui
+        .data(|d| d.get_temp::<String>(id))
+        .unwrap_or_else(|| shown.clone());
+    let mut edit = egui::TextEdit::singleline(&mut text)
+        .id_salt(("count-edit", id_salt))
+        .desired_width(width)
+        .min_size(egui::vec2(width, 0.0))
+        .hint_text(hint);
+    if invalid {
+        edit = edit.background_color(ui.visuals().error_fg_color.gamma_multiply(0.25));
+    }
+    let resp = ui.add(edit).accessible_name(accessible);
+    let trimmed = text.trim();
+    let parsed: Result<Option<u32>, ()> = if trimmed.is_empty() {
+        Ok(None)
+    } else {
+        trimmed.parse::<u32>().map(Some).map_err(|_| ())
+    };
+    if resp.has_focus() {
+        ui.data_mut(|d| d.insert_temp(id, text.clone()));
+    } else {
+        ui.data_mut(|d| d.remove::<String>(id));
+    }
+    match parsed {
+        Ok(v) => {
+            if resp.changed() {
+                *value = v;
+            }
+        }
+        Err(()) => {
+            error_label(
+                ui,
+                &format!(
+                    "`{trimmed}` is not a whole number: type a count such as 3, or leave it empty to take it from the data"
+                ),
+            );
+        }
+    }
+    resp
+}
+
+/// Renames a factor inside term names (`A:B(C)`), token by token.
+pub fn rename_in_term(term: &str, old: &str, new: &str) -> String {
+    let mut out = String::with_capacity(term.len());
+    let mut token = String::new();
+    let flush = |token: &mut String, out: &mut String| {
+        if token.trim() == old {
+            out.push_str(&token.replace(old, new));
+        } else {
+            out.push_str(token);
+        }
+        token.clear();
+    };
+    for c in term.chars() {
+        if matches!(c, ':' | '(' | ')' | ',') {
+            flush(&mut token, &mut out);
+            out.push(c);
+        } else {
+            token.push(c);
+        }
+    }
+    flush(&mut token, &mut out);
+    out
+}
+
+/// Removes a factor from a term name: `None` when it is one of the term's crossed factors
+/// (the term goes), otherwise the term without it among the parents.
+pub fn remove_from_term(term: &str, name: &str) -> Option<String> {
+    let (live, dead) = match term.find('(') {
+        Some(open) => (
+            &term[..open],
+            term[open + 1..].trim_end().strip_suffix(')').unwrap_or(""),
+        ),
+        None => (term, ""),
+    };
+    let live: Vec<&str> = live.split(':').map(str::trim).collect();
+    if live.contains(&name) {
+        return None;
+    }
+    let dead: Vec<&str> = dead
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && *s != name)
+        .collect();
+    Some(if dead.is_empty() {
+        live.join(":")
+    } else {
+        format!("{}({})", live.join(":"), dead.join(","))
+    })
+}
+
+/// The first unused factor name among A, B, ..., Z, F27, F28, ...
+fn fresh_name(spec: &DesignSpec) -> String {
+    let used = |n: &str| spec.factors.iter().any(|f| f.name == n);
+    for c in 'A'..='Z' {
+        let n = c.to_string();
+        if !used(&n) {
+            return n;
+        }
+    }
+    let mut k = 27;
+    loop {
+        let n = format!("F{k}");
+        if !used(&n) {
+            return n;
+        }
+        k += 1;
+    }
+}
+
+/// The design form.
+#[derive(Default)]
+pub struct DesignView;
+
+impl DesignView {
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        spec: &DesignSpec,
+        derived: &Derived,
+        commands: &mut Vec<Command>,
+    ) {
+        let mut s = spec.clone();
+        let mut key = EditKey::Discrete;
+        let err = derived.design.as_ref().err();
+        let where_ = err.map(spot);
+        let factor_err = |i: usize, f: FactorField| -> Option<&DesignError> {
+            match where_ {
+                Some(Spot::Factor(j, g)) if j == i && g == f => err,
+                _ => None,
+            }
+        };
+
+        // ---- design-level fields
+        egui::Grid::new("design-fields")
+            .num_columns(2)
+            .spacing([12.0, 6.0])
+            .show(ui, |ui| {
+                let l = ui.label("Title").on_hover_text(help::TITLE);
+                let r = ui.add(
+                    egui::TextEdit::singleline(&mut s.title)
+                        .desired_width(420.0)
+                        .min_size(egui::vec2(420.0, 0.0))
+                        .hint_text("e.g. Pigment paste moisture"),
+                );
+                let r = r.labelled_by(l.id);
+                if r.changed() {
+                    key = EditKey::Field("title".into());
+                }
+                ui.end_row();
+
+                let l = ui.label("Response column").on_hover_text(help::RESPONSE);
+                let mut response = s.response.clone().unwrap_or_default();
+                let r = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut response)
+                            .desired_width(280.0)
+                            .min_size(egui::vec2(280.0, 0.0))
+                            .hint_text("the only numeric non-factor column"),
+                    )
+                    .labelled_by(l.id);
+                if r.changed() {
+                    s.response = (!response.trim().is_empty()).then(|| response.trim().to_string());
+                    key = EditKey::Field("response".into());
+                }
+                ui.end_row();
+
+                let l = ui.label("Replicates (n)").on_hover_text(help::REPLICATES);
+                ui.vertical(|ui| {
+                    count_field(
+                        ui,
+                        "replicates",
+                        &mut s.replicates,
+                        "Replicates",
+                        "from data",
+                        80.0,
+                        where_ == Some(Spot::Replicates),
+                    );
+                    let _ = l;
+                    if s.replicates != spec.replicates {
+                        key = EditKey::Field("replicates".into());
+                    }
+                    if where_ == Some(Spot::Replicates)
+                        && let Some(e) = err
+                    {
+                        error_label(ui, &e.to_string());
+                    }
+                });
+                ui.end_row();
+            });
+
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            ui.heading("Factors");
+            ui.label(
+                RichText::new("(one row per factor; the error subscript is the replicates)").weak(),
+            );
+        });
+        if s.factors.is_empty() {
+            ui.label("No factors yet: add one, or start from a template on the Start page.");
+        }
+        if matches!(where_, Some(Spot::General) | Some(Spot::Factors))
+            && !s.factors.is_empty()
+            && let Some(e) = err
+        {
+            error_label(ui, &e.to_string());
+        }
+
+        let n = s.factors.len();
+        let names: Vec<String> = s.factors.iter().map(|f| f.name.clone()).collect();
+        let mut remove: Option<usize> = None;
+        let mut swap: Option<(usize, usize)> = None;
+        let mut renamed: Option<(String, String)> = None;
+        if n > 0 {
+            egui::Grid::new("factor-table")
+                .num_columns(8)
+                .striped(true)
+                .spacing([10.0, 6.0])
+                .show(ui, |ui| {
+                    ui.label(RichText::new("#").strong());
+                    ui.label(RichText::new("Name").strong())
+                        .on_hover_text(help::FACTOR_NAME);
+                    ui.label(RichText::new("Kind").strong())
+                        .on_hover_text(help::KIND);
+                    ui.label(RichText::new("Levels").strong())
+                        .on_hover_text(help::LEVELS);
+                    ui.label(RichText::new("Nested in").strong())
+                        .on_hover_text(help::NESTED);
+                    ui.label(RichText::new("Symbol").strong())
+                        .on_hover_text(help::SYMBOL);
+                    ui.label(RichText::new("Subscript").strong())
+                        .on_hover_text(help::SUBSCRIPT);
+                    ui.label("");
+                    ui.end_row();
+
+                    let checked = derived.full.as_ref().or(derived.design.as_ref().ok());
+                    for i in 0..n {
+                        let row = i + 1;
+                        ui.label(row.to_string());
+                        // Name
+                        ui.vertical(|ui| {
+                            let before = s.factors[i].name.clone();
+                            let mut edit = egui::TextEdit::singleline(&mut s.factors[i].name)
+                                .id_salt(("factor-name", i))
+                                .desired_width(120.0)
+                                .min_size(egui::vec2(120.0, 0.0));
+                            if factor_err(i, FactorField::Name).is_some() {
+                                edit = edit.background_color(error_color(ui).gamma_multiply(0.25));
+                            }
+                            let r = ui.add(edit).accessible_name(format!("Name of factor {row}"));
+                            if r.changed() {
+                                key = EditKey::Field(format!("factors[{i}].name"));
+                                renamed = Some((before, s.factors[i].name.clone()));
+                            }
+                            if let Some(e) = factor_err(i, FactorField::Name) {
+                                error_label(ui, &e.to_string());
+                            }
+                        });
+                        // Kind
+                        let kind = s.factors[i].kind;
+                        egui::ComboBox::from_id_salt(("factor-kind", i))
+                            .selected_text(kind.as_str())
+                            .width(90.0)
+                            .show_ui(ui, |ui| {
+                                ui.selectable_value(&mut s.factors[i].kind, Kind::Fixed, "fixed")
+                                    .on_hover_text(help::FIXED);
+                                ui.selectable_value(&mut s.factors[i].kind, Kind::Random, "random")
+                                    .on_hover_text(help::RANDOM);
+                            })
+                            .response
+                            .accessible_name(format!("Kind of factor {row}"));
+                        // Levels
+                        ui.vertical(|ui| {
+                            let before = s.factors[i].levels;
+                            count_field(
+                                ui,
+                                &format!("levels-{i}"),
+                                &mut s.factors[i].levels,
+                                &format!("Levels of factor {row}"),
+                                "from data",
+                                70.0,
+                                factor_err(i, FactorField::Levels).is_some(),
+                            );
+                            if s.factors[i].levels != before {
+                                key = EditKey::Field(format!("factors[{i}].levels"));
+                            }
+                            if let Some(e) = factor_err(i, FactorField::Levels) {
+                                error_label(ui, &e.to_string());
+                            }
+                        });
+                        // Nested in
+                        ui.vertical(|ui| {
+                            let current = &s.factors[i].nested_in;
+                            let text = if current.is_empty() {
+                                "— (crossed)".to_string()
+                            } else {
+                                current.join(", ")
+                            };
+                            let mut nested = s.factors[i].nested_in.clone();
+                            egui::ComboBox::from_id_salt(("factor-nested", i))
+                                .selected_text(text)
+                                .width(130.0)
+                                .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside)
+                                .show_ui(ui, |ui| {
+                                    let others: Vec<&String> =
+                                        names.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, n)| n).collect();
+                                    if others.is_empty() {
+                                        ui.label("Add another factor to nest this one in it.");
+                                    }
+                                    for other in others {
+                                        let mut on = nested.contains(other);
+                                        if ui
+                                            .checkbox(&mut on, other.as_str())
+                                            .on_hover_text(format!(
+                                                "Each level of {} occurs within one level of {other} only",
+                                                names[i]
+                                            ))
+                                            .changed()
+                                        {
+                                            if on {
+                                                nested.push(other.clone());
+                                            } else {
+                                                nested.retain(|p| p != other);
+                                            }
+                                        }
+                                    }
+                                })
+                                .response
+                                .accessible_name(format!("Nested in (factor {row})"));
+                            if nested != s.factors[i].nested_in {
+                                // Keep parents in declaration order, as in the shipped files.
+                                nested.sort_by_key(|p| names.iter().position(|n| n == p));
+                                s.factors[i].nested_in = nested;
+                            }
+                            if let Some(e) = factor_err(i, FactorField::Nested) {
+                                error_label(ui, &e.to_string());
+                            }
+                        });
+                        // Symbol
+                        ui.vertical(|ui| {
+                            let mut sym = s.factors[i].symbol.clone().unwrap_or_default();
+                            let default_symbol = checked
+                                .and_then(|d| d.factors.get(i))
+                                .map(|f| f.symbol.clone())
+                                .unwrap_or_default();
+                            let mut edit = egui::TextEdit::singleline(&mut sym)
+                                .id_salt(("factor-symbol", i))
+                                .desired_width(44.0)
+                                .min_size(egui::vec2(44.0, 0.0))
+                                .hint_text(default_symbol);
+                            if factor_err(i, FactorField::Symbol).is_some() {
+                                edit = edit.background_color(error_color(ui).gamma_multiply(0.25));
+                            }
+                            let r = ui.add(edit).accessible_name(format!("Symbol of factor {row}"));
+                            if r.changed() {
+                                s.factors[i].symbol =
+                                    (!sym.trim().is_empty()).then(|| sym.trim().to_string());
+                                key = EditKey::Field(format!("factors[{i}].symbol"));
+                            }
+                            if let Some(e) = factor_err(i, FactorField::Symbol) {
+                                error_label(ui, &e.to_string());
+                            }
+                        });
+                        // Subscript (read-only)
+                        let sub = checked
+                            .and_then(|d| d.factors.get(i))
+                            .map_or("?".to_string(), |f| f.subscript.clone());
+                        ui.label(RichText::new(sub).italics());
+                        // Actions
+                        ui.horizontal(|ui| {
+                            if ui
+                                .add_enabled(i > 0, egui::Button::new("↑").small())
+                                .on_hover_text("Move up (changes the order of terms and subscripts)")
+                                .accessible_name(format!("Move factor {row} up"))
+                                .clicked()
+                            {
+                                swap = Some((i - 1, i));
+                            }
+                            if ui
+                                .add_enabled(i + 1 < n, egui::Button::new("↓").small())
+                                .on_hover_text("Move down")
+                                .accessible_name(format!("Move factor {row} down"))
+                                .clicked()
+                            {
+                                swap = Some((i, i + 1));
+                            }
+                            if ui
+                                .small_button("Remove")
+                                .on_hover_text("Remove this factor (factors nested in it are no longer nested)")
+                                .accessible_name(format!("Remove factor {row}"))
+                                .clicked()
+                            {
+                                remove = Some(i);
+                            }
+                        });
+                        ui.end_row();
+                    }
+                });
+        }
+        if ui
+            .button("Add factor")
+            .on_hover_text("Add a factor (fixed, 2 levels, crossed with the others)")
+            .clicked()
+        {
+            s.factors.push(FactorSpec {
+                name: fresh_name(&s),
+                kind: Kind::Fixed,
+                levels: Some(2),
+                nested_in: Vec::new(),
+                symbol: None,
+            });
+            key = EditKey::Discrete;
+        }
+
+        // Structural edits that must carry over to the term list and the nesting.
+        if let Some((old, new)) = renamed
+            && old != new
+        {
+            for f in &mut s.factors {
+                for p in &mut f.nested_in {
+                    if *p == old {
+                        *p = new.clone();
+                    }
+                }
+            }
+            if let Some(terms) = &mut s.terms {
+                for t in terms.iter_mut() {
+                    *t = rename_in_term(t, &old, &new);
+                }
+            }
+        }
+        if let Some(i) = remove {
+            let name = s.factors.remove(i).name;
+            for f in &mut s.factors {
+                f.nested_in.retain(|p| *p != name);
+            }
+            if let Some(terms) = &mut s.terms {
+                *terms = terms
+                    .iter()
+                    .filter_map(|t| remove_from_term(t, &name))
+                    .collect();
+                if terms.is_empty() {
+                    s.terms = None;
+                }
+            }
+            key = EditKey::Discrete;
+        }
+        if let Some((a, b)) = swap {
+            s.factors.swap(a, b);
+            key = EditKey::Discrete;
+        }
+
+        ui.add_space(10.0);
+        self.terms_ui(ui, &mut s, derived, err, where_.as_ref(), &mut key);
+
+        // The model switch is on the tool bar, above every view.
+        if s != *spec {
+            commands.push(Command::Edit { spec: s, key });
+        }
+    }
+
+    fn terms_ui(
+        &mut self,
+        ui: &mut Ui,
+        s: &mut DesignSpec,
+        derived: &Derived,
+        err: Option<&DesignError>,
+        where_: Option<&Spot>,
+        key: &mut EditKey,
+    ) {
+        ui.horizontal(|ui| {
+            ui.heading("Terms");
+            ui.label(RichText::new("(unchecked terms pool into Residual)").weak())
+                .on_hover_text(help::TERMS);
+        });
+        let Some(full) = &derived.full else {
+            ui.label("Fix the factors above to see the terms they allow.");
+            return;
+        };
+        let current = derived.design.as_ref().ok();
+        let listed: Option<Vec<String>> = s.terms.clone();
+        let is_on = |name: &str| {
+            listed
+                .as_ref()
+                .is_none_or(|l| l.iter().any(|t| t.trim() == name))
+        };
+        let mut toggled: Option<(String, bool)> = None;
+        ui.horizontal_wrapped(|ui| {
+            for t in &full.terms {
+                let mut on = is_on(&t.name);
+                let df = full
+                    .df(t)
+                    .map_or_else(|| full.df_symbolic(t), |v| v.to_string());
+                let r = ui
+                    .checkbox(&mut on, format!("{}  (df {df})", t.name))
+                    .accessible_name(format!("Term {}", t.name))
+                    .on_hover_text(help::term_tip(&t.name, t.random));
+                if r.changed() {
+                    toggled = Some((t.name.clone(), on));
+                }
+                ui.add_space(8.0);
+            }
+        });
+        if let Some(d) = current {
+            let df = d
+                .residual_df()
+                .map_or_else(|| d.residual_df_symbolic(), |v| v.to_string());
+            let pooled = if d.pooled.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (pure error + pooled {})",
+                    d.pooled
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            ui.label(format!("Residual: df {df}{pooled}"));
+        }
+        // Errors about the term list.
+        match where_ {
+            Some(Spot::Term(i)) => {
+                if let Some(e) = err {
+                    let name = s
+                        .terms
+                        .as_ref()
+                        .and_then(|l| l.get(*i))
+                        .cloned()
+                        .unwrap_or_default();
+                    error_label(ui, &format!("{e} (term `{name}`)"));
+                }
+            }
+            Some(Spot::Terms) => {
+                if let Some(e) = err {
+                    error_label(ui, &e.to_string());
+                }
+            }
+            _ => {}
+        }
+        if s.terms.is_some()
+            && ui
+                .button("Use the full model")
+                .on_hover_text("Keep every term the factor structure allows (no pooling)")
+                .clicked()
+        {
+            s.terms = None;
+            *key = EditKey::Discrete;
+        }
+        if let Some((name, on)) = toggled {
+            let mut list: Vec<String> = match &s.terms {
+                Some(l) => l.clone(),
+                None => full.terms.iter().map(|t| t.name.clone()).collect(),
+            };
+            if on {
+                if !list.iter().any(|t| t.trim() == name) {
+                    list.push(name);
+                }
+                // Keep canonical order.
+                list.sort_by_key(|t| full.terms.iter().position(|u| u.name == t.trim()));
+            } else {
+                list.retain(|t| t.trim() != name);
+            }
+            let all = full
+                .terms
+                .iter()
+                .all(|t| list.iter().any(|l| l.trim() == t.name));
+            s.terms = if all { None } else { Some(list) };
+            *key = EditKey::Discrete;
+        }
+    }
+}
+
+/// The restricted / unrestricted switch: one click re-derives every table.
+pub fn model_switch(ui: &mut Ui, model: Model, commands: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Model").strong())
+            .on_hover_text(help::MODEL);
+        let mut m = model;
+        ui.radio_value(&mut m, Model::Restricted, "Restricted")
+            .on_hover_text(help::RESTRICTED);
+        ui.radio_value(&mut m, Model::Unrestricted, "Unrestricted")
+            .on_hover_text(help::UNRESTRICTED);
+        if m != model {
+            commands.push(Command::SetModel(m));
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renames_whole_tokens_only() {
+        assert_eq!(rename_in_term("A:AB(C)", "A", "X"), "X:AB(C)");
+        assert_eq!(
+            rename_in_term("sample(batch)", "batch", "lot"),
+            "sample(lot)"
+        );
+        assert_eq!(rename_in_term("w(s,l)", "l", "lot"), "w(s,lot)");
+    }
+
+    #[test]
+    fn removing_a_parent_unnests_the_term() {
+        assert_eq!(
+            remove_from_term("sample(batch)", "batch"),
+            Some("sample".into())
+        );
+        assert_eq!(remove_from_term("A:C(B)", "A"), None);
+        assert_eq!(remove_from_term("w(s,l)", "s"), Some("w(l)".into()));
+    }
+}

@@ -1,0 +1,139 @@
+//! The desktop app (feature `gui`): eframe/egui over the library. It lives in the binary;
+//! the library never depends on egui.
+//!
+//! - [`app`]: the state, the views and the command queue applied after each frame;
+//! - [`design_view`], [`ems_view`], [`data_view`], [`results`]: one panel each;
+//! - [`table_view`]: the one renderer of every report table; [`math`]: σ notation;
+//! - [`jobs`]: work off the UI thread with progress and cancel; [`dialogs`]: file dialogs.
+
+mod app;
+mod command;
+mod data_view;
+mod design_view;
+mod dialogs;
+mod doc;
+mod ems_view;
+mod help;
+mod jobs;
+mod math;
+mod results;
+mod table_view;
+mod templates;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+
+pub use app::{EmslabApp, Session};
+use command::Command;
+
+/// Why the app could not run.
+#[derive(Debug)]
+pub enum GuiError {
+    /// A file named on the command line cannot be used (exit status 2).
+    Input(String),
+    /// No window could be opened (no display, no OpenGL) (exit status 1).
+    Platform(String),
+}
+
+const APP_ID: &str = "emslab";
+const DEJAVU: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+const ICON: &[u8] = include_bytes!("../../assets/icon.png");
+
+/// Adds DejaVu Sans after egui's own fonts: it has the glyphs of the notation that egui's
+/// default fonts lack (primes ′ ″, subscript letters such as ᵢ, arrows, ≤ ≥ ...).
+pub fn install_fonts(ctx: &egui::Context) {
+    use egui::epaint::text::{FontData, FontInsert, FontPriority, InsertFontFamily};
+    ctx.add_font(FontInsert::new(
+        "DejaVuSans",
+        FontData::from_static(DEJAVU),
+        vec![
+            InsertFontFamily {
+                family: egui::FontFamily::Proportional,
+                priority: FontPriority::Lowest,
+            },
+            InsertFontFamily {
+                family: egui::FontFamily::Monospace,
+                priority: FontPriority::Lowest,
+            },
+        ],
+    ));
+}
+
+/// Sets up an app from a session and the command line: a design (and data) named there
+/// replace the session's.
+pub fn make_app(
+    session: Session,
+    design: Option<PathBuf>,
+    data: Option<PathBuf>,
+) -> Result<EmslabApp, GuiError> {
+    let mut app = EmslabApp::new(session);
+    if let Some(path) = &design {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| GuiError::Input(format!("{}: {e}", path.display())))?;
+        // A syntax error cannot be shown in the form; a design that parses but is invalid
+        // opens with the problem shown next to its field.
+        emslab::DesignSpec::from_toml_str(&text)
+            .map_err(|e| GuiError::Input(format!("{}: {e}", path.display())))?;
+        app.push(Command::OpenDesign(path.clone()));
+        app.push(Command::ShowView(app::View::Ems));
+    }
+    if let Some(path) = data {
+        if !path.is_file() {
+            return Err(GuiError::Input(format!("{}: no such file", path.display())));
+        }
+        app.push(Command::OpenData(path));
+    } else if design.is_none()
+        && let Some(p) = app.session.data_path.clone()
+        && p.is_file()
+        && app.derived.design.is_ok()
+    {
+        // Restore the session's data too.
+        app.push(Command::OpenData(p));
+        app.push(Command::ShowView(app.session.view));
+    }
+    Ok(app)
+}
+
+/// Opens the window; returns when it is closed.
+pub fn run(design: Option<PathBuf>, data: Option<PathBuf>) -> Result<(), GuiError> {
+    // Check the files before opening a window, so that a typo is an error on the terminal.
+    let probe = make_app(Session::default(), design.clone(), data.clone())?;
+    drop(probe);
+
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("emslab")
+        .with_app_id(APP_ID)
+        .with_inner_size([1280.0, 860.0])
+        .with_min_inner_size([720.0, 480.0])
+        .with_drag_and_drop(true);
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(ICON) {
+        viewport = viewport.with_icon(icon);
+    }
+    let options = eframe::NativeOptions {
+        viewport,
+        persist_window: true,
+        ..Default::default()
+    };
+    let result = eframe::run_native(
+        APP_ID,
+        options,
+        Box::new(move |cc| {
+            install_fonts(&cc.egui_ctx);
+            let session: Session = cc
+                .storage
+                .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+                .unwrap_or_default();
+            let app = make_app(session, design, data).map_err(|e| match e {
+                GuiError::Input(m) | GuiError::Platform(m) => m,
+            })?;
+            Ok(Box::new(app))
+        }),
+    );
+    result.map_err(|e| {
+        GuiError::Platform(format!(
+            "could not open the window: {e}. The app needs a graphical session (X11 or Wayland) with OpenGL; see README (Desktop app)"
+        ))
+    })
+}

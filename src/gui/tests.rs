@@ -1,0 +1,547 @@
+//! The app driven through its accessibility tree, without a GPU (egui_kittest): labels are
+//! clicked and typed into as a user would, then the app's state and the text it shows are
+//! checked.
+
+use std::path::{Path, PathBuf};
+
+use egui::accesskit::Role;
+use egui::{Key, Modifiers};
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use emslab::DesignSpec;
+use emslab::report::{self, EmsOptions, Format};
+
+use super::app::{EmslabApp, Session, View};
+use super::dialogs::FixedChooser;
+use super::templates;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A harness around a fresh app whose file dialogs answer with `paths`, in order.
+fn harness(app: EmslabApp, paths: Vec<PathBuf>) -> Harness<'static, EmslabApp> {
+    let app = app.with_chooser(Box::new(FixedChooser::new(paths)));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1500.0, 2400.0))
+        .with_max_steps(16)
+        .with_context_setup(super::install_fonts)
+        .build_ui_state(|ui, app: &mut EmslabApp| app.frame(ui), app);
+    h.run_ok();
+    h
+}
+
+/// Clicks the control (not a plain text label) with this accessible name.
+fn click(h: &mut Harness<'_, EmslabApp>, label: &str) {
+    let node = h
+        .query_all_by_label(label)
+        .find(|n| n.accesskit_node().role() != Role::Label)
+        .unwrap_or_else(|| panic!("no control labelled {label:?}"));
+    node.click();
+    h.run_ok();
+}
+
+/// Replaces the text of a text field.
+fn set_text(h: &mut Harness<'_, EmslabApp>, label: &str, text: &str) {
+    click(h, label);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.run_ok();
+    h.get_by_label(label).type_text(text);
+    h.run_ok();
+    // Leave the field, as a user tabbing on would.
+    h.key_press(Key::Escape);
+    h.run_ok();
+}
+
+/// Whether a text (a label's text, or a control's name) is on screen.
+fn shows(h: &Harness<'_, EmslabApp>, text: &str) -> bool {
+    h.query_all_by_label(text).next().is_some()
+}
+
+/// Whether some text on screen contains this.
+fn shows_part(h: &Harness<'_, EmslabApp>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
+
+fn ems_texts(app: &EmslabApp) -> Vec<(String, String)> {
+    let t = app.derived.ems.as_ref().expect("the design derives");
+    (0..t.terms.len())
+        .map(|u| (t.terms[u].name.clone(), t.ems_text(u)))
+        .collect()
+}
+
+fn open_template(h: &mut Harness<'_, EmslabApp>, stem: &str) {
+    click(h, "Start");
+    click(h, stem);
+    assert_eq!(h.state().doc.template.as_deref(), Some(stem));
+}
+
+fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary folder")
+}
+
+/// The command-line output for a design file: the built binary when it is there (cargo
+/// builds it for the integration tests), and in any case the library calls `emslab ems`
+/// makes; both must agree.
+fn cli_output(design: &Path, format: Format, table: Option<&str>) -> Vec<u8> {
+    let d = emslab::io::read_design(design).expect("design reads");
+    let t = emslab::derive(&d, emslab::Model::Restricted);
+    let doc = report::ems_document(&t, EmsOptions { steps: false });
+    let json = report::ems_json(&t);
+    let lib = report::render(&doc, Some(&json), format, table)
+        .expect("renders")
+        .into_bytes();
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent()?.parent().map(|d| d.join("emslab")));
+    if let Some(exe) = exe.filter(|e| e.is_file()) {
+        let dir = temp_dir();
+        let out = dir.path().join("cli.out");
+        let mut cmd = std::process::Command::new(exe);
+        cmd.arg("ems")
+            .arg(design)
+            .args(["--format", format.as_str(), "--output"])
+            .arg(&out);
+        if let Some(k) = table {
+            cmd.args(["--table", k]);
+        }
+        let status = cmd.status().expect("the binary runs");
+        assert!(status.success());
+        let bin = std::fs::read(&out).expect("the binary wrote its output");
+        assert_eq!(bin, lib, "the binary and the library disagree");
+    }
+    lib
+}
+
+#[test]
+fn builds_the_pigment_paste_design_by_clicking_and_typing() {
+    let mut h = harness(EmslabApp::default(), vec![]);
+    assert_eq!(h.state().session.view, View::Start);
+    click(&mut h, "New empty design");
+    assert_eq!(h.state().session.view, View::Design);
+    assert!(h.state().doc.spec.factors.is_empty());
+
+    // batch: random, 15 levels.
+    click(&mut h, "Add factor");
+    set_text(&mut h, "Name of factor 1", "batch");
+    click(&mut h, "Kind of factor 1");
+    click(&mut h, "random");
+    set_text(&mut h, "Levels of factor 1", "15");
+
+    // sample: random, 2 levels within each batch, symbol s.
+    click(&mut h, "Add factor");
+    set_text(&mut h, "Name of factor 2", "sample");
+    click(&mut h, "Kind of factor 2");
+    click(&mut h, "random");
+    set_text(&mut h, "Levels of factor 2", "2");
+    click(&mut h, "Nested in (factor 2)");
+    click(&mut h, "batch");
+    h.key_press(Key::Escape);
+    h.run_ok();
+    set_text(&mut h, "Symbol of factor 2", "s");
+
+    // 2 replicates, the title and the response.
+    set_text(&mut h, "Replicates", "2");
+    set_text(&mut h, "Title", "Pigment paste moisture");
+    set_text(&mut h, "Response column", "moisture");
+
+    let app = h.state();
+    let shipped =
+        DesignSpec::from_toml_str(templates::by_stem("pigment_paste").expect("shipped").1.toml)
+            .expect("parses");
+    assert_eq!(app.doc.spec, shipped, "the form built the shipped design");
+    assert_eq!(
+        ems_texts(app),
+        vec![
+            (
+                "batch".into(),
+                "σ² + n σ²(sample(batch)) + s n σ²(batch)".into()
+            ),
+            ("sample(batch)".into(), "σ² + n σ²(sample(batch))".into()),
+            ("Residual".into(), "σ²".into()),
+        ]
+    );
+    // And the EMS table on screen says so, with numbers.
+    assert!(shows(&h, "σ² + n σ²(sample(batch)) + s n σ²(batch)"));
+    assert!(shows(&h, "σ² + 2 σ²(sample(batch)) + 4 σ²(batch)"));
+    assert!(shows(&h, "σ² + n σ²(sample(batch))"));
+    // The term checkboxes show the df: 14, 15, Residual 30.
+    assert!(shows(&h, "Residual: df 30"));
+    assert!(h.state().doc.is_dirty());
+
+    // Undo takes back the last field typed; redo puts it back.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_ok();
+    assert_eq!(h.state().doc.spec.response, None);
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+    h.run_ok();
+    assert_eq!(h.state().doc.spec, shipped);
+}
+
+#[test]
+fn the_model_switch_changes_the_b_row_everywhere() {
+    let mut h = harness(EmslabApp::default(), vec![]);
+    open_template(&mut h, "two_factor_mixed");
+    let restricted = "σ² + a n σ²(B)";
+    let unrestricted = "σ² + n σ²(A:B) + a n σ²(B)";
+    assert_eq!(ems_texts(h.state())[1], ("B".into(), restricted.into()));
+    assert!(shows(&h, restricted));
+    assert!(shows(&h, "MS(B) / MS(Residual)"));
+
+    click(&mut h, "Unrestricted");
+    assert_eq!(h.state().session.model, emslab::Model::Unrestricted);
+    assert_eq!(ems_texts(h.state())[1], ("B".into(), unrestricted.into()));
+    assert!(shows(&h, unrestricted));
+    assert!(!shows(&h, restricted));
+    // The test of B follows: against A:B now.
+    assert!(shows(&h, "MS(B) / MS(A:B)"));
+
+    // The derivation view follows too (its subscript table marks 1† entries).
+    click(&mut h, "EMS derivation");
+    click(&mut h, "Derive B");
+    assert!(shows(&h, &format!("4. E(MS B) = {unrestricted}")));
+    click(&mut h, "Restricted");
+    assert!(shows(&h, &format!("4. E(MS B) = {restricted}")));
+}
+
+#[test]
+fn exports_are_byte_identical_to_the_command_line() {
+    let dir = temp_dir();
+    let table_file = dir.path().join("ems.tex");
+    let report_file = dir.path().join("report.md");
+    let json_file = dir.path().join("report.json");
+    let mut h = harness(
+        EmslabApp::default(),
+        vec![table_file.clone(), report_file.clone(), json_file.clone()],
+    );
+    open_template(&mut h, "pigment_paste");
+    click(&mut h, "EMS derivation");
+
+    // One table, LaTeX: `emslab ems designs/pigment_paste.toml --format latex --table ems`.
+    click(&mut h, "Save ems as");
+    click(&mut h, "Save ems as latex");
+    let design = repo().join("designs/pigment_paste.toml");
+    assert_eq!(
+        std::fs::read(&table_file).expect("the app wrote the table"),
+        cli_output(&design, Format::Latex, Some("ems"))
+    );
+
+    // The whole report from the File menu, Markdown and JSON.
+    for (file, format, item) in [
+        (&report_file, Format::Markdown, "Markdown (.md)"),
+        (&json_file, Format::Json, "JSON (.json)"),
+    ] {
+        click(&mut h, "File");
+        click(&mut h, "Export EMS report");
+        click(&mut h, item);
+        assert_eq!(
+            std::fs::read(file).expect("the app wrote the report"),
+            cli_output(&design, format, None),
+            "{}",
+            format.as_str()
+        );
+    }
+
+    // Copy to the clipboard: the same LaTeX.
+    click(&mut h, "Copy LaTeX of tests");
+    let copied = h.state().last_copied.clone().expect("copied");
+    assert_eq!(
+        copied.into_bytes(),
+        cli_output(&design, Format::Latex, Some("tests"))
+    );
+}
+
+#[test]
+fn an_invalid_field_is_shown_next_to_it_and_nothing_is_lost() {
+    let mut h = harness(EmslabApp::default(), vec![]);
+    open_template(&mut h, "two_factor_mixed");
+    set_text(&mut h, "Levels of factor 2", "1");
+    let app = h.state();
+    assert_eq!(app.doc.spec.factors[1].levels, Some(1), "kept as typed");
+    assert!(app.derived.design.is_err());
+    assert!(shows_part(
+        &h,
+        "`levels` is 1; a factor needs at least 2 levels"
+    ));
+    // A name that is not an identifier.
+    set_text(&mut h, "Levels of factor 2", "4");
+    set_text(&mut h, "Name of factor 1", "1A");
+    assert!(shows_part(&h, "name `1A` is not valid"));
+    // Text that is not a number in a count field: reported, the spec keeps its value.
+    set_text(&mut h, "Name of factor 1", "A");
+    click(&mut h, "Levels of factor 1");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.get_by_label("Levels of factor 1").type_text("three");
+    h.run_ok();
+    assert!(shows_part(&h, "`three` is not a whole number"));
+    assert_eq!(h.state().doc.spec.factors[0].levels, Some(3));
+    assert!(h.state().derived.design.is_ok());
+}
+
+#[test]
+fn unsaved_changes_are_not_lost_without_asking() {
+    let mut h = harness(EmslabApp::default(), vec![]);
+    open_template(&mut h, "two_factor_mixed");
+    set_text(&mut h, "Title", "Changed");
+    assert!(h.state().doc.is_dirty());
+    click(&mut h, "Start");
+    click(&mut h, "rcbd");
+    assert!(h.state().pending.is_some(), "asks first");
+    assert!(shows(&h, "Unsaved changes"));
+    click(&mut h, "Cancel");
+    assert_eq!(h.state().doc.spec.title, "Changed");
+    assert_eq!(h.state().doc.template.as_deref(), Some("two_factor_mixed"));
+    click(&mut h, "rcbd");
+    click(&mut h, "Discard changes");
+    assert_eq!(h.state().doc.template.as_deref(), Some("rcbd"));
+    assert!(!h.state().doc.is_dirty());
+}
+
+#[test]
+fn saves_and_reopens_a_design_file() {
+    let dir = temp_dir();
+    let path = dir.path().join("mine.toml");
+    let mut h = harness(EmslabApp::default(), vec![path.clone(), path.clone()]);
+    open_template(&mut h, "nested_factorial");
+    set_text(&mut h, "Title", "Mine");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::S);
+    h.run_ok();
+    let text = std::fs::read_to_string(&path).expect("saved");
+    let spec = DesignSpec::from_toml_str(&text).expect("parses");
+    assert_eq!(spec, h.state().doc.spec);
+    assert!(!h.state().doc.is_dirty());
+    assert_eq!(h.state().doc.path.as_deref(), Some(path.as_path()));
+
+    // Open it again (Ctrl+O answers with the same file).
+    set_text(&mut h, "Title", "Mine, edited");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    h.run_ok();
+    click(&mut h, "Discard changes");
+    assert_eq!(h.state().doc.spec.title, "Mine");
+    assert!(!h.state().doc.is_dirty());
+}
+
+#[test]
+fn the_session_is_restored() {
+    let mut h = harness(EmslabApp::default(), vec![]);
+    open_template(&mut h, "split_plot");
+    click(&mut h, "Unrestricted");
+    set_text(&mut h, "Title", "Split plot, edited");
+    click(&mut h, "EMS derivation");
+    let session = h.state().session_snapshot();
+    let text = serde_json::to_string(&session).expect("serialises");
+    let back: Session = serde_json::from_str(&text).expect("deserialises");
+    let app = EmslabApp::new(back);
+    assert_eq!(app.doc.spec.title, "Split plot, edited");
+    assert_eq!(app.session.model, emslab::Model::Unrestricted);
+    assert_eq!(app.session.view, View::Ems);
+    // An old session file with unknown or missing fields still loads.
+    let partial: Session = serde_json::from_str(r#"{"zoom": 1.5}"#).expect("defaults fill in");
+    assert_eq!(partial.zoom, 1.5);
+    assert_eq!(partial.model, emslab::Model::Restricted);
+}
+
+#[test]
+fn the_derivation_view_walks_through_each_term() {
+    let mut h = harness(EmslabApp::default(), vec![]);
+    open_template(&mut h, "three_factor_mixed");
+    click(&mut h, "EMS derivation");
+    click(&mut h, "Derive A");
+    assert!(shows(&h, "1. Cover the columns of A's live subscripts: i."));
+    assert!(shows_part(&h, "no single mean square fits, so F′"));
+    click(&mut h, "Derive B:C");
+    assert_eq!(h.state().selected_term, 5);
+    assert!(shows(
+        &h,
+        "1. Cover the columns of B:C's live subscripts: j, k."
+    ));
+}
+
+/// Steps the app until its background work is done.
+fn wait_for_jobs(h: &mut Harness<'_, EmslabApp>) {
+    let start = std::time::Instant::now();
+    while h.state().data.is_busy() {
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "background work did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.step();
+    }
+    h.run_ok();
+}
+
+#[test]
+fn loads_a_shipped_csv_and_shows_the_estimates() {
+    let mut h = harness(EmslabApp::default(), vec![]);
+    click(&mut h, "Start");
+    click(&mut h, "pastes with data");
+    wait_for_jobs(&mut h);
+    assert_eq!(h.state().session.view, View::Data);
+    let loaded = h.state().data.loaded.as_ref().expect("the data are loaded");
+    assert_eq!(loaded.dataset.n_rows, 60);
+    assert!(shows_part(&h, "Balanced: every cell holds the same number"));
+    // The preview shows the first rows of the file.
+    assert!(shows(&h, "62.8"));
+
+    click(&mut h, "Run the analysis");
+    wait_for_jobs(&mut h);
+    assert_eq!(h.state().session.view, View::Results);
+    // Moment estimates (lme4's Pastes: 1.657309, 8.433667, 0.678; reference README).
+    for shown in ["1.657309", "8.433667", "0.678"] {
+        assert!(shows(&h, shown), "{shown} is on screen");
+    }
+    // The ANOVA: MS(batch) = 27.48918519, F = 27.489/17.545 = 1.566748 on (9, 20) df.
+    assert!(shows(&h, "27.48919"));
+    // REML beside them: balanced, every estimate positive, so they coincide.
+    let a = h.state().data.analysis.as_ref().expect("analysed");
+    let fit = &a.reml.as_ref().expect("REML ran").fit;
+    assert!((fit.variance("batch").expect("batch") - 1.657308642).abs() < 1e-6);
+    assert!(shows_part(
+        &h,
+        "coincide (balanced data, every moment estimate positive)"
+    ));
+
+    // The exported components table is the command line's `analyze --table components`.
+    let text = h
+        .state()
+        .render_target(
+            &super::command::ExportTarget {
+                doc: super::command::DocKind::Analysis,
+                table: Some("components".into()),
+            },
+            Format::Csv,
+        )
+        .expect("renders");
+    assert!(text.starts_with("Component,Estimate"), "{text}");
+}
+
+#[test]
+fn closing_the_window_with_unsaved_changes_asks_first() {
+    let mut h = harness(EmslabApp::default(), vec![]);
+    open_template(&mut h, "rcbd");
+    set_text(&mut h, "Title", "RCBD, edited");
+    let close = |h: &mut Harness<'_, EmslabApp>| {
+        h.input_mut()
+            .viewports
+            .entry(egui::ViewportId::ROOT)
+            .or_default()
+            .events
+            .push(egui::ViewportEvent::Close);
+        h.run_ok();
+    };
+    close(&mut h);
+    assert!(matches!(
+        h.state().pending,
+        Some(super::command::Command::Quit)
+    ));
+    assert!(!h.state().is_closing(), "the close was cancelled");
+    assert!(shows(&h, "Unsaved changes"));
+    click(&mut h, "Cancel");
+    assert!(h.state().pending.is_none());
+    assert_eq!(h.state().doc.spec.title, "RCBD, edited");
+    close(&mut h);
+    click(&mut h, "Discard changes");
+    assert!(h.state().is_closing());
+}
+
+#[test]
+fn unbalanced_data_get_reml_only_with_the_reason() {
+    let dir = temp_dir();
+    let csv = dir.path().join("dyestuff_unbalanced.csv");
+    // Dyestuff without its last observation: batch F has 4 yields, the others 5.
+    let text = std::fs::read_to_string(repo().join("designs/dyestuff.csv")).expect("shipped");
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&csv, lines[..lines.len() - 1].join("\n")).expect("written");
+    let mut h = harness(EmslabApp::default(), vec![csv]);
+    open_template(&mut h, "dyestuff");
+    set_text(&mut h, "Replicates", "");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::D);
+    h.run_ok();
+    wait_for_jobs(&mut h);
+    assert!(shows_part(&h, "Unbalanced: 1 of 6 cells"));
+    click(&mut h, "Run the analysis");
+    wait_for_jobs(&mut h);
+    assert!(shows_part(&h, "No ANOVA or moment estimates"));
+    let a = h.state().data.analysis.as_ref().expect("analysed");
+    assert!(a.document.is_none());
+    let r = a.reml.as_ref().expect("REML runs on unbalanced data");
+    assert!(!r.fit.balanced);
+    assert!(r.fit.variance("Batch").expect("Batch") > 0.0);
+}
+
+/// Frame times of an 8-factor design (255 terms): run in release with
+/// `cargo test --release --bin emslab frame_times -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn frame_times_for_eight_factors() {
+    let mut spec = DesignSpec {
+        replicates: Some(2),
+        ..DesignSpec::default()
+    };
+    for (i, name) in ["A", "B", "C", "D", "E", "F", "G", "H"].iter().enumerate() {
+        spec.factors.push(emslab::design::FactorSpec {
+            name: name.to_string(),
+            kind: if i % 2 == 0 {
+                emslab::design::Kind::Fixed
+            } else {
+                emslab::design::Kind::Random
+            },
+            levels: Some(3),
+            nested_in: vec![],
+            symbol: None,
+        });
+    }
+    let t = std::time::Instant::now();
+    let d = super::doc::Derived::compute(&spec, emslab::Model::Restricted);
+    eprintln!(
+        "derive+document 8 factors: {:?}, tables rows: {:?}",
+        t.elapsed(),
+        d.document
+            .as_ref()
+            .map(|x| x.tables.iter().map(|t| t.rows.len()).collect::<Vec<_>>())
+    );
+    let app = EmslabApp::new(Session::default());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 860.0))
+        .with_context_setup(super::install_fonts)
+        .build_ui_state(|ui, app: &mut EmslabApp| app.frame(ui), app);
+    h.state_mut().push(super::command::Command::Edit {
+        spec: spec.clone(),
+        key: super::command::EditKey::Discrete,
+    });
+    h.state_mut()
+        .push(super::command::Command::ShowView(View::Design));
+    h.run_ok();
+    let t = std::time::Instant::now();
+    for _ in 0..10 {
+        h.step();
+    }
+    eprintln!("design view frame: {:?}", t.elapsed() / 10);
+    h.state_mut()
+        .push(super::command::Command::ShowView(View::Ems));
+    h.run_ok();
+    let t = std::time::Instant::now();
+    for _ in 0..10 {
+        h.step();
+    }
+    eprintln!("ems view frame: {:?}", t.elapsed() / 10);
+}
+
+#[test]
+fn a_new_title_does_not_ask_to_reread_the_data_but_new_levels_do() {
+    let mut h = harness(EmslabApp::default(), vec![]);
+    click(&mut h, "Start");
+    click(&mut h, "dyestuff with data");
+    wait_for_jobs(&mut h);
+    assert!(h.state().data.loaded.is_some());
+    click(&mut h, "Design");
+    set_text(&mut h, "Title", "Dyestuff, my notes");
+    assert!(!h.state().data.stale);
+    set_text(&mut h, "Levels of factor 1", "7");
+    assert!(h.state().data.stale);
+    // Undo: the design is the one the data were read with again.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_ok();
+    assert!(!h.state().data.stale);
+}

@@ -1,0 +1,206 @@
+//! Profile-likelihood intervals of the variance components (lme4's
+//! `confint(profile(fit))`, here on the variance scale).
+//!
+//! For a component fixed at v, the other parameters are re-optimised (the other theta_k and
+//! log sigma^2 for a random term; every theta_k for the residual, whose variance is the fixed
+//! one) and the interval is { v : min criterion(v) - criterion at the optimum <= chi^2_1(level) }.
+//! Each end is found by bracketing in log v and regula falsi (Illinois) on that difference.
+//! A component on the boundary, or one whose profile at 0 stays below the cutoff, has lower
+//! limit 0.
+
+use statrs::distribution::{ChiSquared, ContinuousCDF};
+
+use super::Criterion;
+use super::optim::{Counted, newton};
+
+/// Smallest starting value of a theta coordinate in the inner fits (0 is a stationary point).
+const INNER_FLOOR: f64 = 1e-2;
+
+struct Profile<'c> {
+    crit: &'c mut Criterion,
+    /// Random term whose variance is fixed (criterion order), or None for the residual.
+    which: Option<usize>,
+    /// Warm start of the inner parameters.
+    x: Vec<f64>,
+    d_min: f64,
+    evaluations: usize,
+}
+
+impl Profile<'_> {
+    /// Minimum of the criterion with the component at v, minus the optimum.
+    fn excess(&mut self, v: f64) -> f64 {
+        let k = self.crit.terms.len();
+        let which = self.which;
+        let crit = &mut *self.crit;
+        let mut f = |x: &[f64]| -> f64 {
+            match which {
+                Some(j) => {
+                    let s2 = x[k - 1].exp();
+                    let mut th = Vec::with_capacity(k);
+                    let mut it = x[..k - 1].iter();
+                    for i in 0..k {
+                        if i == j {
+                            th.push((v / s2).sqrt());
+                        } else {
+                            th.push(it.next().copied().unwrap_or(0.0));
+                        }
+                    }
+                    crit.full(&th, s2)
+                }
+                None => crit.full(x, v),
+            }
+        };
+        let mut counted = Counted::new(&mut f);
+        let n_even = match which {
+            Some(_) => k - 1,
+            None => k,
+        };
+        let start: Vec<f64> = self
+            .x
+            .iter()
+            .enumerate()
+            .map(|(a, &t)| {
+                if a < n_even {
+                    t.abs().max(INNER_FLOOR)
+                } else {
+                    t
+                }
+            })
+            .collect();
+        let fixed = vec![false; start.len()];
+        let res = newton(&mut counted, &start, &fixed, None, n_even);
+        self.evaluations += counted.evaluations;
+        if res.f.is_finite() {
+            self.x = res.theta;
+        }
+        res.f - self.d_min
+    }
+
+    /// v (between a and b in log scale) where excess(v) = cutoff; excess(a) < cutoff < excess(b)
+    /// in the direction of the search.
+    fn root(&mut self, mut ua: f64, mut ha: f64, mut ub: f64, mut hb: f64, cutoff: f64) -> f64 {
+        let mut side = 0i8;
+        for _ in 0..80 {
+            let u = (ua * hb - ub * ha) / (hb - ha);
+            let u = if u.is_finite() { u } else { 0.5 * (ua + ub) };
+            let h = self.excess(u.exp()) - cutoff;
+            if h.abs() < 1e-9 || (ub - ua).abs() < 1e-10 {
+                return u.exp();
+            }
+            if (h < 0.0) == (ha < 0.0) {
+                ua = u;
+                ha = h;
+                if side == -1 {
+                    hb *= 0.5;
+                }
+                side = -1;
+            } else {
+                ub = u;
+                hb = h;
+                if side == 1 {
+                    ha *= 0.5;
+                }
+                side = 1;
+            }
+        }
+        (0.5 * (ua + ub)).exp()
+    }
+}
+
+/// The profile interval of one component: `which` = random term (criterion order) or None
+/// for the residual; `theta`, `sigma2`, `d_min` at the optimum. Returns (lower, upper,
+/// evaluations); None when the profile cannot be bracketed.
+pub(crate) fn interval(
+    crit: &mut Criterion,
+    theta: &[f64],
+    sigma2: f64,
+    which: Option<usize>,
+    d_min: f64,
+    level: f64,
+) -> Option<(f64, f64, usize)> {
+    let cutoff = ChiSquared::new(1.0).ok()?.inverse_cdf(level);
+    let v_hat = match which {
+        Some(j) => theta[j] * theta[j] * sigma2,
+        None => sigma2,
+    };
+    let x: Vec<f64> = match which {
+        Some(j) => theta
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != j)
+            .map(|(_, &t)| t)
+            .chain(std::iter::once(sigma2.ln()))
+            .collect(),
+        None => theta.to_vec(),
+    };
+    let mut pr = Profile {
+        crit,
+        which,
+        x: x.clone(),
+        d_min,
+        evaluations: 0,
+    };
+    // Upper end: from the estimate (or a small fraction of sigma^2 at the boundary) upwards.
+    let u0 = if v_hat > 0.0 {
+        v_hat.ln()
+    } else {
+        (sigma2 * 1e-4).ln()
+    };
+    let h0 = if v_hat > 0.0 {
+        -cutoff
+    } else {
+        pr.excess(u0.exp()) - cutoff
+    };
+    if h0 >= 0.0 {
+        return None;
+    }
+    let (mut ua, mut ha) = (u0, h0);
+    let mut step = 0.5;
+    let mut upper = None;
+    for _ in 0..40 {
+        let ub = ua + step;
+        let hb = pr.excess(ub.exp()) - cutoff;
+        if !hb.is_finite() {
+            break;
+        }
+        if hb > 0.0 {
+            upper = Some(pr.root(ua, ha, ub, hb, cutoff));
+            break;
+        }
+        ua = ub;
+        ha = hb;
+        step *= 2.0;
+    }
+    // Lower end.
+    pr.x = x;
+    let lower = if v_hat <= 0.0 {
+        Some(0.0)
+    } else {
+        let at_zero = match which {
+            Some(_) => pr.excess(0.0),
+            None => f64::INFINITY,
+        };
+        if at_zero <= cutoff {
+            Some(0.0)
+        } else {
+            let (mut ua, mut ha) = (v_hat.ln(), -cutoff);
+            let mut step = 0.5;
+            let mut found = None;
+            for _ in 0..60 {
+                let ub = ua - step;
+                let hb = pr.excess(ub.exp()) - cutoff;
+                if hb.is_finite() && hb > 0.0 {
+                    found = Some(pr.root(ua, ha, ub, hb, cutoff));
+                    break;
+                }
+                if hb.is_finite() {
+                    ua = ub;
+                    ha = hb;
+                }
+                step *= 2.0;
+            }
+            found
+        }
+    };
+    Some((lower?, upper?, pr.evaluations))
+}

@@ -1,0 +1,69 @@
+//! Every numerical tolerance of the REML engine and of its tests, in one place (the habit of
+//! statrs' `prec.rs`). The engine reads the first group; `tests/reml.rs` reads the second.
+
+// ---- engine ----------------------------------------------------------------------------
+
+/// A candidate column of X is aliased (dropped) when its norm after projecting out the columns
+/// already kept is below this fraction of its original norm (Gram-Schmidt with
+/// re-orthogonalisation, over the cells of the fixed factors).
+pub const ALIAS_REL: f64 = 1e-9;
+
+/// Relative step of the finite differences in theta: `h = FD_REL * max(|theta|, FD_FLOOR)`.
+pub const FD_REL: f64 = 1e-4;
+/// Floor of the scale of the finite-difference step (theta near the boundary).
+pub const FD_FLOOR: f64 = 0.05;
+/// Step in log-variance units for the observed information of the variance components.
+pub const INFO_STEP: f64 = 1e-4;
+
+/// Starting values of theta are raised to at least this (theta = 0 is a stationary point of
+/// the criterion, which is even in every theta_k, so Newton would not leave it).
+pub const START_FLOOR: f64 = 0.05;
+/// Largest theta the optimiser visits (sigma^2 -> 0 beyond it).
+pub const THETA_MAX: f64 = 1e8;
+/// Newton iterations per start.
+pub const MAX_ITER: usize = 200;
+/// Newton stops when the largest relative step falls below this.
+pub const STEP_REL: f64 = 1e-11;
+/// ... or when the predicted decrease (Newton decrement / 2) falls below this, in units of
+/// the criterion (-2 log L).
+pub const DECREMENT_STOP: f64 = 1e-16;
+/// A fit is reported converged when the Newton decrement at the end is below this
+/// (predicted further improvement of -2 log L).
+pub const DECREMENT_CONVERGED: f64 = 1e-8;
+/// |theta_k| below this is tried at exactly 0 (a boundary fit).
+pub const THETA_SNAP: f64 = 1e-4;
+/// Snapping to 0 is accepted when the criterion does not grow by more than this (absolute).
+pub const SNAP_F_TOL: f64 = 1e-9;
+/// A later start whose theta comes within this (relative) of the optimum an earlier start
+/// found stops there: it has joined that optimum.
+pub const JOIN_REL: f64 = 1e-3;
+/// Two starts reaching criteria closer than this found the same optimum.
+pub const SAME_OPTIMUM: f64 = 1e-7;
+/// Largest dense block (entries) the blocked Cholesky may create.
+pub const MAX_DENSE_ENTRIES: usize = 1 << 25;
+/// A sparse off-diagonal block whose fill exceeds this fraction is stored dense.
+pub const DENSE_FRACTION: f64 = 0.3;
+
+// ---- tests and comparisons -----------------------------------------------------------------
+
+/// On balanced data with every moment estimate positive, REML equals the moment estimates to
+/// this relative difference; more is a bug (the rule `compare` states).
+pub const MOMENTS_AGREE_REL: f64 = 1e-6;
+/// Agreement with lme4 1.1-31 reference numbers printed to 8 significant digits.
+pub const LME4_REL: f64 = 2e-7;
+/// Agreement with fits we made ourselves with lme4 (nloptwrap with every tolerance tightened),
+/// written with 15 significant digits. Limited by lme4, not by us: a derivative-free optimiser
+/// (BOBYQA) compares criterion values that carry ~1e-13 relative rounding, so it can place
+/// the minimum of a flat criterion only to about the square root of that in theta (~1e-6);
+/// where the estimates differ, the tests also check that our criterion is the lower one.
+pub const LME4_OWN_REL: f64 = 1e-5;
+/// Our criterion may exceed lme4's at its own optimum by at most this (absolute).
+pub const CRITERION_NOT_WORSE: f64 = 1e-9;
+/// Agreement of REML criteria (absolute, -2 log L units).
+pub const CRITERION_ABS: f64 = 2e-6;
+/// Profile-likelihood limits against lme4's `confint(profile(fit))`, which interpolates the
+/// profile with splines between its grid points (ours solves for each limit); the largest
+/// difference seen is 3.3e-4 (Dyestuff, lower limit of Batch).
+pub const PROFILE_REL: f64 = 1e-3;
+/// Standard errors from the finite-difference information against closed forms.
+pub const SE_REL: f64 = 1e-5;

@@ -1,0 +1,329 @@
+//! Reading data files: delimiters, byte-order marks, line ends, quoting, column matching,
+//! the response column, nested coding, balance, the rows handed to REML, and every bad
+//! input named by line and column.
+
+mod common;
+
+use common::{close, design_path};
+use emslab::Design;
+use emslab::data::{Coding, DataErrorKind, Dataset, ReadOptions, read_csv_from};
+
+const PASTES_TOML: &str = r#"
+response = "strength"
+replicates = 2
+[[factors]]
+name = "batch"
+kind = "random"
+levels = 3
+[[factors]]
+name = "cask"
+kind = "random"
+levels = 2
+nested_in = ["batch"]
+"#;
+
+fn pastes() -> Design {
+    Design::from_toml_str(PASTES_TOML).unwrap()
+}
+
+/// 3 batches x 2 casks x 2 tests, casks labelled a, b in every batch.
+const PASTES_CSV: &str = "batch,cask,strength\n\
+A,a,62.8\nA,a,62.6\nA,b,60.1\nA,b,62.3\n\
+B,a,60.0\nB,a,61.4\nB,b,57.5\nB,b,56.9\n\
+C,a,58.7\nC,a,57.5\nC,b,63.9\nC,b,63.1\n";
+
+fn read(design: &Design, text: &str) -> Dataset {
+    read_csv_from(text.as_bytes(), "test.csv", design, &ReadOptions::default()).unwrap()
+}
+
+fn read_err(design: &Design, text: &str) -> emslab::data::DataError {
+    match read_csv_from(text.as_bytes(), "test.csv", design, &ReadOptions::default()) {
+        Ok(_) => panic!("expected an error for {text:?}"),
+        Err(e) => e,
+    }
+}
+
+fn same_cells(a: &Dataset, b: &Dataset) {
+    assert_eq!(a.cells.count, b.cells.count);
+    for (x, y) in a.cell_means().iter().zip(b.cell_means()) {
+        assert!(close(*x, y, 1e-14), "{x} vs {y}");
+    }
+    for (x, y) in a.cells.within_ss.iter().zip(&b.cells.within_ss) {
+        assert!(close(*x, *y, 1e-12));
+    }
+}
+
+#[test]
+fn reads_pastes_and_detects_restarting_labels() {
+    let d = read(&pastes(), PASTES_CSV);
+    assert_eq!(d.n_rows, 12);
+    assert_eq!(d.response, "strength");
+    assert_eq!(d.factors[1].coding, Coding::Restarting);
+    assert!(d.notes.iter().any(|n| n.contains("restart")));
+    assert!(d.balance.is_balanced());
+    assert_eq!(d.cells.radix, vec![3, 2]);
+    // Cell (B, b): 57.5, 56.9.
+    let i = d.cells.index(&[1, 1]);
+    assert!(close(d.cell_means()[i], 57.2, 1e-14));
+    assert!(close(d.cells.within_ss[i], 0.18, 1e-12));
+}
+
+#[test]
+fn globally_unique_nested_labels_give_the_same_cells() {
+    let relabelled = PASTES_CSV
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            if f[0] == "batch" {
+                return l.to_string();
+            }
+            let k = (f[0].as_bytes()[0] - b'A') * 2 + (f[1].as_bytes()[0] - b'a') + 1;
+            format!("{},{k},{}", f[0], f[2])
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let a = read(&pastes(), PASTES_CSV);
+    let b = read(&pastes(), &relabelled);
+    assert_eq!(b.factors[1].coding, Coding::Unique);
+    assert!(b.notes.iter().any(|n| n.contains("unique")));
+    same_cells(&a, &b);
+}
+
+#[test]
+fn semicolon_tab_bom_crlf_and_quotes_read_the_same() {
+    let base = read(&pastes(), PASTES_CSV);
+    let semicolon = PASTES_CSV.replace(',', ";").replace('.', ",");
+    let d = read(&pastes(), &semicolon);
+    assert_eq!(d.delimiter, b';');
+    same_cells(&base, &d);
+    let tab = PASTES_CSV.replace(',', "\t");
+    let d = read(&pastes(), &tab);
+    assert_eq!(d.delimiter, b'\t');
+    same_cells(&base, &d);
+    let crlf = PASTES_CSV.replace('\n', "\r\n");
+    same_cells(&base, &read(&pastes(), &crlf));
+    let bom = format!("\u{FEFF}{}", crlf);
+    let d = read(&pastes(), &bom);
+    assert!(d.notes.iter().any(|n| n.contains("byte-order mark")));
+    same_cells(&base, &d);
+    // Quoted fields, a delimiter inside a label, spaces around fields, a blank last line.
+    let quoted = PASTES_CSV
+        .replace("A,", "\"A, first\",")
+        .replace("strength", "\"strength\"")
+        .replace(",62.8", ", 62.8 ")
+        + "\n";
+    let d = read(&pastes(), &quoted);
+    assert_eq!(d.factors[0].example_labels[0], "A, first");
+    same_cells(&base, &d);
+}
+
+#[test]
+fn columns_match_ignoring_case_and_order() {
+    let text = "Strength,CASK,Batch\n".to_string()
+        + &PASTES_CSV
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                format!("{},{},{}\n", f[2], f[1], f[0])
+            })
+            .collect::<String>();
+    same_cells(&read(&pastes(), PASTES_CSV), &read(&pastes(), &text));
+}
+
+#[test]
+fn response_column_choice() {
+    let no_response = Design::from_toml_str(
+        "replicates = 2\n[[factors]]\nname = \"g\"\nkind = \"random\"\nlevels = 2\n",
+    )
+    .unwrap();
+    // The only column left.
+    let d = read(&no_response, "g,y\n1,1\n1,2\n2,3\n2,4\n");
+    assert_eq!(d.response, "y");
+    // The only numeric column left.
+    let d = read(&no_response, "g,note,y\n1,x,1\n1,x,2\n2,x,3\n2,x,4\n");
+    assert_eq!(d.response, "y");
+    // Two numeric candidates: name one.
+    let e = read_err(&no_response, "g,y,z\n1,1,5\n1,2,5\n2,3,5\n2,4,5\n");
+    assert!(matches!(e.kind, DataErrorKind::AmbiguousResponse { .. }), "{e}");
+    assert!(e.to_string().contains("--response"));
+    let d = read_csv_from(
+        "g,y,z\n1,1,5\n1,2,5\n2,3,5\n2,4,6\n".as_bytes(),
+        "t.csv",
+        &no_response,
+        &ReadOptions {
+            response: Some("Z".into()),
+            keep_rows: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(d.response, "z");
+    // A response named in the design that is not there.
+    let e = read_err(&pastes(), "batch,cask,strenght\nA,a,1\n");
+    assert!(e.to_string().contains("did you mean `strenght`"), "{e}");
+}
+
+#[test]
+fn level_counts_and_replicates_from_the_data() {
+    let design = Design::from_toml_str(
+        "[[factors]]\nname = \"batch\"\nkind = \"random\"\n[[factors]]\nname = \"cask\"\nkind = \"random\"\nnested_in = [\"batch\"]\n",
+    )
+    .unwrap();
+    let d = read(&design, PASTES_CSV);
+    assert_eq!(d.cells.radix, vec![3, 2]);
+    assert_eq!(d.balance.replicates, 2);
+    let sized = d.sized_design(&design).unwrap();
+    assert_eq!(sized.factors[0].levels, Some(3));
+    assert_eq!(sized.factors[1].levels, Some(2));
+    assert_eq!(sized.replicates, Some(2));
+}
+
+#[test]
+fn unbalanced_data_name_the_cells_and_point_to_reml() {
+    // One observation of (B, b) removed, one extra in (C, a).
+    let text = PASTES_CSV.replace("B,b,56.9\n", "") + "C,a,59.0\n";
+    let d = read(&pastes(), &text);
+    assert!(!d.balance.is_balanced());
+    assert_eq!(d.balance.n_problems, 2);
+    let msg = d.require_balanced().unwrap_err().to_string();
+    assert!(msg.starts_with("test.csv: "), "{msg}");
+    assert!(msg.contains("batch=B, cask=b has 1 (1 short)"), "{msg}");
+    assert!(msg.contains("batch=C, cask=a has 3 (1 extra)"), "{msg}");
+    assert!(msg.contains("REML"), "{msg}");
+    // A missing cell and a nested factor with fewer levels in one batch.
+    let text = PASTES_CSV.replace("C,b,63.9\nC,b,63.1\n", "");
+    let msg = read(&pastes(), &text).require_balanced().unwrap_err().to_string();
+    assert!(msg.contains("batch=C, cask=#2 has 0 (missing)"), "{msg}");
+    assert!(msg.contains("`cask` has 2 levels within most cells of batch but fewer in 1"), "{msg}");
+}
+
+#[test]
+fn many_unbalanced_cells_are_counted_not_all_listed() {
+    let design = Design::from_toml_str(
+        "replicates = 2\n[[factors]]\nname = \"g\"\nkind = \"random\"\nlevels = 20\n",
+    )
+    .unwrap();
+    let mut text = String::from("g,y\n");
+    for g in 0..20 {
+        text.push_str(&format!("g{g},1\n"));
+    }
+    let d = read(&design, &text);
+    let msg = d.require_balanced().unwrap_err().to_string();
+    assert!(msg.contains("20 of 20 cells"), "{msg}");
+    assert!(msg.contains("and 15 more"), "{msg}");
+}
+
+#[test]
+fn rows_for_reml_hold_codes_per_factor() {
+    let d = read_csv_from(
+        PASTES_CSV.as_bytes(),
+        "t.csv",
+        &pastes(),
+        &ReadOptions {
+            response: None,
+            keep_rows: true,
+        },
+    )
+    .unwrap();
+    let r = d.reml_input().unwrap();
+    assert_eq!(r.codes.len(), 2);
+    assert_eq!(r.codes[0], vec![0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
+    assert_eq!(r.codes[1], vec![0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1]);
+    assert_eq!(r.y[0], 62.8);
+    assert_eq!(r.y[7], 56.9);
+    // Not kept unless asked for.
+    assert!(read(&pastes(), PASTES_CSV).reml_input().is_none());
+}
+
+#[test]
+fn exact_decimals_keep_the_digits() {
+    // 13 constant leading digits, as in NIST SmLs09.
+    let design = Design::from_toml_str(
+        "replicates = 2\n[[factors]]\nname = \"g\"\nkind = \"fixed\"\nlevels = 2\n",
+    )
+    .unwrap();
+    let d = read(
+        &design,
+        "g,y\n1,1000000000000.4\n1,1000000000000.3\n2,1000000000000.5\n2,1000000000000.6\n",
+    );
+    // Within-cell SS: 0.005 + 0.005 exactly in decimal.
+    let w: f64 = d.cells.within_ss.iter().sum();
+    assert!(close(w, 0.01, 1e-14), "{w}");
+    assert!(close(d.cells.mean[1] - d.cells.mean[0], 0.2, 1e-14));
+}
+
+fn located(e: &emslab::data::DataError, line: Option<u64>, column: Option<usize>) {
+    assert_eq!(e.source, "test.csv");
+    assert_eq!(e.line, line, "{e}");
+    assert_eq!(e.column.as_ref().map(|c| c.0), column, "{e}");
+}
+
+#[test]
+fn bad_inputs_name_line_and_column() {
+    let d = pastes();
+    // Empty file; only white space.
+    let e = read_err(&d, "");
+    assert!(matches!(e.kind, DataErrorKind::Empty));
+    assert!(matches!(read_err(&d, " \n\n").kind, DataErrorKind::Empty));
+    // Header only.
+    let e = read_err(&d, "batch,cask,strength\n");
+    assert!(matches!(e.kind, DataErrorKind::NoRows));
+    // No header: the first row is data.
+    let e = read_err(&d, "A,a,62.8\nA,a,62.6\n");
+    assert!(matches!(e.kind, DataErrorKind::MissingHeader { .. }), "{e}");
+    located(&e, Some(1), None);
+    // A missing factor column lists the columns.
+    let e = read_err(&d, "batch,barrel,strength\nA,a,1\n");
+    assert!(e.to_string().contains("no column for factor `cask`"), "{e}");
+    assert!(e.to_string().contains("`batch`, `barrel`, `strength`"), "{e}");
+    // Ragged row.
+    let e = read_err(&d, &PASTES_CSV.replace("B,a,61.4", "B,a,61.4,9"));
+    assert!(matches!(e.kind, DataErrorKind::Ragged { expected: 3, found: 4 }));
+    located(&e, Some(7), None);
+    // Non-numeric, NaN, infinite and empty responses.
+    for (bad, reason) in [("abc", "not a number"), ("NaN", "not a finite number"), ("inf", "not a finite number"), ("", "empty value"), ("1e999", "not a finite number")] {
+        let e = read_err(&d, &PASTES_CSV.replace("57.5\nB,b", &format!("{bad}\nB,b")));
+        located(&e, Some(8), Some(3));
+        assert!(e.to_string().contains(reason), "{bad}: {e}");
+        assert!(e.to_string().contains("(`strength`)"), "{e}");
+    }
+    // Empty level label.
+    let e = read_err(&d, &PASTES_CSV.replace("C,a,58.7", ",a,58.7"));
+    located(&e, Some(10), Some(1));
+    // A factor with one level.
+    let one = Design::from_toml_str("[[factors]]\nname = \"g\"\nkind = \"random\"\n").unwrap();
+    let e = read_err(&one, "g,y\nx,1\nx,2\n");
+    assert!(matches!(e.kind, DataErrorKind::OneLevel { .. }), "{e}");
+    located(&e, None, Some(1));
+    // More levels than declared: the line where the extra level first appears.
+    let e = read_err(&d, &(PASTES_CSV.to_string() + "D,a,1\n"));
+    assert!(matches!(e.kind, DataErrorKind::TooManyLevels { count: 4, declared: 3, .. }), "{e}");
+    located(&e, Some(14), Some(1));
+    let e = read_err(&d, &PASTES_CSV.replace("C,b,63.1", "C,c,63.1"));
+    assert!(e.to_string().contains("within batch=C"), "{e}");
+    located(&e, Some(13), Some(2));
+    // Fewer levels than declared.
+    let two = PASTES_CSV.lines().take(9).collect::<Vec<_>>().join("\n");
+    let e = read_err(&d, &two);
+    assert!(matches!(e.kind, DataErrorKind::TooFewLevels { found: 2, declared: 3, .. }), "{e}");
+    // UTF-16.
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend("batch".encode_utf16().flat_map(|u| u.to_le_bytes()));
+    let e = read_csv_from(utf16.as_slice(), "test.csv", &d, &ReadOptions::default()).unwrap_err();
+    assert!(matches!(e.kind, DataErrorKind::Utf16(_)), "{e}");
+}
+
+#[test]
+fn shipped_datasets_read_balanced() {
+    for (name, rows) in [("dyestuff", 30), ("dyestuff2", 30), ("pastes", 60), ("machines", 54), ("montgomery_gauge", 120)] {
+        let design = emslab::io::read_design(&design_path(&format!("{name}.toml"))).unwrap();
+        let d = emslab::data::read_csv(
+            &design_path(&format!("{name}.csv")),
+            &design,
+            &ReadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(d.n_rows, rows, "{name}");
+        assert!(d.balance.is_balanced(), "{name}");
+    }
+}

@@ -1,0 +1,629 @@
+//! F tests, method-of-moments components and intervals against the reference numbers of
+//! `../shared/reference/README.md` (R 4.2.2: `lm`, `anova`, `pf`, `qchisq`, checked
+//! against an independent Python implementation), every number to its printed digits;
+//! plus the negative-estimate policies, quasi-F tests, the agreement of the numeric
+//! solver with the symbolic EMS table, and the coverage of the MLS interval.
+
+mod common;
+
+use common::{MONTE_CARLO_SE, close, design_path, matches_printed};
+use emslab::anova::{self, AnovaTable};
+use emslab::data::summary::{TermMs, match_summary, read_summary};
+use emslab::data::{self, CellAccumulator, ReadOptions};
+use emslab::ems::TestKind;
+use emslab::moments::intervals::{self, Mls, Term};
+use emslab::moments::{self, Analysis, NegativePolicy, Options};
+use emslab::simulate::{SimSpec, Simulator};
+use emslab::{Design, EmsTable, Model, derive};
+
+fn load(name: &str) -> (Design, data::Dataset) {
+    let design = emslab::io::read_design(&design_path(&format!("{name}.toml"))).unwrap();
+    let ds = data::read_csv(
+        &design_path(&format!("{name}.csv")),
+        &design,
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    (design, ds)
+}
+
+fn run(name: &str, model: Model, policy: NegativePolicy) -> (EmsTable, AnovaTable, Analysis) {
+    let (design, ds) = load(name);
+    ds.require_balanced().unwrap();
+    let sized = ds.sized_design(&design).unwrap();
+    let anova = anova::from_cells(&sized, &ds.cells).unwrap();
+    let table = derive(&sized, model);
+    let analysis = moments::analyze(
+        &table,
+        &anova,
+        &Options {
+            alpha: 0.05,
+            negative: policy,
+        },
+    );
+    (table, anova, analysis)
+}
+
+/// `(term, df, SS, MS)` as printed.
+type AnovaRef = &'static [(&'static str, u64, &'static str, &'static str)];
+/// `(component, estimate, nu, Some((lower, upper)) or None for "none (estimate <= 0)")`.
+type ComponentRef = &'static [(
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+)];
+/// `(term, F, df1, df2, p, denominator)`.
+type TestRef = &'static [(&'static str, &'static str, u64, u64, &'static str, &'static str)];
+
+fn check(name: &str, model: Model, anova_ref: AnovaRef, comps: ComponentRef, tests: TestRef) {
+    let (table, anova, a) = run(name, model, NegativePolicy::Report);
+    let ctx = format!("{name} ({})", model.as_str());
+    for &(term, df, ss, ms) in anova_ref {
+        let term = if term == "Error" { "Residual" } else { term };
+        let row = anova
+            .rows
+            .iter()
+            .find(|r| r.term == term)
+            .unwrap_or_else(|| panic!("{ctx}: no row {term}"));
+        assert_eq!(row.df, df, "{ctx}: df of {term}");
+        let got_ss = row.ss.unwrap();
+        assert!(matches_printed(got_ss, ss), "{ctx}: SS {term}: {got_ss} vs {ss}");
+        assert!(matches_printed(row.ms, ms), "{ctx}: MS {term}: {} vs {ms}", row.ms);
+    }
+    for &(term, est, nu, ci) in comps {
+        let term = if term == "Error" { "Residual" } else { term };
+        let c = a
+            .components
+            .iter()
+            .find(|c| c.name == term)
+            .unwrap_or_else(|| panic!("{ctx}: no component {term}"));
+        assert!(matches_printed(c.estimate, est), "{ctx}: estimate {term}: {} vs {est}", c.estimate);
+        assert!(
+            matches_printed(c.satterthwaite_df, nu),
+            "{ctx}: nu {term}: {} vs {nu}",
+            c.satterthwaite_df
+        );
+        match ci {
+            Some((lo, hi)) => {
+                let i = c.ci.unwrap_or_else(|| panic!("{ctx}: no interval for {term}"));
+                assert!(matches_printed(i.lower, lo), "{ctx}: lower {term}: {} vs {lo}", i.lower);
+                assert!(matches_printed(i.upper, hi), "{ctx}: upper {term}: {} vs {hi}", i.upper);
+                assert!((i.level - 0.95).abs() < 1e-15);
+            }
+            None => {
+                assert!(c.ci.is_none(), "{ctx}: {term} should have no interval");
+                assert_eq!(c.ci_missing.as_deref(), Some("none (estimate <= 0)"));
+                assert!(!c.notes.is_empty(), "{ctx}: a negative estimate carries a note");
+            }
+        }
+    }
+    for &(term, f, df1, df2, p, den) in tests {
+        let u = table.terms.iter().position(|t| t.name == term).unwrap();
+        let t = &a.tests[u];
+        assert_eq!(t.kind, TestKind::Exact, "{ctx}: {term}");
+        let den = if den == "Error" { "Residual" } else { den };
+        assert_eq!(t.denominator.len(), 1);
+        assert_eq!(table.terms[t.denominator[0].0].name, den, "{ctx}: denominator of {term}");
+        assert_eq!(t.df_num, df1);
+        assert_eq!(t.df_den, Some(df2 as f64));
+        assert!(matches_printed(t.f.unwrap(), f), "{ctx}: F {term}: {:?} vs {f}", t.f);
+        assert!(matches_printed(t.p.unwrap(), p), "{ctx}: p {term}: {:?} vs {p}", t.p);
+    }
+}
+
+// Reference: ../shared/reference/README.md, "dyestuff" (R 4.2.2, lme4 Dyestuff).
+const DYESTUFF_ANOVA: AnovaRef = &[
+    ("Batch", 5, "56357.5", "11271.5"),
+    ("Error", 24, "58830", "2451.25"),
+];
+const DYESTUFF_COMPONENTS: ComponentRef = &[
+    ("Batch", "1764.05", "3.03186726", Some(("568.50479", "23994.009"))),
+    ("Error", "2451.25", "24", Some(("1494.5098", "4743.9148"))),
+];
+const DYESTUFF_TESTS: TestRef = &[("Batch", "4.5982662", 5, 24, "0.00439753", "Error")];
+
+#[test]
+fn dyestuff_matches_reference() {
+    for model in [Model::Restricted, Model::Unrestricted] {
+        check("dyestuff", model, DYESTUFF_ANOVA, DYESTUFF_COMPONENTS, DYESTUFF_TESTS);
+    }
+}
+
+// Reference: README "dyestuff2" (Box and Tiao's simulated data, lme4 Dyestuff2): the
+// batch estimate is negative, so there is no interval.
+const DYESTUFF2_ANOVA: AnovaRef = &[
+    ("Batch", 5, "41.6816288", "8.33632576"),
+    ("Error", 24, "358.7013504", "14.9458896"),
+];
+const DYESTUFF2_COMPONENTS: ComponentRef = &[
+    ("Batch", "-1.321912768", "1.882516433", None),
+    ("Error", "14.9458896", "24", Some(("9.1124034", "28.924845"))),
+];
+const DYESTUFF2_TESTS: TestRef = &[("Batch", "0.55776712", 5, 24, "0.731099", "Error")];
+
+#[test]
+fn dyestuff2_matches_reference() {
+    for model in [Model::Restricted, Model::Unrestricted] {
+        check("dyestuff2", model, DYESTUFF2_ANOVA, DYESTUFF2_COMPONENTS, DYESTUFF2_TESTS);
+    }
+}
+
+// Reference: README "pastes" (Davies and Goldsmith, lme4 Pastes).
+const PASTES_ANOVA: AnovaRef = &[
+    ("batch", 9, "247.4026667", "27.48918519"),
+    ("cask(batch)", 20, "350.9066667", "17.54533333"),
+    ("Error", 30, "20.34", "0.678"),
+];
+const PASTES_COMPONENTS: ComponentRef = &[
+    ("batch", "1.657308642", "0.9952347323", Some(("0.32916869", "1742.2451"))),
+    ("cask(batch)", "8.433666667", "18.46577226", Some(("4.8447261", "18.226457"))),
+    ("Error", "0.678", "30", Some(("0.43295717", "1.2113797"))),
+];
+const PASTES_TESTS: TestRef = &[
+    ("batch", "1.5667519", 9, 20, "0.192555", "cask(batch)"),
+    ("cask(batch)", "25.878073", 20, 30, "9.79145e-14", "Error"),
+];
+
+#[test]
+fn pastes_matches_reference() {
+    for model in [Model::Restricted, Model::Unrestricted] {
+        check("pastes", model, PASTES_ANOVA, PASTES_COMPONENTS, PASTES_TESTS);
+    }
+}
+
+// Reference: README "machines" (Milliken and Johnson, nlme Machines). Restricted and
+// unrestricted models differ in the test and the component of Worker.
+const MACHINES_ANOVA: AnovaRef = &[
+    ("Machine", 2, "1755.263333", "877.6316667"),
+    ("Worker", 5, "1241.895", "248.379"),
+    ("Machine:Worker", 10, "426.53", "42.653"),
+    ("Error", 36, "33.28666667", "0.9246296296"),
+];
+const MACHINES_RESTRICTED: ComponentRef = &[
+    ("Worker", "27.49493004", "4.962833176", Some(("10.684443", "166.98315"))),
+    ("Machine:Worker", "13.90945679", "9.569891096", Some(("6.7031415", "44.238447"))),
+    ("Error", "0.9246296296", "36", Some(("0.61146807", "1.5601261"))),
+];
+const MACHINES_UNRESTRICTED: ComponentRef = &[
+    ("Worker", "22.85844444", "3.380350844", Some(("7.6910236", "251.4863"))),
+    ("Machine:Worker", "13.90945679", "9.569891096", Some(("6.7031415", "44.238447"))),
+    ("Error", "0.9246296296", "36", Some(("0.61146807", "1.5601261"))),
+];
+const MACHINES_TESTS_RESTRICTED: TestRef = &[
+    ("Machine", "20.576083", 2, 10, "0.000285548", "Machine:Worker"),
+    ("Worker", "268.6254", 5, 36, "1.9372e-27", "Error"),
+    ("Machine:Worker", "46.129822", 10, 36, "1.64125e-17", "Error"),
+];
+const MACHINES_TESTS_UNRESTRICTED: TestRef = &[
+    ("Machine", "20.576083", 2, 10, "0.000285548", "Machine:Worker"),
+    ("Worker", "5.8232481", 5, 10, "0.00894946", "Machine:Worker"),
+    ("Machine:Worker", "46.129822", 10, 36, "1.64125e-17", "Error"),
+];
+
+#[test]
+fn machines_matches_reference_in_both_models() {
+    check(
+        "machines",
+        Model::Restricted,
+        MACHINES_ANOVA,
+        MACHINES_RESTRICTED,
+        MACHINES_TESTS_RESTRICTED,
+    );
+    check(
+        "machines",
+        Model::Unrestricted,
+        MACHINES_ANOVA,
+        MACHINES_UNRESTRICTED,
+        MACHINES_TESTS_UNRESTRICTED,
+    );
+}
+
+// Reference: README "montgomery_gauge" (Montgomery, Table 13.1); both factors random, so
+// both models agree. The book prints 10.28, 0.015, -0.14, 0.99.
+const GAUGE_ANOVA: AnovaRef = &[
+    ("part", 19, "1185.425", "62.39078947"),
+    ("operator", 2, "2.616666667", "1.308333333"),
+    ("part:operator", 38, "27.05", "0.7118421053"),
+    ("Error", 60, "59.5", "0.9916666667"),
+];
+const GAUGE_COMPONENTS: ComponentRef = &[
+    ("part", "10.27982456", "18.56770721", Some(("5.9129922", "22.160227"))),
+    ("operator", "0.0149122807", "0.4093426725", Some(("0.0019929239", "313378.49"))),
+    ("part:operator", "-0.1399122807", "2.634227521", None),
+    ("Error", "0.9916666667", "60", Some(("0.71430565", "1.4697982"))),
+];
+
+#[test]
+fn montgomery_gauge_matches_reference_and_the_book() {
+    for model in [Model::Restricted, Model::Unrestricted] {
+        check("montgomery_gauge", model, GAUGE_ANOVA, GAUGE_COMPONENTS, &[]);
+    }
+    let (_, _, a) = run("montgomery_gauge", Model::Restricted, NegativePolicy::Report);
+    // Montgomery, Example 13.2: 10.28, 0.015, -0.14, 0.99.
+    for (c, printed) in a.components.iter().zip(["10.28", "0.015", "-0.14", "0.99"]) {
+        assert!(matches_printed(c.estimate, printed), "{}: {}", c.name, c.estimate);
+    }
+}
+
+// Reference: README "Pigment paste" (Box, Hunter and Hunter; seed text): only the mean
+// squares are published.
+#[test]
+fn pigment_paste_from_its_summary_table() {
+    let design = emslab::io::read_design(&design_path("pigment_paste.toml")).unwrap();
+    let summary = read_summary(&design_path("pigment_paste_summary.csv")).unwrap();
+    let rows = match_summary(&summary, &design).unwrap();
+    let anova = anova::from_summary(&design, &rows);
+    let table = derive(&design, Model::Restricted);
+    let a = moments::analyze(&table, &anova, &Options::default());
+    // F(batch) = 1.49173 on (14, 15) df, p = 0.225616.
+    let t = &a.tests[0];
+    assert_eq!(table.terms[t.denominator[0].0].name, "sample(batch)");
+    assert!(matches_printed(t.f.unwrap(), "1.49173"));
+    assert_eq!((t.df_num, t.df_den), (14, Some(15.0)));
+    assert!(matches_printed(t.p.unwrap(), "0.225616"));
+    let expect = [
+        ("batch", "7.128", "1.0717374", ("1.4642754", "4653.5995")),
+        ("sample(batch)", "28.533", "14.527", ("15.442", "69.534")),
+        ("Residual", "0.917", "30", ("0.5856", "1.6384")),
+    ];
+    for (c, (name, est, nu, (lo, hi))) in a.components.iter().zip(expect) {
+        assert_eq!(c.name, name);
+        assert!(matches_printed(c.estimate, est), "{name}: {}", c.estimate);
+        assert!(matches_printed(c.satterthwaite_df, nu), "{name}: {}", c.satterthwaite_df);
+        let i = c.ci.unwrap();
+        assert!(matches_printed(i.lower, lo), "{name}: {}", i.lower);
+        assert!(matches_printed(i.upper, hi), "{name}: {}", i.upper);
+    }
+    // The Residual's interval is the exact chi-square one.
+    assert_eq!(a.components[2].ci.unwrap().method, intervals::Method::ChiSquare);
+    assert_eq!(a.components[0].ci.unwrap().method, intervals::Method::Satterthwaite);
+}
+
+#[test]
+fn standard_error_share_and_icc_by_hand() {
+    let (_, _, a) = run("dyestuff", Model::Restricted, NegativePolicy::Report);
+    let (msa, mse) = (11271.5, 2451.25);
+    // SE = sqrt(2 Σ a² MS² / (df + 2)), a = ±1/5.
+    let se = (2.0 * ((msa / 5.0f64).powi(2) / 7.0 + (mse / 5.0f64).powi(2) / 26.0)).sqrt();
+    assert!(close(a.components[0].se, se, 1e-12));
+    let total = 1764.05 + 2451.25;
+    assert!(close(a.components[0].share.unwrap(), 1764.05 / total, 1e-12));
+    let icc = a.icc.as_ref().unwrap();
+    assert!(close(icc.estimate, 1764.05 / total, 1e-12));
+    // Exact interval: F/F(0.975; 5, 24) with F(0.975; 5, 24) = 3.15481634253311 (mpmath
+    // 1.3, 30 digits).
+    let fl = 4.5982662 / 3.15481634253311;
+    let lower = (fl - 1.0) / (fl + 4.0);
+    let i = icc.interval.unwrap();
+    assert!((i.lower - lower).abs() < 1e-6, "{} vs {lower}", i.lower);
+    assert!(i.lower < icc.estimate && icc.estimate < i.upper && i.upper < 1.0);
+    // Machines has two random terms: no single intraclass correlation.
+    let (_, _, m) = run("machines", Model::Restricted, NegativePolicy::Report);
+    assert!(m.icc.is_none());
+}
+
+#[test]
+fn negative_policy_zero_keeps_the_computed_value() {
+    let (_, _, a) = run("montgomery_gauge", Model::Restricted, NegativePolicy::Zero);
+    let po = a.components.iter().find(|c| c.name == "part:operator").unwrap();
+    assert_eq!(po.estimate, 0.0);
+    assert!(matches_printed(po.computed, "-0.1399122807"));
+    assert!(po.ci.is_none());
+    assert!(po.notes.iter().any(|n| n.contains("set to 0")));
+    // The others are unchanged.
+    let part = a.components.iter().find(|c| c.name == "part").unwrap();
+    assert!(matches_printed(part.estimate, "10.27982456"));
+}
+
+#[test]
+fn negative_policy_pool_refits_the_reduced_model() {
+    let (table, _, a) = run("montgomery_gauge", Model::Restricted, NegativePolicy::Pool);
+    assert_eq!(a.pooling.len(), 1);
+    let step = &a.pooling[0];
+    assert_eq!(table.terms[step.term].name, "part:operator");
+    assert_eq!(table.terms[step.into].name, "Residual");
+    assert_eq!(step.df, 98);
+    assert!(close(step.ms, (27.05 + 59.5) / 98.0, 1e-12));
+    assert!(a.notes.iter().any(|n| n.contains("pooled into `Residual`")));
+    // The same numbers as the design without the interaction (terms = part, operator),
+    // analysed from the data: pooling is a refit of the reduced model.
+    let design = emslab::io::read_design(&design_path("montgomery_gauge.toml")).unwrap();
+    let mut spec = design.spec().clone();
+    spec.terms = Some(vec!["part".into(), "operator".into()]);
+    let reduced = Design::try_from(spec).unwrap();
+    let ds = data::read_csv(
+        &design_path("montgomery_gauge.csv"),
+        &reduced,
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    let anova_r = anova::from_cells(&ds.sized_design(&reduced).unwrap(), &ds.cells).unwrap();
+    let table_r = derive(&ds.sized_design(&reduced).unwrap(), Model::Restricted);
+    let b = moments::analyze(&table_r, &anova_r, &Options::default());
+    for name in ["part", "operator", "Residual"] {
+        let x = a.components.iter().find(|c| c.name == name).unwrap();
+        let y = b.components.iter().find(|c| c.name == name).unwrap();
+        assert!(close(x.estimate, y.estimate, 1e-12), "{name}");
+        assert!(close(x.satterthwaite_df, y.satterthwaite_df, 1e-10), "{name}");
+    }
+    let part_test = &a.tests[0];
+    let part_test_r = &b.tests[0];
+    assert!(close(part_test.f.unwrap(), part_test_r.f.unwrap(), 1e-12));
+    // The pooled term reports 0, says where it went, and has no test.
+    let po = a.components.iter().find(|c| c.name == "part:operator").unwrap();
+    assert_eq!(po.estimate, 0.0);
+    assert_eq!(po.pooled_into, Some(table.residual()));
+    assert_eq!(a.tests[2].kind, TestKind::None);
+}
+
+#[test]
+fn pool_into_a_denominator_other_than_the_residual() {
+    // Dyestuff2-like negative estimate one level up: pastes with the batch MS made small
+    // pools batch into cask(batch) (a one-way analysis of casks).
+    let design = emslab::io::read_design(&design_path("pastes.toml")).unwrap();
+    let ms = [
+        TermMs { df: 9, ms: 10.0 },
+        TermMs { df: 20, ms: 17.54533333 },
+        TermMs { df: 30, ms: 0.678 },
+    ];
+    let anova = anova::from_summary(&design, &ms);
+    let table = derive(&design, Model::Restricted);
+    let a = moments::analyze(
+        &table,
+        &anova,
+        &Options {
+            alpha: 0.05,
+            negative: NegativePolicy::Pool,
+        },
+    );
+    assert_eq!(a.pooling.len(), 1);
+    assert_eq!(table.terms[a.pooling[0].into].name, "cask(batch)");
+    let pooled_ms = (9.0 * 10.0 + 20.0 * 17.54533333) / 29.0;
+    let cask = a.components.iter().find(|c| c.name == "cask(batch)").unwrap();
+    assert!(close(cask.estimate, (pooled_ms - 0.678) / 2.0, 1e-12));
+    assert!(close(cask.satterthwaite_df, {
+        let (x, y) = (pooled_ms / 2.0, 0.678 / 2.0);
+        (x - y).powi(2) / (x * x / 29.0 + y * y / 30.0)
+    }, 1e-12));
+}
+
+/// Every shipped design, both models: the numeric back-substitution finds exactly the
+/// EMS table's test denominators and estimators.
+#[test]
+fn numeric_solver_agrees_with_the_symbolic_table() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(design_path("")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let design = emslab::io::read_design(&path).unwrap();
+        if !design.is_sized() {
+            continue;
+        }
+        for model in [Model::Restricted, Model::Unrestricted] {
+            let table = derive(&design, model);
+            let rows: Vec<TermMs> = (0..table.terms.len())
+                .map(|t| TermMs {
+                    df: table.df(t).unwrap(),
+                    ms: 1.0 + t as f64,
+                })
+                .collect();
+            let anova = anova::from_summary(&design, &rows);
+            let sys = moments::System::new(&table, &anova);
+            for t in 0..table.terms.len() {
+                let sym = &table.tests[t];
+                match sys.denominator(t) {
+                    Ok(den) => {
+                        let num: Vec<(usize, i64)> =
+                            den.iter().map(|&(v, w)| (v, w as i64)).collect();
+                        assert_eq!(num, sym.denominator, "{}: {}", path.display(), t);
+                    }
+                    Err(_) => assert_eq!(sym.kind, TestKind::None, "{}: {t}", path.display()),
+                }
+            }
+            for e in &table.estimators {
+                let (comb, k) = sys.estimator(e.component).unwrap();
+                assert_eq!(k, e.divisor.value(&design).unwrap() as f64);
+                let got: Vec<(usize, i64)> =
+                    comb.iter().map(|&(v, w)| (v, (w * k).round() as i64)).collect();
+                assert_eq!(got, e.combination, "{}", path.display());
+            }
+            n += 1;
+        }
+    }
+    assert!(n >= 10, "only {n} designs checked");
+}
+
+#[test]
+fn quasi_f_with_satterthwaite_df_and_f2() {
+    // Three-factor mixed design (A fixed, B and C random): A needs a synthetic denominator
+    // MS(A:B) + MS(A:C) - MS(A:B:C).
+    let design = emslab::io::read_design(&design_path("three_factor_mixed.toml")).unwrap();
+    let table = derive(&design, Model::Restricted);
+    let a_idx = table
+        .terms
+        .iter()
+        .position(|t| t.name == table.terms[0].name)
+        .unwrap();
+    assert_eq!(table.tests[a_idx].kind, TestKind::Quasi);
+    let ms: Vec<f64> = (0..table.terms.len()).map(|t| 10.0 + 3.0 * t as f64).collect();
+    let rows: Vec<TermMs> = (0..table.terms.len())
+        .map(|t| TermMs {
+            df: table.df(t).unwrap(),
+            ms: ms[t],
+        })
+        .collect();
+    let anova = anova::from_summary(&design, &rows);
+    let a = moments::analyze(&table, &anova, &Options::default());
+    let t = &a.tests[a_idx];
+    assert_eq!(t.kind, TestKind::Quasi);
+    let den: f64 = t.denominator.iter().map(|&(v, w)| w * ms[v]).sum();
+    assert!(close(t.f.unwrap(), ms[a_idx] / den, 1e-14));
+    let nu = den.powi(2)
+        / t.denominator
+            .iter()
+            .map(|&(v, w)| (w * ms[v]).powi(2) / table.df(v).unwrap() as f64)
+            .sum::<f64>();
+    assert!(close(t.df_den.unwrap(), nu, 1e-12));
+    assert!(t.df_den.unwrap().fract() != 0.0, "Satterthwaite df is not rounded");
+    let expected_p = emslab::moments::dist::f_sf(ms[a_idx] / den, t.df_num as f64, nu);
+    assert!(close(t.p.unwrap(), expected_p, 1e-14));
+    let f2 = t.f2.as_ref().unwrap();
+    assert!(f2.numerator.iter().all(|(_, w)| *w > 0.0));
+    assert!(f2.denominator.iter().all(|(_, w)| *w > 0.0));
+    assert!(close(f2.f, f2.numerator_ms / f2.denominator_ms, 1e-14));
+
+    // A synthetic denominator that comes out negative is flagged; F″ still given.
+    let mut ms2 = ms.clone();
+    for &(v, w) in &t.denominator {
+        if w < 0.0 {
+            ms2[v] = 1000.0;
+        }
+    }
+    let rows2: Vec<TermMs> = rows
+        .iter()
+        .zip(&ms2)
+        .map(|(r, &m)| TermMs { df: r.df, ms: m })
+        .collect();
+    let b = moments::analyze(&table, &anova::from_summary(&design, &rows2), &Options::default());
+    let t2 = &b.tests[a_idx];
+    assert!(t2.negative_denominator);
+    assert!(t2.f.is_none() && t2.p.is_none());
+    assert!(t2.f2.is_some());
+    assert!(b.notes.iter().any(|n| n.contains("negative")));
+}
+
+#[test]
+fn mls_bounds_bracket_and_clip() {
+    let (_, _, a) = run("montgomery_gauge", Model::Restricted, NegativePolicy::Report);
+    for c in &a.components {
+        if let Some(m) = &c.mls {
+            assert!(m.lower >= 0.0 && m.upper >= m.lower, "{}", c.name);
+            if c.estimate > 0.0 {
+                assert!(m.lower <= c.estimate && c.estimate <= m.upper, "{}", c.name);
+            }
+        }
+    }
+    let po = a.components.iter().find(|c| c.name == "part:operator").unwrap();
+    let m = po.mls.unwrap();
+    assert!(m.lower_clipped && m.lower == 0.0 && m.upper > 0.0);
+}
+
+/// A tiny generator for the Monte Carlo checks (xorshift + Box-Muller).
+struct Rng(u64);
+impl Rng {
+    fn uniform(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        ((self.0 >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+    fn normal(&mut self) -> f64 {
+        (-2.0 * self.uniform().ln()).sqrt() * (std::f64::consts::TAU * self.uniform()).cos()
+    }
+    /// E(MS) χ²(df)/df.
+    fn mean_square(&mut self, ems: f64, df: u32) -> f64 {
+        let s: f64 = (0..df).map(|_| self.normal().powi(2)).sum();
+        ems * s / f64::from(df)
+    }
+}
+
+/// Coverage of the MLS interval: a difference of two mean squares (one-way random) and a
+/// combination of four (a main effect of a three-factor random model: P = Q - P = 2).
+#[test]
+fn mls_coverage_is_near_nominal() {
+    let reps = 4000;
+    // One-way: σ²_A = (MS_A - MS_E)/n, a = 6 groups, n = 5.
+    let cases: [(&[(f64, u32, f64)], f64); 2] = [
+        // (E(MS), df, weight): σ²_A = 2, σ² = 1, n = 5: E(MS_A) = 11.
+        (&[(11.0, 5, 0.2), (1.0, 24, -0.2)], 2.0),
+        // Three-factor random, a = b = c = 4, n = 2; σ² = 1, σ²_AB = σ²_AC = 0.5,
+        // σ²_ABC = 0.3, σ²_A = 1: E(MS_A) = 1 + 2·0.3 + 8·0.5 + 8·0.5 + 32·1,
+        // E(MS_AB) = 1 + 0.6 + 4, E(MS_AC) = 1 + 0.6 + 4, E(MS_ABC) = 1.6.
+        (
+            &[
+                (41.6, 3, 1.0 / 32.0),
+                (5.6, 9, -1.0 / 32.0),
+                (5.6, 9, -1.0 / 32.0),
+                (1.6, 27, 1.0 / 32.0),
+            ],
+            1.0,
+        ),
+    ];
+    for (case, truth) in cases {
+        let shape: Vec<(f64, bool)> = case.iter().map(|&(_, df, w)| (f64::from(df), w > 0.0)).collect();
+        let mls = Mls::new(&shape, 0.05).unwrap();
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let (mut below, mut above) = (0, 0);
+        for _ in 0..reps {
+            let terms: Vec<Term> = case
+                .iter()
+                .map(|&(ems, df, w)| Term {
+                    a: w,
+                    ms: rng.mean_square(ems, df),
+                    df: f64::from(df),
+                })
+                .collect();
+            let i = mls.interval(&terms).unwrap();
+            if truth < i.lower {
+                below += 1;
+            }
+            if truth > i.upper {
+                above += 1;
+            }
+        }
+        let coverage = 1.0 - f64::from(below + above) / reps as f64;
+        // MLS is close to nominal, slightly conservative (Burdick and Graybill 1992).
+        let se = (0.95f64 * 0.05 / reps as f64).sqrt();
+        assert!(
+            coverage > 0.95 - MONTE_CARLO_SE * se && coverage < 0.985,
+            "coverage {coverage} (misses below {below}, above {above})"
+        );
+    }
+}
+
+/// Unbiasedness of the moment estimators: the mean over simulated data sets is within its
+/// standard error of the truth, for a nested, a mixed (both models) and a crossed random
+/// design.
+#[test]
+fn moment_estimators_are_unbiased() {
+    let cases: [(&str, Model, &[(&str, f64)]); 4] = [
+        ("pastes.toml", Model::Restricted, &[("batch", 2.0), ("cask(batch)", 8.0), ("Residual", 1.0)]),
+        ("machines.toml", Model::Restricted, &[("Worker", 25.0), ("Machine:Worker", 10.0), ("Residual", 1.0)]),
+        ("machines.toml", Model::Unrestricted, &[("Worker", 25.0), ("Machine:Worker", 10.0), ("Residual", 1.0)]),
+        ("three_factor_random.toml", Model::Restricted, &[("A", 1.0), ("B", 0.5), ("C", 2.0), ("A:B", 0.5), ("A:C", 0.25), ("B:C", 0.75), ("A:B:C", 0.3), ("Residual", 1.0)]),
+    ];
+    let seeds = 300u64;
+    for (file, model, sigma2) in cases {
+        let design = emslab::io::read_design(&design_path(file)).unwrap();
+        let table = derive(&design, model);
+        let radix: Vec<u32> = design.factors.iter().map(|f| f.levels.unwrap()).collect();
+        let mut sums = vec![0.0; table.terms.len()];
+        let mut sqs = vec![0.0; table.terms.len()];
+        for seed in 0..seeds {
+            let spec = SimSpec::new(&design, model, sigma2, seed).unwrap();
+            let sim = Simulator::new(spec).unwrap();
+            let mut acc = CellAccumulator::new(radix.clone());
+            sim.for_each(|codes, y| acc.push(codes, y));
+            let anova = anova::from_cells(&design, &acc.finish()).unwrap();
+            for (u, est) in moments::estimates(&table, &anova) {
+                sums[u] += est;
+                sqs[u] += est * est;
+            }
+        }
+        for &(name, truth) in sigma2 {
+            let u = table.terms.iter().position(|t| t.name == name).unwrap();
+            let n = seeds as f64;
+            let mean = sums[u] / n;
+            let sd = ((sqs[u] - n * mean * mean) / (n - 1.0)).sqrt();
+            let se = sd / n.sqrt();
+            assert!(
+                (mean - truth).abs() <= MONTE_CARLO_SE * se,
+                "{file} ({}): {name}: mean {mean} vs {truth} (se {se})",
+                model.as_str()
+            );
+        }
+    }
+}
