@@ -327,3 +327,41 @@ fn shipped_datasets_read_balanced() {
         assert!(d.balance.is_balanced(), "{name}");
     }
 }
+
+#[test]
+fn many_labels_switch_the_cell_index_to_hashing() {
+    // 300 labels in each of three crossed factors: the direct label table would need
+    // 300³ entries, so the reader hashes; the result is the same either way.
+    let design = Design::from_toml_str(
+        "[[factors]]\nname = \"a\"\nkind = \"random\"\n[[factors]]\nname = \"b\"\nkind = \"random\"\n[[factors]]\nname = \"c\"\nkind = \"random\"\n",
+    )
+    .unwrap();
+    let mut text = String::from("a,b,c,y\n");
+    for i in 0..300 {
+        text.push_str(&format!("a{i},b{i},c{i},{i}.5\n"));
+        text.push_str(&format!("a{i},b{i},c{i},{i}.5\n"));
+    }
+    let d = read(&design, &text);
+    assert_eq!(d.cells.radix, vec![300, 300, 300]);
+    assert_eq!(d.n_rows, 600);
+    // Far too sparse to be balanced: reported without a 27-million-cell table.
+    assert!(d.cells.count.is_empty());
+    assert!(!d.balance.is_balanced());
+    assert_eq!(d.balance.n_problems, 300 * 300 * 300 - 300);
+    let msg = d.require_balanced().unwrap_err().to_string();
+    assert!(msg.contains("a=a0, b=b0, c=c1 has 0 (missing)"), "{msg}");
+    // A denser table of the same kind keeps its cells (and hashes past the direct
+    // label table only when needed).
+    let mut text = String::from("a,b,c,y\n");
+    for i in 0..40 {
+        for j in 0..3 {
+            text.push_str(&format!("a{i},b{j},c{},{i}.{j}\n", (i + j) % 2));
+        }
+    }
+    let d = read(&design, &text);
+    assert_eq!(d.cells.count.len(), 40 * 3 * 2);
+    assert_eq!(d.cells.n_observations(), 120);
+    let i = d.cells.index(&[7, 1, 0]);
+    assert_eq!(d.cells.count[i], 1);
+    assert!(close(d.cell_means()[i], 7.1, 1e-15));
+}

@@ -1,14 +1,18 @@
 # Times lme4 on a CSV written by the `reml` bench (benches/reml_vs_lme4/main.rs) and prints
 # what the bench parses: `time <seconds>`, `var <term> <value>`, `theta <term> <value>`,
 # `crit <value>`. Only the lmer() call is timed (not the CSV read, not the factor coding).
-# Usage: Rscript lme4_fit.R FILE.csv nested|crossed
+# Usage: Rscript lme4_fit.R FILE.csv nested|crossed [tight]
+# `tight` also sets xtol_rel = 1e-12 and ftol_rel = 1e-15 (nloptwrap's default xtol_rel = 1e-6
+# otherwise stops BOBYQA about 1e-6 relative short of the optimum in theta).
 args <- commandArgs(trailingOnly = TRUE)
 file <- args[1]
 kind <- args[2]
+tight <- length(args) >= 3 && args[3] == "tight"
 suppressPackageStartupMessages(library(lme4))
 d <- read.csv(file)
-ctrl <- lmerControl(optimizer = "nloptwrap",
-                    optCtrl = list(xtol_abs = 1e-12, ftol_abs = 1e-14))
+opt <- list(xtol_abs = 1e-12, ftol_abs = 1e-14)
+if (tight) opt <- c(opt, list(xtol_rel = 1e-12, ftol_rel = 1e-15, maxeval = 100000))
+ctrl <- lmerControl(optimizer = "nloptwrap", optCtrl = opt)
 if (kind == "nested") {
   d$batch <- factor(d$batch)
   d$sample <- factor(d$sample)

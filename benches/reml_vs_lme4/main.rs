@@ -15,7 +15,9 @@
 //!
 //! Environment: `REML_BENCH_SCALE=0.1` shrinks both designs (quick runs); `REML_BENCH_NO_R=1`
 //! skips lme4; `REML_BENCH_REPEAT=n` times our fit n times (default 3, the median is reported);
-//! `REML_BENCH_CASES=nested` (or `crossed`) runs one case.
+//! `REML_BENCH_CASES=nested` (or `crossed`) runs one case; `REML_BENCH_NO_TIGHT=1` skips the
+//! second lme4 run with its relative tolerances tightened too (which shows that the remaining
+//! differences are lme4's stopping rule).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -168,11 +170,12 @@ struct Lme4 {
     version: String,
 }
 
-fn run_lme4(script: &Path, csv: &Path, kind: &str) -> Result<Lme4, String> {
+fn run_lme4(script: &Path, csv: &Path, kind: &str, tight: bool) -> Result<Lme4, String> {
     let out = Command::new("Rscript")
         .arg(script)
         .arg(csv)
         .arg(kind)
+        .arg(if tight { "tight" } else { "default" })
         .output()
         .map_err(|e| format!("Rscript: {e}"))?;
     if !out.status.success() {
@@ -232,6 +235,7 @@ fn main() {
         .unwrap_or(3)
         .max(1);
     let use_r = std::env::var_os("REML_BENCH_NO_R").is_none() && rscript_available();
+    let tight = std::env::var_os("REML_BENCH_NO_TIGHT").is_none();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let outdir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -367,7 +371,7 @@ fn main() {
             continue;
         }
         let lme = if use_r {
-            match run_lme4(&script, &csv, case.kind) {
+            match run_lme4(&script, &csv, case.kind, false) {
                 Ok(r) => Some(r),
                 Err(e) => {
                     let _ = writeln!(report, "lme4: {e}\n");
@@ -435,6 +439,30 @@ fn main() {
                 "REML criterion: emslab {:.10} at its optimum; lme4 reports {:.10}; emslab's criterion at lme4's theta {:.10} (lower is better; the difference is lme4's stopping rule).\n",
                 ours.criterion, l.criterion, ours_at_theirs
             );
+            if tight {
+                match run_lme4(&script, &csv, case.kind, true) {
+                    Ok(t) => {
+                        let worst_tight = ours
+                            .components
+                            .iter()
+                            .filter_map(|c| {
+                                t.variances
+                                    .iter()
+                                    .find(|v| v.0 == c.term)
+                                    .map(|v| (c.variance - v.1).abs() / v.1.abs())
+                            })
+                            .fold(0.0f64, f64::max);
+                        let _ = writeln!(
+                            report,
+                            "lme4 with xtol_rel = 1e-12, ftol_rel = 1e-15 as well: {:.3} s, criterion {:.10}; largest relative difference from emslab {worst_tight:.2e}.\n",
+                            t.seconds, t.criterion
+                        );
+                    }
+                    Err(e) => {
+                        let _ = writeln!(report, "lme4 (tight): {e}\n");
+                    }
+                }
+            }
         }
     }
     print!("{report}");

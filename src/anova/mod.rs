@@ -108,14 +108,26 @@ pub enum AnovaError {
     Unbalanced(u64),
 }
 
-/// Marginal means of the centred cell means over subsets of the factors, memoised.
-struct Margins<'a> {
-    radix: &'a [usize],
-    centred: &'a [f64],
+/// Marginal means of the centred cell means over subsets of the factors, memoised; each
+/// is computed from the smallest table already at hand that contains it.
+struct Margins {
+    radix: Vec<usize>,
+    full: u64,
     tables: HashMap<u64, Vec<f64>>,
 }
 
-impl Margins<'_> {
+impl Margins {
+    fn new(radix: Vec<usize>, centred: Vec<f64>) -> Margins {
+        let full = (1u64 << radix.len()) - 1;
+        let mut tables = HashMap::new();
+        tables.insert(full, centred);
+        Margins {
+            radix,
+            full,
+            tables,
+        }
+    }
+
     /// Strides of the factors of `set` in its own table (last factor fastest); 0 outside.
     fn strides(radix: &[usize], set: u64) -> (Vec<usize>, usize) {
         let nf = radix.len();
@@ -132,23 +144,32 @@ impl Margins<'_> {
 
     fn table(&mut self, set: u64) -> &Vec<f64> {
         if !self.tables.contains_key(&set) {
-            let t = self.compute(set);
+            // The smallest memoised superset.
+            let from = self
+                .tables
+                .iter()
+                .filter(|(w, _)| **w & set == set)
+                .min_by_key(|(_, t)| t.len())
+                .map_or(self.full, |(w, _)| *w);
+            let t = self.compute(set, from);
             self.tables.insert(set, t);
         }
         &self.tables[&set]
     }
 
-    fn compute(&self, set: u64) -> Vec<f64> {
+    /// The margin of `set` from the table of its superset `from`.
+    fn compute(&self, set: u64, from: u64) -> Vec<f64> {
         let nf = self.radix.len();
-        let (strides, size) = Self::strides(self.radix, set);
-        let full = self.centred.len();
+        let src = &self.tables[&from];
+        let (strides, size) = Self::strides(&self.radix, set);
+        let dims: Vec<usize> = (0..nf).filter(|&i| from >> i & 1 == 1).collect();
         let mut sums = vec![CompensatedSum::default(); size];
         let mut codes = vec![0usize; nf];
         let mut proj = 0usize;
-        for &m in self.centred {
+        for &m in src {
             sums[proj].add(m);
-            // Odometer step, keeping the projected index in step.
-            for i in (0..nf).rev() {
+            // Odometer over the superset's factors, keeping the projected index in step.
+            for &i in dims.iter().rev() {
                 codes[i] += 1;
                 proj += strides[i];
                 if codes[i] < self.radix[i] {
@@ -158,7 +179,7 @@ impl Margins<'_> {
                 codes[i] = 0;
             }
         }
-        let per = (full / size) as f64;
+        let per = (src.len() / size) as f64;
         sums.iter().map(|s| s.value() / per).collect()
     }
 }
@@ -196,23 +217,25 @@ pub fn from_cells(design: &Design, cells: &Cells) -> Result<AnovaTable, AnovaErr
     }
     let grand = g.value() / ncells as f64;
     let centred: Vec<f64> = cells.mean.iter().map(|m| m - grand).collect();
-    let mut margins = Margins {
-        radix: &radix,
-        centred: &centred,
-        tables: HashMap::new(),
-    };
+    let mut between = CompensatedSum::default();
+    for &m in &centred {
+        between.add(m * m);
+    }
+    let mut margins = Margins::new(radix.clone(), centred);
 
     let mut pure = CompensatedSum::default();
     for &w in &cells.within_ss {
         pure.add(w);
     }
     let pure_ss = pure.value();
-    let mut between = CompensatedSum::default();
-    for &m in &centred {
-        between.add(m * m);
-    }
     let total_ss = pure_ss + n as f64 * between.value();
 
+    // Margins from the largest term down, so that each comes from a small superset.
+    let mut by_size: Vec<&Term> = design.terms.iter().chain(&design.pooled).collect();
+    by_size.sort_by_key(|t| std::cmp::Reverse(t.subscripts.len()));
+    for t in by_size {
+        margins.table(t.subscripts.0 & ((1u64 << radix.len()) - 1));
+    }
     let mut rows = Vec::with_capacity(design.terms.len() + 1);
     for t in &design.terms {
         let ss = term_ss(&mut margins, t, n_obs);
@@ -280,63 +303,38 @@ pub fn from_cells(design: &Design, cells: &Cells) -> Result<AnovaTable, AnovaErr
     })
 }
 
-/// The sum of squares of one term.
-fn term_ss(margins: &mut Margins<'_>, t: &Term, n_obs: u64) -> f64 {
-    let radix = margins.radix;
-    let nf = radix.len();
+/// The sum of squares of one term: the marginal means over the term's factors, centred
+/// along each live factor in turn (the Möbius sum over subsets of the live factors, done
+/// as |live| sweeps), squared and summed.
+fn term_ss(margins: &mut Margins, t: &Term, n_obs: u64) -> f64 {
+    let nf = margins.radix.len();
     let factor_mask = (1u64 << nf) - 1;
     let set = t.subscripts.0 & factor_mask;
     let live = t.live.0 & factor_mask;
-    let dead = t.dead.0 & factor_mask;
-    let live_bits: Vec<usize> = Subscripts(live).iter().collect();
-    // The subsets U of the live factors with their signs and tables.
-    let k = live_bits.len();
-    let mut subsets: Vec<(f64, u64)> = Vec::with_capacity(1 << k);
-    for mask in 0..(1u64 << k) {
-        let mut u = dead;
-        let mut size = 0;
-        for (j, &b) in live_bits.iter().enumerate() {
-            if mask >> j & 1 == 1 {
-                u |= 1 << b;
-                size += 1;
+    let mut e = margins.table(set).clone();
+    let (strides, size) = Margins::strides(&margins.radix, set);
+    for l in Subscripts(live).iter() {
+        let stride = strides[l];
+        let len = margins.radix[l];
+        let block = stride * len;
+        for start in (0..size).step_by(block) {
+            for base in start..start + stride {
+                let mut sum = CompensatedSum::default();
+                for k in 0..len {
+                    sum.add(e[base + k * stride]);
+                }
+                let mean = sum.value() / len as f64;
+                for k in 0..len {
+                    e[base + k * stride] -= mean;
+                }
             }
         }
-        let sign = if (k - size) % 2 == 0 { 1.0 } else { -1.0 };
-        margins.table(u);
-        subsets.push((sign, u));
     }
-    let parts: Vec<(f64, Vec<usize>, &Vec<f64>)> = subsets
-        .iter()
-        .map(|&(sign, u)| (sign, Margins::strides(radix, u).0, &margins.tables[&u]))
-        .collect();
-    // Odometer over the cells of the term's factors.
-    let term_factors: Vec<usize> = Subscripts(set).iter().collect();
-    let term_cells: usize = term_factors.iter().map(|&i| radix[i]).product();
-    let mut codes = vec![0usize; nf];
-    let mut idx = vec![0usize; parts.len()];
     let mut ss = CompensatedSum::default();
-    for _ in 0..term_cells {
-        let mut e = CompensatedSum::default();
-        for (p, (sign, _, table)) in parts.iter().enumerate() {
-            e.add(sign * table[idx[p]]);
-        }
-        let e = e.value();
-        ss.add(e * e);
-        for &i in term_factors.iter().rev() {
-            codes[i] += 1;
-            for (p, (_, strides, _)) in parts.iter().enumerate() {
-                idx[p] += strides[i];
-            }
-            if codes[i] < radix[i] {
-                break;
-            }
-            for (p, (_, strides, _)) in parts.iter().enumerate() {
-                idx[p] -= strides[i] * codes[i];
-            }
-            codes[i] = 0;
-        }
+    for v in &e {
+        ss.add(v * v);
     }
-    let per_cell = n_obs as f64 / term_cells as f64;
+    let per_cell = n_obs as f64 / size as f64;
     per_cell * ss.value()
 }
 

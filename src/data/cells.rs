@@ -174,8 +174,9 @@ impl CellAcc {
         let Some(d) = m.checked_sub(self.shift_m) else {
             return false;
         };
-        let d = i128::from(d);
-        let (Some(s1), Some(s2)) = (self.is1.checked_add(d), self.is2.checked_add(d * d)) else {
+        let sq = i128::from(d) * i128::from(d);
+        let (Some(s1), Some(s2)) = (self.is1.checked_add(i128::from(d)), self.is2.checked_add(sq))
+        else {
             return false;
         };
         self.is1 = s1;
@@ -298,6 +299,8 @@ fn diff_f64(v: Decimal, offset: Decimal) -> (f64, bool) {
 
 /// The full table of cells of a design, in mixed-radix order over the factors (the last
 /// factor varies fastest); nested factors use their level code within the parent cell.
+/// (Left empty, but for `radix`, when a data file fills only a small part of a huge
+/// table: such data are unbalanced and only their balance report is of use.)
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cells {
     /// Level count of each factor (within each parent cell for a nested factor).

@@ -428,26 +428,14 @@ pub fn read_csv_from<R: Read>(
         let mut skip = [0u8; 3];
         input.read_exact(&mut skip).map_err(io_err)?;
     }
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .buffer_capacity(1 << 16)
-        .from_reader(input);
-    let csv_err = |e: csv::Error| {
-        let line = e.position().map(|p| p.line());
-        match e.into_kind() {
-            csv::ErrorKind::Io(io) => err(source, line, DataErrorKind::Io(io.to_string())),
-            other => err(source, line, DataErrorKind::Csv(format!("{other:?}"))),
-        }
-    };
+    let mut rdr = Records::new(input, delimiter);
 
     // Header.
-    let mut rec = csv::ByteRecord::new();
-    if !rdr.read_byte_record(&mut rec).map_err(csv_err)? {
+    let mut rec = Record::default();
+    if !rdr.read(&mut rec).map_err(io_err)? {
         return Err(err(source, None, DataErrorKind::Empty));
     }
-    let header_line = rec.position().map_or(1, |p| p.line());
+    let header_line = rec.line;
     let mut header: Vec<String> = Vec::with_capacity(rec.len());
     for field in rec.iter() {
         let s = std::str::from_utf8(field)
@@ -515,9 +503,15 @@ pub fn read_csv_from<R: Read>(
     }
 
     // First data row (needed to pick the response among several columns).
-    let mut first = csv::ByteRecord::new();
-    if !rdr.read_byte_record(&mut first).map_err(csv_err)? {
-        return Err(err(source, Some(header_line), DataErrorKind::NoRows));
+    let mut first = Record::default();
+    loop {
+        if !rdr.read(&mut first).map_err(io_err)? {
+            return Err(err(source, Some(header_line), DataErrorKind::NoRows));
+        }
+        // Blank lines are not rows.
+        if !first.is_blank() {
+            break;
+        }
     }
 
     // Response column.
@@ -609,9 +603,16 @@ pub fn read_csv_from<R: Read>(
             .try_fold(1usize, |acc, f| acc.checked_mul(f.levels? as usize))
             .unwrap_or(0)
             .min(1 << 20),
+        // Room for each factor's labels: its declared levels (restarting labels of a
+        // nested factor need no more), or a guess that grows.
+        design
+            .factors
+            .iter()
+            .map(|f| f.levels.unwrap_or(8).max(2))
+            .collect(),
     );
     pass.row(&first)?;
-    while rdr.read_byte_record(&mut rec).map_err(csv_err)? {
+    while rdr.read(&mut rec).map_err(io_err)? {
         pass.row(&rec)?;
     }
     pass.finish(design, delimiter, notes)
@@ -642,16 +643,138 @@ pub(crate) fn sniff_delimiter(text: &[u8]) -> u8 {
     cands[best]
 }
 
-/// Byte equality, inline for the short labels of a data file (no call to `memcmp`),
-/// eight bytes at a time.
+/// Byte equality, inline for the short labels of a data file (no call to `memcmp`).
 #[inline(always)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ar, br) = (ac.remainder(), bc.remainder());
-    ac.zip(bc).all(|(x, y)| x == y) && ar.iter().zip(br).all(|(x, y)| x == y)
+    for i in 0..a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+    }
+    true
+}
+
+#[inline(always)]
+fn same_ends(a: &[usize], b: &[usize]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    for i in 0..a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+    }
+    true
+}
+
+/// One record: its fields' bytes end to end, where each field ends, and the line it
+/// starts on.
+#[derive(Debug, Clone, Default)]
+struct Record {
+    data: Vec<u8>,
+    ends: Vec<usize>,
+    n: usize,
+    line: u64,
+}
+
+impl Record {
+    fn len(&self) -> usize {
+        self.n
+    }
+
+    #[inline]
+    fn field(&self, i: usize) -> &[u8] {
+        let (start, end) = self.bounds(i);
+        &self.data[start..end]
+    }
+
+    /// Where field `i` lies in `data`.
+    #[inline]
+    fn bounds(&self, i: usize) -> (usize, usize) {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        (start, self.ends[i])
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.n).map(|i| self.field(i))
+    }
+
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        (i < self.n).then(|| self.field(i))
+    }
+
+    /// A line with nothing on it.
+    fn is_blank(&self) -> bool {
+        self.n == 1 && self.field(0).trim_ascii().is_empty()
+    }
+}
+
+impl std::ops::Index<usize> for Record {
+    type Output = [u8];
+    fn index(&self, i: usize) -> &[u8] {
+        self.field(i)
+    }
+}
+
+/// CSV records straight from `csv_core` (the parser inside the `csv` crate: RFC 4180
+/// quoting, `\n`, `\r\n` or `\r` line ends), into one reused buffer.
+struct Records<R: Read> {
+    input: std::io::BufReader<R>,
+    core: csv_core::Reader,
+}
+
+impl<R: Read> Records<R> {
+    fn new(input: R, delimiter: u8) -> Records<R> {
+        Records {
+            input: std::io::BufReader::with_capacity(1 << 16, input),
+            core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+        }
+    }
+
+    /// Reads the next record; `false` at the end.
+    #[inline]
+    fn read(&mut self, rec: &mut Record) -> std::io::Result<bool> {
+        use csv_core::ReadRecordResult::*;
+        use std::io::BufRead;
+        if rec.data.is_empty() {
+            rec.data.resize(256, 0);
+        }
+        if rec.ends.is_empty() {
+            rec.ends.resize(16, 0);
+        }
+        rec.line = self.core.line();
+        let (mut outlen, mut endlen) = (0, 0);
+        loop {
+            let input = self.input.fill_buf()?;
+            let (res, nin, nout, nend) = self.core.read_record(
+                input,
+                &mut rec.data[outlen..],
+                &mut rec.ends[endlen..],
+            );
+            self.input.consume(nin);
+            outlen += nout;
+            endlen += nend;
+            match res {
+                InputEmpty => {}
+                OutputFull => {
+                    let n = rec.data.len() * 2;
+                    rec.data.resize(n, 0);
+                }
+                OutputEndsFull => {
+                    let n = rec.ends.len() * 2;
+                    rec.ends.resize(n, 0);
+                }
+                Record => {
+                    rec.n = endlen;
+                    return Ok(true);
+                }
+                End => return Ok(false),
+            }
+        }
+    }
 }
 
 /// Distinct labels of one column, with ids in order of first appearance.
@@ -704,6 +827,9 @@ impl LabelMap {
 /// Cells as met in the file: one slot per distinct combination of label ids.
 struct SlotMap {
     nf: usize,
+    /// A direct table from label ids to slots while the product of the label counts is
+    /// small (the usual case: it is about the number of cells); hashing otherwise.
+    dense: Option<DenseIndex>,
     /// Bits per factor in a packed key; 0 once any id is too large (then `wide`).
     bits: u32,
     packed: FxHashMap<u128, u32>,
@@ -715,16 +841,49 @@ struct SlotMap {
     last_slot: u32,
 }
 
+/// Slots by mixed-radix index over label ids, with room `cap[f]` for factor `f`'s ids.
+struct DenseIndex {
+    cap: Vec<u32>,
+    table: Vec<u32>,
+}
+
+/// The largest direct table (entries of 4 bytes).
+const MAX_DENSE: usize = 1 << 22;
+
+impl DenseIndex {
+    fn new(cap: Vec<u32>) -> Option<DenseIndex> {
+        let n = cap
+            .iter()
+            .try_fold(1usize, |a, &c| a.checked_mul(c as usize))
+            .filter(|&n| n <= MAX_DENSE)?;
+        Some(DenseIndex {
+            cap,
+            table: vec![u32::MAX; n],
+        })
+    }
+
+    #[inline]
+    fn index(&self, ids: &[u32]) -> Option<usize> {
+        let mut idx = 0usize;
+        for (&i, &c) in ids.iter().zip(&self.cap) {
+            if i >= c {
+                return None;
+            }
+            idx = idx * c as usize + i as usize;
+        }
+        Some(idx)
+    }
+}
+
 impl SlotMap {
     /// `expected`: the number of cells, when the design says (room is made up front, so
-    /// that nothing is copied as the table grows).
-    fn new(nf: usize, expected: usize) -> SlotMap {
-        let mut packed = FxHashMap::default();
-        packed.reserve(expected);
+    /// that nothing is copied as the table grows); `caps`: the expected label counts.
+    fn new(nf: usize, expected: usize, caps: Vec<u32>) -> SlotMap {
         SlotMap {
             nf,
+            dense: DenseIndex::new(caps),
             bits: (128 / nf.max(1)).min(32) as u32,
-            packed,
+            packed: FxHashMap::default(),
             wide: FxHashMap::default(),
             ids: Vec::with_capacity(expected * nf),
             acc: Vec::with_capacity(expected),
@@ -739,7 +898,77 @@ impl SlotMap {
         if self.last_slot != u32::MAX && ids.iter().zip(&self.last_ids).all(|(a, b)| a == b) {
             return self.last_slot;
         }
-        let slot = if self.bits > 0 && ids.iter().all(|&i| u64::from(i) < 1u64 << self.bits) {
+        let slot = match self.dense_slot(ids, line) {
+            Some(s) => s,
+            None => self.hashed_slot(ids, line),
+        };
+        self.last_ids.copy_from_slice(ids);
+        self.last_slot = slot;
+        slot
+    }
+
+    /// The slot from the direct table, growing it when an id does not fit; `None` once
+    /// the table would be too large (then hashing takes over for good).
+    #[inline]
+    fn dense_slot(&mut self, ids: &[u32], line: u64) -> Option<u32> {
+        let dense = self.dense.as_mut()?;
+        let idx = match dense.index(ids) {
+            Some(i) => i,
+            None => {
+                self.grow_dense(ids);
+                self.dense.as_ref()?.index(ids)?
+            }
+        };
+        let dense = self.dense.as_mut()?;
+        let s = dense.table[idx];
+        if s != u32::MAX {
+            return Some(s);
+        }
+        let s = self.acc.len() as u32;
+        dense.table[idx] = s;
+        self.new_slot(ids, line);
+        Some(s)
+    }
+
+    #[cold]
+    fn grow_dense(&mut self, ids: &[u32]) {
+        let Some(dense) = &self.dense else {
+            return;
+        };
+        let cap: Vec<u32> = dense
+            .cap
+            .iter()
+            .zip(ids)
+            .map(|(&c, &i)| {
+                let mut c = c.max(1);
+                while c <= i {
+                    c = c.saturating_mul(2);
+                }
+                c
+            })
+            .collect();
+        match DenseIndex::new(cap) {
+            Some(mut d) => {
+                for (s, chunk) in self.ids.chunks(self.nf).enumerate() {
+                    if let Some(i) = d.index(chunk) {
+                        d.table[i] = s as u32;
+                    }
+                }
+                self.dense = Some(d);
+            }
+            None => {
+                // Too large: hash every cell met so far, and from now on.
+                self.dense = None;
+                for (s, chunk) in self.ids.chunks(self.nf).enumerate() {
+                    self.wide.insert(chunk.into(), s as u32);
+                }
+                self.bits = 0;
+            }
+        }
+    }
+
+    fn hashed_slot(&mut self, ids: &[u32], line: u64) -> u32 {
+        if self.bits > 0 && ids.iter().all(|&i| u64::from(i) < 1u64 << self.bits) {
             let mut key: u128 = 0;
             for &i in ids {
                 key = key << self.bits | u128::from(i);
@@ -768,10 +997,7 @@ impl SlotMap {
                     s
                 }
             }
-        };
-        self.last_ids.copy_from_slice(ids);
-        self.last_slot = slot;
-        slot
+        }
     }
 
     fn new_slot(&mut self, ids: &[u32], line: u64) -> u32 {
@@ -816,6 +1042,7 @@ impl<'a> Pass<'a> {
         decimal_comma: bool,
         keep_rows: bool,
         expected_cells: usize,
+        caps: Vec<u32>,
     ) -> Pass<'a> {
         let nf = factor_col.len();
         Pass {
@@ -824,7 +1051,7 @@ impl<'a> Pass<'a> {
             response_col,
             decimal_comma,
             labels: (0..nf).map(|_| LabelMap::new()).collect(),
-            slots: SlotMap::new(nf, expected_cells),
+            slots: SlotMap::new(nf, expected_cells, caps),
             ids: vec![0; nf],
             offset: None,
             offset_f64: 0.0,
@@ -848,19 +1075,13 @@ impl<'a> Pass<'a> {
 
     /// The previous row's cell, if this row's factor fields are byte for byte the same.
     #[inline]
-    fn same_cell_as_last(&self, rec: &csv::ByteRecord) -> Option<u32> {
+    fn same_cell_as_last(&self, rec: &Record) -> Option<u32> {
         let k = self.prefix_fields?;
         let slot = self.last_slot?;
-        let end = rec.range(k - 1)?.end;
-        if end != self.last_prefix.len() {
-            return None;
-        }
-        for (i, &e) in self.last_ends.iter().enumerate().take(k - 1) {
-            if rec.range(i)?.end != e {
-                return None;
-            }
-        }
-        same_bytes(&rec.as_slice()[..end], &self.last_prefix).then_some(slot)
+        let ends = &rec.ends[..k];
+        let end = ends[k - 1];
+        (same_ends(ends, &self.last_ends) && same_bytes(&rec.data[..end], &self.last_prefix))
+            .then_some(slot)
     }
 
     fn at(&self, line: u64, col: usize, kind: DataErrorKind) -> DataError {
@@ -872,36 +1093,80 @@ impl<'a> Pass<'a> {
         }
     }
 
+    /// One data row: the hot loop. The common case (same cell as the previous row, a
+    /// plain decimal) stays in this function; everything else is out of line.
     #[inline]
-    fn row(&mut self, rec: &csv::ByteRecord) -> Result<(), DataError> {
-        let line = rec.position().map_or(0, |p| p.line());
-        if rec.len() != self.header.len() {
-            // A line with nothing on it is not a row.
-            if rec.len() == 1 && rec[0].trim_ascii().is_empty() {
-                return Ok(());
-            }
-            return Err(err(
-                self.source,
-                Some(line),
-                DataErrorKind::Ragged {
-                    expected: self.header.len(),
-                    found: rec.len(),
-                },
-            ));
+    fn row(&mut self, rec: &Record) -> Result<(), DataError> {
+        if rec.n != self.header.len() {
+            return self.odd_row(rec);
         }
-        let cached = self.same_cell_as_last(rec);
-        if cached.is_none() {
-            for f in 0..self.factor_col.len() {
-                let c = self.factor_col[f];
-                let field = rec[c].trim_ascii();
-                if field.is_empty() {
-                    return Err(self.at(line, c, DataErrorKind::EmptyLabel));
-                }
-                self.ids[f] = self.labels[f].id(field, line);
-            }
+        let slot = match self.same_cell_as_last(rec) {
+            Some(s) => s,
+            None => self.find_cell(rec)?,
+        };
+        let (start, end) = rec.bounds(self.response_col);
+        let value = match Decimal::parse_fast_in(&rec.data, start, end, self.decimal_comma) {
+            Some(v) => v,
+            None => self.parse_slow(&rec.data[start..end], rec.line)?,
+        };
+        let offset = match self.offset {
+            Some(o) => o,
+            None => self.set_offset(value),
+        };
+        if !self.slots.acc[slot as usize].push_decimal(value, offset) {
+            self.inexact += 1;
         }
-        let raw = &rec[self.response_col];
-        let value = Decimal::parse(raw, self.decimal_comma).map_err(|reason| {
+        if self.rows.is_some() {
+            self.keep_row(slot, value, offset);
+        }
+        self.n_rows += 1;
+        Ok(())
+    }
+
+    /// A row with the wrong number of fields: blank (skipped) or ragged (an error).
+    #[cold]
+    #[inline(never)]
+    fn odd_row(&self, rec: &Record) -> Result<(), DataError> {
+        if rec.is_blank() {
+            return Ok(());
+        }
+        Err(err(
+            self.source,
+            Some(rec.line),
+            DataErrorKind::Ragged {
+                expected: self.header.len(),
+                found: rec.len(),
+            },
+        ))
+    }
+
+    /// Label and cell look-ups for a row that is not in the previous row's cell.
+    #[inline(never)]
+    fn find_cell(&mut self, rec: &Record) -> Result<u32, DataError> {
+        let line = rec.line;
+        for f in 0..self.factor_col.len() {
+            let c = self.factor_col[f];
+            let field = rec.field(c).trim_ascii();
+            if field.is_empty() {
+                return Err(self.at(line, c, DataErrorKind::EmptyLabel));
+            }
+            self.ids[f] = self.labels[f].id(field, line);
+        }
+        let s = self.slots.slot(&self.ids, line);
+        if let Some(k) = self.prefix_fields {
+            self.last_prefix.clear();
+            self.last_prefix
+                .extend_from_slice(&rec.data[..rec.ends[k - 1]]);
+            self.last_ends.copy_from_slice(&rec.ends[..k]);
+            self.last_slot = Some(s);
+        }
+        Ok(s)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn parse_slow(&self, raw: &[u8], line: u64) -> Result<Decimal, DataError> {
+        Decimal::parse(raw, self.decimal_comma).map_err(|reason| {
             self.at(
                 line,
                 self.response_col,
@@ -910,46 +1175,26 @@ impl<'a> Pass<'a> {
                     reason,
                 },
             )
-        })?;
-        let offset = match self.offset {
-            Some(o) => o,
-            None => {
-                self.offset = Some(value);
-                self.offset_f64 = value.to_f64();
-                value
-            }
+        })
+    }
+
+    #[cold]
+    fn set_offset(&mut self, value: Decimal) -> Decimal {
+        self.offset = Some(value);
+        self.offset_f64 = value.to_f64();
+        value
+    }
+
+    #[inline(never)]
+    fn keep_row(&mut self, slot: u32, value: Decimal, offset: Decimal) {
+        let diff = match value.checked_sub(offset) {
+            Some(d) => d.to_f64(),
+            None => value.to_f64() - self.offset_f64,
         };
-        let slot = match cached {
-            Some(s) => s,
-            None => {
-                let s = self.slots.slot(&self.ids, line);
-                if let Some(k) = self.prefix_fields
-                    && let Some(r) = rec.range(k - 1)
-                {
-                    self.last_prefix.clear();
-                    self.last_prefix
-                        .extend_from_slice(&rec.as_slice()[..r.end]);
-                    for i in 0..k {
-                        self.last_ends[i] = rec.range(i).map_or(0, |r| r.end);
-                    }
-                    self.last_slot = Some(s);
-                }
-                s
-            }
-        };
-        if !self.slots.acc[slot as usize].push_decimal(value, offset) {
-            self.inexact += 1;
-        }
         if let Some(rows) = &mut self.rows {
-            let diff = match value.checked_sub(offset) {
-                Some(d) => d.to_f64(),
-                None => value.to_f64() - self.offset_f64,
-            };
             rows.slot.push(slot);
             rows.diff.push(diff);
         }
-        self.n_rows += 1;
-        Ok(())
     }
 
     fn finish(
@@ -970,7 +1215,7 @@ impl<'a> Pass<'a> {
         let mut factors: Vec<Option<FactorData>> = vec![None; nf];
         // For nested factors: parent-cell key (label ids of the ancestors) -> sorted label
         // ids within it.
-        let mut groups: Vec<HashMap<Vec<u32>, Vec<u32>>> = vec![HashMap::new(); nf];
+        let mut groups: Vec<FxHashMap<Vec<u32>, Vec<u32>>> = vec![FxHashMap::default(); nf];
         let mut level_notes = Vec::new();
         for &f in &order {
             let fd = &design.factors[f];
@@ -1039,7 +1284,7 @@ impl<'a> Pass<'a> {
                 continue;
             }
             // Nested: group the slots by their ancestors' labels.
-            let mut g: HashMap<Vec<u32>, Vec<u32>> = HashMap::new();
+            let mut g: FxHashMap<Vec<u32>, Vec<u32>> = FxHashMap::default();
             let mut key: Vec<u32> = Vec::with_capacity(anc.len());
             for s in 0..nslots {
                 let ids = slot_ids(s);
@@ -1235,16 +1480,28 @@ impl<'a> Pass<'a> {
         let index: Vec<usize> = (0..nslots)
             .map(|s| cell_index(&radix, &codes[s * nf..(s + 1) * nf]))
             .collect();
-        let cells = cells_from_slots(radix.clone(), &self.slots.acc, &index);
+        // A file that fills only a small part of a huge table is unbalanced whatever it
+        // holds: report it without allocating the table.
+        let sparse = n_cells > nslots.saturating_mul(4).max(1 << 20);
+        let cells = if sparse {
+            Cells {
+                radix: radix.clone(),
+                count: Vec::new(),
+                mean: Vec::new(),
+                within_ss: Vec::new(),
+            }
+        } else {
+            cells_from_slots(radix.clone(), &self.slots.acc, &index)
+        };
 
         // Balance.
         let replicates = match design.replicates {
             Some(r) => u64::from(r),
             None => {
                 let mut freq: HashMap<u64, usize> = HashMap::new();
-                for &c in &cells.count {
-                    if c > 0 {
-                        *freq.entry(c).or_default() += 1;
+                for a in &self.slots.acc {
+                    if a.n > 0 {
+                        *freq.entry(a.n).or_default() += 1;
                     }
                 }
                 freq.into_iter()
@@ -1280,14 +1537,41 @@ impl<'a> Pass<'a> {
         };
         let mut problems = Vec::new();
         let mut n_problems = 0;
-        for (i, &c) in cells.count.iter().enumerate() {
-            if c != replicates {
-                n_problems += 1;
-                if problems.len() < 5 {
+        if sparse {
+            // Cells met with the wrong count, then the first missing ones.
+            for (s, a) in self.slots.acc.iter().enumerate() {
+                if a.n != replicates {
+                    n_problems += 1;
+                    if problems.len() < 5 {
+                        problems.push(CellProblem {
+                            cell: describe_cell(index[s]),
+                            count: a.n,
+                        });
+                    }
+                }
+            }
+            n_problems += n_cells - nslots;
+            let present: std::collections::HashSet<usize> = index.iter().copied().collect();
+            let mut i = 0;
+            while problems.len() < 5 && i < n_cells {
+                if !present.contains(&i) {
                     problems.push(CellProblem {
                         cell: describe_cell(i),
-                        count: c,
+                        count: 0,
                     });
+                }
+                i += 1;
+            }
+        } else {
+            for (i, &c) in cells.count.iter().enumerate() {
+                if c != replicates {
+                    n_problems += 1;
+                    if problems.len() < 5 {
+                        problems.push(CellProblem {
+                            cell: describe_cell(i),
+                            count: c,
+                        });
+                    }
                 }
             }
         }

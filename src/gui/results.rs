@@ -810,6 +810,7 @@ fn components_plot(ui: &mut Ui, a: &AnalysisOutput, log: &mut bool) {
         plot = plot.y_grid_spacer(decades);
     }
     plot.height(300.0)
+        .set_margin_fraction(egui::vec2(0.05, 0.12))
         .allow_scroll(false)
         .legend(Legend::default())
         .y_axis_label(if log {

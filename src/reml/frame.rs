@@ -84,6 +84,31 @@ fn combine(factors: &[usize], dense: &[(Vec<u32>, usize)], n_rows: usize) -> (Ve
     (idx, m)
 }
 
+/// Level indices of factor combinations over the observations, computed once per set of
+/// factors (random terms, the fixed cells and the balance check share them).
+struct Combos<'a> {
+    dense: &'a [(Vec<u32>, usize)],
+    n: usize,
+    cache: KeyMap<(Vec<u32>, usize)>,
+}
+
+impl<'a> Combos<'a> {
+    fn new(dense: &'a [(Vec<u32>, usize)], n: usize) -> Self {
+        Combos {
+            dense,
+            n,
+            cache: KeyMap::default(),
+        }
+    }
+    fn get(&mut self, set: Subscripts) -> &(Vec<u32>, usize) {
+        let (dense, n) = (self.dense, self.n);
+        self.cache.entry(set.0).or_insert_with(|| {
+            let factors: Vec<usize> = set.iter().collect();
+            combine(&factors, dense, n)
+        })
+    }
+}
+
 /// First row at which each level occurs.
 fn first_rows(levels: &[u32], m: usize) -> Vec<u32> {
     let mut first = vec![u32::MAX; m];
@@ -221,13 +246,14 @@ impl Frame {
             .collect();
 
         // Random terms.
+        let mut combos = Combos::new(&dense, n);
         let mut random = Vec::new();
         for (design_index, t) in design.terms.iter().enumerate() {
             if !t.random {
                 continue;
             }
             let factors: Vec<usize> = t.subscripts.iter().collect();
-            let (obs_level, n_levels) = combine(&factors, &dense, n);
+            let (obs_level, n_levels) = combos.get(t.subscripts).clone();
             let first = first_rows(&obs_level, n_levels);
             let mut level_codes = Vec::with_capacity(n_levels * factors.len());
             for &o in &first {
@@ -252,8 +278,8 @@ impl Frame {
                 .then(a.design_index.cmp(&b.design_index))
         });
 
-        let fixed = build_fixed(design, codes, &dense, n, labels)?;
-        let balanced = is_balanced(design, &dense, n);
+        let fixed = build_fixed(design, codes, &mut combos, labels)?;
+        let balanced = is_balanced(design, &mut combos);
         Ok(Frame {
             n,
             random,
@@ -494,16 +520,15 @@ pub(crate) struct CrossProducts {
 fn build_fixed(
     design: &Design,
     codes: &[Vec<u32>],
-    dense: &[(Vec<u32>, usize)],
-    n: usize,
+    combos: &mut Combos<'_>,
     labels: Option<&[Vec<String>]>,
 ) -> Result<FixedPart, RemlError> {
+    let dense = combos.dense;
     let fixed_terms: Vec<&Term> = design.terms.iter().filter(|t| !t.random).collect();
     let all = fixed_terms
         .iter()
         .fold(Subscripts::EMPTY, |s, t| s.union(t.subscripts));
-    let factors: Vec<usize> = all.iter().collect();
-    let (obs_cell, n_cells) = combine(&factors, dense, n);
+    let (obs_cell, n_cells) = combos.get(all).clone();
     let first = first_rows(&obs_cell, n_cells);
     // Dense codes of each fixed factor in each cell.
     let cell_dense: Vec<(Vec<u32>, usize)> = dense
@@ -601,12 +626,14 @@ fn build_fixed(
 
 /// Balanced: every cell of the factor structure is present (each factor has the same number
 /// of levels within every combination of its ancestors) with the same number of replicates.
-fn is_balanced(design: &Design, dense: &[(Vec<u32>, usize)], n: usize) -> bool {
+fn is_balanced(design: &Design, combos: &mut Combos<'_>) -> bool {
     let nf = design.factors.len();
-    let all: Vec<usize> = (0..nf).collect();
-    let (cells, m) = combine(&all, dense, n);
+    let dense = combos.dense;
+    let all = Subscripts((1u64 << nf) - 1);
+    let (cells, m) = combos.get(all);
+    let m = *m;
     let mut counts = vec![0u64; m];
-    for &c in &cells {
+    for &c in cells {
         counts[c as usize] += 1;
     }
     if counts.iter().any(|&c| c != counts[0]) {
@@ -614,16 +641,16 @@ fn is_balanced(design: &Design, dense: &[(Vec<u32>, usize)], n: usize) -> bool {
     }
     let mut expected: f64 = 1.0;
     for f in 0..nf {
-        let anc: Vec<usize> = design.factors[f].ancestors.iter().collect();
+        let anc = design.factors[f].ancestors;
         if anc.is_empty() {
             expected *= dense[f].1 as f64;
             continue;
         }
-        let with: Vec<usize> = design.factors[f].ancestors.with(f).iter().collect();
-        let (child, mc) = combine(&with, dense, n);
-        let (parent, mp) = combine(&anc, dense, n);
+        let (child, mc) = combos.get(anc.with(f)).clone();
+        let (parent, mp) = combos.get(anc);
+        let mp = *mp;
         let mut parent_of = vec![u32::MAX; mc];
-        for (c, p) in child.iter().zip(&parent) {
+        for (c, p) in child.iter().zip(parent) {
             parent_of[*c as usize] = *p;
         }
         let mut per_parent = vec![0u64; mp];

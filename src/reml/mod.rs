@@ -11,7 +11,7 @@
 //!
 //! | stage | here | lme4 / MixedModels.jl |
 //! |---|---|---|
-//! | X and the levels of each Z_k; Z'Z, Z'X, X'X, Z'y, X'y, y'y in one pass | [`frame`] | `lFormula`, `remat.jl` |
+//! | X and the levels of each Z_k; Z'Z, Z'X, X'X, Z'y, X'y, y'y in one pass | `frame` | `lFormula`, `remat.jl` |
 //! | blocked sparse/dense Cholesky of [Z X y]'[Z X y] with Λ(θ) | `blocks` | `updateL!` |
 //! | the profiled criterion θ -> -2 log L | [`Criterion`] | `mkLmerDevfun` |
 //! | bounded minimisation with a log | `optim` | `optimizeLmer`, `OptSummary` |

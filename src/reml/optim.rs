@@ -188,6 +188,7 @@ pub(crate) fn newton(
     fixed: &[bool],
     join: Option<&[f64]>,
     n_even: usize,
+    decrement_stop: f64,
 ) -> LocalResult {
     let free: Vec<usize> = (0..theta0.len()).filter(|&a| !fixed[a]).collect();
     let mut theta: Vec<f64> = theta0
@@ -227,7 +228,7 @@ pub(crate) fn newton(
             message = "non-finite derivatives".into();
             break;
         }
-        if dec < 2.0 * DECREMENT_STOP {
+        if dec < 2.0 * decrement_stop {
             converged = true;
             message = "converged: Newton decrement below tolerance".into();
             break;
@@ -315,6 +316,12 @@ pub(crate) fn newton(
     }
 }
 
+/// Allowed growth of the criterion when a component is put at exactly 0: `SNAP_F_TOL`, or
+/// the rounding level of a large criterion.
+fn snap_tol(f: f64) -> f64 {
+    SNAP_F_TOL.max(1e-12 * f.abs())
+}
+
 const JOINED: &str =
     "joined the optimum found by an earlier start (theta within 1e-3 relative); stopped there";
 
@@ -322,7 +329,7 @@ const JOINED: &str =
 fn local(f: &mut Counted<'_>, start: &[f64], join: Option<&[f64]>) -> (LocalResult, Vec<bool>) {
     let k = start.len();
     let mut fixed = vec![false; k];
-    let mut res = newton(f, start, &fixed, join, k);
+    let mut res = newton(f, start, &fixed, join, k, DECREMENT_STOP);
     if !res.f.is_finite() || res.message == JOINED {
         return (res, fixed);
     }
@@ -338,8 +345,8 @@ fn local(f: &mut Counted<'_>, start: &[f64], join: Option<&[f64]>) -> (LocalResu
         for &a in &small {
             trial_fixed[a] = true;
         }
-        let trial = newton(f, &res.theta, &trial_fixed, None, k);
-        if trial.f <= res.f + SNAP_F_TOL {
+        let trial = newton(f, &res.theta, &trial_fixed, None, k, DECREMENT_STOP);
+        if trial.f <= res.f + snap_tol(res.f) {
             let iterations = res.iterations + trial.iterations;
             res = LocalResult {
                 iterations,
@@ -358,14 +365,14 @@ fn local(f: &mut Counted<'_>, start: &[f64], join: Option<&[f64]>) -> (LocalResu
         }
         let mut x = res.theta.clone();
         x[a] = 1e-3;
-        if f.eval(&x) < res.f - SNAP_F_TOL {
+        if f.eval(&x) < res.f - snap_tol(res.f) {
             fixed[a] = false;
             released = true;
             res.theta[a] = START_FLOOR;
         }
     }
     if released {
-        let again = newton(f, &res.theta, &fixed, None, k);
+        let again = newton(f, &res.theta, &fixed, None, k, DECREMENT_STOP);
         let iterations = res.iterations + again.iterations;
         res = LocalResult {
             iterations,
@@ -464,7 +471,7 @@ pub(crate) fn optimize(
         && boundary_slopes
             .iter()
             .flatten()
-            .all(|&s| s >= -SNAP_F_TOL / 1e-6);
+            .all(|&s| s >= -snap_tol(res.f) / 1e-6);
     let mut message = res.message.clone();
     if !positive_definite {
         message.push_str("; the Hessian at the end is not positive definite");

@@ -15,6 +15,11 @@ use super::optim::{Counted, newton};
 
 /// Smallest starting value of a theta coordinate in the inner fits (0 is a stationary point).
 const INNER_FLOOR: f64 = 1e-2;
+/// The inner fits stop at this Newton decrement (criterion units): the limits need the
+/// profile to ~1e-8, not the last digit.
+const INNER_DECREMENT: f64 = 1e-9;
+/// The limits are solved to this accuracy of (profile - optimum - cutoff).
+const ROOT_TOL: f64 = 1e-8;
 
 struct Profile<'c> {
     crit: &'c mut Criterion,
@@ -24,6 +29,9 @@ struct Profile<'c> {
     x: Vec<f64>,
     d_min: f64,
     evaluations: usize,
+    /// The last two solved points (log v, inner optimum) along the current search: the next
+    /// warm start is extrapolated linearly from them.
+    history: Vec<(f64, Vec<f64>)>,
 }
 
 impl Profile<'_> {
@@ -55,6 +63,13 @@ impl Profile<'_> {
             Some(_) => k - 1,
             None => k,
         };
+        let u = v.max(1e-300).ln();
+        if let [(u1, x1), (u2, x2)] = self.history.as_slice()
+            && (u2 - u1).abs() > 1e-12
+        {
+            let t = (u - u2) / (u2 - u1);
+            self.x = x2.iter().zip(x1).map(|(b, a)| b + t * (b - a)).collect();
+        }
         let start: Vec<f64> = self
             .x
             .iter()
@@ -68,12 +83,41 @@ impl Profile<'_> {
             })
             .collect();
         let fixed = vec![false; start.len()];
-        let res = newton(&mut counted, &start, &fixed, None, n_even);
+        let res = newton(&mut counted, &start, &fixed, None, n_even, INNER_DECREMENT);
         self.evaluations += counted.evaluations;
         if res.f.is_finite() {
             self.x = res.theta;
+            if v > 0.0 {
+                self.history.push((u, self.x.clone()));
+                if self.history.len() > 2 {
+                    self.history.remove(0);
+                }
+            }
         }
         res.f - self.d_min
+    }
+
+    /// From u0 (inside, excess - cutoff = h0 < 0) in steps of `step` (doubling) until the
+    /// cutoff is crossed; then the root.
+    fn search(&mut self, u0: f64, h0: f64, step: f64, cutoff: f64) -> Option<f64> {
+        let (mut ua, mut ha) = (u0, h0);
+        let mut step = step;
+        for _ in 0..60 {
+            let ub = ua + step;
+            let hb = self.excess(ub.exp()) - cutoff;
+            if hb.is_finite() && hb > 0.0 {
+                return Some(self.root(ua, ha, ub, hb, cutoff));
+            }
+            if hb.is_finite() {
+                ua = ub;
+                ha = hb;
+            }
+            step *= 2.0;
+            if !(ua + step).exp().is_finite() || (ua + step).exp() == 0.0 {
+                return None;
+            }
+        }
+        None
     }
 
     /// v (between a and b in log scale) where excess(v) = cutoff; excess(a) < cutoff < excess(b)
@@ -84,7 +128,7 @@ impl Profile<'_> {
             let u = (ua * hb - ub * ha) / (hb - ha);
             let u = if u.is_finite() { u } else { 0.5 * (ua + ub) };
             let h = self.excess(u.exp()) - cutoff;
-            if h.abs() < 1e-9 || (ub - ua).abs() < 1e-10 {
+            if h.abs() < ROOT_TOL || (ub - ua).abs() < 1e-10 {
                 return u.exp();
             }
             if (h < 0.0) == (ha < 0.0) {
@@ -117,6 +161,7 @@ pub(crate) fn interval(
     which: Option<usize>,
     d_min: f64,
     level: f64,
+    se_log: Option<f64>,
 ) -> Option<(f64, f64, usize)> {
     let cutoff = ChiSquared::new(1.0).ok()?.inverse_cdf(level);
     let v_hat = match which {
@@ -139,7 +184,15 @@ pub(crate) fn interval(
         x: x.clone(),
         d_min,
         evaluations: 0,
+        history: Vec::new(),
     };
+    // Each end: a first guess from the Wald approximation on the log scale (the profile is
+    // close to quadratic in log v), then outwards by doubling until the cutoff is crossed,
+    // then regula falsi between the last point inside and the first outside.
+    let z = cutoff.sqrt();
+    let first_step = se_log
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(0.5, |s| 1.1 * z * s);
     // Upper end: from the estimate (or a small fraction of sigma^2 at the boundary) upwards.
     let u0 = if v_hat > 0.0 {
         v_hat.ln()
@@ -154,25 +207,10 @@ pub(crate) fn interval(
     if h0 >= 0.0 {
         return None;
     }
-    let (mut ua, mut ha) = (u0, h0);
-    let mut step = 0.5;
-    let mut upper = None;
-    for _ in 0..40 {
-        let ub = ua + step;
-        let hb = pr.excess(ub.exp()) - cutoff;
-        if !hb.is_finite() {
-            break;
-        }
-        if hb > 0.0 {
-            upper = Some(pr.root(ua, ha, ub, hb, cutoff));
-            break;
-        }
-        ua = ub;
-        ha = hb;
-        step *= 2.0;
-    }
+    let upper = pr.search(u0, h0, first_step.max(0.05), cutoff);
     // Lower end.
     pr.x = x;
+    pr.history.clear();
     let lower = if v_hat <= 0.0 {
         Some(0.0)
     } else {
@@ -183,23 +221,7 @@ pub(crate) fn interval(
         if at_zero <= cutoff {
             Some(0.0)
         } else {
-            let (mut ua, mut ha) = (v_hat.ln(), -cutoff);
-            let mut step = 0.5;
-            let mut found = None;
-            for _ in 0..60 {
-                let ub = ua - step;
-                let hb = pr.excess(ub.exp()) - cutoff;
-                if hb.is_finite() && hb > 0.0 {
-                    found = Some(pr.root(ua, ha, ub, hb, cutoff));
-                    break;
-                }
-                if hb.is_finite() {
-                    ua = ub;
-                    ha = hb;
-                }
-                step *= 2.0;
-            }
-            found
+            pr.search(v_hat.ln(), -cutoff, -first_step.max(0.05), cutoff)
         }
     };
     Some((lower?, upper?, pr.evaluations))

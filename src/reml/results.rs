@@ -503,7 +503,10 @@ pub(crate) fn assemble(
         let mut failed = Vec::new();
         for comp in &mut components {
             let which = crit.terms.iter().position(|t| *t == comp.term);
-            match super::profile::interval(crit, &theta, sigma2, which, criterion, opts.level) {
+            let se_log = comp.se.map(|s| s / comp.variance);
+            match super::profile::interval(
+                crit, &theta, sigma2, which, criterion, opts.level, se_log,
+            ) {
                 Some((lower, upper, e)) => {
                     evaluations += e;
                     comp.profile = Some(Interval {
@@ -517,7 +520,7 @@ pub(crate) fn assemble(
             }
         }
         notes.push(format!(
-            "profile-likelihood intervals: the values whose criterion, re-optimised over the other parameters, stays within the chi-square(1) quantile of the optimum (lme4's confint(profile(fit)), on the variance scale); {evaluations} criterion evaluations"
+            "profile-likelihood intervals: the values whose criterion, re-optimised over the other parameters, stays within the chi-square(1) quantile of the optimum, on the variance scale, for the criterion of this fit's method (lme4's confint(profile(fit)) profiles the ML deviance even for a REML fit); {evaluations} criterion evaluations"
         ));
         if !failed.is_empty() {
             notes.push(format!(

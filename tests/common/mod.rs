@@ -68,3 +68,7 @@ pub fn matches_printed(value: f64, printed: &str) -> bool {
     let significant = digits.trim_start_matches('0').len().max(1) as i32;
     agrees_to_printed(value, p, significant)
 }
+
+/// REML against lme4 fitted with tight tolerances (xtol_abs 1e-12, ftol_abs 1e-14): both
+/// optimisers stop within about 1e-6 relative of the optimum.
+pub const REML_VS_LME4: f64 = 1e-5;

@@ -1,0 +1,217 @@
+//! Tables of a REML (or ML) fit set beside the moment estimates: the one builder used by
+//! the CLI (`emslab analyze`) and the app.
+
+use serde_json::{Value, json};
+
+use super::table::{Align, Cell, Table, fmt_sig};
+use crate::reml::{Comparison, RemlFit};
+
+fn num(v: f64, sig: usize) -> Cell {
+    if v.is_finite() {
+        Cell::num(v, sig)
+    } else {
+        Cell::empty_dash()
+    }
+}
+
+/// The REML fit as tables, for display and export through the report writers.
+///
+pub fn reml_tables(fit: &RemlFit, cmp: &Comparison) -> Vec<Table> {
+    let level = fit
+        .components
+        .iter()
+        .find_map(|c| c.interval.as_ref().map(|i| i.level))
+        .unwrap_or(0.95);
+    let mut comps = Table::new(
+        "reml_components",
+        format!(
+            "{} beside the method of moments (unrestricted model)",
+            fit.method.as_str()
+        ),
+    )
+    .columns(&[
+        ("Component", Align::Left),
+        ("Moments", Align::Right),
+        ("REML", Align::Right),
+        ("SD", Align::Right),
+        ("SE", Align::Right),
+        ("Wald CI", Align::Left),
+        ("Agreement", Align::Left),
+    ]);
+    comps.headers[0][2] = Cell::text(fit.method.as_str());
+    comps.headers[0][5] = Cell::text(format!("{}% CI", fmt_sig(100.0 * level, 4)));
+    for c in &fit.components {
+        let row = cmp.rows.iter().find(|r| r.term == c.term);
+        comps.push(vec![
+            Cell::text(&c.term),
+            row.and_then(|r| r.moment)
+                .map_or_else(Cell::empty_dash, |m| num(m, 7)),
+            num(c.variance, 7),
+            num(c.sd, 5),
+            c.se.map_or_else(Cell::empty_dash, |s| num(s, 4)),
+            c.interval.as_ref().map_or_else(Cell::empty_dash, |i| {
+                Cell::text(format!(
+                    "[{}, {}]",
+                    fmt_sig(i.lower, 5),
+                    fmt_sig(i.upper, 5)
+                ))
+            }),
+            Cell::text(row.map(|r| r.note.clone()).unwrap_or_default()),
+        ]);
+    }
+    comps.notes.push(format!("{}.", capitalise(&cmp.summary)));
+    comps.notes.push(cmp.rule.clone());
+    for c in &fit.components {
+        if let Some(n) = &c.note {
+            comps.notes.push(format!("{}: {n}", c.term));
+        }
+    }
+    comps.notes.extend(fit.notes.iter().cloned());
+
+    let mut summary =
+        Table::new("reml_fit", "Fit").columns(&[("", Align::Left), ("", Align::Right)]);
+    summary.headers[0][0] = Cell::text("Quantity");
+    summary.headers[0][1] = Cell::text("Value");
+    let mut kv = |k: &str, v: Cell| summary.push(vec![Cell::text(k), v]);
+    kv("Observations", Cell::int(fit.n_observations as u64));
+    kv("Fixed-effect columns", Cell::int(fit.n_fixed as u64));
+    kv(
+        "Converged",
+        Cell::text(if fit.converged { "yes" } else { "no" }),
+    );
+    kv(
+        "On the boundary",
+        Cell::text(if fit.boundary { "yes" } else { "no" }),
+    );
+    kv(
+        "Balanced",
+        Cell::text(if fit.balanced { "yes" } else { "no" }),
+    );
+    kv("Log-likelihood", num(fit.log_likelihood, 10));
+    if let Some(c) = fit.reml_criterion {
+        kv("REML criterion", num(c, 10));
+    }
+    kv("AIC", num(fit.aic, 10));
+    kv("BIC", num(fit.bic, 10));
+    kv("σ² (Residual)", num(fit.sigma2, 7));
+
+    let mut fixed = Table::new("reml_blue", "Fixed effects (BLUE)").columns(&[
+        ("Column", Align::Left),
+        ("Estimate", Align::Right),
+        ("SE", Align::Right),
+    ]);
+    for f in &fit.fixed_effects {
+        fixed.push(vec![Cell::text(&f.name), num(f.estimate, 7), num(f.se, 5)]);
+    }
+
+    let mut blups = Table::new("reml_blup", "Random effects (BLUP)").columns(&[
+        ("Term", Align::Left),
+        ("Level", Align::Left),
+        ("BLUP", Align::Right),
+        ("PEV", Align::Right),
+    ]);
+    const MAX_BLUPS: usize = 200;
+    let mut shown = 0usize;
+    let mut total = 0usize;
+    for re in &fit.random_effects {
+        for b in &re.levels {
+            total += 1;
+            if shown < MAX_BLUPS {
+                shown += 1;
+                blups.push(vec![
+                    Cell::text(&re.term),
+                    Cell::text(&b.level),
+                    num(b.estimate, 6),
+                    b.pev.map_or_else(Cell::empty_dash, |p| num(p, 4)),
+                ]);
+            }
+        }
+    }
+    if total > shown {
+        blups
+            .notes
+            .push(format!("The first {shown} of {total} levels are shown."));
+    }
+    blups
+        .notes
+        .push("PEV: prediction-error variance Var(u − û).".into());
+
+    let log = &fit.optimizer;
+    let mut opt = Table::new("reml_log", "Optimiser log")
+        .columns(&[("Quantity", Align::Left), ("Value", Align::Left)]);
+    let fmt_vec = |v: &[f64]| {
+        v.iter()
+            .map(|x| fmt_sig(*x, 6))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut kv = |k: &str, v: String| opt.push(vec![Cell::text(k), Cell::text(v)]);
+    kv("Algorithm", log.algorithm.clone());
+    kv("Terms (θ order)", log.terms.join(", "));
+    kv("Starts", log.starts.len().to_string());
+    kv("θ at the start", fmt_vec(&log.theta_start));
+    kv("θ at the end", fmt_vec(&log.theta_end));
+    kv(
+        "Criterion start → end",
+        format!(
+            "{} → {}",
+            fmt_sig(log.criterion_start, 10),
+            fmt_sig(log.criterion_end, 10)
+        ),
+    );
+    kv("Evaluations", log.evaluations.to_string());
+    kv("Gradient at the end", fmt_vec(&log.gradient));
+    kv("Hessian eigenvalues", fmt_vec(&log.hessian_eigenvalues));
+    kv("Newton decrement", fmt_sig(log.newton_decrement, 4));
+    kv(
+        "Converged",
+        format!(
+            "{} ({})",
+            if log.converged { "yes" } else { "no" },
+            log.message
+        ),
+    );
+    vec![comps, summary, fixed, blups, opt]
+}
+
+pub(crate) fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+/// The `reml` section of the JSON report (interface contract): the fit's summary,
+/// components, fixed effects, the comparison with the moment estimates and the optimiser
+/// log. BLUPs and residuals are left out (they grow with the data); the app shows them.
+pub fn reml_json(fit: &RemlFit, cmp: &Comparison) -> Value {
+    json!({
+        "method": fit.method.as_str(),
+        "model": fit.model,
+        "model_note": fit.model_note,
+        "converged": fit.converged,
+        "boundary": fit.boundary,
+        "balanced": fit.balanced,
+        "n_observations": fit.n_observations,
+        "log_likelihood": fit.log_likelihood,
+        "criterion": fit.criterion,
+        "reml_criterion": fit.reml_criterion,
+        "aic": fit.aic,
+        "bic": fit.bic,
+        "components": fit.components.iter().map(|c| json!({
+            "term": c.term,
+            "estimate": c.variance,
+            "sd": c.sd,
+            "boundary": c.boundary,
+            "se": c.se,
+            "interval": c.interval,
+            "profile_interval": c.profile,
+            "note": c.note,
+        })).collect::<Vec<_>>(),
+        "fixed_effects": fit.fixed_effects,
+        "comparison": cmp,
+        "optimizer": fit.optimizer,
+        "notes": fit.notes,
+    })
+}

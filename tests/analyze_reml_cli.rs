@@ -1,0 +1,118 @@
+//! `emslab analyze` with the REML cross-check, through the binary: balanced data (REML
+//! beside the moments, JSON `reml` section) and unbalanced data (REML instead of the
+//! ANOVA route).
+
+mod common;
+
+use std::process::Command;
+
+fn analyze(args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_emslab"))
+        .arg("analyze")
+        .args(args)
+        .output()
+        .expect("binary runs");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn path(name: &str) -> String {
+    common::design_path(name).display().to_string()
+}
+
+fn component(v: &serde_json::Value, term: &str) -> f64 {
+    v["reml"]["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .find(|c| c["term"] == term)
+        .and_then(|c| c["estimate"].as_f64())
+        .expect("component present")
+}
+
+// Reference README (lme4 1.1-31, tight tolerances): Dyestuff REML Batch 1764.0502,
+// Residual 2451.25, REML criterion 319.654277; the moment estimate is 1764.05.
+#[test]
+fn balanced_json_has_the_reml_section() {
+    let (code, out, err) = analyze(&[&path("dyestuff.toml"), &path("dyestuff.csv"), "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["reml"]["converged"], true);
+    assert!(common::close(component(&v, "Batch"), 1764.05, common::REML_VS_LME4));
+    assert!(common::close(component(&v, "Residual"), 2451.25, common::REML_VS_LME4));
+    let crit = v["reml"]["reml_criterion"].as_f64().expect("criterion");
+    assert!(common::close(crit, 319.654277, 1e-8), "{crit}");
+    assert!(v["reml"]["log_likelihood"].as_f64().is_some());
+    assert_eq!(v["reml"]["comparison"]["consistent"], true);
+}
+
+// Reference README: Dyestuff2 REML Batch 0 (boundary), Error 13.80631.
+#[test]
+fn negative_moment_estimate_sits_on_the_boundary() {
+    let (code, out, err) = analyze(&[&path("dyestuff2.toml"), &path("dyestuff2.csv"), "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(component(&v, "Batch"), 0.0);
+    assert!(common::close(component(&v, "Residual"), 13.80631, common::REML_VS_LME4));
+    assert_eq!(v["reml"]["boundary"], true);
+}
+
+#[test]
+fn no_reml_leaves_the_section_out() {
+    let (code, out, _) = analyze(&[&path("pastes.toml"), &path("pastes.csv"), "--format", "json", "--no-reml"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert!(v.get("reml").is_none());
+}
+
+#[test]
+fn ml_fit_on_request() {
+    let (code, out, err) = analyze(&[&path("machines.toml"), &path("machines.csv"), "--format", "json", "--ml"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["reml"]["method"], "REML");
+    assert_eq!(v["reml"]["ml"]["method"], "ML");
+}
+
+// tests/data/reml/reference_fits.R: lmer(score ~ Machine + (1|Worker) + (1|Machine:Worker),
+// Machines[-c(1, 2, 10), ], REML = TRUE) with tight tolerances (reference_fits.csv,
+// "machines_unbalanced"): Worker 22.9775440481524, Machine:Worker 13.833154810804,
+// Residual 0.987310877533344, criterion 208.083230814486.
+#[test]
+fn unbalanced_data_fall_back_to_reml() {
+    let dir = std::env::temp_dir().join(format!("emslab-unbal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let text = std::fs::read_to_string(common::design_path("machines.csv")).expect("csv");
+    // Drop data rows 1, 2 and 10 (file lines 2, 3 and 11).
+    let kept: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| ![1, 2, 10].contains(i))
+        .map(|(_, l)| l)
+        .collect();
+    let csv = dir.join("machines_unbalanced.csv");
+    std::fs::write(&csv, kept.join("\n") + "\n").expect("write");
+    let (code, out, err) = analyze(&[&path("machines.toml"), &csv.display().to_string(), "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["balanced"], false);
+    assert!(v["balance_problem"].as_str().unwrap_or_default().contains("Machine=A, Worker=1"));
+    for (term, lme4) in [
+        ("Worker", 22.9775440481524),
+        ("Machine:Worker", 13.833154810804),
+        ("Residual", 0.987310877533344),
+    ] {
+        let got = component(&v, term);
+        assert!(common::close(got, lme4, common::REML_VS_LME4), "{term}: {got} vs {lme4}");
+    }
+    let crit = v["reml"]["reml_criterion"].as_f64().expect("criterion");
+    assert!(common::close(crit, 208.083230814486, 1e-8), "{crit}");
+    // Without REML, unbalanced data are refused with the balance report.
+    let (code, _, err) = analyze(&[&path("machines.toml"), &csv.display().to_string(), "--no-reml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("2 short"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
