@@ -132,7 +132,7 @@ struct AnalyzeArgs {
     /// Skip the REML cross-check.
     #[arg(long)]
     no_reml: bool,
-    /// Cross-check with maximum likelihood instead of REML.
+    /// Also fit by maximum likelihood (beside REML).
     #[arg(long, conflicts_with = "no_reml")]
     ml: bool,
     #[command(flatten)]
