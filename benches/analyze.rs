@@ -4,7 +4,17 @@
 //! that memory does not grow with the number of rows. Also `simulate` of 10 million rows
 //! streamed to a sink.
 //!
-//! `cargo bench --bench analyze` (set `EMSLAB_BENCH_ROWS` for another size).
+//! `cargo bench --bench analyze` (set `EMSLAB_BENCH_ROWS` for another size). Times are
+//! medians of interleaved runs, as wall time and as this thread's CPU time (from
+//! /proc/thread-self/schedstat), which other processes on a shared machine disturb less.
+//!
+//! What the two sides do: the baseline reads every record with `csv::Reader` and touches
+//! every field; `analyze` reads the file with emslab's reader (plain lines split
+//! directly, quoted ones through `csv_core`), parses every response as an exact decimal,
+//! sums the cells, and computes the ANOVA, EMS, tests, components with their intervals
+//! and the JSON and text reports.
+
+#![allow(clippy::unwrap_used)]
 
 use std::hint::black_box;
 use std::io::Write;
@@ -168,6 +178,15 @@ fn main() {
             "parse" => {
                 black_box(bare_parse(Path::new(rest)));
             }
+            "read" => {
+                let reps: u32 = arg.parse().unwrap_or(1);
+                let d = design(reps);
+                black_box(
+                    data::read_csv(Path::new(rest), &d, &ReadOptions::default())
+                        .map(|x| x.n_rows)
+                        .ok(),
+                );
+            }
             "simulate" => {
                 let reps: u32 = arg.parse().unwrap_or(1);
                 let d = design(reps);
@@ -245,7 +264,10 @@ fn main() {
         let p = dir.path().join(format!("mem{reps}.csv"));
         write_data(&p, reps, 2);
         let out = Command::new(&exe)
-            .env("EMSLAB_BENCH_CHILD", format!("analyze:{reps}:{}", p.display()))
+            .env(
+                "EMSLAB_BENCH_CHILD",
+                format!("analyze:{reps}:{}", p.display()),
+            )
             .output()
             .expect("child");
         let s = String::from_utf8_lossy(&out.stdout);

@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use emslab::data::{self, summary};
+use emslab::io::{FileError, read_design, write_atomic};
 use emslab::moments::{self, NegativePolicy};
+use emslab::report::{self, EmsOptions, Format};
 use emslab::simulate::{SimError, SimSpec, Simulator};
 use emslab::{Design, DesignError, Model, anova, reml};
-use emslab::io::{FileError, read_design, write_atomic};
-use emslab::report::{self, EmsOptions, Format};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -157,13 +157,13 @@ impl From<NegativeArg> for NegativePolicy {
 }
 
 fn parse_alpha(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .parse()
-        .map_err(|_| format!("`{s}` is not a number"))?;
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
     if v > 0.0 && v < 1.0 {
         Ok(v)
     } else {
-        Err(format!("alpha must be between 0 and 1 (e.g. 0.05), not {s}"))
+        Err(format!(
+            "alpha must be between 0 and 1 (e.g. 0.05), not {s}"
+        ))
     }
 }
 
@@ -326,11 +326,10 @@ fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
     let sized = dataset
         .sized_design(&design)
         .map_err(|e| design_failure(&args.design, e))?;
-    let anova = anova::from_cells(&sized, &dataset.cells)
-        .map_err(|e| Failure {
-            code: 1,
-            message: format!("internal error: {e}"),
-        })?;
+    let anova = anova::from_cells(&sized, &dataset.cells).map_err(|e| Failure {
+        code: 1,
+        message: format!("internal error: {e}"),
+    })?;
     let table = emslab::derive(&sized, model);
     let analysis = moments::analyze(&table, &anova, &opts);
     let (reml_json, reml_notes, reml_tables) = if args.no_reml {

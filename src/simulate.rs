@@ -56,9 +56,7 @@ pub enum SimError {
         "`{0}` is a fixed term: it has effects, not a variance (give them with --effect {0}=v1,v2,...)"
     )]
     FixedVariance(String),
-    #[error(
-        "`{0}` is a random term: give its variance with --sigma2 {0}=VALUE, not effects"
-    )]
+    #[error("`{0}` is a random term: give its variance with --sigma2 {0}=VALUE, not effects")]
     RandomEffects(String),
     #[error("`{term}` has {expected} cells, but {found} effects were given")]
     EffectCount {
@@ -248,7 +246,9 @@ impl Xoshiro {
 /// The standard normal draw of effect `cell` of term `term`: a pure function of the seed.
 #[inline]
 fn effect_draw(seed: u64, term: usize, cell: u64) -> f64 {
-    let key = splitmix(seed ^ splitmix((term as u64).wrapping_mul(0xA24B_AED4_963E_E407) ^ splitmix(cell)));
+    let key = splitmix(
+        seed ^ splitmix((term as u64).wrapping_mul(0xA24B_AED4_963E_E407) ^ splitmix(cell)),
+    );
     Xoshiro::new(key).normal()
 }
 
@@ -509,8 +509,7 @@ fn fill_slice(seed: u64, term: usize, origin: u64, c: &Centre, out: &mut [f64]) 
         for start in (0..out.len()).step_by(block) {
             for off in 0..stride {
                 let base = start + off;
-                let mean: f64 =
-                    (0..len).map(|l| out[base + l * stride]).sum::<f64>() / len as f64;
+                let mean: f64 = (0..len).map(|l| out[base + l * stride]).sum::<f64>() / len as f64;
                 for l in 0..len {
                     out[base + l * stride] -= mean;
                 }

@@ -2,6 +2,8 @@
 //! published tables, policies, atomic output, and bad input (exit 2, one message naming
 //! the file and the line/column, never a panic).
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -58,14 +60,29 @@ fn write(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
 
 #[test]
 fn every_format_for_every_shipped_dataset() {
-    for name in ["dyestuff", "dyestuff2", "pastes", "machines", "montgomery_gauge"] {
+    for name in [
+        "dyestuff",
+        "dyestuff2",
+        "pastes",
+        "machines",
+        "montgomery_gauge",
+    ] {
         let d = shipped(&format!("{name}.toml"));
         let c = shipped(&format!("{name}.csv"));
         for format in ["text", "markdown", "latex", "csv", "json", "html"] {
             let out = ok_stdout(&["analyze", &d, &c, "--no-reml", "--format", format]);
             assert!(out.len() > 200, "{name} {format}");
         }
-        let text = ok_stdout(&["analyze", &d, &c, "--no-reml", "--table", "anova", "--format", "csv"]);
+        let text = ok_stdout(&[
+            "analyze",
+            &d,
+            &c,
+            "--no-reml",
+            "--table",
+            "anova",
+            "--format",
+            "csv",
+        ]);
         assert!(text.starts_with("Term,df,SS,MS,F,p,Test"), "{text}");
     }
 }
@@ -92,8 +109,14 @@ fn json_report_follows_the_contract() {
     assert_eq!(batch["kind"], "random");
     assert_eq!(batch["df"], 9);
     // README (pastes): SS 247.4026667, MS 27.48918519, F 1.5667519 (9, 20), p 0.192555.
-    assert!(matches_printed(batch["ss"].as_f64().unwrap(), "247.4026667"));
-    assert!(matches_printed(batch["ms"].as_f64().unwrap(), "27.48918519"));
+    assert!(matches_printed(
+        batch["ss"].as_f64().unwrap(),
+        "247.4026667"
+    ));
+    assert!(matches_printed(
+        batch["ms"].as_f64().unwrap(),
+        "27.48918519"
+    ));
     let test = &batch["test"];
     assert_eq!(test["kind"], "exact");
     assert_eq!(test["denominator"][0]["term"], "cask(batch)");
@@ -109,17 +132,32 @@ fn json_report_follows_the_contract() {
     assert_eq!(comps.len(), 3);
     let c = &comps[0];
     assert_eq!(c["term"], "batch");
-    assert!(matches_printed(c["estimate"].as_f64().unwrap(), "1.657308642"));
-    assert!(matches_printed(c["satterthwaite_df"].as_f64().unwrap(), "0.9952347323"));
+    assert!(matches_printed(
+        c["estimate"].as_f64().unwrap(),
+        "1.657308642"
+    ));
+    assert!(matches_printed(
+        c["satterthwaite_df"].as_f64().unwrap(),
+        "0.9952347323"
+    ));
     assert_eq!(c["ci"]["method"], "satterthwaite");
     assert_eq!(c["ci"]["level"], 0.95);
-    assert!(matches_printed(c["ci"]["lower"].as_f64().unwrap(), "0.32916869"));
-    assert!(matches_printed(c["ci"]["upper"].as_f64().unwrap(), "1742.2451"));
+    assert!(matches_printed(
+        c["ci"]["lower"].as_f64().unwrap(),
+        "0.32916869"
+    ));
+    assert!(matches_printed(
+        c["ci"]["upper"].as_f64().unwrap(),
+        "1742.2451"
+    ));
     assert_eq!(c["combination"][0]["term"], "batch");
     assert!((c["combination"][0]["weight"].as_f64().unwrap() - 1.0 / 6.0).abs() < 1e-15);
     assert_eq!(comps[2]["ci"]["method"], "chi-square");
     assert_eq!(c["intervals"][1]["method"], "mls");
-    assert_eq!(v["data"]["factors"][1]["coding"], "restarting within parent");
+    assert_eq!(
+        v["data"]["factors"][1]["coding"],
+        "restarting within parent"
+    );
 }
 
 #[test]
@@ -133,10 +171,28 @@ fn negative_estimate_is_reported_with_a_note_and_policies_apply() {
     assert!(po["note"].as_str().unwrap().contains("negative"));
     assert!(po["ci"].is_null());
     assert_eq!(po["ci_note"], "none (estimate <= 0)");
-    let v = json(&["analyze", &d, &c, "--format", "json", "--no-reml", "--negative", "zero"]);
+    let v = json(&[
+        "analyze",
+        &d,
+        &c,
+        "--format",
+        "json",
+        "--no-reml",
+        "--negative",
+        "zero",
+    ]);
     assert_eq!(v["components"][2]["estimate"], 0.0);
     assert!(v["components"][2]["computed"].as_f64().unwrap() < 0.0);
-    let v = json(&["analyze", &d, &c, "--format", "json", "--no-reml", "--negative", "pool"]);
+    let v = json(&[
+        "analyze",
+        &d,
+        &c,
+        "--format",
+        "json",
+        "--no-reml",
+        "--negative",
+        "pool",
+    ]);
     assert_eq!(v["pooling"][0]["term"], "part:operator");
     assert_eq!(v["pooling"][0]["into"], "Residual");
     assert_eq!(v["terms"][2]["pooled_into"], "Residual");
@@ -151,11 +207,29 @@ fn restricted_and_unrestricted_test_worker_differently() {
     let d = shipped("machines.toml");
     let c = shipped("machines.csv");
     let r = json(&["analyze", &d, &c, "--format", "json", "--no-reml"]);
-    let u = json(&["analyze", &d, &c, "--format", "json", "--no-reml", "--model", "unrestricted"]);
+    let u = json(&[
+        "analyze",
+        &d,
+        &c,
+        "--format",
+        "json",
+        "--no-reml",
+        "--model",
+        "unrestricted",
+    ]);
     assert_eq!(r["terms"][1]["ms"], u["terms"][1]["ms"]);
-    assert!(matches_printed(r["terms"][1]["test"]["f"].as_f64().unwrap(), "268.6254"));
-    assert!(matches_printed(u["terms"][1]["test"]["f"].as_f64().unwrap(), "5.8232481"));
-    assert_eq!(u["terms"][1]["test"]["denominator"][0]["term"], "Machine:Worker");
+    assert!(matches_printed(
+        r["terms"][1]["test"]["f"].as_f64().unwrap(),
+        "268.6254"
+    ));
+    assert!(matches_printed(
+        u["terms"][1]["test"]["f"].as_f64().unwrap(),
+        "5.8232481"
+    ));
+    assert_eq!(
+        u["terms"][1]["test"]["denominator"][0]["term"],
+        "Machine:Worker"
+    );
 }
 
 #[test]
@@ -170,13 +244,28 @@ fn summary_table_of_the_pigment_paste() {
     ]);
     // README, pigment paste: F = 1.49173, p = 0.225616; batch 7.128, nu 1.0717374,
     // [1.4642754, 4653.5995].
-    assert!(matches_printed(v["terms"][0]["test"]["f"].as_f64().unwrap(), "1.49173"));
-    assert!(matches_printed(v["terms"][0]["test"]["p"].as_f64().unwrap(), "0.225616"));
+    assert!(matches_printed(
+        v["terms"][0]["test"]["f"].as_f64().unwrap(),
+        "1.49173"
+    ));
+    assert!(matches_printed(
+        v["terms"][0]["test"]["p"].as_f64().unwrap(),
+        "0.225616"
+    ));
     let b = &v["components"][0];
     assert!(matches_printed(b["estimate"].as_f64().unwrap(), "7.128"));
-    assert!(matches_printed(b["satterthwaite_df"].as_f64().unwrap(), "1.0717374"));
-    assert!(matches_printed(b["ci"]["lower"].as_f64().unwrap(), "1.4642754"));
-    assert!(matches_printed(b["ci"]["upper"].as_f64().unwrap(), "4653.5995"));
+    assert!(matches_printed(
+        b["satterthwaite_df"].as_f64().unwrap(),
+        "1.0717374"
+    ));
+    assert!(matches_printed(
+        b["ci"]["lower"].as_f64().unwrap(),
+        "1.4642754"
+    ));
+    assert!(matches_printed(
+        b["ci"]["upper"].as_f64().unwrap(),
+        "4653.5995"
+    ));
     assert_eq!(v["data"]["kind"], "summary");
     assert!(v.get("reml").is_none());
 }
@@ -201,7 +290,11 @@ fn summary_table_errors_name_the_row() {
     let err = input_error(&["analyze", &design, "--summary", &path_str(&unknown)]);
     assert!(err.contains("line 3"), "{err}");
     assert!(err.contains("did you mean `sample(batch)`"), "{err}");
-    let missing = write(dir.path(), "missing.csv", b"term,df,ms\nbatch,14,86.495\nResidual,30,0.917\n");
+    let missing = write(
+        dir.path(),
+        "missing.csv",
+        b"term,df,ms\nbatch,14,86.495\nResidual,30,0.917\n",
+    );
     let err = input_error(&["analyze", &design, "--summary", &path_str(&missing)]);
     assert!(err.contains("no row for `sample(batch)`"), "{err}");
     let bad_ms = write(dir.path(), "ms.csv", b"term,df,ms\nbatch,14,x\n");
@@ -222,17 +315,68 @@ fn bad_data_files_exit_2_with_line_and_column() {
     };
     let cases: Vec<(&str, String, &[&str])> = vec![
         ("empty.csv", String::new(), &["empty.csv", "empty"]),
-        ("header_only.csv", "batch,cask,strength\n".into(), &["no data rows"]),
-        ("no_header.csv", lines[1..].join("\n"), &["line 1", "not a header"]),
-        ("ragged.csv", with_line(5, "A,b,60.1,7"), &["line 5", "4 fields, but the header has 3"]),
-        ("text.csv", with_line(5, "A,b,sixty"), &["line 5, column 3 (`strength`)", "\"sixty\" is not a number"]),
-        ("nan.csv", with_line(6, "A,c,NaN"), &["line 6, column 3 (`strength`)", "not a finite number"]),
-        ("inf.csv", with_line(6, "A,c,-inf"), &["line 6, column 3", "not a finite number"]),
-        ("blank.csv", with_line(6, "A,c,"), &["line 6, column 3", "empty value"]),
-        ("label.csv", with_line(6, "A,,61.0"), &["line 6, column 2 (`cask`)", "empty level label"]),
-        ("extra_level.csv", good.clone() + "K,a,60.0\n", &["line 62, column 1 (`batch`)", "\"K\" is level 11", "declares 10"]),
-        ("extra_cask.csv", with_line(61, "J,d,60.0"), &["line 61, column 2 (`cask`)", "within batch=J"]),
-        ("column.csv", good.replacen("cask", "barrel", 1), &["no column for factor `cask`", "`batch`, `barrel`, `strength`"]),
+        (
+            "header_only.csv",
+            "batch,cask,strength\n".into(),
+            &["no data rows"],
+        ),
+        (
+            "no_header.csv",
+            lines[1..].join("\n"),
+            &["line 1", "not a header"],
+        ),
+        (
+            "ragged.csv",
+            with_line(5, "A,b,60.1,7"),
+            &["line 5", "4 fields, but the header has 3"],
+        ),
+        (
+            "text.csv",
+            with_line(5, "A,b,sixty"),
+            &["line 5, column 3 (`strength`)", "\"sixty\" is not a number"],
+        ),
+        (
+            "nan.csv",
+            with_line(6, "A,c,NaN"),
+            &["line 6, column 3 (`strength`)", "not a finite number"],
+        ),
+        (
+            "inf.csv",
+            with_line(6, "A,c,-inf"),
+            &["line 6, column 3", "not a finite number"],
+        ),
+        (
+            "blank.csv",
+            with_line(6, "A,c,"),
+            &["line 6, column 3", "empty value"],
+        ),
+        (
+            "label.csv",
+            with_line(6, "A,,61.0"),
+            &["line 6, column 2 (`cask`)", "empty level label"],
+        ),
+        (
+            "extra_level.csv",
+            good.clone() + "K,a,60.0\n",
+            &[
+                "line 62, column 1 (`batch`)",
+                "\"K\" is level 11",
+                "declares 10",
+            ],
+        ),
+        (
+            "extra_cask.csv",
+            with_line(61, "J,d,60.0"),
+            &["line 61, column 2 (`cask`)", "within batch=J"],
+        ),
+        (
+            "column.csv",
+            good.replacen("cask", "barrel", 1),
+            &[
+                "no column for factor `cask`",
+                "`batch`, `barrel`, `strength`",
+            ],
+        ),
     ];
     for (name, content, needles) in cases {
         let p = write(dir.path(), name, content.as_bytes());
@@ -244,10 +388,17 @@ fn bad_data_files_exit_2_with_line_and_column() {
         }
     }
     // A factor with one level (design leaves levels to the data).
-    let one = write(dir.path(), "one.toml", b"[[factors]]\nname = \"g\"\nkind = \"random\"\n");
+    let one = write(
+        dir.path(),
+        "one.toml",
+        b"[[factors]]\nname = \"g\"\nkind = \"random\"\n",
+    );
     let data = write(dir.path(), "one.csv", b"g,y\nx,1\nx,2\n");
     let err = input_error(&["analyze", &path_str(&one), &path_str(&data), "--no-reml"]);
-    assert!(err.contains("one.csv: column 1 (`g`)") && err.contains("only one level"), "{err}");
+    assert!(
+        err.contains("one.csv: column 1 (`g`)") && err.contains("only one level"),
+        "{err}"
+    );
     // UTF-16 text.
     let mut utf16 = vec![0xFF, 0xFE];
     utf16.extend(good.encode_utf16().flat_map(|u| u.to_le_bytes()));
@@ -267,14 +418,41 @@ fn byte_order_mark_and_crlf_are_read_normally() {
     let dir = tempfile::tempdir().unwrap();
     let design = shipped("pastes.toml");
     let good = std::fs::read_to_string(design_path("pastes.csv")).unwrap();
-    let plain = ok_stdout(&["analyze", &design, &shipped("pastes.csv"), "--no-reml", "--table", "anova", "--format", "csv"]);
+    let plain = ok_stdout(&[
+        "analyze",
+        &design,
+        &shipped("pastes.csv"),
+        "--no-reml",
+        "--table",
+        "anova",
+        "--format",
+        "csv",
+    ]);
     let excel = format!("\u{FEFF}{}", good.replace('\n', "\r\n"));
     let p = write(dir.path(), "excel.csv", excel.as_bytes());
-    let out = ok_stdout(&["analyze", &design, &path_str(&p), "--no-reml", "--table", "anova", "--format", "csv"]);
+    let out = ok_stdout(&[
+        "analyze",
+        &design,
+        &path_str(&p),
+        "--no-reml",
+        "--table",
+        "anova",
+        "--format",
+        "csv",
+    ]);
     assert_eq!(out, plain);
     let semi = good.replace(',', ";").replace('.', ",");
     let p = write(dir.path(), "semi.csv", semi.as_bytes());
-    let out = ok_stdout(&["analyze", &design, &path_str(&p), "--no-reml", "--table", "anova", "--format", "csv"]);
+    let out = ok_stdout(&[
+        "analyze",
+        &design,
+        &path_str(&p),
+        "--no-reml",
+        "--table",
+        "anova",
+        "--format",
+        "csv",
+    ]);
     assert_eq!(out, plain);
 }
 
@@ -284,11 +462,36 @@ fn unbalanced_data_are_not_analysed_silently() {
     let good = std::fs::read_to_string(design_path("pastes.csv")).unwrap();
     let short: String = good.lines().take(60).collect::<Vec<_>>().join("\n") + "\n";
     let p = write(dir.path(), "short.csv", short.as_bytes());
-    let err = input_error(&["analyze", &shipped("pastes.toml"), &path_str(&p)]);
+    // Without REML: exit 2, naming the short cell and pointing to REML.
+    let err = input_error(&[
+        "analyze",
+        &shipped("pastes.toml"),
+        &path_str(&p),
+        "--no-reml",
+    ]);
     assert!(err.contains("short.csv"), "{err}");
     assert!(err.contains("unbalanced"), "{err}");
     assert!(err.contains("batch=J, cask=c has 1 (1 short)"), "{err}");
     assert!(err.contains("REML"), "{err}");
+    // With REML (the default) the moment route is not taken, and the report says why.
+    let v = json(&[
+        "analyze",
+        &shipped("pastes.toml"),
+        &path_str(&p),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["balanced"], false);
+    assert!(
+        v["balance_problem"]
+            .as_str()
+            .unwrap()
+            .contains("batch=J, cask=c")
+    );
+    assert!(v.get("components").is_none_or(|c| {
+        c.as_array()
+            .is_none_or(|a| a.iter().all(|x| x.get("estimate").is_none()))
+    }));
 }
 
 #[test]
@@ -323,15 +526,29 @@ fn output_is_written_atomically() {
         &path_str(&out),
     ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(std::fs::read_to_string(&out).unwrap().contains("\"n_observations\": 30"));
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("\"n_observations\": 30")
+    );
 }
 
 #[test]
 fn reml_note_without_no_reml() {
-    let text = ok_stdout(&["analyze", &shipped("dyestuff.toml"), &shipped("dyestuff.csv")]);
+    let text = ok_stdout(&[
+        "analyze",
+        &shipped("dyestuff.toml"),
+        &shipped("dyestuff.csv"),
+    ]);
     // No REML numbers are invented: the report says the fit is not there.
     assert!(text.contains("REML"), "{text}");
-    let v = json(&["analyze", &shipped("dyestuff.toml"), &shipped("dyestuff.csv"), "--format", "json"]);
+    let v = json(&[
+        "analyze",
+        &shipped("dyestuff.toml"),
+        &shipped("dyestuff.csv"),
+        "--format",
+        "json",
+    ]);
     if let Some(reml) = v.get("reml") {
         // Once the REML engine is wired in it must carry the contract's fields.
         assert!(reml.get("components").is_some());

@@ -37,12 +37,25 @@ fn component(v: &serde_json::Value, term: &str) -> f64 {
 // Residual 2451.25, REML criterion 319.654277; the moment estimate is 1764.05.
 #[test]
 fn balanced_json_has_the_reml_section() {
-    let (code, out, err) = analyze(&[&path("dyestuff.toml"), &path("dyestuff.csv"), "--format", "json"]);
+    let (code, out, err) = analyze(&[
+        &path("dyestuff.toml"),
+        &path("dyestuff.csv"),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["reml"]["converged"], true);
-    assert!(common::close(component(&v, "Batch"), 1764.05, common::REML_VS_LME4));
-    assert!(common::close(component(&v, "Residual"), 2451.25, common::REML_VS_LME4));
+    assert!(common::close(
+        component(&v, "Batch"),
+        1764.05,
+        common::REML_VS_LME4
+    ));
+    assert!(common::close(
+        component(&v, "Residual"),
+        2451.25,
+        common::REML_VS_LME4
+    ));
     let crit = v["reml"]["reml_criterion"].as_f64().expect("criterion");
     assert!(common::close(crit, 319.654277, 1e-8), "{crit}");
     assert!(v["reml"]["log_likelihood"].as_f64().is_some());
@@ -52,17 +65,32 @@ fn balanced_json_has_the_reml_section() {
 // Reference README: Dyestuff2 REML Batch 0 (boundary), Error 13.80631.
 #[test]
 fn negative_moment_estimate_sits_on_the_boundary() {
-    let (code, out, err) = analyze(&[&path("dyestuff2.toml"), &path("dyestuff2.csv"), "--format", "json"]);
+    let (code, out, err) = analyze(&[
+        &path("dyestuff2.toml"),
+        &path("dyestuff2.csv"),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(component(&v, "Batch"), 0.0);
-    assert!(common::close(component(&v, "Residual"), 13.80631, common::REML_VS_LME4));
+    assert!(common::close(
+        component(&v, "Residual"),
+        13.80631,
+        common::REML_VS_LME4
+    ));
     assert_eq!(v["reml"]["boundary"], true);
 }
 
 #[test]
 fn no_reml_leaves_the_section_out() {
-    let (code, out, _) = analyze(&[&path("pastes.toml"), &path("pastes.csv"), "--format", "json", "--no-reml"]);
+    let (code, out, _) = analyze(&[
+        &path("pastes.toml"),
+        &path("pastes.csv"),
+        "--format",
+        "json",
+        "--no-reml",
+    ]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert!(v.get("reml").is_none());
@@ -70,7 +98,13 @@ fn no_reml_leaves_the_section_out() {
 
 #[test]
 fn ml_fit_on_request() {
-    let (code, out, err) = analyze(&[&path("machines.toml"), &path("machines.csv"), "--format", "json", "--ml"]);
+    let (code, out, err) = analyze(&[
+        &path("machines.toml"),
+        &path("machines.csv"),
+        "--format",
+        "json",
+        "--ml",
+    ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["reml"]["method"], "REML");
@@ -95,23 +129,40 @@ fn unbalanced_data_fall_back_to_reml() {
         .collect();
     let csv = dir.join("machines_unbalanced.csv");
     std::fs::write(&csv, kept.join("\n") + "\n").expect("write");
-    let (code, out, err) = analyze(&[&path("machines.toml"), &csv.display().to_string(), "--format", "json"]);
+    let (code, out, err) = analyze(&[
+        &path("machines.toml"),
+        &csv.display().to_string(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["balanced"], false);
-    assert!(v["balance_problem"].as_str().unwrap_or_default().contains("Machine=A, Worker=1"));
+    assert!(
+        v["balance_problem"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Machine=A, Worker=1")
+    );
     for (term, lme4) in [
         ("Worker", 22.9775440481524),
         ("Machine:Worker", 13.833154810804),
         ("Residual", 0.987310877533344),
     ] {
         let got = component(&v, term);
-        assert!(common::close(got, lme4, common::REML_VS_LME4), "{term}: {got} vs {lme4}");
+        assert!(
+            common::close(got, lme4, common::REML_VS_LME4),
+            "{term}: {got} vs {lme4}"
+        );
     }
     let crit = v["reml"]["reml_criterion"].as_f64().expect("criterion");
     assert!(common::close(crit, 208.083230814486, 1e-8), "{crit}");
     // Without REML, unbalanced data are refused with the balance report.
-    let (code, _, err) = analyze(&[&path("machines.toml"), &csv.display().to_string(), "--no-reml"]);
+    let (code, _, err) = analyze(&[
+        &path("machines.toml"),
+        &csv.display().to_string(),
+        "--no-reml",
+    ]);
     assert_eq!(code, 2);
     assert!(err.contains("2 short"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);

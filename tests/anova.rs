@@ -2,6 +2,8 @@
 //! random small designs, decomposition identities, pooling of left-out terms, and the
 //! restricted/unrestricted models sharing one ANOVA table.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{SS_IDENTITY, close, design_path};
@@ -38,9 +40,9 @@ fn indicators(rows: &[Vec<u32>], radix: &[u32], set: Subscripts) -> Vec<DVector<
     let size: usize = factors.iter().map(|&i| radix[i] as usize).product();
     let mut cols = vec![DVector::zeros(rows.len()); size];
     for (r, codes) in rows.iter().enumerate() {
-        let idx = factors
-            .iter()
-            .fold(0usize, |acc, &i| acc * radix[i] as usize + codes[i] as usize);
+        let idx = factors.iter().fold(0usize, |acc, &i| {
+            acc * radix[i] as usize + codes[i] as usize
+        });
         cols[idx][r] = 1.0;
     }
     cols
@@ -193,7 +195,13 @@ proptest! {
 
 #[test]
 fn reference_datasets_decompose_exactly() {
-    for name in ["dyestuff", "dyestuff2", "pastes", "machines", "montgomery_gauge"] {
+    for name in [
+        "dyestuff",
+        "dyestuff2",
+        "pastes",
+        "machines",
+        "montgomery_gauge",
+    ] {
         let design = emslab::io::read_design(&design_path(&format!("{name}.toml"))).unwrap();
         let ds = data::read_csv(
             &design_path(&format!("{name}.csv")),
@@ -243,13 +251,17 @@ fn left_out_terms_pool_into_the_residual() {
     let mut spec = full.spec().clone();
     spec.terms = Some(vec!["Machine".into(), "Worker".into()]);
     let reduced = Design::try_from(spec).unwrap();
-    let ds = data::read_csv(&design_path("machines.csv"), &reduced, &ReadOptions::default())
-        .unwrap();
+    let ds = data::read_csv(
+        &design_path("machines.csv"),
+        &reduced,
+        &ReadOptions::default(),
+    )
+    .unwrap();
     let t = anova::from_cells(&reduced, &ds.cells).unwrap();
     let r = t.residual();
     assert_eq!(r.df, 46);
     // 426.53 + 33.28666667 (reference README, machines).
-    assert!(close(r.ss.unwrap(), 426.53 + 33.286666666666667, 1e-12));
+    assert!(close(r.ss.unwrap(), 426.53 + 33.28666666666667, 1e-12));
     assert_eq!(t.pooled.len(), 1);
     assert_eq!(t.pooled[0].term, "Machine:Worker");
     assert!(close(t.pooled[0].ss.unwrap(), 426.53, 1e-12));
@@ -269,7 +281,11 @@ fn one_observation_per_cell_with_a_pooled_interaction() {
     let t = anova::from_cells(&design, &acc.finish()).unwrap();
     assert_eq!(t.pure_error.as_ref().unwrap().df, 0);
     assert_eq!(t.pure_error.as_ref().unwrap().ss, Some(0.0));
-    assert!(close(t.residual().ss.unwrap(), t.pooled[0].ss.unwrap(), 1e-12));
+    assert!(close(
+        t.residual().ss.unwrap(),
+        t.pooled[0].ss.unwrap(),
+        1e-12
+    ));
 }
 
 #[test]
@@ -286,7 +302,8 @@ fn misuse_is_an_error_not_a_panic() {
         anova::from_cells(&design, &acc.finish()),
         Err(anova::AnovaError::SizeMismatch { .. })
     ));
-    let unsized_design = Design::from_toml_str("[[factors]]\nname = \"A\"\nkind = \"fixed\"\n").unwrap();
+    let unsized_design =
+        Design::from_toml_str("[[factors]]\nname = \"A\"\nkind = \"fixed\"\n").unwrap();
     assert!(matches!(
         anova::from_cells(&unsized_design, &CellAccumulator::new(vec![2]).finish()),
         Err(anova::AnovaError::Unsized)

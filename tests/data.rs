@@ -2,6 +2,8 @@
 //! the response column, nested coding, balance, the rows handed to REML, and every bad
 //! input named by line and column.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{close, design_path};
@@ -145,7 +147,10 @@ fn response_column_choice() {
     assert_eq!(d.response, "y");
     // Two numeric candidates: name one.
     let e = read_err(&no_response, "g,y,z\n1,1,5\n1,2,5\n2,3,5\n2,4,5\n");
-    assert!(matches!(e.kind, DataErrorKind::AmbiguousResponse { .. }), "{e}");
+    assert!(
+        matches!(e.kind, DataErrorKind::AmbiguousResponse { .. }),
+        "{e}"
+    );
     assert!(e.to_string().contains("--response"));
     let d = read_csv_from(
         "g,y,z\n1,1,5\n1,2,5\n2,3,5\n2,4,6\n".as_bytes(),
@@ -192,9 +197,15 @@ fn unbalanced_data_name_the_cells_and_point_to_reml() {
     assert!(msg.contains("REML"), "{msg}");
     // A missing cell and a nested factor with fewer levels in one batch.
     let text = PASTES_CSV.replace("C,b,63.9\nC,b,63.1\n", "");
-    let msg = read(&pastes(), &text).require_balanced().unwrap_err().to_string();
+    let msg = read(&pastes(), &text)
+        .require_balanced()
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("batch=C, cask=#2 has 0 (missing)"), "{msg}");
-    assert!(msg.contains("`cask` has 2 levels within most cells of batch but fewer in 1"), "{msg}");
+    assert!(
+        msg.contains("`cask` has 2 levels within most cells of batch but fewer in 1"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -275,13 +286,28 @@ fn bad_inputs_name_line_and_column() {
     // A missing factor column lists the columns.
     let e = read_err(&d, "batch,barrel,strength\nA,a,1\n");
     assert!(e.to_string().contains("no column for factor `cask`"), "{e}");
-    assert!(e.to_string().contains("`batch`, `barrel`, `strength`"), "{e}");
+    assert!(
+        e.to_string().contains("`batch`, `barrel`, `strength`"),
+        "{e}"
+    );
     // Ragged row.
     let e = read_err(&d, &PASTES_CSV.replace("B,a,61.4", "B,a,61.4,9"));
-    assert!(matches!(e.kind, DataErrorKind::Ragged { expected: 3, found: 4 }));
+    assert!(matches!(
+        e.kind,
+        DataErrorKind::Ragged {
+            expected: 3,
+            found: 4
+        }
+    ));
     located(&e, Some(7), None);
     // Non-numeric, NaN, infinite and empty responses.
-    for (bad, reason) in [("abc", "not a number"), ("NaN", "not a finite number"), ("inf", "not a finite number"), ("", "empty value"), ("1e999", "not a finite number")] {
+    for (bad, reason) in [
+        ("abc", "not a number"),
+        ("NaN", "not a finite number"),
+        ("inf", "not a finite number"),
+        ("", "empty value"),
+        ("1e999", "not a finite number"),
+    ] {
         let e = read_err(&d, &PASTES_CSV.replace("57.5\nB,b", &format!("{bad}\nB,b")));
         located(&e, Some(8), Some(3));
         assert!(e.to_string().contains(reason), "{bad}: {e}");
@@ -297,7 +323,17 @@ fn bad_inputs_name_line_and_column() {
     located(&e, None, Some(1));
     // More levels than declared: the line where the extra level first appears.
     let e = read_err(&d, &(PASTES_CSV.to_string() + "D,a,1\n"));
-    assert!(matches!(e.kind, DataErrorKind::TooManyLevels { count: 4, declared: 3, .. }), "{e}");
+    assert!(
+        matches!(
+            e.kind,
+            DataErrorKind::TooManyLevels {
+                count: 4,
+                declared: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
     located(&e, Some(14), Some(1));
     let e = read_err(&d, &PASTES_CSV.replace("C,b,63.1", "C,c,63.1"));
     assert!(e.to_string().contains("within batch=C"), "{e}");
@@ -305,7 +341,17 @@ fn bad_inputs_name_line_and_column() {
     // Fewer levels than declared.
     let two = PASTES_CSV.lines().take(9).collect::<Vec<_>>().join("\n");
     let e = read_err(&d, &two);
-    assert!(matches!(e.kind, DataErrorKind::TooFewLevels { found: 2, declared: 3, .. }), "{e}");
+    assert!(
+        matches!(
+            e.kind,
+            DataErrorKind::TooFewLevels {
+                found: 2,
+                declared: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
     // UTF-16.
     let mut utf16 = vec![0xFF, 0xFE];
     utf16.extend("batch".encode_utf16().flat_map(|u| u.to_le_bytes()));
@@ -315,7 +361,13 @@ fn bad_inputs_name_line_and_column() {
 
 #[test]
 fn shipped_datasets_read_balanced() {
-    for (name, rows) in [("dyestuff", 30), ("dyestuff2", 30), ("pastes", 60), ("machines", 54), ("montgomery_gauge", 120)] {
+    for (name, rows) in [
+        ("dyestuff", 30),
+        ("dyestuff2", 30),
+        ("pastes", 60),
+        ("machines", 54),
+        ("montgomery_gauge", 120),
+    ] {
         let design = emslab::io::read_design(&design_path(&format!("{name}.toml"))).unwrap();
         let d = emslab::data::read_csv(
             &design_path(&format!("{name}.csv")),
@@ -364,4 +416,27 @@ fn many_labels_switch_the_cell_index_to_hashing() {
     let i = d.cells.index(&[7, 1, 0]);
     assert_eq!(d.cells.count[i], 1);
     assert!(close(d.cell_means()[i], 7.1, 1e-15));
+}
+
+#[test]
+fn line_numbers_survive_quoted_newlines_and_crlf() {
+    // Line 3 holds a quoted label spanning two lines (3-4); the bad value is on line 6.
+    for eol in ["\n", "\r\n"] {
+        let text = [
+            "batch,cask,strength",
+            "A,a,62.8",
+            "\"A\",\"a",
+            "\",62.6",
+            "A,b,60.1",
+            "A,b,oops",
+        ]
+        .join(eol)
+            + eol;
+        let e = read_err(&pastes(), &text);
+        located(&e, Some(6), Some(3));
+        // Blank lines count too.
+        let text = ["batch,cask,strength", "", "A,a,62.8", "", "A,\"a\",x"].join(eol) + eol;
+        let e = read_err(&pastes(), &text);
+        located(&e, Some(5), Some(3));
+    }
 }

@@ -26,7 +26,9 @@ fn toml_round_trip_keeps_the_design() {
 fn factors(list: &[(&str, &str, &[&str])]) -> String {
     let mut s = String::from("replicates = 2\n");
     for (name, kind, parents) in list {
-        s.push_str(&format!("[[factors]]\nname = \"{name}\"\nkind = \"{kind}\"\nlevels = 2\n"));
+        s.push_str(&format!(
+            "[[factors]]\nname = \"{name}\"\nkind = \"{kind}\"\nlevels = 2\n"
+        ));
         if !parents.is_empty() {
             let p: Vec<String> = parents.iter().map(|p| format!("\"{p}\"")).collect();
             s.push_str(&format!("nested_in = [{}]\n", p.join(", ")));
@@ -82,14 +84,21 @@ fn canonical_term_names() {
 
 #[test]
 fn explicit_term_list_pools_the_rest() {
-    let mut text = factors(&[("A", "fixed", &[]), ("B", "random", &[]), ("C", "random", &[])]);
+    let mut text = factors(&[
+        ("A", "fixed", &[]),
+        ("B", "random", &[]),
+        ("C", "random", &[]),
+    ]);
     text = format!("terms = [\"A\", \"B\", \"C\", \"A:B\", \"A:C\"]\n{text}");
     let d = Design::from_toml_str(&text).expect("valid");
     let pooled: Vec<&str> = d.pooled.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(pooled, ["B:C", "A:B:C"]);
     // Residual df = abc(n-1) + (b-1)(c-1) + (a-1)(b-1)(c-1) = 8 + 1 + 1.
     assert_eq!(d.residual_df(), Some(10));
-    assert_eq!(d.residual_df_symbolic(), "abc(n-1) + (b-1)(c-1) + (a-1)(b-1)(c-1)");
+    assert_eq!(
+        d.residual_df_symbolic(),
+        "abc(n-1) + (b-1)(c-1) + (a-1)(b-1)(c-1)"
+    );
 }
 
 #[test]

@@ -5,6 +5,8 @@
 //!
 //! Run with `--nocapture` to see the table of LREs.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{NIST_MIN_LRE, lre};
@@ -35,8 +37,7 @@ fn load(name: &str) -> (Certified, String) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/reference/nist-anova")
         .join(format!("{name}.dat"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let lines: Vec<&str> = text.lines().collect();
     // The header says lines 41 to 47; the residual SD sits on line 48 in some files.
     let block = &lines[40..50];
@@ -83,10 +84,8 @@ const SETS: [&str; 11] = [
 #[test]
 fn all_eleven_nist_anova_sets_to_twelve_digits() {
     // Level counts and replicates come from the data.
-    let design = Design::from_toml_str(
-        "[[factors]]\nname = \"treatment\"\nkind = \"fixed\"\n",
-    )
-    .unwrap();
+    let design =
+        Design::from_toml_str("[[factors]]\nname = \"treatment\"\nkind = \"fixed\"\n").unwrap();
     let mut worst = f64::INFINITY;
     println!("set       SSb    MSb    F      SSw    MSw    R2     SD     (LRE)");
     for name in SETS {
@@ -117,9 +116,17 @@ fn all_eleven_nist_anova_sets_to_twelve_digits() {
                 .collect::<Vec<_>>()
                 .join("  ")
         );
-        for (what, l) in ["SS between", "MS between", "F", "SS within", "MS within", "R²", "residual SD"]
-            .iter()
-            .zip(lres)
+        for (what, l) in [
+            "SS between",
+            "MS between",
+            "F",
+            "SS within",
+            "MS within",
+            "R²",
+            "residual SD",
+        ]
+        .iter()
+        .zip(lres)
         {
             assert!(l >= NIST_MIN_LRE, "{name}: {what} has LRE {l:.2}");
             worst = worst.min(l);

@@ -3,6 +3,8 @@
 //! switching between restarting and globally unique labels), and scaling y by c scales
 //! every component by c². Unbiasedness over many seeds is in `tests/moments.rs`.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{COMPONENT_IDENTITY, design_path};
@@ -45,7 +47,11 @@ fn estimates_from_csv(design: &Design, model: Model, csv: &str) -> Vec<(usize, f
     moments::estimates(&derive(&sized, model), &a)
 }
 
-fn estimates_from_rows(design: &Design, model: Model, rows: &[(Vec<u32>, f64)]) -> Vec<(usize, f64)> {
+fn estimates_from_rows(
+    design: &Design,
+    model: Model,
+    rows: &[(Vec<u32>, f64)],
+) -> Vec<(usize, f64)> {
     let radix: Vec<u32> = design.factors.iter().map(|f| f.levels.unwrap()).collect();
     let mut acc = CellAccumulator::new(radix);
     for (c, y) in rows {

@@ -43,7 +43,13 @@ fn shipped_designs() -> Vec<(String, Design)> {
         .into_iter()
         .map(|p| {
             let d = emslab::io::read_design(&p).unwrap_or_else(|e| panic!("{e}"));
-            (p.file_name().unwrap_or_default().to_string_lossy().into_owned(), d)
+            (
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+                d,
+            )
         })
         .collect()
 }
@@ -59,7 +65,10 @@ fn agree(what: &str, ours: &EmsTable, theirs: &EmsTable) -> Result<(), String> {
                     "E(MS({})): emslab {} / symbolica {}",
                     ours.terms[t].name,
                     ours.ems_text(t),
-                    theirs.ems.get(t).map_or(String::new(), |_| theirs.ems_text(t))
+                    theirs
+                        .ems
+                        .get(t)
+                        .map_or(String::new(), |_| theirs.ems_text(t))
                 ));
             }
             if ours.tests.get(t) != theirs.tests.get(t) {
@@ -104,7 +113,11 @@ fn agree(what: &str, ours: &EmsTable, theirs: &EmsTable) -> Result<(), String> {
 fn every_shipped_design_agrees_under_both_models() {
     let mut engine = engine();
     let designs = shipped_designs();
-    assert!(designs.len() >= 10, "designs/ has {} designs", designs.len());
+    assert!(
+        designs.len() >= 10,
+        "designs/ has {} designs",
+        designs.len()
+    );
     for (name, d) in &designs {
         for model in [Model::Restricted, Model::Unrestricted] {
             let what = format!("{name}, {}", model.as_str());
@@ -117,7 +130,11 @@ fn every_shipped_design_agrees_under_both_models() {
             }
             // One solution per component, one denominator per tested term.
             assert_eq!(out.solutions.components.len(), ours.terms.len(), "{what}");
-            let tested = ours.tests.iter().filter(|t| t.kind != TestKind::None).count();
+            let tested = ours
+                .tests
+                .iter()
+                .filter(|t| t.kind != TestKind::None)
+                .count();
             assert_eq!(out.solutions.denominators.len(), tested, "{what}");
         }
     }
@@ -227,7 +244,9 @@ fn solutions_are_rational_functions_printed_by_symbolica() {
     let den = s.denominators.iter().find(|x| x.term == a).expect("F′(A)");
     assert_eq!(den.text, "MS(A:B)");
     // The engine is reused: a second request on the same worker.
-    let again = engine.derive(&d, Model::Unrestricted).unwrap_or_else(|e| panic!("{e}"));
+    let again = engine
+        .derive(&d, Model::Unrestricted)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again, derive(&d, Model::Unrestricted));
 }
 
@@ -292,7 +311,10 @@ fn cli_symbolica_engine_reports_the_engine_and_its_solutions() {
     assert!(o.status.success());
     assert!(text.contains("Engine: Symbolica 3.0.0"), "{text}");
     assert!(text.contains("Symbolic solutions (Symbolica)"), "{text}");
-    assert!(!text.contains("restricted Symbolica instance"), "banner leaked: {text}");
+    assert!(
+        !text.contains("restricted Symbolica instance"),
+        "banner leaked: {text}"
+    );
     let o = run_cli(&["ems", path, "--engine", "symbolica", "--format", "latex"]);
     let tex = String::from_utf8_lossy(&o.stdout);
     assert!(tex.contains("\\frac{"), "{tex}");
@@ -328,7 +350,9 @@ fn a_second_instance_falls_back_without_aborting() {
     assert_eq!(out.engine, Engine::Emslab);
     assert!(out.fallback.is_some());
     assert_eq!(out.table, derive(&d, Model::Restricted));
-    let table = held.derive(&d, Model::Restricted).unwrap_or_else(|e| panic!("{e}"));
+    let table = held
+        .derive(&d, Model::Restricted)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(table, derive(&d, Model::Restricted));
     // Once the first instance has ended, Symbolica starts again.
     drop(held);

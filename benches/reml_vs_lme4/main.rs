@@ -52,6 +52,115 @@ struct Case {
     y: Vec<f64>,
     /// Simulation truth, for orientation.
     truth: Vec<(&'static str, f64)>,
+    /// The exact REML estimates: both designs are balanced and every moment estimate is
+    /// positive, so REML equals the ANOVA (moment) estimates of the unrestricted model.
+    exact: Vec<(&'static str, f64)>,
+}
+
+/// Means of y (centred) over groups given by a level index per row.
+fn group_means(levels: impl Iterator<Item = usize>, y: &[f64], m: usize) -> Vec<f64> {
+    let mut sum = vec![0.0; m];
+    let mut cnt = vec![0.0; m];
+    for (l, &v) in levels.zip(y) {
+        sum[l] += v;
+        cnt[l] += 1.0;
+    }
+    sum.iter().zip(&cnt).map(|(s, c)| s / c).collect()
+}
+
+fn centred(y: &[f64]) -> Vec<f64> {
+    let mean = y.iter().sum::<f64>() / y.len() as f64;
+    y.iter().map(|v| v - mean).collect()
+}
+
+/// Balanced nested a x b x n: (batch, sample(batch), Residual) moment estimates.
+fn nested_moments(
+    codes: &[Vec<u32>],
+    y: &[f64],
+    a: usize,
+    b: usize,
+    n: usize,
+) -> Vec<(&'static str, f64)> {
+    let yc = centred(y);
+    let ma = group_means(codes[0].iter().map(|&c| c as usize), &yc, a);
+    let mab = group_means(
+        codes[0]
+            .iter()
+            .zip(&codes[1])
+            .map(|(&i, &j)| i as usize * b + j as usize),
+        &yc,
+        a * b,
+    );
+    let mut ss_a = 0.0;
+    for m in &ma {
+        ss_a += (b * n) as f64 * m * m;
+    }
+    let mut ss_b = 0.0;
+    for i in 0..a {
+        for j in 0..b {
+            let d = mab[i * b + j] - ma[i];
+            ss_b += n as f64 * d * d;
+        }
+    }
+    let mut ss_e = 0.0;
+    for (o, v) in yc.iter().enumerate() {
+        let d = v - mab[codes[0][o] as usize * b + codes[1][o] as usize];
+        ss_e += d * d;
+    }
+    let ms_a = ss_a / (a - 1) as f64;
+    let ms_b = ss_b / (a * (b - 1)) as f64;
+    let ms_e = ss_e / (a * b * (n - 1)) as f64;
+    vec![
+        ("batch", (ms_a - ms_b) / (b * n) as f64),
+        ("sample(batch)", (ms_b - ms_e) / n as f64),
+        ("Residual", ms_e),
+    ]
+}
+
+/// Balanced crossed a x b x n with interaction: (A, B, A:B, Residual) moment estimates of the
+/// unrestricted model.
+fn crossed_moments(
+    codes: &[Vec<u32>],
+    y: &[f64],
+    a: usize,
+    b: usize,
+    n: usize,
+) -> Vec<(&'static str, f64)> {
+    let yc = centred(y);
+    let ma = group_means(codes[0].iter().map(|&c| c as usize), &yc, a);
+    let mb = group_means(codes[1].iter().map(|&c| c as usize), &yc, b);
+    let mab = group_means(
+        codes[0]
+            .iter()
+            .zip(&codes[1])
+            .map(|(&i, &j)| i as usize * b + j as usize),
+        &yc,
+        a * b,
+    );
+    let ss_a: f64 = ma.iter().map(|m| (b * n) as f64 * m * m).sum();
+    let ss_b: f64 = mb.iter().map(|m| (a * n) as f64 * m * m).sum();
+    let mut ss_ab = 0.0;
+    for i in 0..a {
+        for j in 0..b {
+            let d = mab[i * b + j] - ma[i] - mb[j];
+            ss_ab += n as f64 * d * d;
+        }
+    }
+    let mut ss_e = 0.0;
+    for (o, v) in yc.iter().enumerate() {
+        let d = v - mab[codes[0][o] as usize * b + codes[1][o] as usize];
+        ss_e += d * d;
+    }
+    let ms_a = ss_a / (a - 1) as f64;
+    let ms_b = ss_b / (b - 1) as f64;
+    let ms_ab = ss_ab / ((a - 1) * (b - 1)) as f64;
+    let ms_e = ss_e / (a * b * (n - 1)) as f64;
+    vec![
+        ("A", (ms_a - ms_ab) / (b * n) as f64),
+        ("B", (ms_b - ms_ab) / (a * n) as f64),
+        ("A:B", (ms_ab - ms_e) / n as f64),
+        ("Residual", ms_e),
+    ]
 }
 
 fn nested(scale: f64) -> Case {
@@ -86,6 +195,13 @@ nested_in = ["batch"]
             }
         }
     }
+    let exact = nested_moments(
+        &codes,
+        &y,
+        batches as usize,
+        samples as usize,
+        tests as usize,
+    );
     Case {
         name: "nested",
         kind: "nested",
@@ -94,6 +210,7 @@ nested_in = ["batch"]
         codes,
         y,
         truth: vec![("batch", sb), ("sample(batch)", ss), ("Residual", se)],
+        exact,
     }
 }
 
@@ -129,6 +246,7 @@ kind = "random"
             }
         }
     }
+    let exact = crossed_moments(&codes, &y, a as usize, b as usize, reps as usize);
     Case {
         name: "crossed",
         kind: "crossed",
@@ -137,6 +255,7 @@ kind = "random"
         codes,
         y,
         truth: vec![("A", sa), ("B", sb), ("A:B", sab), ("Residual", se)],
+        exact,
     }
 }
 
@@ -370,99 +489,121 @@ fn main() {
             let _ = writeln!(report, "cannot write {}: {e}\n", csv.display());
             continue;
         }
-        let lme = if use_r {
-            match run_lme4(&script, &csv, case.kind, false) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    let _ = writeln!(report, "lme4: {e}\n");
-                    None
-                }
+        let run = |tight: bool| -> Option<Lme4> {
+            if !use_r {
+                return None;
             }
+            run_lme4(&script, &csv, case.kind, tight)
+                .map_err(|e| eprintln!("lme4: {e}"))
+                .ok()
+        };
+        let lme = run(false);
+        let lme_tight = if tight && lme.is_some() {
+            run(true)
         } else {
             None
         };
+        let get = |l: &Option<Lme4>, term: &str| {
+            l.as_ref()
+                .and_then(|l| l.variances.iter().find(|v| v.0 == term).map(|v| v.1))
+        };
+        let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
+        let fmt_rel = |x: Option<f64>| x.map_or("-".to_string(), |r| format!("{r:.1e}"));
         let _ = writeln!(
             report,
-            "| component | truth | emslab | lme4 | relative difference |"
+            "| component | truth | exact (REML = moments) | emslab | rel. to exact | lme4 | rel. to exact | rel. to emslab | lme4 tight | rel. to exact |"
         );
-        let _ = writeln!(report, "|---|---|---|---|---|");
-        let mut worst: f64 = 0.0;
+        let _ = writeln!(report, "|---|---|---|---|---|---|---|---|---|---|");
+        let (mut worst, mut worst_exact, mut worst_lme_exact, mut worst_tight) =
+            (0.0f64, 0.0f64, 0.0f64, 0.0f64);
         for c in &ours.components {
-            let truth = case
-                .truth
-                .iter()
-                .find(|t| t.0 == c.term)
-                .map_or(f64::NAN, |t| t.1);
-            let theirs = lme
-                .as_ref()
-                .and_then(|l| l.variances.iter().find(|v| v.0 == c.term).map(|v| v.1));
-            let rel = theirs.map(|t| (c.variance - t).abs() / t.abs());
-            if let Some(r) = rel {
-                worst = worst.max(r);
+            let find =
+                |v: &[(&str, f64)]| v.iter().find(|t| t.0 == c.term).map_or(f64::NAN, |t| t.1);
+            let (truth, exact) = (find(&case.truth), find(&case.exact));
+            let (theirs, tight_v) = (get(&lme, &c.term), get(&lme_tight, &c.term));
+            let ours_exact = rel(c.variance, exact);
+            worst_exact = worst_exact.max(ours_exact);
+            if let Some(t) = theirs {
+                worst = worst.max(rel(c.variance, t));
+                worst_lme_exact = worst_lme_exact.max(rel(t, exact));
+            }
+            if let Some(t) = tight_v {
+                worst_tight = worst_tight.max(rel(t, exact));
             }
             let _ = writeln!(
                 report,
-                "| {} | {truth} | {:.10} | {} | {} |",
+                "| {} | {truth} | {exact:.10} | {:.10} | {ours_exact:.1e} | {} | {} | {} | {} | {} |",
                 c.term,
                 c.variance,
                 theirs.map_or("-".into(), |t| format!("{t:.10}")),
-                rel.map_or("-".into(), |r| format!("{r:.2e}"))
+                fmt_rel(theirs.map(|t| rel(t, exact))),
+                fmt_rel(theirs.map(|t| rel(c.variance, t))),
+                tight_v.map_or("-".into(), |t| format!("{t:.10}")),
+                fmt_rel(tight_v.map(|t| rel(t, exact))),
             );
         }
         let _ = writeln!(report);
-        if let Some(l) = &lme {
-            // Both criteria at both optima.
-            let mut crit = match Criterion::new(&case.design, &case.codes, &case.y, Method::Reml) {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = writeln!(report, "criterion: {e}");
-                    continue;
-                }
+        let _ = writeln!(
+            report,
+            "Largest relative difference from the exact estimates: emslab {worst_exact:.1e}{}{}.\n",
+            if lme.is_some() {
+                format!(", lme4 {worst_lme_exact:.1e}")
+            } else {
+                String::new()
+            },
+            if lme_tight.is_some() {
+                format!(", lme4 tight {worst_tight:.1e}")
+            } else {
+                String::new()
+            },
+        );
+        // The criterion at each point.
+        if let Ok(mut crit) = Criterion::new(&case.design, &case.codes, &case.y, Method::Reml) {
+            let terms = crit.terms.clone();
+            let at = |v: &dyn Fn(&str) -> Option<f64>| -> Vec<f64> {
+                let s2 = v("Residual").unwrap_or(f64::NAN);
+                terms
+                    .iter()
+                    .map(|t| (v(t).unwrap_or(f64::NAN) / s2).sqrt())
+                    .collect()
             };
-            let their_theta: Vec<f64> = crit
-                .terms
-                .clone()
-                .iter()
-                .map(|t| l.theta.iter().find(|v| &v.0 == t).map_or(f64::NAN, |v| v.1))
-                .collect();
-            let ours_at_theirs = crit.eval(&their_theta);
+            let exact_theta = at(&|t| case.exact.iter().find(|e| e.0 == t).map(|e| e.1));
+            let f_exact = crit.eval(&exact_theta);
+            let mut line = format!(
+                "REML criterion: at the exact estimates {f_exact:.10}; emslab {:.10}",
+                ours.criterion
+            );
+            for (name, l) in [("lme4", &lme), ("lme4 tight", &lme_tight)] {
+                if let Some(l) = l {
+                    let th: Vec<f64> = terms
+                        .iter()
+                        .map(|t| l.theta.iter().find(|v| &v.0 == t).map_or(f64::NAN, |v| v.1))
+                        .collect();
+                    line.push_str(&format!(
+                        "; {name} reports {:.10}, emslab's criterion at {name}'s theta {:.10}",
+                        l.criterion,
+                        crit.eval(&th)
+                    ));
+                }
+            }
+            let _ = writeln!(report, "{line}.\n");
+        }
+        if let Some(l) = &lme {
             let _ = writeln!(
                 report,
-                "lme4 {}: {:.3} s. emslab is {:.1}x faster ({:.1}x without BLUPs/SEs). Largest relative difference in the estimates: {worst:.2e}.\n",
+                "**lme4 {}: {:.3} s; emslab {t_ours:.3} s: {:.1}x faster ({:.1}x without BLUPs/SEs). Largest relative difference emslab vs lme4: {worst:.1e}.**\n",
                 l.version,
                 l.seconds,
                 l.seconds / t_ours,
                 l.seconds / t_lean
             );
+        }
+        if let Some(t) = &lme_tight {
             let _ = writeln!(
                 report,
-                "REML criterion: emslab {:.10} at its optimum; lme4 reports {:.10}; emslab's criterion at lme4's theta {:.10} (lower is better; the difference is lme4's stopping rule).\n",
-                ours.criterion, l.criterion, ours_at_theirs
+                "lme4 with xtol_rel = 1e-12, ftol_rel = 1e-15 as well: {:.3} s.\n",
+                t.seconds
             );
-            if tight {
-                match run_lme4(&script, &csv, case.kind, true) {
-                    Ok(t) => {
-                        let worst_tight = ours
-                            .components
-                            .iter()
-                            .filter_map(|c| {
-                                t.variances
-                                    .iter()
-                                    .find(|v| v.0 == c.term)
-                                    .map(|v| (c.variance - v.1).abs() / v.1.abs())
-                            })
-                            .fold(0.0f64, f64::max);
-                        let _ = writeln!(
-                            report,
-                            "lme4 with xtol_rel = 1e-12, ftol_rel = 1e-15 as well: {:.3} s, criterion {:.10}; largest relative difference from emslab {worst_tight:.2e}.\n",
-                            t.seconds, t.criterion
-                        );
-                    }
-                    Err(e) => {
-                        let _ = writeln!(report, "lme4 (tight): {e}\n");
-                    }
-                }
-            }
         }
     }
     print!("{report}");

@@ -100,10 +100,7 @@ pub enum AnovaError {
     #[error("the design's level counts and replicates must be known")]
     Unsized,
     #[error("the cell table has level counts {found:?}, the design {expected:?}")]
-    SizeMismatch {
-        expected: Vec<u32>,
-        found: Vec<u32>,
-    },
+    SizeMismatch { expected: Vec<u32>, found: Vec<u32> },
     #[error("the cells do not all hold {0} observations")]
     Unbalanced(u64),
 }

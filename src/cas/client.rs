@@ -406,14 +406,15 @@ fn assemble(design: &Design, model: Model, parts: &Parts) -> Result<EmsTable, St
     let estimators = parts
         .estimators
         .iter()
-        .map(|(u, comb, div)| {
+        .map(|e| {
             Ok(Estimator {
-                component: check_row(*u)?,
-                combination: comb
+                component: check_row(e.component)?,
+                combination: e
+                    .combination
                     .iter()
                     .map(|&(v, w)| Ok((check_row(v)?, w)))
                     .collect::<Result<Vec<_>, String>>()?,
-                divisor: check_mask(*div)?,
+                divisor: check_mask(e.divisor)?,
             })
         })
         .collect::<Result<Vec<_>, String>>()?;

@@ -86,13 +86,12 @@ impl Engine {
 /// Why the Symbolica engine gave no table. Every message is one line.
 #[derive(Debug, thiserror::Error)]
 pub enum CasError {
-    #[error("this build of emslab has no Symbolica engine (it was built without the `symbolica` feature)")]
+    #[error(
+        "this build of emslab has no Symbolica engine (it was built without the `symbolica` feature)"
+    )]
     NotBuilt,
     #[error("could not start the Symbolica worker `{exe}`: {source}")]
-    Spawn {
-        exe: String,
-        source: std::io::Error,
-    },
+    Spawn { exe: String, source: std::io::Error },
     /// The worker process ended: Symbolica refused to start (another unlicensed Symbolica
     /// process of this user holds its lock) or it crashed.
     #[error("{}", died_message(*.starting, .status, *.lock_held))]
@@ -174,9 +173,17 @@ pub(crate) struct Request {
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Answer {
     /// Sent once, after Symbolica has been used on the worker's Symbolica thread.
-    Ready { symbolica: String },
-    Derived { id: u64, parts: Parts },
-    Failed { id: u64, message: String },
+    Ready {
+        symbolica: String,
+    },
+    Derived {
+        id: u64,
+        parts: Parts,
+    },
+    Failed {
+        id: u64,
+        message: String,
+    },
 }
 
 /// Symbolica's results converted to emslab's types (indices are rows: terms, then the
@@ -187,9 +194,17 @@ pub(crate) struct Parts {
     pub ems: Vec<Vec<(usize, u64)>>,
     /// `denominators[t]`: mean-square weights of t's F′ denominator (empty for the Residual).
     pub denominators: Vec<Vec<(usize, i64)>>,
-    /// Estimators of the random components: (component, weights, divisor).
-    pub estimators: Vec<(usize, Vec<(usize, i64)>, u64)>,
+    /// Estimators of the random components.
+    pub estimators: Vec<WireEstimator>,
     pub solutions: Solutions,
+}
+
+/// `Σ weight × MS / divisor` for one component.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct WireEstimator {
+    pub component: usize,
+    pub combination: Vec<(usize, i64)>,
+    pub divisor: u64,
 }
 
 // ---- Running an engine with fallback, and its report ----
@@ -281,9 +296,7 @@ pub fn ems_report(out: &EngineOutput, opts: EmsOptions) -> (Document, Value) {
     }
     if let Some(s) = &out.solutions {
         doc.tables.push(solutions_table(t, s));
-        let entry = |x: &SymbolicSolution, key: &str| {
-            json!({ key: t.terms[x.term].name, "text": x.text, "latex": x.latex })
-        };
+        let entry = |x: &SymbolicSolution, key: &str| json!({ key: t.terms[x.term].name, "text": x.text, "latex": x.latex });
         json["symbolica"] = json!({
             "version": SYMBOLICA_VERSION,
             "components": s.components.iter().map(|x| {

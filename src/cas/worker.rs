@@ -10,7 +10,8 @@
 //!    with Symbolica's linear solver: each a rational function of the MS and level symbols,
 //!    read back as integer weights of mean squares over a product of level symbols;
 //! 3. for every term T, its F′ denominator: the solution w of Σ_V w_V c_VU = c_TU (U ≠ T),
-//!    0 (U = T), which must be integers;
+//!    0 (U = T), which must be integers (the system is solved once with a symbolic
+//!    right-hand side t_U, then t is set to each term's target);
 //! 4. text and LaTeX of the solutions, from Symbolica's printer.
 
 use std::collections::HashMap;
@@ -25,19 +26,21 @@ use symbolica::atom::{Atom, AtomCore, AtomView, Symbol};
 use symbolica::domains::integer::Z;
 use symbolica::domains::rational::{Q, Rational};
 use symbolica::domains::rational_polynomial::RationalPolynomial;
+use symbolica::id::Replacement;
 use symbolica::poly::PolyVariable;
 use symbolica::printer::{PrintOptions, PrintState};
 use symbolica::symbol;
 
 use super::{
     ANSWER_PREFIX, Answer, Parts, Request, SYMBOLICA_VERSION, Solutions, SymbolicSolution,
+    WireEstimator,
 };
 use crate::design::{Design, Kind, Term};
 use crate::ems::{Model, latex_symbol};
 
-/// The most rows (terms and the Residual) the worker takes: every request solves one
-/// linear system per row, each with one unknown per row.
-pub(crate) const MAX_ROWS: usize = 64;
+/// The most rows (terms and the Residual) the worker takes: a request solves two linear
+/// systems with one unknown per row (64 rows take about 12 s in a debug build).
+pub(crate) const MAX_ROWS: usize = 128;
 
 /// The worker's main loop. Returns the exit code.
 pub(super) fn run() -> u8 {
@@ -169,7 +172,11 @@ impl Symbols {
                     &full,
                     print = |a: AtomView, opts: &PrintOptions, _state: &PrintState| {
                         let AtomView::Var(v) = a else { return None };
-                        let mode = if opts.mode.is_latex() { "latex" } else { "text" };
+                        let mode = if opts.mode.is_latex() {
+                            "latex"
+                        } else {
+                            "text"
+                        };
                         let key = format!("{mode}:{}", v.get_symbol().get_stripped_name());
                         match opts.custom_print_mode.get(&key) {
                             Some(PrintUserData::String(s)) => Some(s.clone()),
@@ -351,14 +358,34 @@ fn compute(symbols: &mut Symbols, design: &Design, model: Model) -> Result<Parts
                     value.printer(printers.text.clone())
                 )
             })?;
-            let mut ordered: Vec<(usize, i64)> =
-                combination.iter().copied().filter(|&(x, _)| x == u).collect();
+            let mut ordered: Vec<(usize, i64)> = combination
+                .iter()
+                .copied()
+                .filter(|&(x, _)| x == u)
+                .collect();
             ordered.extend(combination.iter().copied().filter(|&(x, _)| x != u));
-            estimators.push((u, ordered, divisor));
+            estimators.push(WireEstimator {
+                component: u,
+                combination: ordered,
+                divisor,
+            });
         }
     }
 
-    // 3. The F′ denominators: Σ_V w_V c_VU = c_TU for U ≠ T, 0 for U = T.
+    // 3. The F′ denominators. The system Σ_V w_V c_VU = t_U (one equation per row U) is
+    // solved once for a symbolic right-hand side t; term T's weights are that solution at
+    // t_U = c_TU for U ≠ T and t_T = 0, and must be integers.
+    let rhs = symbols.atoms("t", r);
+    let system: Vec<Atom> = (0..r)
+        .map(|u| {
+            let mut e = -&rhs[u];
+            for x in 0..r {
+                e = &e + &(&w[x] * &coef[x][u]);
+            }
+            e
+        })
+        .collect();
+    let generic = solve(&system, &w, "the denominator equations")?;
     let mut denominators = Vec::with_capacity(r);
     let mut denominator_solutions = Vec::new();
     for t in 0..r {
@@ -366,24 +393,21 @@ fn compute(symbols: &mut Symbols, design: &Design, model: Model) -> Result<Parts
             denominators.push(Vec::new());
             continue;
         }
-        let system: Vec<Atom> = (0..r)
+        let at_t: Vec<Replacement> = (0..r)
             .map(|u| {
-                let mut e = if u == t {
+                let value = if u == t {
                     Atom::num(0)
                 } else {
-                    -&coef[t][u]
+                    coef[t][u].clone()
                 };
-                for x in 0..r {
-                    e = &e + &(&w[x] * &coef[x][u]);
-                }
-                e
+                Replacement::new(rhs[u].to_pattern(), value)
             })
             .collect();
-        let weights = solve(&system, &w, &format!("the denominator of `{}`", rows[t].name))?;
         let mut combination = Vec::new();
         let mut expression = Atom::num(0);
-        for (x, weight) in weights.iter().enumerate() {
-            let value = integer(weight).map_err(|e| {
+        for (x, solution) in generic.iter().enumerate() {
+            let weight = solution.replace_multiple(&at_t).expand();
+            let value = integer(&weight, &level_vars).map_err(|e| {
                 format!(
                     "the weight of MS({}) in the denominator of `{}` is {}: {e}",
                     rows[x].name,
@@ -393,7 +417,7 @@ fn compute(symbols: &mut Symbols, design: &Design, model: Model) -> Result<Parts
             })?;
             if value != 0 {
                 combination.push((x, value));
-                expression = &expression + &(weight * &ms[x]);
+                expression = &expression + &(&weight * &ms[x]);
             }
         }
         let tested = combination.iter().all(|&(x, _)| rows[x].random);
@@ -402,7 +426,6 @@ fn compute(symbols: &mut Symbols, design: &Design, model: Model) -> Result<Parts
         }
         denominators.push(combination);
     }
-
     Ok(Parts {
         ems,
         denominators,
@@ -420,7 +443,10 @@ fn solve(system: &[Atom], unknowns: &[Atom], what: &str) -> Result<Vec<Atom>, St
         .wrt_with_exponent::<u8, _>(unknowns)
         .map_err(|e| format!("{what}: Symbolica's solver: {e}"))?;
     if set.len() != 1 {
-        return Err(format!("{what}: {} solution branches, expected one", set.len()));
+        return Err(format!(
+            "{what}: {} solution branches, expected one",
+            set.len()
+        ));
     }
     let solution = &set[0];
     if !solution.free_variables().is_empty() {
@@ -464,7 +490,6 @@ fn monomial_mask(atom: &Atom, level_vars: &Arc<Vec<PolyVariable>>) -> Result<u64
 
 /// Reads Σ k_V MS_V / (product of level symbols) with integer k_V; `r` MS symbols come
 /// first in the variables, then the level symbols.
-#[allow(clippy::type_complexity)]
 fn estimator(
     rational: &RationalPolynomial<Z, u8>,
     r: usize,
@@ -481,7 +506,10 @@ fn estimator(
         }
         let magnitude = term.coefficient.abs();
         if !magnitude.is_one() {
-            return Err(format!("its denominator has the factor {}", term.coefficient));
+            return Err(format!(
+                "its denominator has the factor {}",
+                term.coefficient
+            ));
         }
         for (k, &e) in term.exponents.iter().enumerate() {
             match (k < r, e) {
@@ -517,9 +545,27 @@ fn estimator(
     Ok((combination, divisor))
 }
 
-/// An integer constant.
-fn integer(atom: &Atom) -> Result<i64, String> {
-    let q = Rational::try_from(atom.as_view()).map_err(|_| "not a number".to_string())?;
+/// An integer constant (after simplification as a rational function of the level symbols).
+fn integer(atom: &Atom, level_vars: &Arc<Vec<PolyVariable>>) -> Result<i64, String> {
+    let q = match Rational::try_from(atom.as_view()) {
+        Ok(q) => q,
+        Err(_) => {
+            let rational: RationalPolynomial<_, u8> = atom
+                .try_to_rational_polynomial(&Q, &Z, Some(level_vars.clone()))
+                .map_err(|e| format!("not a rational function of the level symbols ({e})"))?;
+            if !rational.numerator.is_constant() || !rational.denominator.is_constant() {
+                return Err("not a number".into());
+            }
+            let (n, d) = (
+                rational.numerator.get_constant(),
+                rational.denominator.get_constant(),
+            );
+            if !d.is_one() {
+                return Err("not an integer".into());
+            }
+            Rational::from(n)
+        }
+    };
     if !q.is_integer() {
         return Err("not an integer".into());
     }

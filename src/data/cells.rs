@@ -71,10 +71,7 @@ fn pack(c: CompensatedSum) -> i128 {
 }
 
 fn unpack(x: i128) -> CompensatedSum {
-    CompensatedSum::from_parts(
-        f64::from_bits((x >> 64) as u64),
-        f64::from_bits(x as u64),
-    )
+    CompensatedSum::from_parts(f64::from_bits((x >> 64) as u64), f64::from_bits(x as u64))
 }
 
 const POW10_I64: [i64; 19] = [
@@ -153,7 +150,7 @@ impl CellAcc {
             return true;
         }
         if self.exact {
-            self.to_binary64();
+            self.switch_to_binary64();
         }
         self.n += 1;
         let (x, exact) = diff_f64(v, offset);
@@ -175,8 +172,10 @@ impl CellAcc {
             return false;
         };
         let sq = i128::from(d) * i128::from(d);
-        let (Some(s1), Some(s2)) = (self.is1.checked_add(i128::from(d)), self.is2.checked_add(sq))
-        else {
+        let (Some(s1), Some(s2)) = (
+            self.is1.checked_add(i128::from(d)),
+            self.is2.checked_add(sq),
+        ) else {
             return false;
         };
         self.is1 = s1;
@@ -217,7 +216,7 @@ impl CellAcc {
         }
     }
 
-    fn to_binary64(&mut self) {
+    fn switch_to_binary64(&mut self) {
         let scale = |m: i128, e: i32| {
             Decimal {
                 mantissa: m,
@@ -258,11 +257,11 @@ impl CellAcc {
         if self.exact {
             let n = self.n as i128;
             // n S2 - S1², exactly when it fits: one rounding.
-            if let Some(t) = self
-                .is2
-                .checked_mul(n)
-                .and_then(|a| self.is1.checked_mul(self.is1).and_then(|b| a.checked_sub(b)))
-            {
+            if let Some(t) = self.is2.checked_mul(n).and_then(|a| {
+                self.is1
+                    .checked_mul(self.is1)
+                    .and_then(|b| a.checked_sub(b))
+            }) {
                 let v = Decimal {
                     mantissa: t,
                     exponent: 2 * self.exp,

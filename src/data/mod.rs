@@ -5,13 +5,22 @@
 //! skips a UTF-8 byte-order mark, accepts CRLF line ends and quoted fields. Level labels
 //! are strings. A nested factor may be coded restarting within each parent cell (casks
 //! `a, b, c` in every batch) or with globally unique labels: both are read the same way and
-//! the report says which it was. Each response is parsed as an exact decimal and an exact
-//! offset (the first value) is subtracted before it is rounded to binary64
-//! ([`decimal`]), then added to its cell ([`cells`]). Memory grows with the number of
-//! cells and distinct labels, not rows (unless the rows are kept for REML).
+//! the report says which it was. Each response is parsed as an exact decimal and summed
+//! exactly in its cell ([`decimal`], [`cells`]); only cell totals are rounded to binary64,
+//! relative to an exact offset (the first value). Memory grows with the number of cells
+//! and distinct labels, not rows (unless the rows are kept for REML).
+//!
+//! The pass is built for speed (about the cost of parsing the file with the `csv` crate,
+//! see `benches/analyze.rs`): a line without quotes is split in one pass over its bytes,
+//! anything else goes through `csv_core`; a row in the same cell as the row before it
+//! (sorted data) skips the label and cell look-ups; cells are found through a direct
+//! table of label ids while that is small.
 //!
 //! Balance is checked after the pass: [`Dataset::require_balanced`] names short and extra
 //! cells. Every error names the file and the line, column or field it is about.
+
+// Errors are rare and say everything (file, line, column, message); they are not boxed.
+#![allow(clippy::result_large_err)]
 
 pub mod cells;
 pub mod decimal;
@@ -23,8 +32,8 @@ use std::fmt;
 use std::io::{Cursor, Read};
 use std::path::Path;
 
-pub use cells::{CellAccumulator, Cells, cell_index};
 use cells::{CellAcc, cells_from_slots};
+pub use cells::{CellAccumulator, Cells, cell_index};
 use decimal::{Decimal, DecimalError};
 use hash::FxHashMap;
 
@@ -311,10 +320,7 @@ impl Dataset {
         msg.push_str(": ");
         msg.push_str(&parts.join("; "));
         if b.n_problems > b.problems.len() {
-            msg.push_str(&format!(
-                "; and {} more",
-                b.n_problems - b.problems.len()
-            ));
+            msg.push_str(&format!("; and {} more", b.n_problems - b.problems.len()));
         }
         for note in &b.level_notes {
             msg.push_str("; ");
@@ -643,16 +649,31 @@ pub(crate) fn sniff_delimiter(text: &[u8]) -> u8 {
     cands[best]
 }
 
-/// Byte equality, inline for the short labels of a data file (no call to `memcmp`).
+/// Byte equality, inline for the short labels of a data file (no call to `memcmp`),
+/// eight bytes at a time.
 #[inline(always)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    for i in 0..a.len() {
+    let mut i = 0;
+    while i + 8 <= a.len() {
+        let (Ok(x), Ok(y)) = (
+            <[u8; 8]>::try_from(&a[i..i + 8]),
+            <[u8; 8]>::try_from(&b[i..i + 8]),
+        ) else {
+            return false;
+        };
+        if u64::from_ne_bytes(x) != u64::from_ne_bytes(y) {
+            return false;
+        }
+        i += 8;
+    }
+    while i < a.len() {
         if a[i] != b[i] {
             return false;
         }
+        i += 1;
     }
     true
 }
@@ -670,14 +691,18 @@ fn same_ends(a: &[usize], b: &[usize]) -> bool {
     true
 }
 
-/// One record: its fields' bytes end to end, where each field ends, and the line it
+/// One record: its bytes, where each field starts and ends in them, and the line it
 /// starts on.
 #[derive(Debug, Clone, Default)]
 struct Record {
     data: Vec<u8>,
+    starts: Vec<usize>,
     ends: Vec<usize>,
     n: usize,
     line: u64,
+    /// Read by the plain-line path (`data` is the line itself, delimiters included) rather
+    /// than by `csv_core` (`data` is the unescaped fields end to end).
+    plain: bool,
 }
 
 impl Record {
@@ -687,15 +712,7 @@ impl Record {
 
     #[inline]
     fn field(&self, i: usize) -> &[u8] {
-        let (start, end) = self.bounds(i);
-        &self.data[start..end]
-    }
-
-    /// Where field `i` lies in `data`.
-    #[inline]
-    fn bounds(&self, i: usize) -> (usize, usize) {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        (start, self.ends[i])
+        &self.data[self.starts[i]..self.ends[i]]
     }
 
     fn iter(&self) -> impl Iterator<Item = &[u8]> {
@@ -719,41 +736,114 @@ impl std::ops::Index<usize> for Record {
     }
 }
 
-/// CSV records straight from `csv_core` (the parser inside the `csv` crate: RFC 4180
-/// quoting, `\n`, `\r\n` or `\r` line ends), into one reused buffer.
+/// CSV records. A line with no quote character and no lone carriage return is split at
+/// its delimiters in one pass over its bytes; anything else (quoted fields, fields spanning
+/// lines, `\r` line ends, a line longer than the buffer) goes to `csv_core`, the parser
+/// inside the `csv` crate, which both paths agree with: RFC 4180 quoting, `\n`, `\r\n`
+/// or `\r` line ends, blank lines skipped.
 struct Records<R: Read> {
     input: std::io::BufReader<R>,
     core: csv_core::Reader,
+    /// What each byte is to the plain-line path.
+    class: [u8; 256],
+    /// The line the next record starts on.
+    line: u64,
 }
+
+const PLAIN: u8 = 0;
+const DELIM: u8 = 1;
+const NEWLINE: u8 = 2;
+const SPECIAL: u8 = 3;
 
 impl<R: Read> Records<R> {
     fn new(input: R, delimiter: u8) -> Records<R> {
+        let mut class = [PLAIN; 256];
+        class[b'"' as usize] = SPECIAL;
+        class[b'\r' as usize] = SPECIAL;
+        class[b'\n' as usize] = NEWLINE;
+        class[delimiter as usize] = DELIM;
         Records {
             input: std::io::BufReader::with_capacity(1 << 16, input),
             core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            class,
+            line: 1,
         }
     }
 
     /// Reads the next record; `false` at the end.
-    #[inline]
+    #[inline(always)]
     fn read(&mut self, rec: &mut Record) -> std::io::Result<bool> {
+        use std::io::BufRead;
+        loop {
+            let buf = self.input.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(false);
+            }
+            // One pass over the line: field ends at delimiters, the line's end at `\n`;
+            // a quote or a carriage return other than in `\r\n` hands over to csv_core.
+            rec.starts.clear();
+            rec.ends.clear();
+            let mut start = 0;
+            let n = buf.len();
+            let mut i = 0;
+            let (end, next) = loop {
+                if i == n {
+                    // No line end in the buffer.
+                    return self.read_core(rec);
+                }
+                let b = buf[i];
+                match self.class[b as usize] {
+                    PLAIN => {}
+                    DELIM => {
+                        rec.starts.push(start);
+                        rec.ends.push(i);
+                        start = i + 1;
+                    }
+                    NEWLINE => break (i, i + 1),
+                    _ => {
+                        if b == b'\r' && buf.get(i + 1) == Some(&b'\n') {
+                            break (i, i + 2);
+                        }
+                        return self.read_core(rec);
+                    }
+                }
+                i += 1;
+            };
+            let this_line = self.line;
+            self.line += 1;
+            if end == 0 {
+                // A blank line is not a record.
+                self.input.consume(next);
+                continue;
+            }
+            rec.starts.push(start);
+            rec.ends.push(end);
+            rec.n = rec.ends.len();
+            rec.data.clear();
+            rec.data.extend_from_slice(&buf[..end]);
+            rec.line = this_line;
+            rec.plain = true;
+            self.input.consume(next);
+            return Ok(true);
+        }
+    }
+
+    /// One record through `csv_core`.
+    #[cold]
+    #[inline(never)]
+    fn read_core(&mut self, rec: &mut Record) -> std::io::Result<bool> {
         use csv_core::ReadRecordResult::*;
         use std::io::BufRead;
-        if rec.data.is_empty() {
-            rec.data.resize(256, 0);
-        }
-        if rec.ends.is_empty() {
-            rec.ends.resize(16, 0);
-        }
-        rec.line = self.core.line();
+        rec.data.resize(rec.data.len().max(256), 0);
+        rec.ends.resize(rec.ends.len().max(16), 0);
+        self.core.set_line(self.line);
+        rec.line = self.line;
         let (mut outlen, mut endlen) = (0, 0);
         loop {
             let input = self.input.fill_buf()?;
-            let (res, nin, nout, nend) = self.core.read_record(
-                input,
-                &mut rec.data[outlen..],
-                &mut rec.ends[endlen..],
-            );
+            let (res, nin, nout, nend) =
+                self.core
+                    .read_record(input, &mut rec.data[outlen..], &mut rec.ends[endlen..]);
             self.input.consume(nin);
             outlen += nout;
             endlen += nend;
@@ -769,9 +859,19 @@ impl<R: Read> Records<R> {
                 }
                 Record => {
                     rec.n = endlen;
+                    rec.ends.truncate(endlen);
+                    rec.starts.clear();
+                    rec.starts.push(0);
+                    rec.starts
+                        .extend_from_slice(&rec.ends[..endlen.saturating_sub(1)]);
+                    rec.plain = false;
+                    self.line = self.core.line();
                     return Ok(true);
                 }
-                End => return Ok(false),
+                End => {
+                    self.line = self.core.line();
+                    return Ok(false);
+                }
             }
         }
     }
@@ -1030,10 +1130,12 @@ struct Pass<'a> {
     prefix_fields: Option<usize>,
     last_prefix: Vec<u8>,
     last_ends: Vec<usize>,
+    last_plain: bool,
     last_slot: Option<u32>,
 }
 
 impl<'a> Pass<'a> {
+    #[allow(clippy::too_many_arguments)]
     fn new(
         source: &'a str,
         header: &'a [String],
@@ -1068,6 +1170,7 @@ impl<'a> Pass<'a> {
             },
             last_prefix: Vec::new(),
             last_ends: vec![0; nf],
+            last_plain: false,
             last_slot: None,
             factor_col,
         }
@@ -1078,10 +1181,16 @@ impl<'a> Pass<'a> {
     fn same_cell_as_last(&self, rec: &Record) -> Option<u32> {
         let k = self.prefix_fields?;
         let slot = self.last_slot?;
+        if rec.plain != self.last_plain {
+            return None;
+        }
         let ends = &rec.ends[..k];
         let end = ends[k - 1];
-        (same_ends(ends, &self.last_ends) && same_bytes(&rec.data[..end], &self.last_prefix))
-            .then_some(slot)
+        // A plain line's bytes include its delimiters, which no field can contain: equal
+        // bytes mean equal fields. Unescaped fields need their boundaries compared too.
+        ((rec.plain || same_ends(ends, &self.last_ends))
+            && same_bytes(&rec.data[..end], &self.last_prefix))
+        .then_some(slot)
     }
 
     fn at(&self, line: u64, col: usize, kind: DataErrorKind) -> DataError {
@@ -1104,10 +1213,10 @@ impl<'a> Pass<'a> {
             Some(s) => s,
             None => self.find_cell(rec)?,
         };
-        let (start, end) = rec.bounds(self.response_col);
-        let value = match Decimal::parse_fast_in(&rec.data, start, end, self.decimal_comma) {
+        let raw = rec.field(self.response_col);
+        let value = match Decimal::parse_fast(raw, self.decimal_comma) {
             Some(v) => v,
-            None => self.parse_slow(&rec.data[start..end], rec.line)?,
+            None => self.parse_slow(raw, rec.line)?,
         };
         let offset = match self.offset {
             Some(o) => o,
@@ -1158,6 +1267,7 @@ impl<'a> Pass<'a> {
             self.last_prefix
                 .extend_from_slice(&rec.data[..rec.ends[k - 1]]);
             self.last_ends.copy_from_slice(&rec.ends[..k]);
+            self.last_plain = rec.plain;
             self.last_slot = Some(s);
         }
         Ok(s)
@@ -1342,8 +1452,7 @@ impl<'a> Pass<'a> {
                         let line = (0..nslots)
                             .filter(|&s| {
                                 let ids = slot_ids(s);
-                                ids[f] == extra
-                                    && anc.iter().zip(key).all(|(&a, &k)| ids[a] == k)
+                                ids[f] == extra && anc.iter().zip(key).all(|(&a, &k)| ids[a] == k)
                             })
                             .map(|s| self.slots.first_line[s])
                             .min()

@@ -21,6 +21,9 @@
 //! assert_eq!(rows[1].ms, 57.983);
 //! ```
 
+// Errors are rare and say everything (file, line, column, message); they are not boxed.
+#![allow(clippy::result_large_err)]
+
 use std::io::Read;
 use std::path::Path;
 
@@ -216,12 +219,7 @@ pub fn read_summary_from<R: Read>(mut reader: R, source: &str) -> Result<Summary
                 ));
             }
         };
-        rows.push(SummaryRow {
-            line,
-            term,
-            df,
-            ms,
-        });
+        rows.push(SummaryRow { line, term, df, ms });
     }
     if rows.is_empty() {
         return Err(DataError {
@@ -317,10 +315,7 @@ pub fn match_summary(summary: &Summary, design: &Design) -> Result<Vec<TermMs>, 
                 src,
                 Some(row.line),
                 Some((1, "term")),
-                format!(
-                    "`{}` is given twice (also on line {first})",
-                    terms[t].name
-                ),
+                format!("`{}` is given twice (also on line {first})", terms[t].name),
             ));
         }
         let expected = if t == nterms - 1 {

@@ -708,7 +708,11 @@ impl EmsTable {
     pub fn estimator_latex(&self, e: &Estimator) -> String {
         let comb = self.combination_latex(&e.combination);
         let div = e.divisor.latex(&self.design);
-        let div = if e.divisor.0.len() > 1 { format!("({div})") } else { div };
+        let div = if e.divisor.0.len() > 1 {
+            format!("({div})")
+        } else {
+            div
+        };
         if div.is_empty() {
             comb
         } else if e.combination.len() == 1 && e.combination[0].1 == 1 {

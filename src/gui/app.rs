@@ -79,6 +79,8 @@ pub struct Session {
     pub export_steps: bool,
     pub alpha: f64,
     pub reml: bool,
+    /// Also fit by maximum likelihood.
+    pub ml: bool,
     /// Negative variance-component estimates: `report`, `zero` or `pool`.
     pub negative: String,
     pub recent: Vec<PathBuf>,
@@ -98,6 +100,7 @@ impl Default for Session {
             export_steps: false,
             alpha: 0.05,
             reml: true,
+            ml: false,
             negative: "report".into(),
             recent: Vec::new(),
         }
@@ -190,7 +193,7 @@ impl EmslabApp {
             commands: Vec::new(),
             inbox: channel(),
             chooser: Box::new(NativeChooser),
-            design_view: DesignView,
+            design_view: DesignView::default(),
             ems_view: EmsView,
             title_shown: String::new(),
             applied_theme: None,
@@ -664,6 +667,7 @@ impl EmslabApp {
                 self.data.results_ui(ui, &mut settings, &mut self.commands);
                 self.session.alpha = settings.alpha;
                 self.session.reml = settings.reml;
+                self.session.ml = settings.ml;
                 self.session.negative = settings.negative.as_str().to_string();
             }
         }
@@ -1103,6 +1107,7 @@ impl EmslabApp {
             model: self.session.model,
             alpha: self.session.alpha,
             reml: self.session.reml,
+            ml: self.session.ml,
             negative: match self.session.negative.as_str() {
                 "zero" => NegativePolicy::Zero,
                 "pool" => NegativePolicy::Pool,

@@ -89,7 +89,7 @@ fn count_field(
     hint: &str,
     width: f32,
     invalid: bool,
-) -> egui::Response {
+) -> Option<String> {
     let id = ui.make_persistent_id(("count", id_salt));
     let shown = value.map(|v| v.to_string()).unwrap_or_default();
     let mut text: String = ui
@@ -120,17 +120,12 @@ fn count_field(
             if resp.changed() {
                 *value = v;
             }
+            None
         }
-        Err(()) => {
-            error_label(
-                ui,
-                &format!(
-                    "`{trimmed}` is not a whole number: type a count such as 3, or leave it empty to take it from the data"
-                ),
-            );
-        }
+        Err(()) => Some(format!(
+            "`{trimmed}` is not a whole number: type a count such as 3, or leave it empty to take it from the data"
+        )),
     }
-    resp
 }
 
 /// Renames a factor inside term names (`A:B(C)`), token by token.
@@ -204,7 +199,10 @@ fn fresh_name(spec: &DesignSpec) -> String {
 
 /// The design form.
 #[derive(Default)]
-pub struct DesignView;
+pub struct DesignView {
+    /// Symbols and subscripts of the last valid design, shown while the design has a problem.
+    last_symbols: Vec<(String, String)>,
+}
 
 impl DesignView {
     pub fn ui(
@@ -261,7 +259,7 @@ impl DesignView {
 
                 let l = ui.label("Replicates (n)").on_hover_text(help::REPLICATES);
                 ui.vertical(|ui| {
-                    count_field(
+                    let problem = count_field(
                         ui,
                         "replicates",
                         &mut s.replicates,
@@ -271,6 +269,9 @@ impl DesignView {
                         where_ == Some(Spot::Replicates),
                     );
                     let _ = l;
+                    if let Some(m) = problem {
+                        error_label(ui, &m);
+                    }
                     if s.replicates != spec.replicates {
                         key = EditKey::Field("replicates".into());
                     }
@@ -306,38 +307,70 @@ impl DesignView {
         let mut swap: Option<(usize, usize)> = None;
         let mut renamed: Option<(String, String)> = None;
         if n > 0 {
-            egui::Grid::new("factor-table")
-                .num_columns(8)
-                .striped(true)
-                .spacing([10.0, 6.0])
-                .show(ui, |ui| {
-                    ui.label(RichText::new("#").strong());
-                    ui.label(RichText::new("Name").strong())
-                        .on_hover_text(help::FACTOR_NAME);
-                    ui.label(RichText::new("Kind").strong())
-                        .on_hover_text(help::KIND);
-                    ui.label(RichText::new("Levels").strong())
-                        .on_hover_text(help::LEVELS);
-                    ui.label(RichText::new("Nested in").strong())
-                        .on_hover_text(help::NESTED);
-                    ui.label(RichText::new("Symbol").strong())
-                        .on_hover_text(help::SYMBOL);
-                    ui.label(RichText::new("Subscript").strong())
-                        .on_hover_text(help::SUBSCRIPT);
-                    ui.label("");
-                    ui.end_row();
-
-                    let checked = derived.full.as_ref().or(derived.design.as_ref().ok());
-                    for i in 0..n {
-                        let row = i + 1;
-                        ui.label(row.to_string());
+            // Fixed column widths: every row lines up, and an error gets a line of its own
+            // under its row, starting below the field it is about.
+            const W: [f32; 8] = [22.0, 132.0, 104.0, 82.0, 150.0, 58.0, 70.0, 190.0];
+            let gap = ui.spacing().item_spacing.x;
+            let offset = |col: usize| W[..col].iter().map(|w| w + gap).sum::<f32>();
+            let row_height = ui.spacing().interact_size.y;
+            let cell = |ui: &mut Ui, col: usize, add: &mut dyn FnMut(&mut Ui)| {
+                ui.allocate_ui_with_layout(
+                    egui::vec2(W[col], row_height),
+                    egui::Layout::left_to_right(egui::Align::Center),
+                    |ui| {
+                        ui.set_min_width(W[col]);
+                        add(ui)
+                    },
+                );
+            };
+            ui.horizontal(|ui| {
+                let heads: [(&str, &str); 8] = [
+                    ("#", ""),
+                    ("Name", help::FACTOR_NAME),
+                    ("Kind", help::KIND),
+                    ("Levels", help::LEVELS),
+                    ("Nested in", help::NESTED),
+                    ("Symbol", help::SYMBOL),
+                    ("Subscript", help::SUBSCRIPT),
+                    ("", ""),
+                ];
+                for (col, (h, tip)) in heads.into_iter().enumerate() {
+                    cell(ui, col, &mut |ui| {
+                        let r = ui.label(RichText::new(h).strong());
+                        if !tip.is_empty() {
+                            r.on_hover_text(tip);
+                        }
+                    });
+                }
+            });
+            let checked = derived.full.as_ref().or(derived.design.as_ref().ok());
+            if let Some(d) = checked {
+                self.last_symbols = d
+                    .factors
+                    .iter()
+                    .map(|f| (f.symbol.clone(), f.subscript.clone()))
+                    .collect();
+            }
+            for i in 0..n {
+                let row = i + 1;
+                let mut count_error: Option<String> = None;
+                let fill = if i % 2 == 1 {
+                    ui.visuals().faint_bg_color
+                } else {
+                    egui::Color32::TRANSPARENT
+                };
+                egui::Frame::NONE.fill(fill).show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        cell(ui, 0, &mut |ui| {
+                            ui.label(row.to_string());
+                        });
                         // Name
-                        ui.vertical(|ui| {
+                        cell(ui, 1, &mut |ui| {
                             let before = s.factors[i].name.clone();
                             let mut edit = egui::TextEdit::singleline(&mut s.factors[i].name)
                                 .id_salt(("factor-name", i))
-                                .desired_width(120.0)
-                                .min_size(egui::vec2(120.0, 0.0));
+                                .desired_width(W[1] - 8.0)
+                                .min_size(egui::vec2(W[1] - 8.0, 0.0));
                             if factor_err(i, FactorField::Name).is_some() {
                                 edit = edit.background_color(error_color(ui).gamma_multiply(0.25));
                             }
@@ -346,44 +379,40 @@ impl DesignView {
                                 key = EditKey::Field(format!("factors[{i}].name"));
                                 renamed = Some((before, s.factors[i].name.clone()));
                             }
-                            if let Some(e) = factor_err(i, FactorField::Name) {
-                                error_label(ui, &e.to_string());
-                            }
                         });
                         // Kind
-                        let kind = s.factors[i].kind;
-                        egui::ComboBox::from_id_salt(("factor-kind", i))
-                            .selected_text(kind.as_str())
-                            .width(90.0)
-                            .show_ui(ui, |ui| {
-                                ui.selectable_value(&mut s.factors[i].kind, Kind::Fixed, "fixed")
-                                    .on_hover_text(help::FIXED);
-                                ui.selectable_value(&mut s.factors[i].kind, Kind::Random, "random")
-                                    .on_hover_text(help::RANDOM);
-                            })
-                            .response
-                            .accessible_name(format!("Kind of factor {row}"));
+                        cell(ui, 2, &mut |ui| {
+                            let kind = s.factors[i].kind;
+                            egui::ComboBox::from_id_salt(("factor-kind", i))
+                                .selected_text(kind.as_str())
+                                .width(W[2] - 12.0)
+                                .show_ui(ui, |ui| {
+                                    ui.selectable_value(&mut s.factors[i].kind, Kind::Fixed, "fixed")
+                                        .on_hover_text(help::FIXED);
+                                    ui.selectable_value(&mut s.factors[i].kind, Kind::Random, "random")
+                                        .on_hover_text(help::RANDOM);
+                                })
+                                .response
+                                .accessible_name(format!("Kind of factor {row}"));
+                        });
                         // Levels
-                        ui.vertical(|ui| {
+                        cell(ui, 3, &mut |ui| {
                             let before = s.factors[i].levels;
-                            count_field(
+                            count_error = count_field(
                                 ui,
                                 &format!("levels-{i}"),
                                 &mut s.factors[i].levels,
                                 &format!("Levels of factor {row}"),
                                 "from data",
-                                70.0,
+                                W[3] - 12.0,
                                 factor_err(i, FactorField::Levels).is_some(),
                             );
                             if s.factors[i].levels != before {
                                 key = EditKey::Field(format!("factors[{i}].levels"));
                             }
-                            if let Some(e) = factor_err(i, FactorField::Levels) {
-                                error_label(ui, &e.to_string());
-                            }
                         });
                         // Nested in
-                        ui.vertical(|ui| {
+                        cell(ui, 4, &mut |ui| {
                             let current = &s.factors[i].nested_in;
                             let text = if current.is_empty() {
                                 "— (crossed)".to_string()
@@ -393,11 +422,15 @@ impl DesignView {
                             let mut nested = s.factors[i].nested_in.clone();
                             egui::ComboBox::from_id_salt(("factor-nested", i))
                                 .selected_text(text)
-                                .width(130.0)
+                                .width(W[4] - 12.0)
                                 .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside)
                                 .show_ui(ui, |ui| {
-                                    let others: Vec<&String> =
-                                        names.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, n)| n).collect();
+                                    let others: Vec<&String> = names
+                                        .iter()
+                                        .enumerate()
+                                        .filter(|(j, _)| *j != i)
+                                        .map(|(_, n)| n)
+                                        .collect();
                                     if others.is_empty() {
                                         ui.label("Add another factor to nest this one in it.");
                                     }
@@ -426,21 +459,19 @@ impl DesignView {
                                 nested.sort_by_key(|p| names.iter().position(|n| n == p));
                                 s.factors[i].nested_in = nested;
                             }
-                            if let Some(e) = factor_err(i, FactorField::Nested) {
-                                error_label(ui, &e.to_string());
-                            }
                         });
                         // Symbol
-                        ui.vertical(|ui| {
+                        cell(ui, 5, &mut |ui| {
                             let mut sym = s.factors[i].symbol.clone().unwrap_or_default();
-                            let default_symbol = checked
-                                .and_then(|d| d.factors.get(i))
-                                .map(|f| f.symbol.clone())
+                            let default_symbol = self
+                                .last_symbols
+                                .get(i)
+                                .map(|x| x.0.clone())
                                 .unwrap_or_default();
                             let mut edit = egui::TextEdit::singleline(&mut sym)
                                 .id_salt(("factor-symbol", i))
-                                .desired_width(44.0)
-                                .min_size(egui::vec2(44.0, 0.0))
+                                .desired_width(W[5] - 12.0)
+                                .min_size(egui::vec2(W[5] - 12.0, 0.0))
                                 .hint_text(default_symbol);
                             if factor_err(i, FactorField::Symbol).is_some() {
                                 edit = edit.background_color(error_color(ui).gamma_multiply(0.25));
@@ -451,17 +482,17 @@ impl DesignView {
                                     (!sym.trim().is_empty()).then(|| sym.trim().to_string());
                                 key = EditKey::Field(format!("factors[{i}].symbol"));
                             }
-                            if let Some(e) = factor_err(i, FactorField::Symbol) {
-                                error_label(ui, &e.to_string());
-                            }
                         });
                         // Subscript (read-only)
-                        let sub = checked
-                            .and_then(|d| d.factors.get(i))
-                            .map_or("?".to_string(), |f| f.subscript.clone());
-                        ui.label(RichText::new(sub).italics());
+                        cell(ui, 6, &mut |ui| {
+                            let sub = self
+                                .last_symbols
+                                .get(i)
+                                .map_or_else(|| "?".to_string(), |x| x.1.clone());
+                            ui.label(RichText::new(sub).italics());
+                        });
                         // Actions
-                        ui.horizontal(|ui| {
+                        cell(ui, 7, &mut |ui| {
                             if ui
                                 .add_enabled(i > 0, egui::Button::new("↑").small())
                                 .on_hover_text("Move up (changes the order of terms and subscripts)")
@@ -480,16 +511,40 @@ impl DesignView {
                             }
                             if ui
                                 .small_button("Remove")
-                                .on_hover_text("Remove this factor (factors nested in it are no longer nested)")
+                                .on_hover_text(
+                                    "Remove this factor (factors nested in it are no longer nested)",
+                                )
                                 .accessible_name(format!("Remove factor {row}"))
                                 .clicked()
                             {
                                 remove = Some(i);
                             }
                         });
-                        ui.end_row();
-                    }
+                    });
                 });
+                // The problem with this row, under the field it is about.
+                let mut problems: Vec<(usize, String)> = Vec::new();
+                if let Some(m) = count_error {
+                    problems.push((3, m));
+                }
+                for (field, col) in [
+                    (FactorField::Name, 1),
+                    (FactorField::Levels, 3),
+                    (FactorField::Nested, 4),
+                    (FactorField::Symbol, 5),
+                ] {
+                    if let Some(e) = factor_err(i, field) {
+                        problems.push((col, e.to_string()));
+                    }
+                }
+                for (col, message) in problems {
+                    let left = offset(col).min((ui.available_width() - 320.0).max(0.0));
+                    ui.horizontal(|ui| {
+                        ui.add_space(left);
+                        ui.vertical(|ui| error_label(ui, &message));
+                    });
+                }
+            }
         }
         if ui
             .button("Add factor")

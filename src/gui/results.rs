@@ -8,7 +8,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 use emslab::data::Dataset;
 use emslab::moments::{self, NegativePolicy};
 use emslab::reml::{self, Comparison, RemlFit, RemlOptions};
-use emslab::report::{self, Align, Cell, Document, Format, Table, fmt_sig};
+use emslab::report::{self, Document, Format, Table, fmt_sig};
 use emslab::{Design, Model};
 
 use super::command::{Command, DocKind};
@@ -17,12 +17,14 @@ use super::jobs::Progress;
 use super::table_view::{self, Hooks};
 
 /// What the analysis is run with (the command line's `--model`, `--alpha`, `--negative`,
-/// `--no-reml`).
+/// `--no-reml`, `--ml`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AnalysisSettings {
     pub model: Model,
     pub alpha: f64,
     pub reml: bool,
+    /// Also fit by maximum likelihood.
+    pub ml: bool,
     pub negative: NegativePolicy,
 }
 
@@ -46,35 +48,87 @@ pub struct CellMeans {
     pub means: Vec<f64>,
 }
 
-/// A REML fit with its comparison to the moment estimates.
-pub struct RemlOutcome {
-    pub fit: RemlFit,
-    pub comparison: Comparison,
-    /// Tables of the fit (components beside the moments, BLUEs, BLUPs, optimiser log).
-    pub tables: Vec<Table>,
-}
-
 /// Everything the results view shows.
 pub struct AnalysisOutput {
-    /// The `emslab analyze` document (without a REML section: see [`RemlOutcome::tables`]).
-    pub document: Option<Document>,
-    pub json: Option<serde_json::Value>,
-    /// Why there is no moment analysis (unbalanced data).
+    /// The `emslab analyze` document and JSON, built as the command line builds them.
+    pub document: Document,
+    pub json: serde_json::Value,
+    /// Why there is no ANOVA or moment analysis (unbalanced data).
     pub no_moments: Option<String>,
-    pub components: Vec<ComponentPoint>,
-    pub reml: Option<RemlOutcome>,
+    /// The REML fit (and the ML fit when asked for), each with its comparison.
+    pub fits: Vec<(RemlFit, Comparison)>,
     pub reml_error: Option<String>,
+    pub components: Vec<ComponentPoint>,
     /// (fitted, residual) of the REML fit: y − Xβ̂ − Zû against Xβ̂ + Zû.
     pub residuals: Vec<[f64; 2]>,
     pub cells: CellMeans,
     pub settings: AnalysisSettings,
 }
 
+/// Fits with their comparisons to the moment estimates (REML, then ML when asked for).
+type Fits = Vec<(RemlFit, Comparison)>;
+
 fn pair(i: &moments::Interval) -> (f64, f64) {
     (i.lower, i.upper)
 }
 
-/// Runs the analysis (off the UI thread).
+/// The REML fit (and ML with `settings.ml`) as `emslab analyze` makes it: the unrestricted
+/// mixed model, started from the unrestricted moment estimates, profile intervals up to
+/// 100 000 observations.
+fn fit_reml(
+    design: &Design,
+    ds: &Dataset,
+    settings: AnalysisSettings,
+    moments: &[(String, f64)],
+) -> Result<(Fits, Vec<[f64; 2]>), String> {
+    let input = ds
+        .reml_input()
+        .ok_or_else(|| "the rows were not kept for the REML fit".to_string())?;
+    let mut fits = Vec::new();
+    let mut residuals = Vec::new();
+    let methods: &[bool] = if settings.ml {
+        &[false, true]
+    } else {
+        &[false]
+    };
+    for &ml in methods {
+        let opts = RemlOptions {
+            ml,
+            level: 1.0 - settings.alpha,
+            start: (!moments.is_empty()).then(|| moments.to_vec()),
+            profile: input.y.len() <= 100_000,
+            // Only for the residual plot; nothing reported depends on it.
+            residuals: !ml,
+            ..RemlOptions::default()
+        };
+        let fit = reml::fit(design, &input.codes, &input.y, &opts).map_err(|e| e.to_string())?;
+        if !ml && fit.residuals.len() == input.y.len() {
+            residuals = input
+                .y
+                .iter()
+                .zip(&fit.residuals)
+                .map(|(y, r)| [y - r, *r])
+                .collect();
+        }
+        let cmp = reml::compare(&fit, moments);
+        fits.push((fit, cmp));
+    }
+    Ok((fits, residuals))
+}
+
+/// The `reml` JSON section: the REML fit, with the ML fit under `ml`.
+fn fits_json(fits: &[(RemlFit, Comparison)]) -> Option<serde_json::Value> {
+    let mut it = fits.iter();
+    let (fit, cmp) = it.next()?;
+    let mut v = report::reml_json(fit, cmp);
+    if let Some((ml, mcmp)) = it.next() {
+        v["ml"] = report::reml_json(ml, mcmp);
+    }
+    Some(v)
+}
+
+/// Runs the analysis (off the UI thread) through the library calls `emslab analyze` makes,
+/// so that every table and the JSON are the command line's.
 pub fn analyze(
     design: &Design,
     ds: &Dataset,
@@ -82,11 +136,8 @@ pub fn analyze(
     progress: &Progress,
 ) -> Result<AnalysisOutput, String> {
     progress.stage("ANOVA and moment estimates");
-    let sized = ds
-        .sized_design(design)
-        .map_err(|e| format!("The data do not fit the design: {e}"))?;
     let cells = CellMeans {
-        factors: sized.factors.iter().map(|f| f.name.clone()).collect(),
+        factors: design.factors.iter().map(|f| f.name.clone()).collect(),
         radix: ds.cells.radix.clone(),
         means: ds.cell_means(),
     };
@@ -94,345 +145,152 @@ pub fn analyze(
         alpha: settings.alpha,
         negative: settings.negative,
     };
-    let mut out = AnalysisOutput {
-        document: None,
-        json: None,
-        no_moments: None,
-        components: Vec::new(),
-        reml: None,
-        reml_error: None,
-        residuals: Vec::new(),
-        cells,
-        settings,
-    };
-    // Moment estimates of the unrestricted model, the ones REML is compared with.
-    let mut unrestricted_moments: Vec<(String, f64)> = Vec::new();
-    match ds.require_balanced() {
-        Ok(()) => {
-            let anova = emslab::anova::from_cells(&sized, &ds.cells)
-                .map_err(|e| format!("internal error: {e}"))?;
-            let table = emslab::derive(&sized, settings.model);
-            let analysis = moments::analyze(&table, &anova, &opts);
-            let info = report::DataInfo::from_dataset(ds, Some(&anova));
-            let notes: Vec<String> = Vec::new();
-            let r = report::AnalysisReport {
-                table: &table,
-                anova: &anova,
-                analysis: &analysis,
-                data: &info,
+    let Some(problem) = ds.require_balanced().err() else {
+        let sized = ds
+            .sized_design(design)
+            .map_err(|e| format!("The data do not fit the design: {e}"))?;
+        let anova = emslab::anova::from_cells(&sized, &ds.cells)
+            .map_err(|e| format!("internal error: {e}"))?;
+        let table = emslab::derive(&sized, settings.model);
+        let analysis = moments::analyze(&table, &anova, &opts);
+        let mut components: Vec<ComponentPoint> = analysis
+            .components
+            .iter()
+            .map(|c| ComponentPoint {
+                term: c.name.clone(),
+                estimate: c.estimate,
+                ci: c.ci.as_ref().map(pair),
+                mls: c.mls.as_ref().map(pair),
                 reml: None,
-                reml_notes: &notes,
-            };
-            out.document = Some(report::analysis_document(&r));
-            out.json = Some(report::analysis_json(&r));
-            out.components = analysis
-                .components
-                .iter()
-                .map(|c| ComponentPoint {
-                    term: c.name.clone(),
-                    estimate: c.estimate,
-                    ci: c.ci.as_ref().map(pair),
-                    mls: c.mls.as_ref().map(pair),
-                    reml: None,
-                    reml_ci: None,
-                })
-                .collect();
-            let unrestricted = if settings.model == Model::Unrestricted {
-                analysis
-            } else {
-                let t = emslab::derive(&sized, Model::Unrestricted);
-                moments::analyze(&t, &anova, &opts)
-            };
-            unrestricted_moments = unrestricted
+                reml_ci: None,
+            })
+            .collect();
+        let (mut fits, mut residuals, mut notes, mut reml_error) =
+            (Vec::new(), Vec::new(), Vec::new(), None);
+        if settings.reml {
+            if progress.cancelled() {
+                return Err("Cancelled.".into());
+            }
+            progress.stage("REML fit");
+            // What REML is compared with: the unrestricted-model moment estimates.
+            let t = emslab::derive(&sized, Model::Unrestricted);
+            let moments: Vec<(String, f64)> = moments::analyze(&t, &anova, &opts)
                 .components
                 .iter()
                 .map(|c| (c.name.clone(), c.computed))
                 .collect();
-        }
-        Err(e) => out.no_moments = Some(e.to_string()),
-    }
-    if progress.cancelled() {
-        return Err("Cancelled.".into());
-    }
-    if settings.reml {
-        progress.stage("REML fit");
-        match ds.reml_input() {
-            None => out.reml_error = Some("the rows were not kept for REML".into()),
-            Some(input) => {
-                let ropts = RemlOptions {
-                    level: 1.0 - settings.alpha,
-                    start: (!unrestricted_moments.is_empty()).then(|| unrestricted_moments.clone()),
-                    ..RemlOptions::default()
-                };
-                match reml::fit(&sized, &input.codes, &input.y, &ropts) {
-                    Ok(fit) => {
-                        let comparison = reml::compare(&fit, &unrestricted_moments);
-                        for p in &mut out.components {
-                            if let Some(c) = fit.component(&p.term) {
-                                p.reml = Some(c.variance);
-                                p.reml_ci = c.interval.as_ref().map(|i| (i.lower, i.upper));
-                            }
-                        }
-                        if out.components.is_empty() {
-                            out.components = fit
-                                .components
-                                .iter()
-                                .map(|c| ComponentPoint {
-                                    term: c.term.clone(),
-                                    estimate: f64::NAN,
-                                    ci: None,
-                                    mls: None,
-                                    reml: Some(c.variance),
-                                    reml_ci: c.interval.as_ref().map(|i| (i.lower, i.upper)),
-                                })
-                                .collect();
-                        }
-                        if fit.residuals.len() == input.y.len() {
-                            out.residuals = input
-                                .y
-                                .iter()
-                                .zip(&fit.residuals)
-                                .map(|(y, r)| [y - r, *r])
-                                .collect();
-                        }
-                        let tables = reml_tables(&fit, &comparison);
-                        out.reml = Some(RemlOutcome {
-                            fit,
-                            comparison,
-                            tables,
-                        });
-                    }
-                    Err(e) => out.reml_error = Some(e.to_string()),
+            match fit_reml(&sized, ds, settings, &moments) {
+                Ok((f, r)) => {
+                    fits = f;
+                    residuals = r;
+                }
+                Err(e) => {
+                    notes.push(format!("REML fit failed: {e}"));
+                    reml_error = Some(e);
                 }
             }
         }
-    }
-    Ok(out)
-}
-
-fn num(v: f64, sig: usize) -> Cell {
-    if v.is_finite() {
-        Cell::num(v, sig)
-    } else {
-        Cell::empty_dash()
-    }
-}
-
-/// The REML fit as tables, for display and export through the report writers.
-///
-/// These rows belong in `report::analysis_tables` once it has a REML section; until then
-/// the app builds them here from the fit's fields (no computation beyond formatting).
-pub fn reml_tables(fit: &RemlFit, cmp: &Comparison) -> Vec<Table> {
-    let level = fit
-        .components
-        .iter()
-        .find_map(|c| c.interval.as_ref().map(|i| i.level))
-        .unwrap_or(0.95);
-    let mut comps = Table::new(
-        "reml_components",
-        format!(
-            "{} beside the method of moments (unrestricted model)",
-            fit.method.as_str()
-        ),
-    )
-    .columns(&[
-        ("Component", Align::Left),
-        ("Moments", Align::Right),
-        ("REML", Align::Right),
-        ("SD", Align::Right),
-        ("SE", Align::Right),
-        ("Wald CI", Align::Left),
-        ("Agreement", Align::Left),
-    ]);
-    comps.headers[0][2] = Cell::text(fit.method.as_str());
-    comps.headers[0][5] = Cell::text(format!("{}% CI", fmt_sig(100.0 * level, 4)));
-    for c in &fit.components {
-        let row = cmp.rows.iter().find(|r| r.term == c.term);
-        comps.push(vec![
-            Cell::text(&c.term),
-            row.and_then(|r| r.moment)
-                .map_or_else(Cell::empty_dash, |m| num(m, 7)),
-            num(c.variance, 7),
-            num(c.sd, 5),
-            c.se.map_or_else(Cell::empty_dash, |s| num(s, 4)),
-            c.interval.as_ref().map_or_else(Cell::empty_dash, |i| {
-                Cell::text(format!(
-                    "[{}, {}]",
-                    fmt_sig(i.lower, 5),
-                    fmt_sig(i.upper, 5)
-                ))
-            }),
-            Cell::text(row.map(|r| r.note.clone()).unwrap_or_default()),
-        ]);
-    }
-    comps.notes.push(format!("{}.", capitalise(&cmp.summary)));
-    comps.notes.push(cmp.rule.clone());
-    for c in &fit.components {
-        if let Some(n) = &c.note {
-            comps.notes.push(format!("{}: {n}", c.term));
+        let reml_json = fits_json(&fits);
+        let info = report::DataInfo::from_dataset(ds, Some(&anova));
+        let r = report::AnalysisReport {
+            table: &table,
+            anova: &anova,
+            analysis: &analysis,
+            data: &info,
+            reml: reml_json.as_ref(),
+            reml_notes: &notes,
+        };
+        let mut document = report::analysis_document(&r);
+        for (fit, cmp) in &fits {
+            document.tables.extend(report::reml_tables(fit, cmp));
         }
-    }
-    comps.notes.extend(fit.notes.iter().cloned());
-
-    let mut summary =
-        Table::new("reml_fit", "Fit").columns(&[("", Align::Left), ("", Align::Right)]);
-    summary.headers[0][0] = Cell::text("Quantity");
-    summary.headers[0][1] = Cell::text("Value");
-    let mut kv = |k: &str, v: Cell| summary.push(vec![Cell::text(k), v]);
-    kv("Observations", Cell::int(fit.n_observations as u64));
-    kv("Fixed-effect columns", Cell::int(fit.n_fixed as u64));
-    kv(
-        "Converged",
-        Cell::text(if fit.converged { "yes" } else { "no" }),
-    );
-    kv(
-        "On the boundary",
-        Cell::text(if fit.boundary { "yes" } else { "no" }),
-    );
-    kv(
-        "Balanced",
-        Cell::text(if fit.balanced { "yes" } else { "no" }),
-    );
-    kv("Log-likelihood", num(fit.log_likelihood, 10));
-    if let Some(c) = fit.reml_criterion {
-        kv("REML criterion", num(c, 10));
-    }
-    kv("AIC", num(fit.aic, 10));
-    kv("BIC", num(fit.bic, 10));
-    kv("σ² (Residual)", num(fit.sigma2, 7));
-
-    let mut fixed = Table::new("reml_blue", "Fixed effects (BLUE)").columns(&[
-        ("Column", Align::Left),
-        ("Estimate", Align::Right),
-        ("SE", Align::Right),
-    ]);
-    for f in &fit.fixed_effects {
-        fixed.push(vec![Cell::text(&f.name), num(f.estimate, 7), num(f.se, 5)]);
-    }
-
-    let mut blups = Table::new("reml_blup", "Random effects (BLUP)").columns(&[
-        ("Term", Align::Left),
-        ("Level", Align::Left),
-        ("BLUP", Align::Right),
-        ("PEV", Align::Right),
-    ]);
-    const MAX_BLUPS: usize = 200;
-    let mut shown = 0usize;
-    let mut total = 0usize;
-    for re in &fit.random_effects {
-        for b in &re.levels {
-            total += 1;
-            if shown < MAX_BLUPS {
-                shown += 1;
-                blups.push(vec![
-                    Cell::text(&re.term),
-                    Cell::text(&b.level),
-                    num(b.estimate, 6),
-                    b.pev.map_or_else(Cell::empty_dash, |p| num(p, 4)),
-                ]);
+        let json = report::analysis_json(&r);
+        if let Some((fit, _)) = fits.first() {
+            for p in &mut components {
+                if let Some(c) = fit.component(&p.term) {
+                    p.reml = Some(c.variance);
+                    p.reml_ci = c.interval.as_ref().map(|i| (i.lower, i.upper));
+                }
             }
         }
-    }
-    if total > shown {
-        blups
-            .notes
-            .push(format!("The first {shown} of {total} levels are shown."));
-    }
-    blups
-        .notes
-        .push("PEV: prediction-error variance Var(u − û).".into());
-
-    let log = &fit.optimizer;
-    let mut opt = Table::new("reml_log", "Optimiser log")
-        .columns(&[("Quantity", Align::Left), ("Value", Align::Left)]);
-    let fmt_vec = |v: &[f64]| {
-        v.iter()
-            .map(|x| fmt_sig(*x, 6))
-            .collect::<Vec<_>>()
-            .join(", ")
+        return Ok(AnalysisOutput {
+            document,
+            json,
+            no_moments: None,
+            fits,
+            reml_error,
+            components,
+            residuals,
+            cells,
+            settings,
+        });
     };
-    let mut kv = |k: &str, v: String| opt.push(vec![Cell::text(k), Cell::text(v)]);
-    kv("Algorithm", log.algorithm.clone());
-    kv("Terms (θ order)", log.terms.join(", "));
-    kv("Starts", log.starts.len().to_string());
-    kv("θ at the start", fmt_vec(&log.theta_start));
-    kv("θ at the end", fmt_vec(&log.theta_end));
-    kv(
-        "Criterion start → end",
-        format!(
-            "{} → {}",
-            fmt_sig(log.criterion_start, 10),
-            fmt_sig(log.criterion_end, 10)
-        ),
-    );
-    kv("Evaluations", log.evaluations.to_string());
-    kv("Gradient at the end", fmt_vec(&log.gradient));
-    kv("Hessian eigenvalues", fmt_vec(&log.hessian_eigenvalues));
-    kv("Newton decrement", fmt_sig(log.newton_decrement, 4));
-    kv(
-        "Converged",
-        format!(
-            "{} ({})",
-            if log.converged { "yes" } else { "no" },
-            log.message
-        ),
-    );
-    vec![comps, summary, fixed, blups, opt]
-}
 
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
+    // Unbalanced: no ANOVA-table route; the REML fit handles it (as `emslab analyze`).
+    if !settings.reml {
+        return Err(format!(
+            "{problem} Switch on the REML cross-check: REML handles unbalanced data."
+        ));
     }
+    progress.stage("REML fit (unbalanced data)");
+    let (fits, residuals) = fit_reml(design, ds, settings, &[])?;
+    let table = emslab::derive(design, settings.model);
+    let mut document = report::ems_document(&table, report::EmsOptions { steps: false });
+    document.preamble.push(format!(
+        "Data: {} ({} observations). Unbalanced: {problem}",
+        ds.source,
+        fits.first().map_or(0, |(f, _)| f.n_observations),
+    ));
+    document.preamble.push(
+        "The ANOVA-table (method-of-moments) route needs balanced data, so it was not taken; the REML fit below handles unbalanced data."
+            .to_string(),
+    );
+    document
+        .tables
+        .retain(|t| t.key == "design" || t.key == "ems");
+    for (fit, cmp) in &fits {
+        document.tables.extend(report::reml_tables(fit, cmp));
+    }
+    let mut json = report::ems_json(&table);
+    json["balanced"] = serde_json::json!(false);
+    json["balance_problem"] = serde_json::json!(problem.to_string());
+    if let Some(r) = fits_json(&fits) {
+        json["reml"] = r;
+    }
+    let components = fits
+        .first()
+        .map(|(fit, _)| {
+            fit.components
+                .iter()
+                .map(|c| ComponentPoint {
+                    term: c.term.clone(),
+                    estimate: f64::NAN,
+                    ci: None,
+                    mls: None,
+                    reml: Some(c.variance),
+                    reml_ci: c.interval.as_ref().map(|i| (i.lower, i.upper)),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(AnalysisOutput {
+        document,
+        json,
+        no_moments: Some(problem.to_string()),
+        fits,
+        reml_error: None,
+        components,
+        residuals,
+        cells,
+        settings,
+    })
 }
 
 impl AnalysisOutput {
-    /// The whole report: the `analyze` document, then the REML tables.
-    pub fn full_document(&self) -> Document {
-        let mut doc = self.document.clone().unwrap_or_else(|| Document {
-            title: "Analysis".into(),
-            preamble: self.no_moments.iter().cloned().collect(),
-            tables: Vec::new(),
-        });
-        if let Some(r) = &self.reml {
-            doc.tables.extend(r.tables.iter().cloned());
-        }
-        doc
-    }
-
-    /// A table (or the whole report) in a format, through the report writers.
+    /// A table (or the whole report) in a format: what `emslab analyze ... [--table KEY]`
+    /// writes for the same data and options.
     pub fn render(&self, table: Option<&str>, format: Format) -> Result<String, String> {
-        let in_analysis = |k: &str| {
-            self.document
-                .as_ref()
-                .is_some_and(|d| d.tables.iter().any(|t| t.key == k))
-        };
-        match table {
-            // A table of the `analyze` document: exactly `emslab analyze ... --table KEY`.
-            Some(k) if in_analysis(k) => report::render(
-                self.document.as_ref().ok_or("no analysis")?,
-                self.json.as_ref(),
-                format,
-                Some(k),
-            ),
-            Some(k) => report::render(&self.full_document(), None, format, Some(k)),
-            None if self.reml.is_none() && self.document.is_some() => report::render(
-                self.document.as_ref().ok_or("no analysis")?,
-                self.json.as_ref(),
-                format,
-                None,
-            ),
-            None => {
-                let mut json = self.json.clone();
-                if let (Some(j), Some(r)) = (json.as_mut(), &self.reml) {
-                    j["reml"] = serde_json::to_value(&r.fit).unwrap_or_default();
-                    j["reml_comparison"] = serde_json::to_value(&r.comparison).unwrap_or_default();
-                }
-                report::render(&self.full_document(), json.as_ref(), format, None)
-            }
-        }
+        report::render(&self.document, Some(&self.json), format, table)
     }
 }
 
@@ -515,6 +373,8 @@ impl ResultsView {
                 .accessible_name("Negative estimates");
             ui.checkbox(&mut settings.reml, "REML cross-check")
                 .on_hover_text("Also fit the unrestricted mixed model by REML and compare");
+            ui.add_enabled(settings.reml, egui::Checkbox::new(&mut settings.ml, "and ML"))
+                .on_hover_text("Fit by maximum likelihood as well (the command line's --ml)");
             if ui
                 .add_enabled(
                     has_data && !running,
@@ -559,10 +419,9 @@ impl ResultsView {
             );
         }
         ui.add_space(6.0);
-        if let Some(doc) = &a.document {
-            for key in ["anova", "components"] {
-                ems_view::titled_table(ui, doc, key, DocKind::Analysis, commands);
-            }
+        let doc = &a.document;
+        for key in ["anova", "components"] {
+            ems_view::titled_table(ui, doc, key, DocKind::Analysis, commands);
         }
         self.plots_ui(ui, a);
         ui.add_space(10.0);
@@ -573,32 +432,45 @@ impl ResultsView {
                 format!("⚠ The REML fit failed: {e}"),
             );
         }
-        if let Some(r) = &a.reml {
-            for t in &r.tables {
-                let collapsed = matches!(t.key.as_str(), "reml_blup" | "reml_log" | "reml_blue");
-                if collapsed {
-                    egui::CollapsingHeader::new(&t.title)
-                        .id_salt(&t.key)
-                        .show(ui, |ui| table_block(ui, t, commands));
-                } else {
-                    table_block(ui, t, commands);
-                }
-            }
-        } else if !a.settings.reml {
+        if !a.settings.reml {
             ui.label("Not run (switch on “REML cross-check” above).");
         }
-        if let Some(doc) = &a.document {
-            ui.add_space(10.0);
-            egui::CollapsingHeader::new("Data, design and E(MS) of this analysis")
-                .id_salt("analysis-other")
-                .show(ui, |ui| {
-                    for t in &doc.tables {
-                        if !matches!(t.key.as_str(), "anova" | "components") {
-                            ems_view::titled_table(ui, doc, &t.key, DocKind::Analysis, commands);
-                        }
-                    }
-                });
+        for (fit, cmp) in &a.fits {
+            let status = if fit.converged {
+                "converged"
+            } else {
+                "did not converge"
+            };
+            ui.label(format!(
+                "{} fit {status}: {}.",
+                fit.method.as_str(),
+                cmp.summary
+            ));
         }
+        for t in doc.tables.iter().filter(|t| t.key.starts_with("reml")) {
+            if matches!(t.key.as_str(), "reml_blup" | "reml_log" | "reml_blue") {
+                egui::CollapsingHeader::new(&t.title)
+                    .id_salt(&t.key)
+                    .show(ui, |ui| table_block(ui, t, commands));
+            } else {
+                table_block(ui, t, commands);
+            }
+        }
+        ui.add_space(10.0);
+        egui::CollapsingHeader::new("Data, design and E(MS) of this analysis")
+            .id_salt("analysis-other")
+            .show(ui, |ui| {
+                for p in &doc.preamble {
+                    ui.label(p);
+                }
+                for t in &doc.tables {
+                    if !matches!(t.key.as_str(), "anova" | "components")
+                        && !t.key.starts_with("reml")
+                    {
+                        ems_view::titled_table(ui, doc, &t.key, DocKind::Analysis, commands);
+                    }
+                }
+            });
     }
 
     fn plots_ui(&mut self, ui: &mut Ui, a: &AnalysisOutput) {

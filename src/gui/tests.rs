@@ -395,25 +395,64 @@ fn loads_a_shipped_csv_and_shows_the_estimates() {
     assert!(shows(&h, "27.48919"));
     // REML beside them: balanced, every estimate positive, so they coincide.
     let a = h.state().data.analysis.as_ref().expect("analysed");
-    let fit = &a.reml.as_ref().expect("REML ran").fit;
+    let fit = &a.fits.first().expect("REML ran").0;
     assert!((fit.variance("batch").expect("batch") - 1.657308642).abs() < 1e-6);
     assert!(shows_part(
         &h,
         "coincide (balanced data, every moment estimate positive)"
     ));
 
-    // The exported components table is the command line's `analyze --table components`.
-    let text = h
-        .state()
-        .render_target(
-            &super::command::ExportTarget {
-                doc: super::command::DocKind::Analysis,
-                table: Some("components".into()),
-            },
-            Format::Csv,
-        )
-        .expect("renders");
-    assert!(text.starts_with("Component,Estimate"), "{text}");
+    // Exports are what `emslab analyze DESIGN DATA` writes for the same files.
+    let data = h.state().data.path().expect("a data file").to_path_buf();
+    for (table, format) in [
+        (None, Format::Json),
+        (None, Format::Text),
+        (Some("components"), Format::Csv),
+        (Some("reml_components"), Format::Latex),
+    ] {
+        let app_text = h
+            .state()
+            .render_target(
+                &super::command::ExportTarget {
+                    doc: super::command::DocKind::Analysis,
+                    table: table.map(str::to_string),
+                },
+                format,
+            )
+            .expect("renders");
+        if let Some(cli) = cli_analyze(&repo().join("designs/pastes.toml"), &data, format, table) {
+            assert_eq!(
+                app_text.as_bytes(),
+                cli.as_slice(),
+                "{table:?} {}",
+                format.as_str()
+            );
+        }
+    }
+}
+
+/// `emslab analyze DESIGN DATA --format F [--table KEY]` from the built binary, when cargo
+/// built it (it does for the integration tests).
+fn cli_analyze(design: &Path, data: &Path, format: Format, table: Option<&str>) -> Option<Vec<u8>> {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent()?.parent().map(|d| d.join("emslab")))
+        .filter(|e| e.is_file())?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("analyze")
+        .arg(design)
+        .arg(data)
+        .args(["--format", format.as_str()]);
+    if let Some(k) = table {
+        cmd.args(["--table", k]);
+    }
+    let out = cmd.output().expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(out.stdout)
 }
 
 #[test]
@@ -464,10 +503,10 @@ fn unbalanced_data_get_reml_only_with_the_reason() {
     wait_for_jobs(&mut h);
     assert!(shows_part(&h, "No ANOVA or moment estimates"));
     let a = h.state().data.analysis.as_ref().expect("analysed");
-    assert!(a.document.is_none());
-    let r = a.reml.as_ref().expect("REML runs on unbalanced data");
-    assert!(!r.fit.balanced);
-    assert!(r.fit.variance("Batch").expect("Batch") > 0.0);
+    assert!(a.document.tables.iter().all(|t| t.key != "anova"));
+    let (fit, _) = a.fits.first().expect("REML runs on unbalanced data");
+    assert!(!fit.balanced);
+    assert!(fit.variance("Batch").expect("Batch") > 0.0);
 }
 
 /// Frame times of an 8-factor design (255 terms): run in release with

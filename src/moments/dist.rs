@@ -6,6 +6,9 @@
 //! chi-square with 0.4 df, or a p-value of 1e-27, keeps its significant digits. Invalid
 //! arguments give `NaN`, never a panic.
 
+// `!(x > 0.0)` is meant: it is true for NaN as well.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 use statrs::function::beta::checked_beta_reg;
 use statrs::function::gamma::{checked_gamma_lr, checked_gamma_ur};
 
@@ -257,6 +260,7 @@ fn brent(f: &impl Fn(f64) -> f64, a0: f64, b0: f64, fa0: f64, fb0: f64) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -294,7 +298,12 @@ mod tests {
         assert!(rel(f_quantile(0.975, 5.0, 24.0), 3.15481634253311) < 1e-12);
         assert!(rel(f_quantile(0.025, 5.0, 24.0), 0.159285378462896) < 1e-12);
         assert!(rel(f_sf(4.5982662, 5.0, 24.0), 0.00439753122197607) < 1e-12);
-        assert!(rel(f_quantile(0.975, 5.0, f64::INFINITY), chi2_quantile(0.975, 5.0) / 5.0) < 1e-14);
+        assert!(
+            rel(
+                f_quantile(0.975, 5.0, f64::INFINITY),
+                chi2_quantile(0.975, 5.0) / 5.0
+            ) < 1e-14
+        );
         assert!(f_sf(1.0, -1.0, 2.0).is_nan());
     }
 }

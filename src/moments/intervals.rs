@@ -1,6 +1,9 @@
 //! Intervals and standard errors for a linear combination of mean squares
 //! `θ = Σ a_i MS_i`, each `MS_i` an independent `E(MS_i) χ²(df_i) / df_i`.
 
+// `!(x > 0.0)` is meant: it is true for NaN as well.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 use super::dist::{chi2_quantile, f_quantile};
 
 /// How an interval was computed.
@@ -253,11 +256,17 @@ impl Mls {
         let theta = value(terms);
         let lower = theta - vl.max(0.0).sqrt();
         let upper = theta + vu.max(0.0).sqrt();
-        Some(Interval::clipped(Method::Mls, 1.0 - self.alpha, lower, upper))
+        Some(Interval::clipped(
+            Method::Mls,
+            1.0 - self.alpha,
+            lower,
+            upper,
+        ))
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

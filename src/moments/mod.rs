@@ -35,6 +35,9 @@
 //! assert!((a.tests[0].f.unwrap() - 1.49173).abs() < 1e-5);
 //! ```
 
+// `!(x > 0.0)` is meant: it is true for NaN as well.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 pub mod dist;
 pub mod intervals;
 
@@ -178,7 +181,9 @@ impl System {
                 target[c] = k;
             }
         }
-        let mut order: Vec<usize> = (0..n).filter(|&u| self.rows[u].pooled_into.is_none()).collect();
+        let mut order: Vec<usize> = (0..n)
+            .filter(|&u| self.rows[u].pooled_into.is_none())
+            .collect();
         order.sort_by_key(|&u| (self.rows[u].size, u));
         let mut weights = vec![0.0f64; n];
         for &u in &order {
@@ -383,7 +388,9 @@ pub fn analyze(table: &EmsTable, anova: &AnovaTable, opts: &Options) -> Analysis
                 })
                 .filter(|(u, _)| !unpoolable.iter().any(|(x, _)| x == u))
                 .collect();
-            negatives.sort_by_key(|&(u, _)| (std::cmp::Reverse(system.rows[u].size), std::cmp::Reverse(u)));
+            negatives.sort_by_key(|&(u, _)| {
+                (std::cmp::Reverse(system.rows[u].size), std::cmp::Reverse(u))
+            });
             let Some(&(t, v)) = negatives.first() else {
                 break;
             };
@@ -513,7 +520,9 @@ pub fn analyze(table: &EmsTable, anova: &AnovaTable, opts: &Options) -> Analysis
         if let Some(m) = &mls
             && m.lower_clipped
         {
-            c_notes.push("the modified large-sample lower bound came out negative and is shown as 0".into());
+            c_notes.push(
+                "the modified large-sample lower bound came out negative and is shown as 0".into(),
+            );
         }
         if !system.rows[u].absorbed.is_empty() {
             c_notes.push(format!(
@@ -550,9 +559,7 @@ pub fn analyze(table: &EmsTable, anova: &AnovaTable, opts: &Options) -> Analysis
         }
     }
     if components.iter().any(|c| c.estimate < 0.0) {
-        notes.push(
-            "Shares of the total variance count negative estimates as 0.".to_string(),
-        );
+        notes.push("Shares of the total variance count negative estimates as 0.".to_string());
     }
 
     // Intraclass correlation: one random term besides the Residual.
@@ -560,7 +567,10 @@ pub fn analyze(table: &EmsTable, anova: &AnovaTable, opts: &Options) -> Analysis
         .iter()
         .filter(|c| c.term != system.residual && c.pooled_into.is_none())
         .collect();
-    let icc = match (random_terms.as_slice(), components.iter().find(|c| c.term == system.residual)) {
+    let icc = match (
+        random_terms.as_slice(),
+        components.iter().find(|c| c.term == system.residual),
+    ) {
         ([c], Some(e)) => {
             let denom = c.estimate + e.estimate;
             let estimate = if denom != 0.0 {

@@ -570,7 +570,9 @@ fn build_fixed(
             n_candidates += 1;
         }
     }
-    if (n_cells as f64) * (n_candidates as f64) * (n_candidates as f64) > 4e10 {
+    if (n_cells as f64) * (n_candidates as f64) * (n_candidates as f64) > 4e10
+        || (n_cells as f64) * (n_candidates as f64) > 5e7
+    {
         return Err(RemlError::TooLarge(format!(
             "{n_candidates} fixed-effect columns over {n_cells} cells"
         )));
@@ -640,10 +642,10 @@ fn is_balanced(design: &Design, combos: &mut Combos<'_>) -> bool {
         return false;
     }
     let mut expected: f64 = 1.0;
-    for f in 0..nf {
-        let anc = design.factors[f].ancestors;
+    for (f, (factor, (_, n_codes))) in design.factors.iter().zip(dense).enumerate() {
+        let anc = factor.ancestors;
         if anc.is_empty() {
-            expected *= dense[f].1 as f64;
+            expected *= *n_codes as f64;
             continue;
         }
         let (child, mc) = combos.get(anc.with(f)).clone();

@@ -51,8 +51,8 @@ use frame::Frame;
 
 pub use optim::{OptimLog, StartRecord};
 pub use results::{
-    Blup, Comparison, ComparisonCase, ComparisonRow, Component, FixedEffect, Interval,
-    RandomEffects, RemlFit, compare,
+    Blup, COMPARISON_RULE, Comparison, ComparisonCase, ComparisonRow, Component, FixedEffect,
+    Interval, RandomEffects, RemlFit, compare,
 };
 
 /// Which likelihood is maximised.
@@ -190,6 +190,15 @@ impl Criterion {
             return Err(RemlError::TooFewObservations { n: frame.n, p });
         }
         let names: Vec<String> = frame.random.iter().map(|r| r.name.clone()).collect();
+        // [X y]'Z_k is dense: refuse before allocating it.
+        for r in &frame.random {
+            if (p + 1).saturating_mul(r.n_levels) > tolerances::MAX_DENSE_ENTRIES {
+                return Err(RemlError::TooLarge(format!(
+                    "{p} fixed-effect columns against the {} levels of `{}`",
+                    r.n_levels, r.name
+                )));
+            }
+        }
         let cp = frame.cross_products(y);
         let a = Blocked::from_cross_products(cp, &names)?;
         let l = a.clone();

@@ -63,9 +63,7 @@ impl DataInfo {
                 })
                 .collect(),
             notes: d.notes.clone(),
-            grand_mean: anova
-                .and_then(|a| a.grand_mean)
-                .map(|g| g + d.offset_f64()),
+            grand_mean: anova.and_then(|a| a.grand_mean).map(|g| g + d.offset_f64()),
         }
     }
 
@@ -207,8 +205,7 @@ pub fn analysis_document(r: &AnalysisReport<'_>) -> Document {
     tables.push(anova_table(r));
     tables.push(components_table(r));
     if !r.reml_notes.is_empty() {
-        let mut tab = Table::new("reml", "REML cross-check")
-            .columns(&[("", Align::Left)]);
+        let mut tab = Table::new("reml", "REML cross-check").columns(&[("", Align::Left)]);
         tab.notes = r.reml_notes.to_vec();
         tables.push(tab);
     }
@@ -429,12 +426,11 @@ fn components_table(r: &AnalysisReport<'_>) -> Table {
             sig(c.satterthwaite_df, 6),
             ci,
             mls,
-            c.share
-                .map_or_else(Cell::empty_dash, |s| {
-                    let mut cell = Cell::text(format!("{}%", fmt_sig(100.0 * s, 3)));
-                    cell.value = Some(s);
-                    cell
-                }),
+            c.share.map_or_else(Cell::empty_dash, |s| {
+                let mut cell = Cell::text(format!("{}%", fmt_sig(100.0 * s, 3)));
+                cell.value = Some(s);
+                cell
+            }),
         ]);
         for n in &c.notes {
             notes.push(format!("{}: {n}.", c.name));
