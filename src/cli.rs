@@ -567,19 +567,7 @@ fn simulate(args: SimulateArgs) -> Result<(), Failure> {
     let decimals = args.decimals;
     match &args.output {
         Some(path) => {
-            let io_err = |e: std::io::Error| Failure::input(format!("{}: {e}", path.display()));
-            let dir = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-                _ => PathBuf::from("."),
-            };
-            let tmp = tempfile::Builder::new()
-                .prefix(".emslab-")
-                .suffix(".tmp")
-                .tempfile_in(&dir)
-                .map_err(io_err)?;
-            sim.write_csv(tmp.as_file(), decimals).map_err(io_err)?;
-            tmp.as_file().sync_all().map_err(io_err)?;
-            tmp.persist(path).map_err(|e| io_err(e.error))?;
+            emslab::io::write_atomic_with(path, |file| sim.write_csv(&*file, decimals).map(drop))?;
         }
         None => {
             let stdout = std::io::stdout().lock();

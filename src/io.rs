@@ -33,6 +33,16 @@ pub fn read_design(path: &Path) -> Result<Design, FileError> {
 /// renamed over the target. An interrupted write never leaves a half-written file, and an
 /// existing file is untouched until the new content is complete.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
+    write_atomic_with(path, |file| file.write_all(bytes))
+}
+
+/// Like [`write_atomic`], with the content streamed by `write` into the temporary file (for
+/// output too large to hold in memory). The file gets the permissions of the file it
+/// replaces, or the usual 0644 (a temporary file is created private, 0600).
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<(), FileError> {
     let io_err = |source| FileError::Io {
         path: path.to_path_buf(),
         source,
@@ -46,7 +56,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
         .suffix(".tmp")
         .tempfile_in(&dir)
         .map_err(io_err)?;
-    tmp.write_all(bytes).map_err(io_err)?;
+    write(tmp.as_file_mut()).map_err(io_err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let perms = std::fs::metadata(path)
+            .map(|m| m.permissions())
+            .unwrap_or_else(|_| std::fs::Permissions::from_mode(0o644));
+        tmp.as_file().set_permissions(perms).map_err(io_err)?;
+    }
     tmp.as_file().sync_all().map_err(io_err)?;
     tmp.persist(path).map_err(|e| io_err(e.error))?;
     Ok(())

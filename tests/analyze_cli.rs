@@ -592,6 +592,16 @@ fn simulate_is_seeded_and_analyzable() {
     let out_s = path_str(&out);
     with_out.extend(["--output", out_s.as_str(), "--decimals", "4"]);
     ok_stdout(&with_out);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o644,
+            "a data file, not a private temporary file"
+        );
+    }
     let v = json(&["analyze", &design, &out_s, "--no-reml", "--format", "json"]);
     let t = &v["terms"][0]["test"];
     assert_eq!(t["kind"], "quasi");

@@ -210,6 +210,27 @@ fn output_is_written_atomically_and_replaces_old_content() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty());
+    // A new file is readable as usual (0644), not private like the temporary file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let fresh = dir.path("fresh.md");
+        let o = emslab(&[
+            "ems",
+            &design("rcbd.toml"),
+            "--format",
+            "markdown",
+            "-o",
+            &fresh.display().to_string(),
+        ]);
+        assert!(o.status.success());
+        let mode = std::fs::metadata(&fresh)
+            .expect("written")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o644);
+    }
     // A failing run leaves the existing file untouched.
     let bad = dir.file("bad.toml", "factors = 3\n");
     let o = emslab(&["ems", &bad, "--output", &target.display().to_string()]);

@@ -1,0 +1,140 @@
+//! Engine selection without Symbolica: `EmsTable::from_parts` rebuilds the default
+//! engine's tables from their parts, `--engine emslab` names the engine in every report,
+//! and a build without the `symbolica` feature refuses `--engine symbolica` (exit 2).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use emslab::cas::{self, Engine};
+use emslab::ems::{Model, derive};
+use emslab::report::EmsOptions;
+use emslab::{Design, EmsTable};
+
+fn emslab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_emslab"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn shipped_designs() -> Vec<Design> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("designs");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("designs/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| emslab::io::read_design(p).unwrap_or_else(|e| panic!("{e}")))
+        .collect()
+}
+
+#[test]
+fn from_parts_rebuilds_the_default_tables_from_shuffled_parts() {
+    for d in shipped_designs() {
+        for model in [Model::Restricted, Model::Unrestricted] {
+            let t = derive(&d, model);
+            // Parts in another order, with zero weights: the constructor puts them in the
+            // default engine's order.
+            let ems = t
+                .ems
+                .iter()
+                .map(|e| e.iter().rev().copied().collect())
+                .collect();
+            let denominators = (0..t.terms.len())
+                .map(|u| {
+                    let mut w: Vec<(usize, i64)> = t.tests[u].denominator.clone();
+                    w.reverse();
+                    w.push((u, 0));
+                    // A test blocked by a fixed effect: that term's weight, as a solver
+                    // would give it.
+                    if let Some(reason) = &t.tests[u].reason {
+                        let blamed = (0..t.terms.len()).find(|&v| {
+                            !t.terms[v].random
+                                && reason.contains(&format!("φ({})", t.terms[v].name))
+                        });
+                        if let Some(v) = blamed {
+                            w.push((v, 1));
+                        }
+                    }
+                    w
+                })
+                .collect();
+            let mut estimators = t.estimators.clone();
+            estimators.reverse();
+            let rebuilt = EmsTable::from_parts(&d, model, ems, denominators, estimators);
+            assert_eq!(rebuilt, t, "{} ({})", d.title, model.as_str());
+        }
+    }
+}
+
+#[test]
+fn the_default_engine_is_named_in_every_report() {
+    let path = common::design_path("two_factor_mixed.toml");
+    let path = path.to_str().expect("path");
+    for args in [vec!["ems", path], vec!["ems", path, "--engine", "emslab"]] {
+        let mut json_args = args.clone();
+        json_args.extend(["--format", "json"]);
+        let o = emslab(&json_args);
+        assert!(o.status.success());
+        assert!(o.stderr.is_empty());
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+        assert_eq!(v["engine"], "emslab");
+        assert!(v.get("symbolica").is_none() && v.get("engine_fallback").is_none());
+        let o = emslab(&args);
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            text.contains("Engine: emslab (built-in exact algebra)."),
+            "{text}"
+        );
+        assert!(!text.contains("Symbolic solutions"));
+    }
+    // The library: the default engine never starts a process.
+    let d = emslab::io::read_design(Path::new(path)).unwrap_or_else(|e| panic!("{e}"));
+    let out = cas::derive_with(
+        Engine::Emslab,
+        Path::new("/nonexistent"),
+        &d,
+        Model::Restricted,
+    );
+    assert_eq!(out.engine, Engine::Emslab);
+    assert!(out.fallback.is_none() && out.solutions.is_none());
+    assert_eq!(out.table, derive(&d, Model::Restricted));
+    let (doc, json) = cas::ems_report(&out, EmsOptions::default());
+    assert!(doc.preamble.iter().any(|p| p.starts_with("Engine: emslab")));
+    assert_eq!(json["engine"], "emslab");
+}
+
+#[cfg(not(feature = "symbolica"))]
+#[test]
+fn without_the_feature_engine_symbolica_is_a_usage_error() {
+    let path = common::design_path("two_factor_mixed.toml");
+    let o = emslab(&["ems", path.to_str().expect("path"), "--engine", "symbolica"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("lacks the `symbolica` feature"), "{err}");
+    // The worker subcommand exists but has nothing to run.
+    let o = emslab(&[cas::WORKER_COMMAND]);
+    assert_eq!(o.status.code(), Some(2));
+    // The library says so without starting anything.
+    assert!(!Engine::Symbolica.is_available());
+    let d = emslab::io::read_design(&path).unwrap_or_else(|e| panic!("{e}"));
+    let out = cas::derive_with(
+        Engine::Symbolica,
+        Path::new(env!("CARGO_BIN_EXE_emslab")),
+        &d,
+        Model::Restricted,
+    );
+    assert_eq!(out.engine, Engine::Emslab);
+    assert!(
+        out.fallback
+            .as_deref()
+            .is_some_and(|f| f.contains("`symbolica` feature"))
+    );
+}
