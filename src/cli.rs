@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use emslab::cas::{self, Engine};
 use emslab::data::{self, summary};
 use emslab::io::{FileError, read_design, write_atomic};
 use emslab::moments::{self, NegativePolicy};
@@ -94,6 +95,10 @@ enum Command {
         /// Also show how each EMS is read off the subscript table.
         #[arg(long)]
         steps: bool,
+        /// Engine: emslab's own exact algebra, or Symbolica (builds with the `symbolica`
+        /// feature; falls back to emslab when Symbolica cannot start).
+        #[arg(long, value_enum, default_value = "emslab")]
+        engine: EngineArg,
         #[command(flatten)]
         out: OutputArgs,
     },
@@ -102,6 +107,24 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// Balanced data drawn from the design with given variance components, as CSV.
     Simulate(SimulateArgs),
+    /// The Symbolica engine's worker process (started by `ems --engine symbolica`).
+    #[command(name = "__symbolica-worker", hide = true)]
+    SymbolicaWorker,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum EngineArg {
+    Emslab,
+    Symbolica,
+}
+
+impl From<EngineArg> for Engine {
+    fn from(e: EngineArg) -> Engine {
+        match e {
+            EngineArg::Emslab => Engine::Emslab,
+            EngineArg::Symbolica => Engine::Symbolica,
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -247,14 +270,28 @@ fn run(cli: Cli) -> Result<(), Failure> {
             design,
             model,
             steps,
+            engine,
             out,
         }) => {
+            let engine = Engine::from(engine);
+            if !engine.is_available() {
+                return Err(Failure::input(
+                    "--engine symbolica: this build of emslab lacks the `symbolica` feature (build with `cargo build --features symbolica`)",
+                ));
+            }
             let design = read_design(&design)?;
-            let table = emslab::derive(&design, model.into());
-            let doc = report::ems_document(&table, EmsOptions { steps });
-            let json = report::ems_json(&table);
+            let exe = std::env::current_exe().unwrap_or_default();
+            let result = cas::derive_with(engine, &exe, &design, model.into());
+            if let Some(why) = &result.fallback {
+                eprintln!("emslab: {why}; using the default engine");
+            }
+            let (doc, json) = cas::ems_report(&result, EmsOptions { steps });
             emit(&doc, Some(&json), &out)
         }
+        Some(Command::SymbolicaWorker) => match cas::run_worker() {
+            0 => Ok(()),
+            code => std::process::exit(i32::from(code)),
+        },
         Some(Command::Analyze(args)) => analyze(args),
         Some(Command::Simulate(args)) => simulate(args),
     }

@@ -5,6 +5,7 @@
 //! every export format by one writer each.
 
 pub mod anova;
+pub mod cas;
 pub mod data;
 pub mod design;
 pub mod ems;

@@ -1,6 +1,7 @@
 //! Engine selection without Symbolica: `EmsTable::from_parts` rebuilds the default
-//! engine's tables from their parts, `--engine emslab` names the engine in every report,
-//! and a build without the `symbolica` feature refuses `--engine symbolica` (exit 2).
+//! engine's tables from their parts, `--engine emslab` gives the library's report (its JSON
+//! names the engine), and a build without the `symbolica` feature refuses
+//! `--engine symbolica` (exit 2).
 
 mod common;
 
@@ -73,7 +74,7 @@ fn from_parts_rebuilds_the_default_tables_from_shuffled_parts() {
 }
 
 #[test]
-fn the_default_engine_is_named_in_every_report() {
+fn the_default_engine_gives_the_library_report_and_names_itself_in_json() {
     let path = common::design_path("two_factor_mixed.toml");
     let path = path.to_str().expect("path");
     for args in [vec!["ems", path], vec!["ems", path, "--engine", "emslab"]] {
@@ -85,13 +86,14 @@ fn the_default_engine_is_named_in_every_report() {
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
         assert_eq!(v["engine"], "emslab");
         assert!(v.get("symbolica").is_none() && v.get("engine_fallback").is_none());
+        // The document is the library's, unchanged (the app's exports equal the CLI's).
         let o = emslab(&args);
-        let text = String::from_utf8_lossy(&o.stdout);
-        assert!(
-            text.contains("Engine: emslab (built-in exact algebra)."),
-            "{text}"
-        );
-        assert!(!text.contains("Symbolic solutions"));
+        let d = emslab::io::read_design(Path::new(path)).unwrap_or_else(|e| panic!("{e}"));
+        let doc =
+            emslab::report::ems_document(&derive(&d, Model::Restricted), EmsOptions::default());
+        let text = emslab::report::render(&doc, None, emslab::report::Format::Text, None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(String::from_utf8_lossy(&o.stdout), text);
     }
     // The library: the default engine never starts a process.
     let d = emslab::io::read_design(Path::new(path)).unwrap_or_else(|e| panic!("{e}"));
@@ -105,7 +107,10 @@ fn the_default_engine_is_named_in_every_report() {
     assert!(out.fallback.is_none() && out.solutions.is_none());
     assert_eq!(out.table, derive(&d, Model::Restricted));
     let (doc, json) = cas::ems_report(&out, EmsOptions::default());
-    assert!(doc.preamble.iter().any(|p| p.starts_with("Engine: emslab")));
+    assert_eq!(
+        doc,
+        emslab::report::ems_document(&out.table, EmsOptions::default())
+    );
     assert_eq!(json["engine"], "emslab");
 }
 
@@ -137,4 +142,12 @@ fn without_the_feature_engine_symbolica_is_a_usage_error() {
             .as_deref()
             .is_some_and(|f| f.contains("`symbolica` feature"))
     );
+}
+
+/// The app runs engines on worker threads.
+#[test]
+fn engines_can_move_to_another_thread() {
+    fn send<T: Send>() {}
+    send::<cas::SymbolicaEngine>();
+    send::<cas::EngineOutput>();
 }

@@ -273,22 +273,28 @@ fn output_from(
 }
 
 /// The document and JSON report of `emslab ems` for an engine's output: the report of
-/// [`report::ems_document`] and [`report::ems_json`], plus the engine (a preamble line,
-/// the JSON field `engine`) and, with Symbolica, a table of its symbolic solutions (key
-/// `symbolica`; JSON field `symbolica`).
+/// [`report::ems_document`] and [`report::ems_json`], plus the engine (the JSON field
+/// `engine`; a preamble line when Symbolica was asked for) and, with Symbolica, a table of
+/// its symbolic solutions (key `symbolica`; JSON field `symbolica`). For the default engine
+/// the document is exactly [`report::ems_document`]'s.
 pub fn ems_report(out: &EngineOutput, opts: EmsOptions) -> (Document, Value) {
     let t = &out.table;
     let mut doc = report::ems_document(t, opts);
     let mut json = report::ems_json(t);
-    let line = match &out.fallback {
-        Some(why) => format!(
+    // The default engine's document stays exactly `report::ems_document`'s (the app's
+    // exports are byte-identical to the command line's); its JSON names the engine.
+    match &out.fallback {
+        Some(why) => doc.preamble.push(format!(
             "Engine: {}; {} was asked for but not used: {why}.",
             out.engine.label(),
             out.requested.label()
-        ),
-        None => format!("Engine: {}.", out.engine.label()),
-    };
-    doc.preamble.push(line);
+        )),
+        None if out.engine != Engine::Emslab => {
+            doc.preamble
+                .push(format!("Engine: {}.", out.engine.label()));
+        }
+        None => {}
+    }
     json["engine"] = json!(out.engine.as_str());
     if let Some(why) = &out.fallback {
         json["engine_requested"] = json!(out.requested.as_str());
