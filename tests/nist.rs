@@ -1,4 +1,4 @@
-//! NIST StRD one-way ANOVA (Simon and Lesage 1989; `../shared/reference/nist-anova/`):
+//! NIST StRD one-way ANOVA (Simon and Lesage 1989; copies of `../shared/reference/nist-anova/` in `tests/data/nist/`):
 //! all eleven data sets, read through the CSV reader (the responses keep their decimal
 //! digits), must give the certified between/within SS and MS, F, R² and residual SD with a
 //! log relative error of at least 12. SmLs07-09 have 13 constant leading digits.
@@ -35,7 +35,7 @@ fn numbers(line: &str) -> Vec<f64> {
 /// line 61 on.
 fn load(name: &str) -> (Certified, String) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/reference/nist-anova")
+        .join("tests/data/nist")
         .join(format!("{name}.dat"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let lines: Vec<&str> = text.lines().collect();
