@@ -224,6 +224,26 @@ pub struct EngineOutput {
     pub fallback: Option<String>,
 }
 
+impl EngineOutput {
+    /// The default engine's table (what `emslab ems` gives without `--engine`).
+    pub fn builtin(design: &Design, model: Model) -> EngineOutput {
+        output_from(Engine::Emslab, None, design, model)
+    }
+
+    /// The default engine's table when `requested` could not run, with the reason.
+    pub fn fallback(
+        requested: Engine,
+        why: &CasError,
+        design: &Design,
+        model: Model,
+    ) -> EngineOutput {
+        EngineOutput {
+            fallback: Some(why.to_string()),
+            ..output_from(requested, None, design, model)
+        }
+    }
+}
+
 /// Derives the EMS table with `engine`. For Symbolica, starts a worker from `exe` (the
 /// emslab executable: `std::env::current_exe()`, or `env!("CARGO_BIN_EXE_emslab")` in
 /// integration tests), asks it once and stops it; when that fails, falls back to the

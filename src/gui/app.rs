@@ -15,6 +15,7 @@ use super::design_view::{self, DesignView};
 use super::dialogs::{FileChooser, NativeChooser};
 use super::doc::{Derived, DesignDoc};
 use super::ems_view::{self, EmsView};
+use super::engine::{self, CasService};
 use super::templates::{self, TEMPLATES};
 
 /// The main views.
@@ -71,6 +72,8 @@ pub struct Session {
     pub template: Option<String>,
     pub data_path: Option<PathBuf>,
     pub model: Model,
+    /// The EMS engine (Symbolica only in builds with the `symbolica` feature).
+    pub engine: emslab::cas::Engine,
     pub view: View,
     /// `None`: follow the system theme.
     pub dark: Option<bool>,
@@ -94,6 +97,7 @@ impl Default for Session {
             template: None,
             data_path: None,
             model: Model::Restricted,
+            engine: emslab::cas::Engine::Emslab,
             view: View::Start,
             dark: None,
             zoom: 1.0,
@@ -136,6 +140,16 @@ pub struct EmslabApp {
     ems_view: EmsView,
     title_shown: String,
     applied_theme: Option<Option<bool>>,
+    /// The Symbolica client thread (started when Symbolica is first chosen).
+    cas: Option<CasService>,
+    /// The edit generation of the last request to Symbolica, and whether it is unanswered.
+    cas_generation: u64,
+    cas_waiting: bool,
+    /// The executable that runs the Symbolica worker (`None`: this one).
+    pub worker_exe: Option<PathBuf>,
+    /// A request to Symbolica waits for the first frame (which brings the context).
+    cas_deferred: bool,
+    ctx: Option<egui::Context>,
 }
 
 impl Default for EmslabApp {
@@ -197,6 +211,12 @@ impl EmslabApp {
             ems_view: EmsView,
             title_shown: String::new(),
             applied_theme: None,
+            cas: None,
+            cas_generation: 0,
+            cas_waiting: false,
+            cas_deferred: false,
+            worker_exe: None,
+            ctx: None,
         }
     }
 
@@ -250,6 +270,59 @@ impl EmslabApp {
         }
         self.data
             .design_changed(self.derived.design.as_ref().ok().map(|d| d.spec()));
+        self.ask_engine();
+    }
+
+    /// Asks Symbolica for the current design when it is the chosen engine (the built-in
+    /// table shows until it answers).
+    fn ask_engine(&mut self) {
+        self.cas_generation += 1;
+        self.cas_waiting = false;
+        let engine = self.session.engine;
+        if engine == emslab::cas::Engine::Emslab || !engine.is_available() {
+            return;
+        }
+        let Ok(design) = &self.derived.design else {
+            return;
+        };
+        if self.cas.is_none() {
+            let Some(ctx) = &self.ctx else {
+                self.cas_deferred = true;
+                return;
+            };
+            let exe = self
+                .worker_exe
+                .clone()
+                .or_else(|| std::env::current_exe().ok())
+                .unwrap_or_default();
+            match CasService::start(ctx, exe) {
+                Ok(s) => self.cas = Some(s),
+                Err(e) => {
+                    self.error(e);
+                    return;
+                }
+            }
+        }
+        if let Some(s) = &self.cas {
+            self.cas_waiting = s.request(self.cas_generation, design.clone(), self.session.model);
+        }
+    }
+
+    /// Whether Symbolica has not answered for the current design yet.
+    #[cfg(all(test, feature = "symbolica"))]
+    pub fn engine_waiting(&self) -> bool {
+        self.cas_waiting || self.cas_deferred
+    }
+
+    /// Takes Symbolica's answer for the current design, if it has come.
+    fn poll_engine(&mut self) {
+        let Some(s) = &self.cas else { return };
+        if let Some((generation, out)) = s.poll()
+            && generation == self.cas_generation
+        {
+            self.cas_waiting = false;
+            self.derived.set_output(out);
+        }
     }
 
     // ---------------------------------------------------------------- frame
@@ -257,6 +330,12 @@ impl EmslabApp {
     /// One frame: draw every panel, then apply the commands they queued.
     pub fn frame(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
+        if self.ctx.is_none() {
+            self.ctx = Some(ctx.clone());
+        }
+        if std::mem::take(&mut self.cas_deferred) {
+            self.ask_engine();
+        }
         self.apply_theme(&ctx);
         self.shortcuts(&ctx);
         self.dropped_files(&ctx);
@@ -277,6 +356,7 @@ impl EmslabApp {
             self.commands.push(c);
         }
         self.data.poll(&ctx, &mut self.commands);
+        self.poll_engine();
         let commands = std::mem::take(&mut self.commands);
         for c in commands {
             self.apply(c, &ctx);
@@ -575,6 +655,10 @@ impl EmslabApp {
             ui.separator();
             design_view::model_switch(ui, self.session.model, &mut self.commands);
             ui.separator();
+            if emslab::cas::SYMBOLICA_BUILT {
+                engine::engine_switch(ui, self.session.engine, &mut self.commands);
+                ui.separator();
+            }
             if ui
                 .add_enabled(self.doc.can_undo(), egui::Button::new("Undo"))
                 .on_hover_text("Undo the last design edit (Ctrl+Z)")
@@ -652,6 +736,7 @@ impl EmslabApp {
             }
             View::Ems => match (&self.derived.ems, &self.derived.document) {
                 (Some(_), Some(_)) => {
+                    engine::produced_by(ui, self.derived.output.as_ref(), self.cas_waiting);
                     self.ems_view
                         .ui(ui, &self.derived, self.selected_term, &mut self.commands);
                 }
@@ -831,6 +916,10 @@ impl EmslabApp {
                 self.session.model = m;
                 self.rederive();
                 self.data.model_changed();
+            }
+            Command::SetEngine(e) => {
+                self.session.engine = e;
+                self.rederive();
             }
             Command::NewDesign => {
                 self.doc = DesignDoc::default();
@@ -1120,13 +1209,13 @@ impl EmslabApp {
     pub fn render_target(&self, target: &ExportTarget, format: Format) -> Result<String, String> {
         match target.doc {
             DocKind::Ems => {
-                let t = self.derived.ems.as_ref().ok_or_else(|| {
+                let out = self.derived.output.as_ref().ok_or_else(|| {
                     "The design has a problem, so there is nothing to export yet: fix it in the Design view.".to_string()
                 })?;
                 let steps =
                     self.session.export_steps || target.table.as_deref() == Some("derivation");
-                let doc = report::ems_document(t, EmsOptions { steps });
-                let json = report::ems_json(t);
+                // The command line's `emslab ems` report, from the engine that made the table.
+                let (doc, json) = emslab::cas::ems_report(out, EmsOptions { steps });
                 report::render(&doc, Some(&json), format, target.table.as_deref())
             }
             DocKind::Analysis => self.data.render(target.table.as_deref(), format),

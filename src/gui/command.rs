@@ -64,6 +64,8 @@ pub enum Command {
     Undo,
     Redo,
     SetModel(Model),
+    /// The EMS engine (builds with the `symbolica` feature).
+    SetEngine(emslab::cas::Engine),
     /// Replace the design (asks first when there are unsaved changes).
     NewDesign,
     OpenTemplate(usize),

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use emslab::cas::EngineOutput;
 use emslab::report::{self, Document, EmsOptions, Table};
 use emslab::{Design, DesignError, DesignSpec, EmsTable, Model};
 
@@ -170,6 +171,8 @@ pub struct Derived {
     /// checkboxes; `None` when the factors themselves are invalid.
     pub full: Option<Design>,
     pub ems: Option<EmsTable>,
+    /// The engine's output behind `ems` (which engine, Symbolica's solutions).
+    pub output: Option<EngineOutput>,
     /// The `emslab ems` document of the design, as the command line builds it.
     pub document: Option<Document>,
     /// The derivation of every E(MS) as one table (`--steps`): built on first use, as it
@@ -188,17 +191,31 @@ impl Derived {
             })
             .ok(),
         };
-        let ems = design.as_ref().ok().map(|d| emslab::derive(d, model));
-        let document = ems
+        let output = design
             .as_ref()
-            .map(|t| report::ems_document(t, EmsOptions { steps: false }));
-        Derived {
+            .ok()
+            .map(|d| EngineOutput::builtin(d, model));
+        let mut derived = Derived {
             design,
             full,
-            ems,
-            document,
+            ems: None,
+            document: None,
+            output: None,
             steps: std::cell::OnceCell::new(),
+        };
+        if let Some(out) = output {
+            derived.set_output(out);
         }
+        derived
+    }
+
+    /// Shows an engine's table (and, from Symbolica, its solutions) in place of the current one.
+    pub fn set_output(&mut self, out: EngineOutput) {
+        let (document, _) = emslab::cas::ems_report(&out, EmsOptions { steps: false });
+        self.ems = Some(out.table.clone());
+        self.document = Some(document);
+        self.output = Some(out);
+        self.steps = std::cell::OnceCell::new();
     }
 
     /// The `--steps` table of every derivation.

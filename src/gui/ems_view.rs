@@ -116,6 +116,9 @@ impl EmsView {
         titled_table(ui, doc, "ems", DocKind::Ems, commands);
         titled_table(ui, doc, "tests", DocKind::Ems, commands);
         titled_table(ui, doc, "estimators", DocKind::Ems, commands);
+        // Symbolica's solutions of the moment equations and F′ denominators (only when
+        // Symbolica made the tables).
+        titled_table(ui, doc, "symbolica", DocKind::Ems, commands);
         egui::CollapsingHeader::new("Every derivation as a table (the command line's --steps)")
             .id_salt("all-derivations")
             .show(ui, |ui| {

@@ -19,6 +19,8 @@ pub const MODEL: &str =
 pub const RESTRICTED: &str = "Restricted (textbook, Montgomery): interaction effects of a fixed and a random factor sum to zero over the fixed levels.";
 pub const UNRESTRICTED: &str = "Unrestricted (SAS PROC GLM/MIXED, lme4, Minitab GLM): all random effects independent; a mixed interaction's variance appears in the EMS of every term it contains.";
 
+pub const ENGINE: &str = "Which algebra computes the EMS tables: emslab's own exact algebra, or Symbolica (computer algebra, in a separate worker process), which also prints the moment equations' solutions. Both give the same tables.";
+
 /// Tool tip of a term checkbox.
 pub fn term_tip(name: &str, random: bool) -> String {
     let kind = if random {

@@ -13,6 +13,7 @@ mod design_view;
 mod dialogs;
 mod doc;
 mod ems_view;
+mod engine;
 mod help;
 mod jobs;
 mod math;

@@ -584,3 +584,66 @@ fn a_new_title_does_not_ask_to_reread_the_data_but_new_levels_do() {
     h.run_ok();
     assert!(!h.state().data.stale);
 }
+
+/// With the `symbolica` feature the tool bar offers the engine; the EMS view says which
+/// engine produced its tables, and the tables equal the built-in engine's. The worker is the
+/// `emslab` binary next to the test binary when cargo has built it (`cargo test --features
+/// symbolica` builds it for the integration tests); otherwise the worker cannot start and
+/// the app must say so and fall back.
+#[cfg(feature = "symbolica")]
+#[test]
+fn the_engine_choice_says_which_engine_made_the_tables() {
+    use emslab::cas::Engine;
+    let mut app = EmslabApp::default();
+    let sibling = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent()?.parent().map(|d| d.join("emslab")))
+        .filter(|e| e.is_file());
+    app.worker_exe = sibling.clone();
+    let mut h = harness(app, vec![]);
+    open_template(&mut h, "three_factor_random");
+    click(&mut h, "EMS derivation");
+    assert!(shows(&h, &Engine::Emslab.label()));
+    click(&mut h, "Symbolica");
+    assert_eq!(h.state().session.engine, Engine::Symbolica);
+    let start = std::time::Instant::now();
+    while h.state().engine_waiting() {
+        assert!(start.elapsed().as_secs() < 120, "Symbolica did not answer");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.step();
+    }
+    h.run_ok();
+    let out = h.state().derived.output.clone().expect("an engine output");
+    assert_eq!(out.requested, Engine::Symbolica);
+    let design = h.state().derived.design.clone().expect("the design checks");
+    assert_eq!(
+        out.table,
+        emslab::derive(&design, emslab::Model::Restricted)
+    );
+    assert!(shows(&h, &out.engine.label()), "the engine is named");
+    match out.engine {
+        Engine::Symbolica => {
+            assert!(out.fallback.is_none());
+            assert!(shows(&h, "Symbolic solutions (Symbolica)"));
+            assert!(
+                shows(&h, "MS(A:B)+MS(A:C)-MS(A:B:C)"),
+                "the F′ denominator of A"
+            );
+        }
+        Engine::Emslab => {
+            let why = out.fallback.clone().expect("a reason");
+            assert!(shows_part(&h, &why), "the reason is shown: {why}");
+            assert!(
+                sibling.is_none(),
+                "the emslab binary exists but was not used: {why}"
+            );
+        }
+    }
+    // Back to the built-in engine: its table, no Symbolica solutions.
+    click(&mut h, "emslab");
+    assert_eq!(
+        h.state().derived.output.as_ref().map(|o| o.engine),
+        Some(Engine::Emslab)
+    );
+    assert!(!shows(&h, "Symbolic solutions (Symbolica)"));
+}
