@@ -142,6 +142,10 @@ struct AnalyzeArgs {
     /// that is not a factor).
     #[arg(long, value_name = "COL")]
     response: Option<String>,
+    /// The column of a factor not named as the factor (repeatable): `--column
+    /// batch=Lot`. Other factors are matched to columns by name, ignoring case.
+    #[arg(long = "column", value_name = "FACTOR=COL", value_parser = parse_column)]
+    columns: Vec<(String, String)>,
     /// Mixed model: restricted (textbook) or unrestricted (SAS, lme4, Minitab GLM).
     #[arg(long, value_enum, default_value = "restricted")]
     model: ModelArg,
@@ -176,6 +180,17 @@ impl From<NegativeArg> for NegativePolicy {
             NegativeArg::Zero => NegativePolicy::Zero,
             NegativeArg::Pool => NegativePolicy::Pool,
         }
+    }
+}
+
+fn parse_column(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((f, c)) if !f.trim().is_empty() && !c.trim().is_empty() => {
+            Ok((f.trim().to_string(), c.trim().to_string()))
+        }
+        _ => Err(format!(
+            "`{s}` is not FACTOR=COLUMN (for example batch=Lot)"
+        )),
     }
 }
 
@@ -345,8 +360,27 @@ fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
             "give a data file (emslab analyze DESIGN DATA.csv) or --summary TABLE.csv",
         ));
     };
+    for (factor, _) in &args.columns {
+        if !design
+            .factors
+            .iter()
+            .any(|f| f.name.eq_ignore_ascii_case(factor))
+        {
+            let names: Vec<String> = design
+                .factors
+                .iter()
+                .map(|f| format!("`{}`", f.name))
+                .collect();
+            return Err(Failure::input(format!(
+                "--column {factor}=...: the design {} has no factor `{factor}`; its factors are {}",
+                args.design.display(),
+                names.join(", ")
+            )));
+        }
+    }
     let read_opts = data::ReadOptions {
         response: args.response.clone(),
+        columns: args.columns.clone(),
         // The balanced analysis streams; the REML step reads the rows itself when it
         // needs them.
         keep_rows: false,

@@ -651,3 +651,57 @@ fn simulate_errors() {
     ]);
     assert_eq!(out.lines().count(), 1 + 2 * 3 * 3);
 }
+
+/// `--column FACTOR=COL` reads a factor from a column with another name: the report equals
+/// the one from the file with the factor's name (but for the file name); a factor the
+/// design lacks, or a malformed mapping, is bad input (exit 2).
+#[test]
+fn column_option_maps_a_factor_to_another_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(design_path("pastes.csv")).unwrap();
+    let header = text.lines().next().unwrap().to_string();
+    assert!(header.contains("batch"), "{header}");
+    let renamed = text.replacen(&header, &header.replace("batch", "Lot"), 1);
+    let csv = write(dir.path(), "pastes_lot.csv", renamed.as_bytes());
+    let design = shipped("pastes.toml");
+    let mapped = json(&[
+        "analyze",
+        &design,
+        &path_str(&csv),
+        "--column",
+        "batch=Lot",
+        "--format",
+        "json",
+    ]);
+    let original = json(&[
+        "analyze",
+        &design,
+        &shipped("pastes.csv"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(mapped["anova"], original["anova"]);
+    assert_eq!(mapped["components"], original["components"]);
+    assert_eq!(mapped["reml"], original["reml"]);
+
+    let err = input_error(&["analyze", &design, &path_str(&csv)]);
+    assert!(err.contains("batch") && err.contains("Lot"), "{err}");
+    let err = input_error(&["analyze", &design, &path_str(&csv), "--column", "lot=Lot"]);
+    assert!(
+        err.contains("no factor `lot`") && err.contains("`batch`"),
+        "{err}"
+    );
+    let err = input_error(&["analyze", &design, &path_str(&csv), "--column", "batch"]);
+    assert!(err.contains("FACTOR=COLUMN"), "{err}");
+    let err = input_error(&[
+        "analyze",
+        &design,
+        &path_str(&csv),
+        "--column",
+        "batch=Lots",
+    ]);
+    assert!(
+        err.contains("pastes_lot.csv") && err.contains("`Lots`"),
+        "{err}"
+    );
+}

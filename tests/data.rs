@@ -159,6 +159,7 @@ fn response_column_choice() {
         &ReadOptions {
             response: Some("Z".into()),
             keep_rows: false,
+            ..ReadOptions::default()
         },
     )
     .unwrap();
@@ -233,6 +234,7 @@ fn rows_for_reml_hold_codes_per_factor() {
         &ReadOptions {
             response: None,
             keep_rows: true,
+            ..ReadOptions::default()
         },
     )
     .unwrap();
@@ -439,4 +441,73 @@ fn line_numbers_survive_quoted_newlines_and_crlf() {
         let e = read_err(&pastes(), &text);
         located(&e, Some(5), Some(3));
     }
+}
+
+/// A factor whose column has another name is mapped to it (`ReadOptions::columns`); the
+/// data read are the same as from the file with the factor's name.
+#[test]
+fn factors_map_to_differently_named_columns() {
+    let renamed = PASTES_CSV.replacen("batch,cask", "Lot,cask", 1);
+    let mapped = read_csv_from(
+        renamed.as_bytes(),
+        "t.csv",
+        &pastes(),
+        &ReadOptions {
+            columns: vec![("BATCH".into(), "lot".into())],
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap();
+    let by_name = read(&pastes(), PASTES_CSV);
+    assert_eq!(mapped.factors[0].column, 0);
+    assert_eq!(mapped.factors[0].levels, by_name.factors[0].levels);
+    assert_eq!(mapped.n_rows, by_name.n_rows);
+    assert_eq!(mapped.response, by_name.response);
+    assert_eq!(mapped.cells, by_name.cells);
+
+    // Without the mapping the factor has no column.
+    let e = read_csv_from(
+        renamed.as_bytes(),
+        "t.csv",
+        &pastes(),
+        &ReadOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e.kind, DataErrorKind::MissingColumn { .. }), "{e}");
+
+    // A mapping to a column the file lacks names the column and suggests the near one.
+    let e = read_csv_from(
+        renamed.as_bytes(),
+        "t.csv",
+        &pastes(),
+        &ReadOptions {
+            columns: vec![("batch".into(), "lots".into())],
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e.kind, DataErrorKind::MissingMappedColumn { .. }),
+        "{e}"
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.contains("`lots`") && msg.contains("`batch`") && msg.contains("Lot"),
+        "{msg}"
+    );
+    assert_eq!(e.line, Some(1));
+
+    // Two factors on one column.
+    let e = read_csv_from(
+        PASTES_CSV.as_bytes(),
+        "t.csv",
+        &pastes(),
+        &ReadOptions {
+            columns: vec![("cask".into(), "batch".into())],
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(e.kind, DataErrorKind::ColumnTwice { .. }), "{e}");
+    assert!(e.to_string().contains("`batch`") && e.to_string().contains("`cask`"));
 }

@@ -95,6 +95,19 @@ pub enum DataErrorKind {
         hint: String,
         columns: String,
     },
+    #[error("no column `{column}` for factor `{factor}`{hint}; the columns are: {columns}")]
+    MissingMappedColumn {
+        factor: String,
+        column: String,
+        hint: String,
+        columns: String,
+    },
+    #[error("column {column} is given to both factor `{first}` and factor `{second}`")]
+    ColumnTwice {
+        column: String,
+        first: String,
+        second: String,
+    },
     #[error(
         "columns {first} and {second} both match factor `{factor}` (names are matched ignoring case)"
     )]
@@ -168,6 +181,9 @@ pub enum DataErrorKind {
 pub struct ReadOptions {
     /// The response column (overrides the design's `response`).
     pub response: Option<String>,
+    /// Columns for factors whose column is not named as the factor: (factor, column),
+    /// both matched ignoring case. Factors not listed are matched by name.
+    pub columns: Vec<(String, String)>,
     /// Keep every row's level codes and response (needed for REML). Without it, memory
     /// does not grow with the number of rows.
     pub keep_rows: bool,
@@ -464,11 +480,43 @@ pub fn read_csv_from<R: Read>(
     let nf = design.factors.len();
     let mut factor_col = Vec::with_capacity(nf);
     for f in &design.factors {
+        let mapped = opts
+            .columns
+            .iter()
+            .rev()
+            .find(|(factor, _)| factor.eq_ignore_ascii_case(&f.name))
+            .map(|(_, column)| column.as_str());
+        let wanted = mapped.unwrap_or(&f.name);
         let matches: Vec<usize> = (0..ncols)
-            .filter(|&c| header[c].eq_ignore_ascii_case(&f.name))
+            .filter(|&c| header[c].eq_ignore_ascii_case(wanted))
             .collect();
+        if let Some(first) = matches.first()
+            && let Some(g) = factor_col.iter().position(|c| c == first)
+        {
+            return Err(err(
+                source,
+                Some(header_line),
+                DataErrorKind::ColumnTwice {
+                    column: format!("{} (`{}`)", first + 1, header[*first]),
+                    first: design.factors[g].name.clone(),
+                    second: f.name.clone(),
+                },
+            ));
+        }
         match matches.as_slice() {
             [c] => factor_col.push(*c),
+            [] if mapped.is_some() => {
+                return Err(err(
+                    source,
+                    Some(header_line),
+                    DataErrorKind::MissingMappedColumn {
+                        factor: f.name.clone(),
+                        column: wanted.to_string(),
+                        hint: suggestion(wanted, header.iter().map(String::as_str)),
+                        columns: columns_list(),
+                    },
+                ));
+            }
             [] => {
                 if header_numeric {
                     return Err(err(

@@ -125,6 +125,8 @@ pub struct DataPanel {
     pub preview: Option<Preview>,
     /// The response column chosen here (overrides the design's).
     pub response: Option<String>,
+    /// Columns chosen here for factors (factor, column); other factors match by name.
+    pub columns: Vec<(String, String)>,
     pub loaded: Option<Loaded>,
     /// The design changed since the data were read.
     pub stale: bool,
@@ -182,6 +184,7 @@ impl DataPanel {
         };
         if self.path.as_ref() != Some(&path) {
             self.response = None;
+            self.columns.clear();
             self.analysis = None;
         }
         self.path = Some(path.clone());
@@ -195,6 +198,7 @@ impl DataPanel {
         let design = design.clone();
         let opts = ReadOptions {
             response: self.response.clone(),
+            columns: self.columns.clone(),
             keep_rows: true,
         };
         let name = path.file_name().map_or_else(
@@ -420,7 +424,7 @@ impl DataPanel {
         ui.heading("Columns");
         ui.label(
             RichText::new(format!(
-                "{} columns, {} separated; factors are matched to columns by name (ignoring case).",
+                "{} columns, {} separated; each factor takes the column of its name (ignoring case) unless you choose another.",
                 pv.header.len(),
                 match pv.delimiter {
                     b';' => "semicolon",
@@ -440,20 +444,47 @@ impl DataPanel {
                     ui.label(RichText::new("Column").strong());
                     ui.label(RichText::new("Levels in the data").strong());
                     ui.end_row();
+                    let factor_cols: Vec<Option<usize>> = d
+                        .factors
+                        .iter()
+                        .map(|f| column_of(&pv.header, &self.columns, &f.name))
+                        .collect();
+                    let mut remap: Option<(String, String)> = None;
                     for (i, f) in d.factors.iter().enumerate() {
                         ui.label(&f.name);
-                        let col = pv.header.iter().position(|h| h.eq_ignore_ascii_case(&f.name));
-                        match col {
-                            Some(c) => {
-                                ui.label(format!("✓ {} (column {})", pv.header[c], c + 1));
+                        let col = factor_cols[i];
+                        ui.horizontal(|ui| {
+                            let mut chosen = col;
+                            egui::ComboBox::from_id_salt(("factor-column", i))
+                                .selected_text(match col {
+                                    Some(c) => format!("{} (column {})", pv.header[c], c + 1),
+                                    None => "(choose a column)".to_string(),
+                                })
+                                .show_ui(ui, |ui| {
+                                    for (c, h) in pv.header.iter().enumerate() {
+                                        ui.selectable_value(&mut chosen, Some(c), format!("{h} (column {})", c + 1));
+                                    }
+                                })
+                                .response
+                                .accessible_name(format!("Column for factor {}", f.name))
+                                .on_hover_text(format!("The column that holds the levels of {}", f.name));
+                            if chosen != col
+                                && let Some(c) = chosen
+                            {
+                                remap = Some((f.name.clone(), pv.header[c].clone()));
                             }
-                            None => {
+                            if col.is_none() {
                                 ui.colored_label(
                                     ui.visuals().error_fg_color,
-                                    format!("no column named {}: rename the factor (Design view) or the column", f.name),
+                                    format!("no column named {}: choose its column here, or rename the factor (Design view)", f.name),
+                                );
+                            } else if factor_cols.iter().filter(|&&x| x == col).count() > 1 {
+                                ui.colored_label(
+                                    ui.visuals().error_fg_color,
+                                    "this column is taken by another factor too: choose another",
                                 );
                             }
-                        }
+                        });
                         let found = self
                             .loaded
                             .as_ref()
@@ -491,7 +522,10 @@ impl DataPanel {
                         .selected_text(chosen.clone().unwrap_or_else(|| "(the only numeric non-factor column)".into()))
                         .show_ui(ui, |ui| {
                             for h in &pv.header {
-                                let is_factor = d.factors.iter().any(|f| f.name.eq_ignore_ascii_case(h));
+                                let is_factor = factor_cols
+                                    .iter()
+                                    .flatten()
+                                    .any(|&c| pv.header[c] == *h);
                                 if !is_factor {
                                     ui.selectable_value(&mut chosen, Some(h.clone()), h);
                                 }
@@ -505,6 +539,14 @@ impl DataPanel {
                     }
                     ui.label("");
                     ui.end_row();
+                    if let Some((factor, column)) = remap {
+                        self.columns.retain(|(f, _)| !f.eq_ignore_ascii_case(&factor));
+                        // The design's name is the default: no entry needed for it.
+                        if !column.eq_ignore_ascii_case(&factor) {
+                            self.columns.push((factor, column));
+                        }
+                        self.reread(d, ui.ctx());
+                    }
                 });
         }
 
@@ -637,4 +679,14 @@ fn ok_color(ui: &Ui) -> egui::Color32 {
     } else {
         egui::Color32::from_rgb(20, 120, 40)
     }
+}
+
+/// The column a factor reads: the one chosen for it, else the one named as it (ignoring case).
+fn column_of(header: &[String], chosen: &[(String, String)], factor: &str) -> Option<usize> {
+    let name = chosen
+        .iter()
+        .rev()
+        .find(|(f, _)| f.eq_ignore_ascii_case(factor))
+        .map_or(factor, |(_, c)| c.as_str());
+    header.iter().position(|h| h.eq_ignore_ascii_case(name))
 }

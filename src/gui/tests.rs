@@ -647,3 +647,38 @@ fn the_engine_choice_says_which_engine_made_the_tables() {
     );
     assert!(!shows(&h, "Symbolic solutions (Symbolica)"));
 }
+
+/// A data column named otherwise than its factor is mapped in the Data view: the read
+/// fails by name, the factor's column chooser picks the column, and the data load.
+#[test]
+fn maps_a_differently_named_column_to_its_factor() {
+    let dir = temp_dir();
+    let csv = dir.path().join("pastes_lot.csv");
+    let text = std::fs::read_to_string(repo().join("designs/pastes.csv")).expect("shipped");
+    let header = text.lines().next().expect("a header").to_string();
+    std::fs::write(
+        &csv,
+        text.replacen(&header, &header.replace("batch", "Lot"), 1),
+    )
+    .expect("written");
+    let mut h = harness(EmslabApp::default(), vec![csv]);
+    open_template(&mut h, "pastes");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::D);
+    h.run_ok();
+    wait_for_jobs(&mut h);
+    assert!(h.state().data.loaded.is_none());
+    assert!(shows_part(&h, "no column named batch"));
+
+    click(&mut h, "Column for factor batch");
+    click(&mut h, "Lot (column 1)");
+    wait_for_jobs(&mut h);
+    assert_eq!(
+        h.state().data.columns,
+        vec![("batch".to_string(), "Lot".to_string())]
+    );
+    let loaded = h.state().data.loaded.as_ref().expect("the data are loaded");
+    assert_eq!(loaded.dataset.n_rows, 60);
+    assert_eq!(loaded.dataset.factors[0].header, "Lot");
+    assert_eq!(loaded.dataset.factors[0].levels, 10);
+    assert!(!shows_part(&h, "no column named batch"));
+}
