@@ -488,6 +488,7 @@ fn fit_reml(
             // Profile intervals re-optimise about ten times per end: skip them on big data.
             profile: input.y.len() <= 100_000,
             residuals: false,
+            level_labels: Some(input.labels.clone()),
             ..reml::RemlOptions::default()
         };
         let fit = reml::fit(design, &input.codes, &input.y, &opts).map_err(|e| e.to_string())?;

@@ -167,3 +167,59 @@ fn unbalanced_data_fall_back_to_reml() {
     assert!(err.contains("2 short"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// BLUEs and BLUPs are named by the data's level labels, as lme4 names them (`ranef(fm)`
+/// rows `A`, ... for batch; `A:a` for cask within batch A), not by level codes.
+#[test]
+fn blups_and_blues_carry_the_level_labels_of_the_data() {
+    let (code, out, err) = analyze(&[
+        &path("pastes.toml"),
+        &path("pastes.csv"),
+        "--format",
+        "csv",
+        "--table",
+        "reml_blup",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let levels: Vec<(String, String)> = out
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut f = l.split(',');
+            (
+                f.next().unwrap_or_default().to_string(),
+                f.next().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let batches: Vec<&str> = levels
+        .iter()
+        .filter(|(t, _)| t == "batch")
+        .map(|(_, l)| l.as_str())
+        .collect();
+    assert_eq!(batches, ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J"]);
+    let casks: Vec<&str> = levels
+        .iter()
+        .filter(|(t, _)| t == "cask(batch)")
+        .map(|(_, l)| l.as_str())
+        .collect();
+    assert_eq!(casks.len(), 30);
+    assert_eq!(&casks[..4], ["A:a", "A:b", "A:c", "B:a"]);
+
+    // Fixed effects: Machines' `Machine=B`, `Machine=C` (lme4: MachineB, MachineC).
+    let (code, out, err) = analyze(&[
+        &path("machines.toml"),
+        &path("machines.csv"),
+        "--format",
+        "csv",
+        "--table",
+        "reml_blue",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let names: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    assert_eq!(names, ["(Intercept)", "Machine=B", "Machine=C"]);
+}

@@ -218,6 +218,10 @@ pub struct FactorData {
     pub coding: Coding,
     /// The first few labels, for reports.
     pub example_labels: Vec<String>,
+    /// The label of each level code (as in [`Cells`] and [`RemlInput::codes`]), for naming
+    /// fixed effects and BLUPs. Empty for a nested factor whose labels differ between
+    /// parent cells (unique labels: a code is then no one label).
+    pub labels: Vec<String>,
 }
 
 /// A cell that does not hold the expected number of observations.
@@ -258,6 +262,9 @@ pub struct RemlInput {
     pub codes: Vec<Vec<u32>>,
     /// The responses (binary64 of the exact decimal values).
     pub y: Vec<f64>,
+    /// `labels[f][code]`: the label of each code of factor `f` ([`FactorData::labels`]),
+    /// for `RemlOptions::level_labels`.
+    pub labels: Vec<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -372,7 +379,8 @@ impl Dataset {
                 off + d
             })
             .collect();
-        Some(RemlInput { codes, y })
+        let labels = self.factors.iter().map(|f| f.labels.clone()).collect();
+        Some(RemlInput { codes, y, labels })
     }
 
     /// The cell means in the data's units.
@@ -1438,6 +1446,7 @@ impl<'a> Pass<'a> {
                     distinct_labels: labels.labels.len(),
                     coding: Coding::Crossed,
                     example_labels,
+                    labels: (0..count).map(|i| labels.label(i)).collect(),
                 });
                 continue;
             }
@@ -1605,6 +1614,16 @@ impl<'a> Pass<'a> {
                     codes[s * nf + f] = labs.binary_search(&ids[f]).unwrap_or(0) as u32;
                 }
             }
+            // Code k is the k-th label of its parent cell: one label per code when every
+            // cell has the same labels (labels restarting within each parent).
+            let mut cells = g.values();
+            let first = cells.next();
+            let code_labels = match first {
+                Some(f0) if cells.all(|v| v == f0) => {
+                    f0.iter().map(|&id| labels.label(id)).collect()
+                }
+                _ => Vec::new(),
+            };
             factors[f] = Some(FactorData {
                 name: fd.name.clone(),
                 column: col,
@@ -1613,6 +1632,7 @@ impl<'a> Pass<'a> {
                 distinct_labels: labels.labels.len(),
                 coding,
                 example_labels,
+                labels: code_labels,
             });
             groups[f] = g;
         }

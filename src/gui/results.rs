@@ -99,6 +99,7 @@ fn fit_reml(
             profile: input.y.len() <= 100_000,
             // Only for the residual plot; nothing reported depends on it.
             residuals: !ml,
+            level_labels: Some(input.labels.clone()),
             ..RemlOptions::default()
         };
         let fit = reml::fit(design, &input.codes, &input.y, &opts).map_err(|e| e.to_string())?;
