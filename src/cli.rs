@@ -6,13 +6,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use emslab::analysis::{self, AnalysisError};
 use emslab::cas::{self, Engine};
 use emslab::data::{self, summary};
 use emslab::io::{FileError, read_design, write_atomic};
 use emslab::moments::{self, NegativePolicy};
 use emslab::report::{self, EmsOptions, Format};
 use emslab::simulate::{SimError, SimSpec, Simulator};
-use emslab::{Design, DesignError, Model, anova, reml};
+use emslab::{DesignError, Model, anova};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -386,185 +387,39 @@ fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
         keep_rows: false,
     };
     let dataset = data::read_csv(data_path, &design, &read_opts).map_err(data_failure)?;
-    let reml_opts = RemlRequest {
-        ml: args.ml,
-        level: 1.0 - args.alpha,
-    };
-    if !dataset.balance.is_balanced() {
-        // Unbalanced data: the moment analysis does not apply; REML does.
-        return unbalanced_fallback(&design, data_path, &dataset, &read_opts, &reml_opts, &args);
-    }
-    let sized = dataset
-        .sized_design(&design)
-        .map_err(|e| design_failure(&args.design, e))?;
-    let anova = anova::from_cells(&sized, &dataset.cells).map_err(|e| Failure {
-        code: 1,
-        message: format!("internal error: {e}"),
-    })?;
-    let table = emslab::derive(&sized, model);
-    let analysis = moments::analyze(&table, &anova, &opts);
-    let (reml_json, reml_notes, reml_tables) = if args.no_reml {
-        (None, Vec::new(), Vec::new())
-    } else {
-        let moments = unrestricted_moments(&sized, &anova, &opts);
-        reml_cross_check(&sized, data_path, &read_opts, &reml_opts, &moments)
-    };
-    let info = report::DataInfo::from_dataset(&dataset, Some(&anova));
-    let r = report::AnalysisReport {
-        table: &table,
-        anova: &anova,
-        analysis: &analysis,
-        data: &info,
-        reml: reml_json.as_ref(),
-        reml_notes: &reml_notes,
-    };
-    let mut doc = report::analysis_document(&r);
-    doc.tables.extend(reml_tables);
-    emit(&doc, Some(&report::analysis_json(&r)), &args.out)
-}
-
-/// What the REML step is asked for.
-struct RemlRequest {
-    ml: bool,
-    level: f64,
-}
-
-// ---------------------------------------------------------------------------------------
-// REML: `reml_cross_check` for balanced data (the `reml` section of the report),
-// `unbalanced_fallback` for unbalanced data. Rows are read with
-// `ReadOptions { keep_rows: true, .. }` and handed over through `Dataset::reml_input()`
-// (`codes[f][obs]`, `y[obs]`).
-// ---------------------------------------------------------------------------------------
-
-/// A REML fit (and an ML fit with `--ml`) with its comparison to the moment estimates.
-struct RemlOutcome {
-    fits: Vec<(reml::RemlFit, reml::Comparison)>,
-}
-
-impl RemlOutcome {
-    fn tables(&self) -> Vec<report::Table> {
-        self.fits
-            .iter()
-            .flat_map(|(fit, cmp)| report::reml_tables(fit, cmp))
-            .collect()
-    }
-
-    /// The JSON `reml` section: the REML fit, with the ML fit under `ml` when asked for.
-    fn json(&self) -> Option<serde_json::Value> {
-        let mut it = self.fits.iter();
-        let (fit, cmp) = it.next()?;
-        let mut v = report::reml_json(fit, cmp);
-        if let Some((ml, mcmp)) = it.next() {
-            v["ml"] = report::reml_json(ml, mcmp);
-        }
-        Some(v)
-    }
-}
-
-/// Reads the rows again (the balanced analysis streamed them) and fits the unrestricted
-/// mixed model by REML, starting from the unrestricted moment estimates when given.
-fn fit_reml(
-    design: &Design,
-    data_path: &Path,
-    read_opts: &data::ReadOptions,
-    req: &RemlRequest,
-    moments: &[(String, f64)],
-) -> Result<RemlOutcome, String> {
-    let rows_opts = data::ReadOptions {
-        keep_rows: true,
-        ..read_opts.clone()
-    };
-    let ds = data::read_csv(data_path, design, &rows_opts).map_err(|e| e.to_string())?;
-    let input = ds
-        .reml_input()
-        .ok_or_else(|| "the rows were not kept for the REML fit".to_string())?;
-    let mut fits = Vec::new();
-    let methods: &[bool] = if req.ml { &[false, true] } else { &[false] };
-    for &ml in methods {
-        let opts = reml::RemlOptions {
-            ml,
-            level: req.level,
-            start: (!moments.is_empty()).then(|| moments.to_vec()),
-            // Profile intervals re-optimise about ten times per end: skip them on big data.
-            profile: input.y.len() <= 100_000,
-            residuals: false,
-            level_labels: Some(input.labels.clone()),
-            ..reml::RemlOptions::default()
+    // The balanced analysis streams the file; the REML fit reads the rows again.
+    let mut rows = || {
+        let rows_opts = data::ReadOptions {
+            keep_rows: true,
+            ..read_opts.clone()
         };
-        let fit = reml::fit(design, &input.codes, &input.y, &opts).map_err(|e| e.to_string())?;
-        let cmp = reml::compare(&fit, moments);
-        fits.push((fit, cmp));
-    }
-    Ok(RemlOutcome { fits })
-}
-
-/// The unrestricted-model moment estimates (what REML is compared with).
-fn unrestricted_moments(
-    sized: &Design,
-    anova: &anova::AnovaTable,
-    opts: &moments::Options,
-) -> Vec<(String, f64)> {
-    let t = emslab::derive(sized, Model::Unrestricted);
-    moments::analyze(&t, anova, opts)
-        .components
-        .iter()
-        .map(|c| (c.name.clone(), c.computed))
-        .collect()
-}
-
-/// The REML cross-check of a balanced analysis: the JSON `reml` section, notes and tables.
-fn reml_cross_check(
-    design: &Design,
-    data_path: &Path,
-    read_opts: &data::ReadOptions,
-    req: &RemlRequest,
-    moments: &[(String, f64)],
-) -> (Option<serde_json::Value>, Vec<String>, Vec<report::Table>) {
-    match fit_reml(design, data_path, read_opts, req, moments) {
-        Ok(outcome) => (outcome.json(), Vec::new(), outcome.tables()),
-        Err(e) => (None, vec![format!("REML fit failed: {e}")], Vec::new()),
-    }
-}
-
-/// Unbalanced data: the moment analysis needs balance; REML does not. Reports the EMS of
-/// the design, the balance problems and the REML fit.
-fn unbalanced_fallback(
-    design: &Design,
-    data_path: &Path,
-    dataset: &data::Dataset,
-    read_opts: &data::ReadOptions,
-    req: &RemlRequest,
-    args: &AnalyzeArgs,
-) -> Result<(), Failure> {
-    let Err(problem) = dataset.require_balanced() else {
-        return Ok(());
+        data::read_csv(data_path, &design, &rows_opts)
+            .map_err(|e| e.to_string())?
+            .reml_input()
+            .ok_or_else(|| "the rows were not kept for the REML fit".to_string())
     };
-    if args.no_reml {
-        return Err(Failure::input(format!(
-            "{problem} (without --no-reml, `analyze` fits REML instead)"
-        )));
-    }
-    let outcome = fit_reml(design, data_path, read_opts, req, &[]).map_err(Failure::input)?;
-    let table = emslab::derive(design, args.model.into());
-    let mut doc = report::ems_document(&table, EmsOptions { steps: false });
-    doc.preamble.push(format!(
-        "Data: {} ({} observations). Unbalanced: {problem}",
-        data_path.display(),
-        outcome.fits.first().map_or(0, |(f, _)| f.n_observations),
-    ));
-    doc.preamble.push(
-        "The ANOVA-table (method-of-moments) route needs balanced data, so it was not taken; the REML fit below handles unbalanced data."
-            .to_string(),
-    );
-    doc.tables.retain(|t| t.key == "design" || t.key == "ems");
-    doc.tables.extend(outcome.tables());
-    let mut json = report::ems_json(&table);
-    json["balanced"] = serde_json::json!(false);
-    json["balance_problem"] = serde_json::json!(problem.to_string());
-    if let Some(r) = outcome.json() {
-        json["reml"] = r;
-    }
-    emit(&doc, Some(&json), &args.out)
+    let aopts = analysis::Options {
+        model,
+        moments: opts,
+        reml: !args.no_reml,
+        ml: args.ml,
+        residuals: false,
+        cancel: None,
+    };
+    let a = analysis::analyze(&design, &dataset, &mut rows, &aopts, &mut |_| {}).map_err(|e| {
+        match e {
+            AnalysisError::Sizes(e) => design_failure(&args.design, e),
+            AnalysisError::UnbalancedWithoutReml(problem) => Failure::input(format!(
+                "{problem} (without --no-reml, `analyze` fits REML instead)"
+            )),
+            AnalysisError::Reml(_) => Failure::input(e.to_string()),
+            AnalysisError::Cancelled | AnalysisError::Internal(_) => Failure {
+                code: 1,
+                message: e.to_string(),
+            },
+        }
+    })?;
+    emit(&a.document, Some(&a.json), &args.out)
 }
 
 fn data_failure(e: data::DataError) -> Failure {

@@ -4,6 +4,7 @@
 //! ([`EmsTable`]: subscript table, EMS, tests, estimators) → [`report`] tables, written in
 //! every export format by one writer each.
 
+pub mod analysis;
 pub mod anova;
 pub mod cas;
 pub mod data;

@@ -7,7 +7,8 @@ use egui::{RichText, Ui};
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 use emslab::data::Dataset;
 use emslab::moments::{self, NegativePolicy};
-use emslab::reml::{self, Comparison, RemlFit, RemlOptions};
+use emslab::analysis::{self, AnalysisError};
+use emslab::reml::{Comparison, RemlFit};
 use emslab::report::{self, Document, Format, Table, fmt_sig};
 use emslab::{Design, Model};
 
@@ -65,223 +66,101 @@ pub struct AnalysisOutput {
     pub settings: AnalysisSettings,
 }
 
-/// Fits with their comparisons to the moment estimates (REML, then ML when asked for).
-type Fits = Vec<(RemlFit, Comparison)>;
-
 fn pair(i: &moments::Interval) -> (f64, f64) {
     (i.lower, i.upper)
 }
 
-/// The REML fit (and ML with `settings.ml`) as `emslab analyze` makes it: the unrestricted
-/// mixed model, started from the unrestricted moment estimates, profile intervals up to
-/// 100 000 observations.
-fn fit_reml(
-    design: &Design,
-    ds: &Dataset,
-    settings: AnalysisSettings,
-    moments: &[(String, f64)],
-) -> Result<(Fits, Vec<[f64; 2]>), String> {
-    let input = ds
-        .reml_input()
-        .ok_or_else(|| "the rows were not kept for the REML fit".to_string())?;
-    let mut fits = Vec::new();
-    let mut residuals = Vec::new();
-    let methods: &[bool] = if settings.ml {
-        &[false, true]
-    } else {
-        &[false]
-    };
-    for &ml in methods {
-        let opts = RemlOptions {
-            ml,
-            level: 1.0 - settings.alpha,
-            start: (!moments.is_empty()).then(|| moments.to_vec()),
-            profile: input.y.len() <= 100_000,
-            // Only for the residual plot; nothing reported depends on it.
-            residuals: !ml,
-            level_labels: Some(input.labels.clone()),
-            ..RemlOptions::default()
-        };
-        let fit = reml::fit(design, &input.codes, &input.y, &opts).map_err(|e| e.to_string())?;
-        if !ml && fit.residuals.len() == input.y.len() {
-            residuals = input
-                .y
-                .iter()
-                .zip(&fit.residuals)
-                .map(|(y, r)| [y - r, *r])
-                .collect();
-        }
-        let cmp = reml::compare(&fit, moments);
-        fits.push((fit, cmp));
-    }
-    Ok((fits, residuals))
-}
-
-/// The `reml` JSON section: the REML fit, with the ML fit under `ml`.
-fn fits_json(fits: &[(RemlFit, Comparison)]) -> Option<serde_json::Value> {
-    let mut it = fits.iter();
-    let (fit, cmp) = it.next()?;
-    let mut v = report::reml_json(fit, cmp);
-    if let Some((ml, mcmp)) = it.next() {
-        v["ml"] = report::reml_json(ml, mcmp);
-    }
-    Some(v)
-}
-
-/// Runs the analysis (off the UI thread) through the library calls `emslab analyze` makes,
-/// so that every table and the JSON are the command line's.
+/// Runs the analysis (off the UI thread) through [`emslab::analysis::analyze`], the
+/// function `emslab analyze` calls, so that every table and the JSON are the command line's.
 pub fn analyze(
     design: &Design,
     ds: &Dataset,
     settings: AnalysisSettings,
     progress: &Progress,
 ) -> Result<AnalysisOutput, String> {
-    progress.stage("ANOVA and moment estimates");
     let cells = CellMeans {
         factors: design.factors.iter().map(|f| f.name.clone()).collect(),
         radix: ds.cells.radix.clone(),
         means: ds.cell_means(),
     };
-    let opts = moments::Options {
-        alpha: settings.alpha,
-        negative: settings.negative,
+    let opts = analysis::Options {
+        model: settings.model,
+        moments: moments::Options {
+            alpha: settings.alpha,
+            negative: settings.negative,
+        },
+        reml: settings.reml,
+        ml: settings.ml,
+        // For the residual plot.
+        residuals: true,
+        cancel: Some(progress.cancel_flag()),
     };
-    let Some(problem) = ds.require_balanced().err() else {
-        let sized = ds
-            .sized_design(design)
-            .map_err(|e| format!("The data do not fit the design: {e}"))?;
-        let anova = emslab::anova::from_cells(&sized, &ds.cells)
-            .map_err(|e| format!("internal error: {e}"))?;
-        let table = emslab::derive(&sized, settings.model);
-        let analysis = moments::analyze(&table, &anova, &opts);
-        let mut components: Vec<ComponentPoint> = analysis
+    let mut rows = || {
+        ds.reml_input()
+            .ok_or_else(|| "the rows were not kept for the REML fit".to_string())
+    };
+    let a = analysis::analyze(design, ds, &mut rows, &opts, &mut |s| {
+        progress.stage(s.label());
+    })
+    .map_err(|e| match e {
+        AnalysisError::UnbalancedWithoutReml(problem) => {
+            format!("{problem} Switch on the REML cross-check: REML handles unbalanced data.")
+        }
+        AnalysisError::Cancelled => "Cancelled.".to_string(),
+        AnalysisError::Sizes(e) => format!("The data do not fit the design: {e}"),
+        e => e.to_string(),
+    })?;
+    let reml_of = |term: &str| {
+        a.fits.first().and_then(|(fit, _)| fit.component(term)).map(|c| {
+            (
+                c.variance,
+                c.interval.as_ref().map(|i| (i.lower, i.upper)),
+            )
+        })
+    };
+    let components = match &a.moments {
+        Some(m) => m
+            .analysis
             .components
             .iter()
-            .map(|c| ComponentPoint {
-                term: c.name.clone(),
-                estimate: c.estimate,
-                ci: c.ci.as_ref().map(pair),
-                mls: c.mls.as_ref().map(pair),
-                reml: None,
-                reml_ci: None,
+            .map(|c| {
+                let reml = reml_of(&c.name);
+                ComponentPoint {
+                    term: c.name.clone(),
+                    estimate: c.estimate,
+                    ci: c.ci.as_ref().map(pair),
+                    mls: c.mls.as_ref().map(pair),
+                    reml: reml.map(|r| r.0),
+                    reml_ci: reml.and_then(|r| r.1),
+                }
             })
-            .collect();
-        let (mut fits, mut residuals, mut notes, mut reml_error) =
-            (Vec::new(), Vec::new(), Vec::new(), None);
-        if settings.reml {
-            if progress.cancelled() {
-                return Err("Cancelled.".into());
-            }
-            progress.stage("REML fit");
-            // What REML is compared with: the unrestricted-model moment estimates.
-            let t = emslab::derive(&sized, Model::Unrestricted);
-            let moments: Vec<(String, f64)> = moments::analyze(&t, &anova, &opts)
-                .components
-                .iter()
-                .map(|c| (c.name.clone(), c.computed))
-                .collect();
-            match fit_reml(&sized, ds, settings, &moments) {
-                Ok((f, r)) => {
-                    fits = f;
-                    residuals = r;
-                }
-                Err(e) => {
-                    notes.push(format!("REML fit failed: {e}"));
-                    reml_error = Some(e);
-                }
-            }
-        }
-        let reml_json = fits_json(&fits);
-        let info = report::DataInfo::from_dataset(ds, Some(&anova));
-        let r = report::AnalysisReport {
-            table: &table,
-            anova: &anova,
-            analysis: &analysis,
-            data: &info,
-            reml: reml_json.as_ref(),
-            reml_notes: &notes,
-        };
-        let mut document = report::analysis_document(&r);
-        for (fit, cmp) in &fits {
-            document.tables.extend(report::reml_tables(fit, cmp));
-        }
-        let json = report::analysis_json(&r);
-        if let Some((fit, _)) = fits.first() {
-            for p in &mut components {
-                if let Some(c) = fit.component(&p.term) {
-                    p.reml = Some(c.variance);
-                    p.reml_ci = c.interval.as_ref().map(|i| (i.lower, i.upper));
-                }
-            }
-        }
-        return Ok(AnalysisOutput {
-            document,
-            json,
-            no_moments: None,
-            fits,
-            reml_error,
-            components,
-            residuals,
-            cells,
-            settings,
-        });
+            .collect(),
+        None => a
+            .fits
+            .first()
+            .map(|(fit, _)| {
+                fit.components
+                    .iter()
+                    .map(|c| ComponentPoint {
+                        term: c.term.clone(),
+                        estimate: f64::NAN,
+                        ci: None,
+                        mls: None,
+                        reml: Some(c.variance),
+                        reml_ci: c.interval.as_ref().map(|i| (i.lower, i.upper)),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
-
-    // Unbalanced: no ANOVA-table route; the REML fit handles it (as `emslab analyze`).
-    if !settings.reml {
-        return Err(format!(
-            "{problem} Switch on the REML cross-check: REML handles unbalanced data."
-        ));
-    }
-    progress.stage("REML fit (unbalanced data)");
-    let (fits, residuals) = fit_reml(design, ds, settings, &[])?;
-    let table = emslab::derive(design, settings.model);
-    let mut document = report::ems_document(&table, report::EmsOptions { steps: false });
-    document.preamble.push(format!(
-        "Data: {} ({} observations). Unbalanced: {problem}",
-        ds.source,
-        fits.first().map_or(0, |(f, _)| f.n_observations),
-    ));
-    document.preamble.push(
-        "The ANOVA-table (method-of-moments) route needs balanced data, so it was not taken; the REML fit below handles unbalanced data."
-            .to_string(),
-    );
-    document
-        .tables
-        .retain(|t| t.key == "design" || t.key == "ems");
-    for (fit, cmp) in &fits {
-        document.tables.extend(report::reml_tables(fit, cmp));
-    }
-    let mut json = report::ems_json(&table);
-    json["balanced"] = serde_json::json!(false);
-    json["balance_problem"] = serde_json::json!(problem.to_string());
-    if let Some(r) = fits_json(&fits) {
-        json["reml"] = r;
-    }
-    let components = fits
-        .first()
-        .map(|(fit, _)| {
-            fit.components
-                .iter()
-                .map(|c| ComponentPoint {
-                    term: c.term.clone(),
-                    estimate: f64::NAN,
-                    ci: None,
-                    mls: None,
-                    reml: Some(c.variance),
-                    reml_ci: c.interval.as_ref().map(|i| (i.lower, i.upper)),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     Ok(AnalysisOutput {
-        document,
-        json,
-        no_moments: Some(problem.to_string()),
-        fits,
-        reml_error: None,
+        document: a.document,
+        json: a.json,
+        no_moments: a.unbalanced,
+        fits: a.fits,
+        reml_error: a.reml_error,
         components,
-        residuals,
+        residuals: a.residuals,
         cells,
         settings,
     })
