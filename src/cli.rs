@@ -406,19 +406,20 @@ fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
         residuals: false,
         cancel: None,
     };
-    let a = analysis::analyze(&design, &dataset, &mut rows, &aopts, &mut |_| {}).map_err(|e| {
-        match e {
-            AnalysisError::Sizes(e) => design_failure(&args.design, e),
-            AnalysisError::UnbalancedWithoutReml(problem) => Failure::input(format!(
-                "{problem} (without --no-reml, `analyze` fits REML instead)"
-            )),
-            AnalysisError::Reml(_) => Failure::input(e.to_string()),
-            AnalysisError::Cancelled | AnalysisError::Internal(_) => Failure {
-                code: 1,
-                message: e.to_string(),
+    let a =
+        analysis::analyze(&design, &dataset, &mut rows, &aopts, &mut |_| {}).map_err(
+            |e| match e {
+                AnalysisError::Sizes(e) => design_failure(&args.design, e),
+                AnalysisError::UnbalancedWithoutReml(problem) => Failure::input(format!(
+                    "{problem} (without --no-reml, `analyze` fits REML instead)"
+                )),
+                AnalysisError::Reml(_) => Failure::input(e.to_string()),
+                AnalysisError::Cancelled | AnalysisError::Internal(_) => Failure {
+                    code: 1,
+                    message: e.to_string(),
+                },
             },
-        }
-    })?;
+        )?;
     emit(&a.document, Some(&a.json), &args.out)
 }
 

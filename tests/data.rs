@@ -511,3 +511,85 @@ fn factors_map_to_differently_named_columns() {
     assert!(matches!(e.kind, DataErrorKind::ColumnTwice { .. }), "{e}");
     assert!(e.to_string().contains("`batch`") && e.to_string().contains("`cask`"));
 }
+
+/// Marginal means (the interaction plot's points): on balanced data the mean of the
+/// observations at each level, computed here straight from the file; on unbalanced data the
+/// unweighted mean of the cell means.
+#[test]
+fn marginal_means_are_means_over_the_other_factors() {
+    let design = emslab::io::read_design(&design_path("machines.toml")).unwrap();
+    let text = std::fs::read_to_string(design_path("machines.csv")).unwrap();
+    let ds = read(&design, &text);
+    let machine = design
+        .factors
+        .iter()
+        .position(|f| f.name == "Machine")
+        .unwrap();
+    let worker = design
+        .factors
+        .iter()
+        .position(|f| f.name == "Worker")
+        .unwrap();
+    // Straight from the file: Worker,Machine,score.
+    let rows: Vec<(String, String, f64)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_string(), f[1].to_string(), f[2].parse().unwrap())
+        })
+        .collect();
+    let labels = &ds.factors[machine].labels;
+    let by_machine = ds.marginal_means(&[machine]);
+    assert_eq!(by_machine.len(), 3);
+    for (code, label) in labels.iter().enumerate() {
+        let ys: Vec<f64> = rows.iter().filter(|r| &r.1 == label).map(|r| r.2).collect();
+        let mean = ys.iter().sum::<f64>() / ys.len() as f64;
+        assert!(
+            close(by_machine[code], mean, 1e-13),
+            "{label}: {} vs {mean}",
+            by_machine[code]
+        );
+    }
+    // Both factors kept, in the plot's order (Machine on x, one line per Worker): the cell
+    // means themselves.
+    let cells = ds.marginal_means(&[machine, worker]);
+    let all = ds.cell_means();
+    for m in 0..3u32 {
+        for w in 0..6u32 {
+            let mut codes = vec![0u32; 2];
+            codes[machine] = m;
+            codes[worker] = w;
+            let i = emslab::data::cell_index(&ds.cells.radix, &codes);
+            assert!(close(cells[(m * 6 + w) as usize], all[i], 1e-13));
+        }
+    }
+
+    // Unbalanced (every row of worker 1 on machine A dropped): that cell is empty, and the
+    // mean for machine A is the mean of the 5 other cell means.
+    let w1 = &ds.factors[worker].labels[0];
+    let ma = &labels[0];
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with(&format!("{w1},{ma},")))
+        .collect();
+    let ub = read(&design, &kept.join("\n"));
+    // Codes follow first appearance, so look the labels up again.
+    let code = |f: usize, label: &str| {
+        ub.factors[f]
+            .labels
+            .iter()
+            .position(|l| l == label)
+            .unwrap()
+    };
+    let (a, w) = (code(machine, ma), code(worker, w1));
+    let means = ub.marginal_means(&[machine, worker]);
+    assert!(means[a * 6 + w].is_nan(), "the empty cell has no mean");
+    let others: Vec<f64> = (0..6)
+        .filter(|&x| x != w)
+        .map(|x| means[a * 6 + x])
+        .collect();
+    assert!(others.iter().all(|m| m.is_finite()));
+    let expected = others.iter().sum::<f64>() / 5.0;
+    assert!(close(ub.marginal_means(&[machine])[a], expected, 1e-13));
+}

@@ -331,6 +331,60 @@ impl Cells {
     pub fn index(&self, codes: &[u32]) -> usize {
         cell_index(&self.radix, codes)
     }
+
+    /// Marginal means for the factors in `keep` (in that order): for each combination of
+    /// their levels (mixed radix over `keep`, last fastest), the unweighted mean of the cell
+    /// means over the other factors, counting only cells that hold data (NaN where none
+    /// does). Relative to the data's offset, like [`Cells::mean`]. On balanced data these
+    /// are the means of the observations at those levels (the least-squares means of the
+    /// full model); they are what an interaction plot of `keep` shows.
+    pub fn marginal_means(&self, keep: &[usize]) -> Vec<f64> {
+        let nf = self.radix.len();
+        if keep.iter().any(|&f| f >= nf) {
+            return Vec::new();
+        }
+        let kept_radix: Vec<u32> = keep.iter().map(|&f| self.radix[f]).collect();
+        let n: usize = kept_radix.iter().map(|&r| r as usize).product();
+        // Compensated (Neumaier) sums: the means are relative to the offset already, but a
+        // large table still adds many terms.
+        let mut sum = vec![0.0f64; n];
+        let mut comp = vec![0.0f64; n];
+        let mut cells = vec![0u64; n];
+        let mut codes = vec![0u32; nf];
+        let mut kept = vec![0u32; keep.len()];
+        for (i, (&count, &mean)) in self.count.iter().zip(&self.mean).enumerate() {
+            if count == 0 {
+                continue;
+            }
+            let mut rest = i;
+            for f in (0..nf).rev() {
+                let r = self.radix[f].max(1) as usize;
+                codes[f] = (rest % r) as u32;
+                rest /= r;
+            }
+            for (k, &f) in keep.iter().enumerate() {
+                kept[k] = codes[f];
+            }
+            let j = cell_index(&kept_radix, &kept);
+            let t = sum[j] + mean;
+            comp[j] += if sum[j].abs() >= mean.abs() {
+                (sum[j] - t) + mean
+            } else {
+                (mean - t) + sum[j]
+            };
+            sum[j] = t;
+            cells[j] += 1;
+        }
+        (0..n)
+            .map(|j| {
+                if cells[j] == 0 {
+                    f64::NAN
+                } else {
+                    (sum[j] + comp[j]) / cells[j] as f64
+                }
+            })
+            .collect()
+    }
 }
 
 /// Mixed-radix index (last factor fastest).

@@ -388,6 +388,16 @@ impl Dataset {
         let off = self.offset_f64();
         self.cells.mean.iter().map(|m| m + off).collect()
     }
+
+    /// [`Cells::marginal_means`] in the data's units.
+    pub fn marginal_means(&self, keep: &[usize]) -> Vec<f64> {
+        let off = self.offset_f64();
+        self.cells
+            .marginal_means(keep)
+            .into_iter()
+            .map(|m| m + off)
+            .collect()
+    }
 }
 
 /// The most cells a dense table may have.

@@ -5,9 +5,9 @@
 
 use egui::{RichText, Ui};
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+use emslab::analysis::{self, AnalysisError};
 use emslab::data::Dataset;
 use emslab::moments::{self, NegativePolicy};
-use emslab::analysis::{self, AnalysisError};
 use emslab::reml::{Comparison, RemlFit};
 use emslab::report::{self, Document, Format, Table, fmt_sig};
 use emslab::{Design, Model};
@@ -40,13 +40,35 @@ pub struct ComponentPoint {
     pub reml_ci: Option<(f64, f64)>,
 }
 
-/// The cell means of the data (all factors), for the interaction plot.
+/// The cells of the data, for the interaction plot (its points come from
+/// [`emslab::data::Cells::marginal_means`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CellMeans {
     pub factors: Vec<String>,
-    pub radix: Vec<u32>,
-    /// In the data's units, mixed-radix order (last factor fastest).
-    pub means: Vec<f64>,
+    /// Level labels by code (empty when a nested factor's labels differ between parents).
+    pub labels: Vec<Vec<String>>,
+    pub cells: emslab::data::Cells,
+    /// Added to the cells' means (which are relative to it).
+    pub offset: f64,
+}
+
+impl CellMeans {
+    fn label(&self, f: usize, code: u32) -> String {
+        self.labels
+            .get(f)
+            .and_then(|l| l.get(code as usize))
+            .cloned()
+            .unwrap_or_else(|| (code + 1).to_string())
+    }
+
+    /// Marginal means over the factors not in `keep`, in the data's units.
+    fn marginal(&self, keep: &[usize]) -> Vec<f64> {
+        self.cells
+            .marginal_means(keep)
+            .into_iter()
+            .map(|m| m + self.offset)
+            .collect()
+    }
 }
 
 /// Everything the results view shows.
@@ -80,8 +102,9 @@ pub fn analyze(
 ) -> Result<AnalysisOutput, String> {
     let cells = CellMeans {
         factors: design.factors.iter().map(|f| f.name.clone()).collect(),
-        radix: ds.cells.radix.clone(),
-        means: ds.cell_means(),
+        labels: ds.factors.iter().map(|f| f.labels.clone()).collect(),
+        cells: ds.cells.clone(),
+        offset: ds.offset_f64(),
     };
     let opts = analysis::Options {
         model: settings.model,
@@ -111,12 +134,10 @@ pub fn analyze(
         e => e.to_string(),
     })?;
     let reml_of = |term: &str| {
-        a.fits.first().and_then(|(fit, _)| fit.component(term)).map(|c| {
-            (
-                c.variance,
-                c.interval.as_ref().map(|i| (i.lower, i.upper)),
-            )
-        })
+        a.fits
+            .first()
+            .and_then(|(fit, _)| fit.component(term))
+            .map(|c| (c.variance, c.interval.as_ref().map(|i| (i.lower, i.upper))))
     };
     let components = match &a.moments {
         Some(m) => m
@@ -196,10 +217,14 @@ pub struct State<'a> {
 pub struct ResultsView {
     plot: PlotKind,
     log_scale: bool,
-    /// Interaction plot: factor on the x axis, factor of the traces, others held at a level.
+    /// Interaction plot: factor on the x axis, factor of the traces; the other factors
+    /// averaged over (marginal means) or held at a level (a slice of the cell means).
     x_factor: usize,
     trace_factor: usize,
+    slice: bool,
     held: Vec<u32>,
+    /// Marginal means of the last (x, trace) pair drawn.
+    marginal: Option<((usize, usize), Vec<f64>)>,
 }
 
 impl Default for ResultsView {
@@ -209,7 +234,9 @@ impl Default for ResultsView {
             log_scale: true,
             x_factor: 0,
             trace_factor: 1,
+            slice: false,
             held: Vec::new(),
+            marginal: None,
         }
     }
 }
@@ -385,7 +412,8 @@ impl ResultsView {
 
     fn cell_means_plot(&mut self, ui: &mut Ui, cells: &CellMeans) {
         let nf = cells.factors.len();
-        if nf == 0 || cells.means.is_empty() {
+        let radix = &cells.cells.radix;
+        if nf == 0 || radix.len() != nf || cells.cells.mean.is_empty() {
             return;
         }
         self.x_factor = self.x_factor.min(nf - 1);
@@ -419,55 +447,93 @@ impl ResultsView {
                     .response
                     .accessible_name("trace factor");
             }
-            for f in 0..nf {
-                if f == self.x_factor || (nf > 1 && f == self.trace_factor) {
-                    continue;
+            if nf > 2 {
+                ui.separator();
+                ui.label("other factors:");
+                ui.radio_value(&mut self.slice, false, "averaged")
+                    .on_hover_text("Marginal means: each point is the mean of the cell means over the levels of the other factors (on balanced data, the mean of the observations at those levels)");
+                ui.radio_value(&mut self.slice, true, "held at a level")
+                    .on_hover_text("A slice of the cell means: the other factors are held at the levels chosen here");
+            }
+            if self.slice {
+                for f in 0..nf {
+                    if f == self.x_factor || (nf > 1 && f == self.trace_factor) {
+                        continue;
+                    }
+                    ui.label(format!("{} at level", cells.factors[f]));
+                    let mut level = self.held[f] as i64 + 1;
+                    ui.add(egui::DragValue::new(&mut level).range(1..=i64::from(radix[f])))
+                        .on_hover_text(cells.label(f, self.held[f]))
+                        .accessible_name(format!("level of {}", cells.factors[f]));
+                    self.held[f] = (level - 1).max(0) as u32;
                 }
-                ui.label(format!("{} at level", cells.factors[f]));
-                let mut level = self.held[f] as i64 + 1;
-                ui.add(egui::DragValue::new(&mut level).range(1..=i64::from(cells.radix[f])))
-                    .on_hover_text("Other factors are held at one level (a slice of the cell means, not an average)")
-                    .accessible_name(format!("level of {}", cells.factors[f]));
-                self.held[f] = (level - 1).max(0) as u32;
             }
         });
-        let nx = cells.radix[self.x_factor];
-        let nt = if nf > 1 {
-            cells.radix[self.trace_factor]
-        } else {
-            1
+        let (xf, tf) = (self.x_factor, self.trace_factor);
+        let nx = radix[xf];
+        let nt = if nf > 1 { radix[tf] } else { 1 };
+        let keep: Vec<usize> = if nf > 1 { vec![xf, tf] } else { vec![xf] };
+        if !self.slice && self.marginal.as_ref().is_none_or(|(k, _)| *k != (xf, tf)) {
+            self.marginal = Some(((xf, tf), cells.marginal(&keep)));
+        }
+        let point = |x: u32, t: u32| -> f64 {
+            if self.slice {
+                let mut codes = self.held.clone();
+                codes[xf] = x;
+                if nf > 1 {
+                    codes[tf] = t;
+                }
+                let i = emslab::data::cell_index(radix, &codes);
+                if cells.cells.count.get(i).copied().unwrap_or(0) == 0 {
+                    return f64::NAN;
+                }
+                cells
+                    .cells
+                    .mean
+                    .get(i)
+                    .map_or(f64::NAN, |m| m + cells.offset)
+            } else {
+                let j = (x * nt + t) as usize;
+                self.marginal
+                    .as_ref()
+                    .and_then(|(_, m)| m.get(j).copied())
+                    .unwrap_or(f64::NAN)
+            }
         };
-        let x_name = cells.factors[self.x_factor].clone();
+        let x_name = cells.factors[xf].clone();
         let t_name = if nf > 1 {
-            cells.factors[self.trace_factor].clone()
+            cells.factors[tf].clone()
         } else {
             String::new()
+        };
+        let x_labels: Vec<String> = (0..nx).map(|x| cells.label(xf, x)).collect();
+        let y_label = if self.slice || nf <= 2 {
+            "cell mean"
+        } else {
+            "mean over the other factors"
         };
         Plot::new("cell-means")
             .height(320.0)
             .allow_scroll(false)
             .legend(Legend::default())
-            .x_axis_label(format!("{x_name} (level)"))
-            .y_axis_label("cell mean")
+            .x_axis_label(x_name)
+            .y_axis_label(y_label)
+            .x_axis_formatter(move |mark, _range| {
+                let v = mark.value;
+                let i = v.round();
+                if (v - i).abs() < 1e-9 && i >= 1.0 && (i as usize) <= x_labels.len() {
+                    x_labels[i as usize - 1].clone()
+                } else {
+                    String::new()
+                }
+            })
             .show(ui, |p| {
                 const MAX_TRACES: u32 = 40;
                 for t in 0..nt.min(MAX_TRACES) {
-                    let pts: Vec<[f64; 2]> = (0..nx)
-                        .map(|x| {
-                            let mut codes = self.held.clone();
-                            codes[self.x_factor] = x;
-                            if nf > 1 {
-                                codes[self.trace_factor] = t;
-                            }
-                            let i = emslab::data::cell_index(&cells.radix, &codes);
-                            [
-                                f64::from(x + 1),
-                                cells.means.get(i).copied().unwrap_or(f64::NAN),
-                            ]
-                        })
-                        .collect();
+                    let pts: Vec<[f64; 2]> =
+                        (0..nx).map(|x| [f64::from(x + 1), point(x, t)]).collect();
                     let name = if nf > 1 {
-                        format!("{t_name} {}", t + 1)
+                        format!("{t_name} {}", cells.label(tf, t))
                     } else {
                         "mean".into()
                     };
