@@ -9,66 +9,12 @@
 
 mod common;
 
-use emslab::design::{DesignSpec, FactorSpec, Kind, Subscripts};
+use emslab::design::Subscripts;
 use emslab::ems::{Model, derive};
 use emslab::{Design, EmsTable};
+
+use common::random_design::{Recipe, build, recipes};
 use proptest::prelude::*;
-
-/// One factor's recipe: kind, levels, and (for factors after the first) which earlier
-/// factor it is nested in, if any.
-#[derive(Debug, Clone)]
-struct Recipe {
-    random: bool,
-    levels: u32,
-    parent: Option<usize>,
-}
-
-fn recipe(n_factors: usize) -> impl Strategy<Value = (Vec<Recipe>, u32, bool)> {
-    let factors = (0..n_factors)
-        .map(|i| {
-            (
-                any::<bool>(),
-                2u32..=3,
-                proptest::option::weighted(0.35, 0..i.max(1)),
-            )
-                .prop_map(move |(random, levels, parent)| Recipe {
-                    random,
-                    levels,
-                    parent: if i == 0 { None } else { parent },
-                })
-        })
-        .collect::<Vec<_>>();
-    (factors, 1u32..=2, any::<bool>())
-}
-
-fn build(recipes: &[Recipe], replicates: u32, pool_one: bool) -> Design {
-    let factors: Vec<FactorSpec> = recipes
-        .iter()
-        .enumerate()
-        .map(|(i, r)| FactorSpec {
-            name: format!("F{i}"),
-            kind: if r.random { Kind::Random } else { Kind::Fixed },
-            levels: Some(r.levels),
-            nested_in: r.parent.map(|p| vec![format!("F{p}")]).unwrap_or_default(),
-            symbol: None,
-        })
-        .collect();
-    let mut spec = DesignSpec {
-        title: String::new(),
-        response: None,
-        replicates: Some(2),
-        factors,
-        terms: None,
-    };
-    let full = Design::try_from(spec.clone()).expect("generated design is valid");
-    // With one replicate (or on request) drop the top term so that the Residual has df.
-    if replicates == 1 || pool_one {
-        let names: Vec<String> = full.terms.iter().map(|t| t.name.clone()).collect();
-        spec.terms = Some(names[..names.len() - 1].to_vec());
-    }
-    spec.replicates = Some(replicates);
-    Design::try_from(spec).expect("generated design is valid")
-}
 
 /// Observations enumerate all cells (factor level combinations, nested levels counted
 /// within their parent) times replicates; `labels[obs][subscript]`.
@@ -228,7 +174,7 @@ proptest! {
 
     #[test]
     fn unrestricted_ems_equals_projection_traces(
-        (recipes, replicates, pool_one) in (2usize..=4).prop_flat_map(recipe)
+        (recipes, replicates, pool_one) in recipes(2..=4, 2..=3, 1..=2)
     ) {
         let d = build(&recipes, replicates, pool_one);
         // Keep N small enough for dense N x N work in a debug build.

@@ -15,11 +15,11 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use common::random_design::{build, recipes};
 use emslab::cas::{self, CasError, Engine, SymbolicaEngine};
-use emslab::design::{DesignSpec, FactorSpec, Kind};
+use emslab::design::DesignSpec;
 use emslab::ems::{Model, TestKind, derive};
 use emslab::{Design, EmsTable};
-use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 const EXE: &str = env!("CARGO_BIN_EXE_emslab");
@@ -140,64 +140,6 @@ fn every_shipped_design_agrees_under_both_models() {
     }
 }
 
-/// A random factor recipe: kind, levels, and (after the first factor) the earlier factor
-/// it is nested in, if any.
-#[derive(Debug, Clone)]
-struct Recipe {
-    random: bool,
-    levels: u32,
-    parent: Option<usize>,
-}
-
-fn recipes() -> impl Strategy<Value = (Vec<Recipe>, u32, bool)> {
-    (2usize..=4).prop_flat_map(|n| {
-        let factors = (0..n)
-            .map(|i| {
-                (
-                    any::<bool>(),
-                    2u32..=5,
-                    proptest::option::weighted(0.35, 0..i.max(1)),
-                )
-                    .prop_map(move |(random, levels, parent)| Recipe {
-                        random,
-                        levels,
-                        parent: if i == 0 { None } else { parent },
-                    })
-            })
-            .collect::<Vec<_>>();
-        (factors, 1u32..=3, any::<bool>())
-    })
-}
-
-fn build(recipes: &[Recipe], replicates: u32, pool_top: bool) -> Design {
-    let factors: Vec<FactorSpec> = recipes
-        .iter()
-        .enumerate()
-        .map(|(i, r)| FactorSpec {
-            name: format!("F{i}"),
-            kind: if r.random { Kind::Random } else { Kind::Fixed },
-            levels: Some(r.levels),
-            nested_in: r.parent.map(|p| vec![format!("F{p}")]).unwrap_or_default(),
-            symbol: None,
-        })
-        .collect();
-    let mut spec = DesignSpec {
-        title: String::new(),
-        response: None,
-        replicates: Some(2),
-        factors,
-        terms: None,
-    };
-    let full = Design::try_from(spec.clone()).expect("generated design is valid");
-    // One replicate needs a pooled term; otherwise pool the top term on request.
-    if replicates == 1 || pool_top {
-        let names: Vec<String> = full.terms.iter().map(|t| t.name.clone()).collect();
-        spec.terms = Some(names[..names.len() - 1].to_vec());
-    }
-    spec.replicates = Some(replicates);
-    Design::try_from(spec).expect("generated design is valid")
-}
-
 #[test]
 fn random_designs_agree_under_both_models() {
     let engine = RefCell::new(engine());
@@ -206,18 +148,21 @@ fn random_designs_agree_under_both_models() {
         failure_persistence: None,
         ..Config::default()
     });
-    let result = runner.run(&recipes(), |(recipes, replicates, pool_top)| {
-        let d = build(&recipes, replicates, pool_top);
-        for model in [Model::Restricted, Model::Unrestricted] {
-            let what = format!("{recipes:?}, n = {replicates}, {}", model.as_str());
-            let theirs = engine
-                .borrow_mut()
-                .derive(&d, model)
-                .map_err(|e| TestCaseError::fail(format!("{what}: {e}")))?;
-            agree(&what, &derive(&d, model), &theirs).map_err(TestCaseError::fail)?;
-        }
-        Ok(())
-    });
+    let result = runner.run(
+        &recipes(2..=4, 2..=5, 1..=3),
+        |(recipes, replicates, pool_top)| {
+            let d = build(&recipes, replicates, pool_top);
+            for model in [Model::Restricted, Model::Unrestricted] {
+                let what = format!("{recipes:?}, n = {replicates}, {}", model.as_str());
+                let theirs = engine
+                    .borrow_mut()
+                    .derive(&d, model)
+                    .map_err(|e| TestCaseError::fail(format!("{what}: {e}")))?;
+                agree(&what, &derive(&d, model), &theirs).map_err(TestCaseError::fail)?;
+            }
+            Ok(())
+        },
+    );
     if let Err(e) = result {
         panic!("{e}");
     }

@@ -1,6 +1,8 @@
 //! Shared by the integration tests: every tolerance lives here, with why it is what it is.
 #![allow(dead_code)]
 
+pub mod random_design;
+
 /// Exact rational/integer algebra compared through f64 (traces of projectors built from
 /// 1/m entries): round-off only.
 pub const PROJECTION: f64 = 1e-9;
