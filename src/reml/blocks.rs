@@ -477,6 +477,7 @@ impl Blocked {
             let qj = self.q[j];
             let mut new_off: Vec<OffBlock> = (j + 1..=k).map(|i| self.off[i][j].zeroed()).collect();
             let mut sjj_diag = vec![0.0; qj];
+            let batch = self.below_product(&sig, j, p);
             for c in 0..qj {
                 g.clear();
                 for i in j + 1..=k {
@@ -496,14 +497,19 @@ impl Blocked {
                     }
                 }
                 tv.clear();
-                for &(i, r, _, _) in &g {
-                    let mut t = 0.0;
-                    for &(kk, s, v, _) in &g {
-                        if v != 0.0 {
-                            t += sig.entry(i, kk, r, s) * v;
+                if let Some(t) = &batch {
+                    let nr = t.nrows();
+                    tv.extend_from_slice(&t.as_slice()[c * nr..(c + 1) * nr]);
+                } else {
+                    for &(i, r, _, _) in &g {
+                        let mut t = 0.0;
+                        for &(kk, s, v, _) in &g {
+                            if v != 0.0 {
+                                t += sig.entry(i, kk, r, s) * v;
+                            }
                         }
+                        tv.push(t);
                     }
-                    tv.push(t);
                 }
                 match &self.diag[j] {
                     DiagBlock::Diag(d) => {
@@ -551,6 +557,45 @@ impl Blocked {
             }
         }
         sig
+    }
+
+    /// When every block below diagonal block j is dense (rows 0..p of the tail): the products
+    /// Σ_below L_below,j for all columns of j at once, one matrix product instead of a
+    /// quadratic loop of entry look-ups per column (the crossed terms of a big crossed design).
+    /// Rows in the order of the blocks below j. None otherwise, or when too big.
+    fn below_product(&self, sig: &Blocked, j: usize, p: usize) -> Option<DMatrix<f64>> {
+        let k = self.k();
+        let mut rows = Vec::with_capacity(k - j);
+        for i in j + 1..=k {
+            match &self.off[i][j] {
+                OffBlock::Dense(m) => rows.push((i, if i == k { p } else { m.nrows() })),
+                OffBlock::Sparse(_) => return None,
+            }
+        }
+        let total: usize = rows.iter().map(|r| r.1).sum();
+        if total < 8 || total.saturating_mul(total) > MAX_DENSE_ENTRIES {
+            return None;
+        }
+        let mut s = DMatrix::zeros(total, total);
+        let mut gm = DMatrix::zeros(total, self.q[j]);
+        let mut oi = 0;
+        for &(i, ni) in &rows {
+            let mut ok = 0;
+            for &(kk, nk) in &rows {
+                for a in 0..ni {
+                    for b in 0..nk {
+                        s[(oi + a, ok + b)] = sig.entry(i, kk, a, b);
+                    }
+                }
+                ok += nk;
+            }
+            if let OffBlock::Dense(m) = &self.off[i][j] {
+                gm.view_mut((oi, 0), (ni, self.q[j]))
+                    .copy_from(&m.view((0, 0), (ni, self.q[j])));
+            }
+            oi += ni;
+        }
+        Some(s * gm)
     }
 
     /// Entry (r, s) of the symmetric matrix between blocks i and kk.

@@ -43,6 +43,9 @@ mod profile;
 mod results;
 pub mod tolerances;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use serde::Serialize;
 
 use crate::design::Design;
@@ -100,6 +103,10 @@ pub struct RemlOptions {
     /// Profile-likelihood intervals of the components (each end re-optimises the other
     /// parameters about 10 times: the costliest extra; off for big data if time matters).
     pub profile: bool,
+    /// Cancellation: when another thread sets the flag, [`fit`] stops at its next criterion
+    /// evaluation (optimiser, information, profile intervals) and returns
+    /// [`RemlError::Cancelled`]. The flag is only read.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for RemlOptions {
@@ -114,6 +121,7 @@ impl Default for RemlOptions {
             residuals: true,
             information: true,
             profile: true,
+            cancel: None,
         }
     }
 }
@@ -147,6 +155,29 @@ pub enum RemlError {
     TooLarge(String),
     #[error("the level of the intervals must be in (0, 1), not {0}")]
     BadLevel(f64),
+    #[error("the REML fit was cancelled")]
+    Cancelled,
+}
+
+/// The cancellation flag of a fit, as the stages read it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Cancel<'a>(Option<&'a AtomicBool>);
+
+impl<'a> Cancel<'a> {
+    pub(crate) fn new(flag: Option<&'a Arc<AtomicBool>>) -> Self {
+        Cancel(flag.map(|f| &**f))
+    }
+    pub(crate) fn is_set(self) -> bool {
+        self.0.is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+    /// `Err(Cancelled)` when the flag is set.
+    pub(crate) fn check(self) -> Result<(), RemlError> {
+        if self.is_set() {
+            Err(RemlError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// The profiled criterion of a model: -2 log L (REML or ML) as a function of theta, with sigma^2
@@ -271,6 +302,56 @@ impl Criterion {
         }
     }
 
+    /// The profiled criterion at theta and its gradient in theta (analytic), with the scale of
+    /// the gradient's rounding error per coordinate; None where the criterion is not finite.
+    ///
+    /// With A = Λ'[Z X]'[Z X]Λ + diag(I, 0) (the mixed-model equations, Λ extended by I for
+    /// X), Σ = A^{-1}, u the spherical random effects and r the penalised RSS (Bates et al.
+    /// 2015, section 3; MixedModels.jl): d log|A| / d theta_k = 2 (q_k - tr Σ_kk) / theta_k
+    /// (since Λ'CE_k = (A - D)E_k / theta_k) and, by the envelope theorem with the normal
+    /// equations theta_k Z_k'(y - ZΛu - Xb) = u_k, dr / d theta_k = -2 |u_k|^2 / theta_k. So
+    ///
+    /// REML: d/dθ_k = 2 (q_k - tr Σ_kk) / θ_k - 2 (n - p) |u_k|^2 / (r θ_k),
+    /// ML:   d/dθ_k = 2 (q_k - tr Σ^Z_kk) / θ_k - 2 n |u_k|^2 / (r θ_k),
+    ///
+    /// with Σ^Z the inverse of Λ'Z'ZΛ + I alone (ML has no log|X'V^{-1}X|). Both are odd in
+    /// θ_k (the criterion is even) and 0 at θ_k = 0. Σ_kk's diagonal comes from the selected
+    /// inverse, as for the prediction-error variances of the BLUPs.
+    pub(crate) fn value_and_gradient(&mut self, theta: &[f64]) -> Option<optim::Gradient> {
+        let pc = self.pieces(theta)?;
+        let value = self.profiled(pc);
+        if !value.is_finite() {
+            return None;
+        }
+        let (u, _) = self.l.solve();
+        let sig = self.l.selected_inverse(self.method == Method::Reml);
+        let df = match self.method {
+            Method::Reml => (self.n - self.p) as f64,
+            Method::Ml => self.n as f64,
+        };
+        let k = self.terms.len();
+        let mut gradient = vec![0.0; k];
+        let mut scale = vec![0.0; k];
+        for j in 0..k {
+            let t = theta[j];
+            if t == 0.0 {
+                continue;
+            }
+            let q = self.l.q[j] as f64;
+            let tr: f64 = (0..self.l.q[j]).map(|c| sig.diag_entry(j, c)).sum();
+            let uu: f64 = u[j].iter().map(|v| v * v).sum();
+            let logdet = 2.0 * (q - tr) / t;
+            let rss = 2.0 * df * uu / (pc.pwrss * t);
+            gradient[j] = logdet - rss;
+            scale[j] = 2.0 * (q + tr.abs()) / t.abs() + rss.abs();
+        }
+        Some(optim::Gradient {
+            value,
+            gradient,
+            scale,
+        })
+    }
+
     /// -2 log L at theta and sigma^2 (not profiled).
     pub(crate) fn full(&mut self, theta: &[f64], sigma2: f64) -> f64 {
         let two_pi = 2.0 * std::f64::consts::PI;
@@ -314,12 +395,181 @@ pub fn fit(
     }
     let frame = Frame::build(design, codes, y, opts.level_labels.as_deref())?;
     let method = if opts.ml { Method::Ml } else { Method::Reml };
+    let cancel = Cancel::new(opts.cancel.as_ref());
+    cancel.check()?;
     let mut crit = Criterion::from_frame(&frame, y, method)?;
     let starts = results::starting_values(&frame, &crit, opts);
     let terms = crit.terms.clone();
-    let outcome = {
-        let mut f = |t: &[f64]| crit.eval(t);
-        optim::optimize(&mut f, starts, terms)
-    };
-    results::assemble(&frame, &mut crit, y, outcome, opts)
+    let outcome = optim::optimize(&mut crit, starts, terms, cancel);
+    cancel.check()?;
+    let fit = results::assemble(&frame, &mut crit, y, outcome, opts, cancel)?;
+    cancel.check()?;
+    Ok(fit)
+}
+
+impl optim::Objective for Criterion {
+    fn value(&mut self, x: &[f64]) -> f64 {
+        self.eval(x)
+    }
+    fn value_and_gradient(&mut self, x: &[f64]) -> Option<optim::Gradient> {
+        Criterion::value_and_gradient(self, x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::optim::{Counted, Objective};
+    use super::tolerances::GRADIENT_CHECK_REL;
+    use super::*;
+
+    /// Unbalanced data for A random (5 levels) x B fixed (3), C random nested in A (3 per A),
+    /// 2 replicates, about a third of the rows dropped: terms A, B, A:B, C(A), B:C(A), four
+    /// random, crossed and nested, with fixed effects.
+    fn unbalanced() -> (Design, Vec<Vec<u32>>, Vec<f64>) {
+        let design = Design::from_toml_str(
+            r#"
+            [[factors]]
+            name = "A"
+            kind = "random"
+            [[factors]]
+            name = "B"
+            kind = "fixed"
+            [[factors]]
+            name = "C"
+            kind = "random"
+            nested_in = ["A"]
+            "#,
+        )
+        .expect("design");
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (mut codes, mut y) = (vec![Vec::new(); 3], Vec::new());
+        let a_eff: Vec<f64> = (0..5).map(|_| 2.0 * next() - 1.0).collect();
+        for a in 0..5u32 {
+            for b in 0..3u32 {
+                for c in 0..3u32 {
+                    for _ in 0..2 {
+                        let v = 10.0 + a_eff[a as usize] + 0.5 * f64::from(b) + next();
+                        if next() < 0.33 {
+                            continue;
+                        }
+                        codes[0].push(a);
+                        codes[1].push(b);
+                        codes[2].push(c);
+                        y.push(v + 0.3 * f64::from((a * 7 + c * 3 + b) % 5));
+                    }
+                }
+            }
+        }
+        (design, codes, y)
+    }
+
+    /// Central difference with one Richardson extrapolation (error O(h^4)).
+    fn fd_gradient(crit: &mut Criterion, theta: &[f64]) -> Vec<f64> {
+        (0..theta.len())
+            .map(|a| {
+                let mut central = |h: f64| {
+                    let mut x = theta.to_vec();
+                    x[a] = theta[a] + h;
+                    let up = crit.eval(&x);
+                    x[a] = theta[a] - h;
+                    let down = crit.eval(&x);
+                    (up - down) / (2.0 * h)
+                };
+                let h = 1e-2 * theta[a].abs().max(0.1);
+                (4.0 * central(h / 2.0) - central(h)) / 3.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn analytic_gradient_matches_finite_differences() {
+        let (design, codes, y) = unbalanced();
+        for method in [Method::Reml, Method::Ml] {
+            let mut crit = Criterion::new(&design, &codes, &y, method).expect("criterion");
+            let k = crit.terms.len();
+            assert_eq!(k, 4, "{:?}", crit.terms);
+            for theta in [
+                vec![0.7, 1.3, 0.4, 2.0],
+                vec![0.05, 0.9, 1.7, 0.3],
+                vec![1.1, 0.0, 0.6, 0.8],
+            ] {
+                let g = crit.value_and_gradient(&theta).expect("gradient");
+                assert_eq!(g.value, crit.eval(&theta));
+                let fd = fd_gradient(&mut crit, &theta);
+                for ((name, &ga), &fa) in crit.terms.iter().zip(&g.gradient).zip(&fd) {
+                    assert!(
+                        (ga - fa).abs() <= GRADIENT_CHECK_REL * (1.0 + fa.abs()),
+                        "{method:?} theta {theta:?} term {name}: analytic {ga} vs finite differences {fa}"
+                    );
+                }
+                // 0 at theta_k = 0, and odd in theta_k (the criterion is even).
+                for (&t, &ga) in theta.iter().zip(&g.gradient) {
+                    if t == 0.0 {
+                        assert_eq!(ga, 0.0);
+                    }
+                }
+                let mut flipped = theta.clone();
+                flipped[0] = -theta[0];
+                let gf = crit.value_and_gradient(&flipped).expect("gradient");
+                assert!((gf.gradient[0] + g.gradient[0]).abs() <= 1e-12 * g.scale[0]);
+                assert_eq!(gf.gradient[1..], g.gradient[1..]);
+            }
+        }
+    }
+
+    /// An objective that sets the cancellation flag at its 10th evaluation.
+    struct CancelAfter<'a> {
+        crit: &'a mut Criterion,
+        flag: &'a AtomicBool,
+        evaluations: usize,
+    }
+
+    impl Objective for CancelAfter<'_> {
+        fn value(&mut self, x: &[f64]) -> f64 {
+            self.evaluations += 1;
+            if self.evaluations == 10 {
+                self.flag.store(true, Ordering::Relaxed);
+            }
+            self.crit.eval(x)
+        }
+    }
+
+    #[test]
+    fn optimiser_stops_at_the_evaluation_after_the_flag_is_set() {
+        let (design, codes, y) = unbalanced();
+        let mut crit = Criterion::new(&design, &codes, &y, Method::Reml).expect("criterion");
+        let terms = crit.terms.clone();
+        let k = terms.len();
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut obj = CancelAfter {
+            crit: &mut crit,
+            flag: &flag,
+            evaluations: 0,
+        };
+        let starts = vec![
+            ("ones".to_string(), vec![1.0; k]),
+            ("0.3".into(), vec![0.3; k]),
+        ];
+        let out = optim::optimize(&mut obj, starts, terms, Cancel::new(Some(&flag)));
+        assert_eq!(obj.evaluations, 10);
+        assert!(!out.log.converged);
+        assert!(out.log.message.contains("cancelled"), "{}", out.log.message);
+        // Once set, evaluations return +inf without calling the objective.
+        let mut calls = 0;
+        let mut f = |_: &[f64]| {
+            calls += 1;
+            1.0
+        };
+        let mut counted = Counted::new(&mut f, Cancel::new(Some(&flag)));
+        assert!(counted.cancelled());
+        assert_eq!(counted.eval(&[1.0]), f64::INFINITY);
+        assert_eq!(counted.evaluations, 0);
+        assert_eq!(calls, 0);
+    }
 }

@@ -10,8 +10,8 @@
 
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
-use super::Criterion;
 use super::optim::{Counted, newton};
+use super::{Cancel, Criterion};
 
 /// Smallest starting value of a theta coordinate in the inner fits (0 is a stationary point).
 const INNER_FLOOR: f64 = 1e-2;
@@ -25,6 +25,7 @@ struct Profile<'c> {
     crit: &'c mut Criterion,
     /// Random term whose variance is fixed (criterion order), or None for the residual.
     which: Option<usize>,
+    cancel: Cancel<'c>,
     /// Warm start of the inner parameters.
     x: Vec<f64>,
     d_min: f64,
@@ -39,6 +40,7 @@ impl Profile<'_> {
     fn excess(&mut self, v: f64) -> f64 {
         let k = self.crit.terms.len();
         let which = self.which;
+        let cancel = self.cancel;
         let crit = &mut *self.crit;
         let mut f = |x: &[f64]| -> f64 {
             match which {
@@ -58,7 +60,7 @@ impl Profile<'_> {
                 None => crit.full(x, v),
             }
         };
-        let mut counted = Counted::new(&mut f);
+        let mut counted = Counted::new(&mut f, cancel);
         let n_even = match which {
             Some(_) => k - 1,
             None => k,
@@ -103,6 +105,9 @@ impl Profile<'_> {
         let (mut ua, mut ha) = (u0, h0);
         let mut step = step;
         for _ in 0..60 {
+            if self.cancel.is_set() {
+                return None;
+            }
             let ub = ua + step;
             let hb = self.excess(ub.exp()) - cutoff;
             if hb.is_finite() && hb > 0.0 {
@@ -125,6 +130,9 @@ impl Profile<'_> {
     fn root(&mut self, mut ua: f64, mut ha: f64, mut ub: f64, mut hb: f64, cutoff: f64) -> f64 {
         let mut side = 0i8;
         for _ in 0..80 {
+            if self.cancel.is_set() {
+                break;
+            }
             let u = (ua * hb - ub * ha) / (hb - ha);
             let u = if u.is_finite() { u } else { 0.5 * (ua + ub) };
             let h = self.excess(u.exp()) - cutoff;
@@ -153,7 +161,8 @@ impl Profile<'_> {
 
 /// The profile interval of one component: `which` = random term (criterion order) or None
 /// for the residual; `theta`, `sigma2`, `d_min` at the optimum. Returns (lower, upper,
-/// evaluations); None when the profile cannot be bracketed.
+/// evaluations); None when the profile cannot be bracketed (or the fit is cancelled).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn interval(
     crit: &mut Criterion,
     theta: &[f64],
@@ -162,6 +171,7 @@ pub(crate) fn interval(
     d_min: f64,
     level: f64,
     se_log: Option<f64>,
+    cancel: Cancel<'_>,
 ) -> Option<(f64, f64, usize)> {
     let cutoff = ChiSquared::new(1.0).ok()?.inverse_cdf(level);
     let v_hat = match which {
@@ -181,6 +191,7 @@ pub(crate) fn interval(
     let mut pr = Profile {
         crit,
         which,
+        cancel,
         x: x.clone(),
         d_min,
         evaluations: 0,

@@ -9,7 +9,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 use super::frame::{Frame, label};
 use super::optim::{OptimLog, OptimOutcome};
 use super::tolerances::{INFO_STEP, MOMENTS_AGREE_REL};
-use super::{Criterion, Method, RemlError, RemlOptions};
+use super::{Cancel, Criterion, Method, RemlError, RemlOptions};
 
 /// A Wald interval.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -263,6 +263,7 @@ fn log_variance_covariance(
     theta: &[f64],
     sigma2: f64,
     interior: &[usize],
+    cancel: Cancel<'_>,
 ) -> Option<DMatrix<f64>> {
     let m = interior.len() + 1;
     let mut eta0: Vec<f64> = interior
@@ -272,6 +273,9 @@ fn log_variance_covariance(
     eta0.push(sigma2.ln());
     let k = theta.len();
     let mut dev = |eta: &[f64]| -> f64 {
+        if cancel.is_set() {
+            return f64::NAN;
+        }
         let s2 = eta[m - 1].exp();
         let mut th = vec![0.0; k];
         for (i, &j) in interior.iter().enumerate() {
@@ -323,6 +327,7 @@ pub(crate) fn assemble(
     y: &[f64],
     outcome: OptimOutcome,
     opts: &RemlOptions,
+    cancel: Cancel<'_>,
 ) -> Result<RemlFit, RemlError> {
     let k = crit.terms.len();
     let theta = outcome.theta.clone();
@@ -337,11 +342,13 @@ pub(crate) fn assemble(
     if let Some(b0) = beta.first_mut() {
         *b0 += frame.shift;
     }
+    cancel.check()?;
     let sig = if opts.blups {
         Some(crit.l.selected_inverse(true))
     } else {
         None
     };
+    cancel.check()?;
     let sig_z = if opts.blups && k > 0 {
         Some(crit.l.selected_inverse(false))
     } else {
@@ -396,6 +403,7 @@ pub(crate) fn assemble(
     order.sort_by_key(|&j| frame.random[j].design_index);
     if opts.blups {
         for &j in &order {
+            cancel.check()?;
             let rt = &frame.random[j];
             let nfac = rt.factors.len();
             let levels = (0..rt.n_levels)
@@ -434,11 +442,13 @@ pub(crate) fn assemble(
     let interior: Vec<usize> = (0..k)
         .filter(|&j| !outcome.boundary[j] && theta[j] > 0.0)
         .collect();
+    cancel.check()?;
     let cov = if opts.information {
-        log_variance_covariance(crit, &theta, sigma2, &interior)
+        log_variance_covariance(crit, &theta, sigma2, &interior, cancel)
     } else {
         None
     };
+    cancel.check()?;
     let z = z_value(opts.level);
     let se_log = |pos: usize| {
         cov.as_ref()
@@ -502,10 +512,11 @@ pub(crate) fn assemble(
         let mut evaluations = 0;
         let mut failed = Vec::new();
         for comp in &mut components {
+            cancel.check()?;
             let which = crit.terms.iter().position(|t| *t == comp.term);
             let se_log = comp.se.map(|s| s / comp.variance);
             match super::profile::interval(
-                crit, &theta, sigma2, which, criterion, opts.level, se_log,
+                crit, &theta, sigma2, which, criterion, opts.level, se_log, cancel,
             ) {
                 Some((lower, upper, e)) => {
                     evaluations += e;

@@ -30,6 +30,15 @@ pub const DECREMENT_STOP: f64 = 1e-16;
 /// A fit is reported converged when the Newton decrement at the end is below this
 /// (predicted further improvement of -2 log L).
 pub const DECREMENT_CONVERGED: f64 = 1e-8;
+/// The final polish (Newton steps on the analytic gradient) stops when the Newton step the
+/// gradient implies is below this, relative to max(|theta|, `FD_FLOOR`) ...
+pub const POLISH_STEP_REL: f64 = 1e-13;
+/// ... or when every gradient component is below this times the size of the terms it is the
+/// difference of (its rounding level) ...
+pub const GRADIENT_REL: f64 = 1e-14;
+/// ... or after this many steps (Newton with BFGS updates of the Hessian converges
+/// superlinearly from where the finite-difference Newton stops; two to five steps are usual).
+pub const POLISH_MAX_ITER: usize = 20;
 /// |theta_k| below this is tried at exactly 0 (a boundary fit).
 pub const THETA_SNAP: f64 = 1e-4;
 /// Snapping to 0 is accepted when the criterion does not grow by more than this (absolute).
@@ -65,5 +74,8 @@ pub const CRITERION_ABS: f64 = 2e-6;
 /// profile with splines between its grid points (ours solves for each limit); the largest
 /// difference seen is 3.3e-4 (Dyestuff, lower limit of Batch).
 pub const PROFILE_REL: f64 = 1e-3;
+/// The analytic gradient of the criterion against Richardson-extrapolated central
+/// differences (relative to 1 + |gradient|; limited by the differences' rounding).
+pub const GRADIENT_CHECK_REL: f64 = 1e-6;
 /// Standard errors from the finite-difference information against closed forms.
 pub const SE_REL: f64 = 1e-5;
