@@ -256,6 +256,7 @@ fn fit_reml(
             profile: input.y.len() <= 100_000,
             residuals: opts.residuals && !ml,
             level_labels: Some(input.labels.clone()),
+            cancel: opts.cancel.clone(),
             ..RemlOptions::default()
         };
         let fit = reml::fit(design, &input.codes, &input.y, &ropts).map_err(|e| e.to_string())?;
