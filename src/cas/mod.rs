@@ -340,7 +340,16 @@ pub fn ems_report(out: &EngineOutput, opts: EmsOptions) -> (Document, Value) {
 pub fn solutions_table(t: &EmsTable, s: &Solutions) -> Table {
     let mut tab = Table::new("symbolica", "Symbolic solutions (Symbolica)")
         .columns(&[("Unknown", Align::Left), ("Solution", Align::Left)]);
-    let solution = |x: &SymbolicSolution| Cell::math(&x.text, &x.latex, html_escape(&x.text));
+    // Display style, so that fractions are set at full size, with a strut that makes the
+    // table row tall enough for them.
+    let solution = |x: &SymbolicSolution| {
+        let latex = if x.latex.contains("\\frac") {
+            format!("\\displaystyle {}\\rule[-2.2ex]{{0pt}}{{5.4ex}}", x.latex)
+        } else {
+            x.latex.clone()
+        };
+        Cell::math(&x.text, &latex, html_escape(&x.text))
+    };
     for x in &s.components {
         tab.push(vec![
             Cell::math(
@@ -361,7 +370,7 @@ pub fn solutions_table(t: &EmsTable, s: &Solutions) -> Table {
         "Solved by Symbolica {SYMBOLICA_VERSION}: the moment equations E(MS) = MS for every component (rational functions of the mean squares and level counts, simplified), and for every tested term the weights w of Σ w·E(MS) = its E(MS) without its own component."
     ));
     tab.notes.push(
-        "The tables above were computed from these solutions; `--engine emslab` gives the same tables."
+        "The tables above were computed from these solutions; the default engine (emslab's own exact algebra) gives the same tables."
             .into(),
     );
     tab
