@@ -277,7 +277,7 @@ fn unknown_key() {
 #[test]
 fn bad_kind_value() {
     rejects(
-        &format!("replicates = 2\n[[factors]]\nname = \"A\"\nkind = \"mixed\"\nlevels = 3\n"),
+        "replicates = 2\n[[factors]]\nname = \"A\"\nkind = \"mixed\"\nlevels = 3\n",
         &["line 4", "mixed"],
     );
 }

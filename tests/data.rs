@@ -121,15 +121,15 @@ fn semicolon_tab_bom_crlf_and_quotes_read_the_same() {
 
 #[test]
 fn columns_match_ignoring_case_and_order() {
-    let text = "Strength,CASK,Batch\n".to_string()
-        + &PASTES_CSV
-            .lines()
-            .skip(1)
-            .map(|l| {
-                let f: Vec<&str> = l.split(',').collect();
-                format!("{},{},{}\n", f[2], f[1], f[0])
-            })
-            .collect::<String>();
+    let rows: String = PASTES_CSV
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!("{},{},{}\n", f[2], f[1], f[0])
+        })
+        .collect();
+    let text = format!("Strength,CASK,Batch\n{rows}");
     same_cells(&read(&pastes(), PASTES_CSV), &read(&pastes(), &text));
 }
 

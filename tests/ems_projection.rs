@@ -52,7 +52,7 @@ fn projector(d: &Design, obs: &[Vec<u32>], dead: Subscripts, live: Subscripts) -
                 set = set.with(s);
             }
         }
-        let sign = if (live_list.len() - mask.count_ones() as usize) % 2 == 0 {
+        let sign = if (live_list.len() - mask.count_ones() as usize).is_multiple_of(2) {
             1.0
         } else {
             -1.0

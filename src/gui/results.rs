@@ -456,13 +456,13 @@ impl ResultsView {
                     .on_hover_text("A slice of the cell means: the other factors are held at the levels chosen here");
             }
             if self.slice {
-                for f in 0..nf {
+                for (f, &levels) in radix.iter().enumerate() {
                     if f == self.x_factor || (nf > 1 && f == self.trace_factor) {
                         continue;
                     }
                     ui.label(format!("{} at level", cells.factors[f]));
                     let mut level = self.held[f] as i64 + 1;
-                    ui.add(egui::DragValue::new(&mut level).range(1..=i64::from(radix[f])))
+                    ui.add(egui::DragValue::new(&mut level).range(1..=i64::from(levels)))
                         .on_hover_text(cells.label(f, self.held[f]))
                         .accessible_name(format!("level of {}", cells.factors[f]));
                     self.held[f] = (level - 1).max(0) as u32;
