@@ -184,15 +184,17 @@ impl From<NegativeArg> for NegativePolicy {
     }
 }
 
+/// `NAME=VALUE`, both sides trimmed and non-empty.
+fn name_value(s: &str) -> Option<(&str, &str)> {
+    let (k, v) = s.split_once('=')?;
+    let (k, v) = (k.trim(), v.trim());
+    (!k.is_empty() && !v.is_empty()).then_some((k, v))
+}
+
 fn parse_column(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((f, c)) if !f.trim().is_empty() && !c.trim().is_empty() => {
-            Ok((f.trim().to_string(), c.trim().to_string()))
-        }
-        _ => Err(format!(
-            "`{s}` is not FACTOR=COLUMN (for example batch=Lot)"
-        )),
-    }
+    name_value(s)
+        .map(|(f, c)| (f.to_string(), c.to_string()))
+        .ok_or_else(|| format!("`{s}` is not FACTOR=COLUMN (for example batch=Lot)"))
 }
 
 fn parse_alpha(s: &str) -> Result<f64, String> {
@@ -429,12 +431,7 @@ fn data_failure(e: data::DataError) -> Failure {
 
 /// Splits `NAME=VALUE`.
 fn split_assignment<'a>(flag: &str, s: &'a str) -> Result<(&'a str, &'a str), Failure> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => Ok((k.trim(), v.trim())),
-        _ => Err(Failure::input(format!(
-            "--{flag} `{s}`: expected NAME=VALUE"
-        ))),
-    }
+    name_value(s).ok_or_else(|| Failure::input(format!("--{flag} `{s}`: expected NAME=VALUE")))
 }
 
 fn simulate(args: SimulateArgs) -> Result<(), Failure> {

@@ -292,17 +292,19 @@ fn output_from(
     }
 }
 
-/// The document and JSON report of `emslab ems` for an engine's output: the report of
-/// [`report::ems_document`] and [`report::ems_json`], plus the engine (the JSON field
-/// `engine`; a preamble line when Symbolica was asked for) and, with Symbolica, a table of
-/// its symbolic solutions (key `symbolica`; JSON field `symbolica`). For the default engine
-/// the document is exactly [`report::ems_document`]'s.
+/// The document and JSON report of `emslab ems` for an engine's output:
+/// [`engine_document`] and [`engine_json`].
 pub fn ems_report(out: &EngineOutput, opts: EmsOptions) -> (Document, Value) {
-    let t = &out.table;
-    let mut doc = report::ems_document(t, opts);
-    let mut json = report::ems_json(t);
-    // The default engine's document stays exactly `report::ems_document`'s (the app's
-    // exports are byte-identical to the command line's); its JSON names the engine.
+    (engine_document(out, opts), engine_json(out))
+}
+
+/// The document of `emslab ems` for an engine's output: [`report::ems_document`]'s, plus a
+/// preamble line naming the engine when Symbolica was asked for and, with Symbolica, the
+/// table of its symbolic solutions (key `symbolica`). For the default engine the document
+/// is exactly [`report::ems_document`]'s (the app's exports are byte-identical to the
+/// command line's).
+pub fn engine_document(out: &EngineOutput, opts: EmsOptions) -> Document {
+    let mut doc = report::ems_document(&out.table, opts);
     match &out.fallback {
         Some(why) => doc.preamble.push(format!(
             "Engine: {}; {} was asked for but not used: {why}.",
@@ -315,13 +317,24 @@ pub fn ems_report(out: &EngineOutput, opts: EmsOptions) -> (Document, Value) {
         }
         None => {}
     }
+    if let Some(s) = &out.solutions {
+        doc.tables.push(solutions_table(&out.table, s));
+    }
+    doc
+}
+
+/// The JSON report of `emslab ems` for an engine's output: [`report::ems_json`]'s, plus
+/// the field `engine` (and `engine_requested`, `engine_fallback` after a fallback) and,
+/// with Symbolica, its solutions under `symbolica`.
+pub fn engine_json(out: &EngineOutput) -> Value {
+    let t = &out.table;
+    let mut json = report::ems_json(t);
     json["engine"] = json!(out.engine.as_str());
     if let Some(why) = &out.fallback {
         json["engine_requested"] = json!(out.requested.as_str());
         json["engine_fallback"] = json!(why);
     }
     if let Some(s) = &out.solutions {
-        doc.tables.push(solutions_table(t, s));
         let entry = |x: &SymbolicSolution, key: &str| json!({ key: t.terms[x.term].name, "text": x.text, "latex": x.latex });
         json["symbolica"] = json!({
             "version": SYMBOLICA_VERSION,
@@ -333,7 +346,7 @@ pub fn ems_report(out: &EngineOutput, opts: EmsOptions) -> (Document, Value) {
             "denominators": s.denominators.iter().map(|x| entry(x, "term")).collect::<Vec<_>>(),
         });
     }
-    (doc, json)
+    json
 }
 
 /// The table of Symbolica's solutions (key `symbolica`).
