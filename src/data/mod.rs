@@ -1261,8 +1261,16 @@ impl<'a> Pass<'a> {
 
     fn at(&self, line: u64, col: usize, kind: DataErrorKind) -> DataError {
         DataError {
-            source: self.source.to_string(),
             line: Some(line),
+            ..self.in_column(col, kind)
+        }
+    }
+
+    /// An error about a whole column (no one line to name).
+    fn in_column(&self, col: usize, kind: DataErrorKind) -> DataError {
+        DataError {
+            source: self.source.to_string(),
+            line: None,
             column: Some((col + 1, self.header[col].clone())),
             kind,
         }
@@ -1405,16 +1413,14 @@ impl<'a> Pass<'a> {
             if anc.is_empty() {
                 let count = labels.labels.len() as u32;
                 if count == 1 {
-                    return Err(DataError {
-                        source: self.source.to_string(),
-                        line: None,
-                        column: Some((col + 1, self.header[col].clone())),
-                        kind: DataErrorKind::OneLevel {
+                    return Err(self.in_column(
+                        col,
+                        DataErrorKind::OneLevel {
                             factor: fd.name.clone(),
                             label: format!("{:?}", labels.label(0)),
                             within: String::new(),
                         },
-                    });
+                    ));
                 }
                 if let Some(d) = declared {
                     if count > d {
@@ -1431,17 +1437,15 @@ impl<'a> Pass<'a> {
                         ));
                     }
                     if count < d {
-                        return Err(DataError {
-                            source: self.source.to_string(),
-                            line: None,
-                            column: Some((col + 1, self.header[col].clone())),
-                            kind: DataErrorKind::TooFewLevels {
+                        return Err(self.in_column(
+                            col,
+                            DataErrorKind::TooFewLevels {
                                 factor: fd.name.clone(),
                                 found: count,
                                 declared: d,
                                 within: String::new(),
                             },
-                        });
+                        ));
                     }
                 }
                 radix[f] = count;
@@ -1499,16 +1503,14 @@ impl<'a> Pass<'a> {
             let max = g.values().map(Vec::len).max().unwrap_or(0) as u32;
             let min = g.values().map(Vec::len).min().unwrap_or(0) as u32;
             if max == 1 {
-                return Err(DataError {
-                    source: self.source.to_string(),
-                    line: None,
-                    column: Some((col + 1, self.header[col].clone())),
-                    kind: DataErrorKind::OneLevel {
+                return Err(self.in_column(
+                    col,
+                    DataErrorKind::OneLevel {
                         factor: fd.name.clone(),
                         label: "one label".to_string(),
                         within: format!(" within each cell of {parent_names}"),
                     },
-                });
+                ));
             }
             if let Some(d) = declared {
                 // Deterministic: the offending group met first in the file.
@@ -1543,17 +1545,15 @@ impl<'a> Pass<'a> {
                     ));
                 }
                 if max < d {
-                    return Err(DataError {
-                        source: self.source.to_string(),
-                        line: None,
-                        column: Some((col + 1, self.header[col].clone())),
-                        kind: DataErrorKind::TooFewLevels {
+                    return Err(self.in_column(
+                        col,
+                        DataErrorKind::TooFewLevels {
                             factor: fd.name.clone(),
                             found: max,
                             declared: d,
                             within: format!(" within each cell of {parent_names}"),
                         },
-                    });
+                    ));
                 }
             }
             let levels = declared.unwrap_or(max);
