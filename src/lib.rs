@@ -12,6 +12,7 @@ pub mod design;
 pub mod ems;
 pub mod io;
 pub mod moments;
+pub mod notation;
 pub mod reml;
 pub mod report;
 pub mod simulate;

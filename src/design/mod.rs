@@ -772,7 +772,7 @@ impl Design {
     /// Symbolic df of a term: `(a-1)`, `a(b-1)`, `(a-1)(b-1)`, `ab(n-1)`.
     pub fn df_symbolic(&self, term: &Term) -> String {
         let dead: Vec<&str> = term.dead.iter().map(|i| self.symbol_of(i)).collect();
-        let mut s = crate::ems::product_string(&dead);
+        let mut s = crate::notation::product_string(&dead);
         for i in term.live.iter() {
             s.push_str(&format!("({}-1)", self.symbol_of(i)));
         }

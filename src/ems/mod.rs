@@ -29,7 +29,8 @@ mod symbolic;
 use serde::{Deserialize, Serialize};
 
 use crate::design::{Design, Kind, Subscripts, Term};
-pub use symbolic::{Monomial, latex_product, latex_symbol, product_string};
+pub use crate::notation::{latex_product, latex_symbol, product_string};
+pub use symbolic::Monomial;
 
 /// Which mixed model the EMS describe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -599,7 +600,7 @@ impl EmsTable {
     /// LaTeX label of a term from its factors' symbols: `S(B)`, `AB`, `AC(B)`.
     pub fn term_latex(&self, u: usize) -> String {
         let t = &self.terms[u];
-        let sym = |c: usize| symbolic::latex_symbol(&self.design.symbol_of(c).to_uppercase());
+        let sym = |c: usize| latex_symbol(&self.design.symbol_of(c).to_uppercase());
         let live: String = t.live.iter().map(sym).collect();
         if t.dead.is_empty() {
             live

@@ -1,6 +1,7 @@
 //! Products of level symbols: the exact coefficients of expected mean squares.
 
 use crate::design::{Design, Subscripts};
+use crate::notation::{latex_product, product_string};
 
 /// A product of level counts, one factor per subscript in the set (`b n` for {B, error}).
 /// The empty product is 1.
@@ -43,38 +44,5 @@ impl Monomial {
     /// The value, when every level count is known.
     pub fn value(&self, design: &Design) -> Option<u64> {
         design.cells(self.0)
-    }
-}
-
-/// A product of symbols written compactly: `ab`, or `a·m2` when any has several characters.
-pub fn product_string(syms: &[&str]) -> String {
-    if syms.iter().all(|s| s.chars().count() == 1) {
-        syms.concat()
-    } else {
-        syms.join("·")
-    }
-}
-
-/// A product of symbols in LaTeX.
-pub fn latex_product(syms: &[&str]) -> String {
-    syms.iter().map(|s| latex_symbol(s)).collect()
-}
-
-/// One symbol in LaTeX: `a`, `m_{2}` for `m2`, `\mathit{ab}` for `ab`.
-pub fn latex_symbol(sym: &str) -> String {
-    let letters: String = sym
-        .chars()
-        .take_while(|c| c.is_ascii_alphabetic())
-        .collect();
-    let digits = &sym[letters.len()..];
-    let base = if letters.chars().count() == 1 {
-        letters
-    } else {
-        format!("\\mathit{{{letters}}}")
-    };
-    if digits.is_empty() {
-        base
-    } else {
-        format!("{base}_{{{digits}}}")
     }
 }
