@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use emslab::analysis::{self, AnalysisError};
 use emslab::cas::{self, Engine};
 use emslab::data::{self, summary};
-use emslab::io::{FileError, read_design, write_atomic};
+use emslab::io::{FileError, read_design, write_output};
 use emslab::moments::{self, NegativePolicy};
 use emslab::report::{self, EmsOptions, Format};
 use emslab::simulate::{SimError, SimSpec, Simulator};
@@ -208,6 +208,19 @@ fn parse_alpha(s: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_decimals(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|&k| k <= emslab::simulate::MAX_DECIMALS)
+        .ok_or_else(|| {
+            format!(
+                "give a whole number from 0 to {}, not `{s}`",
+                emslab::simulate::MAX_DECIMALS
+            )
+        })
+}
+
 #[derive(clap::Args, Debug)]
 struct SimulateArgs {
     /// Design file (TOML).
@@ -234,8 +247,8 @@ struct SimulateArgs {
     /// Replicates per cell (overrides the design's).
     #[arg(long, value_name = "N")]
     replicates: Option<u32>,
-    /// Round responses to this many decimals (default: shortest exact digits).
-    #[arg(long, value_name = "D")]
+    /// Round responses to this many decimals, 0 to 30 (default: shortest exact digits).
+    #[arg(long, value_name = "D", value_parser = parse_decimals)]
     decimals: Option<usize>,
     /// Write to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE")]
@@ -285,7 +298,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         None => open_app(None, None),
         Some(Command::Gui { design, data }) => open_app(design, data),
         Some(Command::Ems {
-            design,
+            design: design_path,
             model,
             steps,
             engine,
@@ -297,14 +310,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     "--engine symbolica: this build of emslab lacks the `symbolica` feature (build with `cargo build --features symbolica`)",
                 ));
             }
-            let design = read_design(&design)?;
+            if let Some(path) = &out.output {
+                emslab::io::check_output(path, &[&design_path])?;
+            }
+            let design = read_design(&design_path)?;
             let exe = std::env::current_exe().unwrap_or_default();
             let result = cas::derive_with(engine, &exe, &design, model.into());
             if let Some(why) = &result.fallback {
                 eprintln!("emslab: {why}; using the default engine");
             }
             let (doc, json) = cas::ems_report(&result, EmsOptions { steps });
-            emit(&doc, Some(&json), &out)
+            emit(&doc, Some(&json), &out, &[&design_path])
         }
         Some(Command::SymbolicaWorker) => match cas::run_worker() {
             0 => Ok(()),
@@ -326,6 +342,14 @@ fn design_failure(path: &Path, e: DesignError) -> Failure {
 }
 
 fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
+    let inputs: Vec<&Path> = [Some(&args.design), args.data.as_ref(), args.summary.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(PathBuf::as_path)
+        .collect();
+    if let Some(path) = &args.out.output {
+        emslab::io::check_output(path, &inputs)?;
+    }
     let design = read_design(&args.design)?;
     let model: Model = args.model.into();
     let opts = moments::Options {
@@ -356,6 +380,7 @@ fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
             &report::analysis_document(&r),
             Some(&report::analysis_json(&r)),
             &args.out,
+            &inputs,
         );
     }
     let Some(data_path) = &args.data else {
@@ -422,7 +447,7 @@ fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
                 },
             },
         )?;
-    emit(&a.document, Some(&a.json), &args.out)
+    emit(&a.document, Some(&a.json), &args.out, &inputs)
 }
 
 fn data_failure(e: data::DataError) -> Failure {
@@ -435,6 +460,9 @@ fn split_assignment<'a>(flag: &str, s: &'a str) -> Result<(&'a str, &'a str), Fa
 }
 
 fn simulate(args: SimulateArgs) -> Result<(), Failure> {
+    if let Some(path) = &args.output {
+        emslab::io::check_output(path, &[&args.design])?;
+    }
     let design = read_design(&args.design)?;
     // Level overrides.
     let mut levels: Vec<Option<u32>> = vec![None; design.factors.len()];
@@ -477,7 +505,7 @@ fn simulate(args: SimulateArgs) -> Result<(), Failure> {
     }
     let sim_err = |e: SimError| Failure::input(format!("{}: {e}", args.design.display()));
     let mut spec = SimSpec::new(&design, args.model.into(), &sigma2, args.seed).map_err(sim_err)?;
-    spec.mean = args.mean;
+    spec = spec.with_mean(args.mean).map_err(sim_err)?;
     for e in &args.effect {
         let (name, values) = split_assignment("effect", e)?;
         let v: Result<Vec<f64>, _> = values.split(',').map(|x| x.trim().parse::<f64>()).collect();
@@ -492,7 +520,9 @@ fn simulate(args: SimulateArgs) -> Result<(), Failure> {
     let decimals = args.decimals;
     match &args.output {
         Some(path) => {
-            emslab::io::write_atomic_with(path, |file| sim.write_csv(&*file, decimals).map(drop))?;
+            write_output(path, &[&args.design], |file| {
+                sim.write_csv(&*file, decimals).map(drop)
+            })?;
         }
         None => {
             let stdout = std::io::stdout().lock();
@@ -530,11 +560,12 @@ fn emit(
     doc: &report::Document,
     json: Option<&serde_json::Value>,
     out: &OutputArgs,
+    inputs: &[&Path],
 ) -> Result<(), Failure> {
     let format: Format = out.format.into();
     let text = report::render(doc, json, format, out.table.as_deref()).map_err(Failure::input)?;
     match &out.output {
-        Some(path) => write_atomic(path, text.as_bytes())?,
+        Some(path) => write_output(path, inputs, |file| file.write_all(text.as_bytes()))?,
         None => {
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (e.g. `| head`) is not an error worth a message.

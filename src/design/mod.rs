@@ -123,6 +123,15 @@ pub enum DesignError {
         "factors[{index}]: name `{name}` is not valid: use letters, digits and `_`, starting with a letter"
     )]
     BadName { index: usize, name: String },
+    #[error(
+        "factors[{index}]: name `{name}` is reserved: {}; choose another name",
+        reserved.meaning()
+    )]
+    ReservedName {
+        index: usize,
+        name: String,
+        reserved: Reserved,
+    },
     #[error("factors[{index}]: name `{name}` is also the name of factors[{first}]")]
     DuplicateName {
         index: usize,
@@ -202,6 +211,7 @@ impl DesignError {
         use DesignError::*;
         match self {
             BadName { index, .. }
+            | ReservedName { index, .. }
             | DuplicateName { index, .. }
             | TooFewLevels { index, .. }
             | UnknownParent { index, .. }
@@ -216,6 +226,38 @@ impl DesignError {
             NoTerms | NoResidualDf { .. } => Some("terms".into()),
             NoFactors | TooManyFactors(_) => Some("factors".into()),
             Parse(_) | Cycle(_) => None,
+        }
+    }
+}
+
+/// Names a factor may not take: they name rows of every table (`Residual`, `Total`) or are
+/// read as the Residual in term lists, `--sigma2` and summary tables (`Error`, `Within`,
+/// `Residuals`, `Resid`), in any case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reserved {
+    /// `Residual` and the names read as it.
+    Residual,
+    /// `Total`, the corrected total row of the ANOVA table.
+    Total,
+}
+
+impl Reserved {
+    /// Whether a name (any case) is reserved, and for what.
+    pub fn of(name: &str) -> Option<Reserved> {
+        let lower = name.to_ascii_lowercase();
+        match lower.as_str() {
+            "residual" | "residuals" | "resid" | "error" | "within" => Some(Reserved::Residual),
+            "total" => Some(Reserved::Total),
+            _ => None,
+        }
+    }
+
+    fn meaning(self) -> &'static str {
+        match self {
+            Reserved::Residual => {
+                "it names the error term (`Residual`, also read from `Error`, `Within`, `Residuals`), in term lists, tables and --sigma2"
+            }
+            Reserved::Total => "it names the total row of the ANOVA table",
         }
     }
 }
@@ -294,6 +336,13 @@ impl TryFrom<DesignSpec> for Design {
                 return Err(DesignError::BadName {
                     index,
                     name: f.name.clone(),
+                });
+            }
+            if let Some(reserved) = Reserved::of(&f.name) {
+                return Err(DesignError::ReservedName {
+                    index,
+                    name: f.name.clone(),
+                    reserved,
                 });
             }
             if let Some(first) = spec.factors[..index].iter().position(|g| g.name == f.name) {
@@ -597,6 +646,12 @@ fn parse_term(index: usize, text: &str, factors: &[Factor]) -> Result<Subscripts
     };
     let lookup = |name: &str| -> Result<usize, DesignError> {
         let name = name.trim();
+        if name.is_empty() {
+            return Err(impossible(
+                "a factor name is missing (an empty name next to `:`, `,` or a parenthesis)"
+                    .into(),
+            ));
+        }
         factors
             .iter()
             .position(|f| f.name == name)
@@ -607,6 +662,9 @@ fn parse_term(index: usize, text: &str, factors: &[Factor]) -> Result<Subscripts
                 hint: suggestion(name, factors.iter().map(|f| f.name.as_str())),
             })
     };
+    if trimmed.is_empty() {
+        return Err(impossible("the term is empty".into()));
+    }
     if live_part.trim().is_empty() {
         return Err(impossible("no factor before the parentheses".into()));
     }
@@ -675,6 +733,11 @@ impl Design {
     /// Parses and checks TOML text.
     pub fn from_toml_str(text: &str) -> Result<Design, DesignError> {
         Design::try_from(DesignSpec::from_toml_str(text)?)
+    }
+
+    /// Parses and checks the bytes of a design file (see [`DesignSpec::from_toml_bytes`]).
+    pub fn from_toml_bytes(bytes: &[u8]) -> Result<Design, DesignError> {
+        Design::try_from(DesignSpec::from_toml_bytes(bytes)?)
     }
 
     /// The (normalised) spec this design was built from, e.g. to write it back to a file.
