@@ -540,6 +540,10 @@ fn simulate(args: SimulateArgs) -> Result<(), Failure> {
 }
 
 fn open_app(design: Option<PathBuf>, data: Option<PathBuf>) -> Result<(), Failure> {
+    // A bad design is one message and exit status 2 before any window opens.
+    if let Some(path) = &design {
+        read_design(path)?;
+    }
     #[cfg(feature = "gui")]
     {
         crate::gui::run(design, data).map_err(|e| match e {
