@@ -342,11 +342,15 @@ fn design_failure(path: &Path, e: DesignError) -> Failure {
 }
 
 fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
-    let inputs: Vec<&Path> = [Some(&args.design), args.data.as_ref(), args.summary.as_ref()]
-        .into_iter()
-        .flatten()
-        .map(PathBuf::as_path)
-        .collect();
+    let inputs: Vec<&Path> = [
+        Some(&args.design),
+        args.data.as_ref(),
+        args.summary.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(PathBuf::as_path)
+    .collect();
     if let Some(path) = &args.out.output {
         emslab::io::check_output(path, &inputs)?;
     }

@@ -238,10 +238,7 @@ fn killed_simulate_leaves_nothing(signal: &str) {
         .expect("spawn");
     let start = std::time::Instant::now();
     while temporaries(dir.path()).is_empty() {
-        assert!(
-            start.elapsed().as_secs() < 60,
-            "no temporary file appeared"
-        );
+        assert!(start.elapsed().as_secs() < 60, "no temporary file appeared");
         if let Some(st) = child.try_wait().expect("wait") {
             panic!("simulate ended early: {st}");
         }
@@ -391,7 +388,9 @@ const TWO_FACTORS: &str = "replicates = 2\n[[factors]]\nname = \"A\"\nkind = \"f
 #[test]
 fn reserved_factor_names_are_refused() {
     let dir = tempfile::tempdir().expect("dir");
-    for name in ["Residual", "residual", "RESIDUAL", "Error", "Within", "Total"] {
+    for name in [
+        "Residual", "residual", "RESIDUAL", "Error", "Within", "Total",
+    ] {
         let text = TWO_FACTORS.replace("name = \"B\"", &format!("name = \"{name}\""));
         let path = design_file(dir.path(), "d.toml", text.as_bytes());
         let err = input_error(&["ems", &path]);

@@ -294,6 +294,23 @@ pub fn match_summary(summary: &Summary, design: &Design) -> Result<Vec<TermMs>, 
                     ),
                 ));
             }
+            if let Some(a) = design
+                .absorbed
+                .iter()
+                .find(|a| normalise(&a.term.name) == key)
+            {
+                let into = &design.terms[a.into].name;
+                return Err(error(
+                    src,
+                    Some(row.line),
+                    Some((1, "term")),
+                    format!(
+                        "`{}` is not a term of this design's model: `{into}` absorbs it (give `{into}` pooled with it, on {} df)",
+                        a.term.name,
+                        design.row_df(a.into).unwrap_or(0)
+                    ),
+                ));
+            }
             return Err(error(
                 src,
                 Some(row.line),
@@ -318,18 +335,9 @@ pub fn match_summary(summary: &Summary, design: &Design) -> Result<Vec<TermMs>, 
                 format!("`{}` is given twice (also on line {first})", terms[t].name),
             ));
         }
-        let expected = if t == nterms - 1 {
-            design.residual_df()
-        } else {
-            design.df(&terms[t])
-        }
-        .unwrap_or(0);
+        let expected = design.row_df(t).unwrap_or(0);
         if row.df != expected {
-            let formula = if t == nterms - 1 {
-                design.residual_df_symbolic()
-            } else {
-                design.df_symbolic(&terms[t])
-            };
+            let formula = design.row_df_symbolic(t);
             return Err(error(
                 src,
                 Some(row.line),

@@ -24,13 +24,17 @@
 //! assert_eq!(unrestricted.ems_text(1), "σ² + n σ²(A:B) + a n σ²(B)");
 //! ```
 
+mod derive;
+mod ratio;
+mod solve;
 mod symbolic;
 
 use serde::{Deserialize, Serialize};
 
 use crate::design::{Design, Kind, Subscripts, Term};
 pub use crate::notation::{latex_product, latex_symbol, product_string};
-pub use symbolic::Monomial;
+pub use ratio::Ratio;
+pub use symbolic::{Coefficient, Monomial, Share};
 
 /// Which mixed model the EMS describe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -120,15 +124,30 @@ pub struct SubscriptTable {
 
 /// One component of an expected mean square: `coefficient × σ²(component)` (or
 /// `× φ(component)` for a fixed term).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmsEntry {
     /// Index into [`EmsTable::terms`].
     pub component: usize,
-    pub coefficient: Monomial,
+    pub coefficient: Coefficient,
 }
 
-/// A linear combination of mean squares: `Σ weight × MS(term)`.
-pub type Combination = Vec<(usize, i64)>;
+/// A linear combination of mean squares: `Σ weight × MS(term)`, exact weights (integers
+/// except where a mean square absorbs dropped terms).
+pub type Combination = Vec<(usize, Ratio)>;
+
+/// A finding about the table, in words in [`crate::report`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmsNote {
+    /// Row `row` pools the strata of dropped terms it absorbs, and the random
+    /// `components` reach only some of those strata (in the restricted model: they sum to
+    /// zero over a fixed subscript the absorbed term lacks), so their coefficients are a
+    /// fraction of the usual ones and the tests may differ from the classical
+    /// split-plot ones (a quasi-F can appear).
+    PartialShare { row: usize, components: Vec<usize> },
+    /// Fractional coefficients from absorbed terms: the tests and estimators need the
+    /// level counts, which the design does not give.
+    NeedsLevels,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -155,7 +174,9 @@ pub struct Test {
     pub reason: Option<String>,
 }
 
-/// Method-of-moments estimator of a variance component: `Σ weight × MS / divisor`.
+/// Method-of-moments estimator of a variance component: `Σ weight × MS / divisor`
+/// (`divisor`: the product of level counts absent from the component's term; a share
+/// below 1 of its own coefficient is in the weights).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimator {
     pub component: usize,
@@ -169,7 +190,8 @@ pub struct DerivationRow {
     pub row: usize,
     /// Whether the row's term contains all the subscripts of the term being derived.
     pub contains: bool,
-    /// The uncovered cells of the row: (column, cell, its value).
+    /// The uncovered cells of the row: (column, cell, its value); empty when the row does
+    /// not contain the term.
     pub cells: Vec<(usize, Cell, CellValue)>,
     /// The product of the uncovered cells (`None` when a 0 cancels the row).
     pub product: Option<Monomial>,
@@ -197,78 +219,16 @@ pub struct EmsTable {
     pub tests: Vec<Test>,
     /// One per random term and the Residual, in term order.
     pub estimators: Vec<Estimator>,
+    pub notes: Vec<EmsNote>,
 }
 
-/// Derives the EMS table, tests and estimators of a design.
+/// Derives the EMS table, tests and estimators of a design, in time and memory
+/// proportional to what the table holds.
 pub fn derive(design: &Design, model: Model) -> EmsTable {
     let terms = design.terms_with_residual();
-    let nf = design.n_factors();
-    let ncol = nf + 1;
-    let all = Subscripts((1u64 << ncol) - 1);
-    let fixed_cols = Subscripts(
-        (0..nf)
-            .filter(|&c| design.factors[c].kind == Kind::Fixed)
-            .fold(0u64, |m, c| m | 1 << c),
-    );
-
     let table = subscript_table(design, &terms);
-
-    // E(MS_T) contains row U when U's subscripts include T's; its coefficient is the product
-    // of U's cells outside T's live columns: the level counts of the columns absent from U,
-    // or 0 when a fixed column live in U (not in T) is uncovered (restricted model, or a
-    // fixed row in either model).
-    // Components are listed from the Residual up: by decreasing number of subscripts, then
-    // in canonical order (σ² + nσ²(ABC) + cnσ²(AB) + bnσ²(AC) + bcnφ(A)).
-    let display_order = display_order(&terms);
-    let ems: Vec<Vec<EmsEntry>> = terms
-        .iter()
-        .map(|t| {
-            display_order
-                .iter()
-                .map(|&u| (u, &terms[u]))
-                .filter(|(_, u)| u.subscripts.is_superset(t.subscripts))
-                .filter(|(_, u)| {
-                    let zero_cols = u.live.minus(t.live).intersection(fixed_cols);
-                    zero_cols.is_empty() || (model == Model::Unrestricted && u.random)
-                })
-                .map(|(ui, u)| EmsEntry {
-                    component: ui,
-                    coefficient: Monomial(all.minus(u.subscripts)),
-                })
-                .collect()
-        })
-        .collect();
-
-    let residual = terms.len() - 1;
-    let residual_df_zero = design.residual_df() == Some(0);
-    let tests: Vec<Test> = (0..terms.len())
-        .map(|ti| synthesize_test(ti, &terms, &ems, residual, residual_df_zero))
-        .collect();
-    let estimators = (0..terms.len())
-        .filter(|&u| terms[u].random)
-        .filter_map(|u| {
-            let test = &tests[u];
-            let own = Monomial(all.minus(terms[u].subscripts));
-            if u == residual {
-                return Some(Estimator {
-                    component: u,
-                    combination: vec![(u, 1)],
-                    divisor: own,
-                });
-            }
-            if test.kind == TestKind::None {
-                return None;
-            }
-            let mut combination = vec![(u, 1)];
-            combination.extend(test.denominator.iter().map(|&(v, w)| (v, -w)));
-            Some(Estimator {
-                component: u,
-                combination,
-                divisor: own,
-            })
-        })
-        .collect();
-
+    let ems = derive::ems_rows(design, &terms, model);
+    let (tests, estimators, notes) = solve::solve(design, &terms, &ems);
     EmsTable {
         model,
         design: design.clone(),
@@ -277,6 +237,7 @@ pub fn derive(design: &Design, model: Model) -> EmsTable {
         ems,
         tests,
         estimators,
+        notes,
     }
 }
 
@@ -318,7 +279,7 @@ impl EmsTable {
         let residual = terms.len() - 1;
         let residual_df_zero = design.residual_df() == Some(0);
         let mut lattice_order: Vec<usize> = (0..terms.len()).collect();
-        lattice_order.sort_by_key(|&u| (terms[u].subscripts.len(), u));
+        lattice_order.sort_by_key(|&u| design.rank(u));
         let tests: Vec<Test> = denominators
             .into_iter()
             .enumerate()
@@ -326,7 +287,7 @@ impl EmsTable {
                 if ti == residual {
                     return residual_test();
                 }
-                denominator.retain(|&(_, w)| w != 0);
+                denominator.retain(|&(_, w)| !w.is_zero());
                 denominator.sort_unstable();
                 let fixed = lattice_order
                     .iter()
@@ -347,6 +308,7 @@ impl EmsTable {
             ems,
             tests,
             estimators,
+            notes: Vec::new(),
         }
     }
 }
@@ -422,51 +384,6 @@ fn subscript_label(design: &Design, t: &Term) -> String {
     }
 }
 
-/// Finds the combination of mean squares whose expectation is E(MS_T) without T's own
-/// component, by back-substitution up the term lattice: the EMS of U contains only terms
-/// that contain U, and every coefficient of σ²(V) is 0 or the same product k_V, so the
-/// weights are integers.
-fn synthesize_test(
-    ti: usize,
-    terms: &[Term],
-    ems: &[Vec<EmsEntry>],
-    residual: usize,
-    residual_df_zero: bool,
-) -> Test {
-    if ti == residual {
-        return residual_test();
-    }
-    let mut target = vec![0i64; terms.len()];
-    for e in &ems[ti] {
-        if e.component != ti {
-            target[e.component] = 1;
-        }
-    }
-    let mut order: Vec<usize> = (0..terms.len()).collect();
-    order.sort_by_key(|&u| (terms[u].subscripts.len(), u));
-    let mut weights = vec![0i64; terms.len()];
-    for &u in &order {
-        let w = target[u];
-        if w == 0 {
-            continue;
-        }
-        if !terms[u].random {
-            return fixed_effect_test(&terms[u]);
-        }
-        weights[u] = w;
-        for e in &ems[u] {
-            target[e.component] -= w;
-        }
-    }
-    let denominator: Combination = weights
-        .iter()
-        .enumerate()
-        .filter(|(_, w)| **w != 0)
-        .map(|(v, w)| (v, *w))
-        .collect();
-    test_from_denominator(ti, denominator, residual, residual_df_zero)
-}
-
 /// A test with no denominator, for a reason.
 fn no_test(reason: String) -> Test {
     Test {
@@ -499,20 +416,20 @@ fn test_from_denominator(
     if residual_df_zero && denominator.iter().any(|&(v, _)| v == residual) {
         return no_test("the Residual it needs has 0 degrees of freedom".into());
     }
-    let exact = denominator.len() == 1 && denominator[0].1 == 1;
+    let exact = denominator.len() == 1 && denominator[0].1 == Ratio::ONE;
     let (f2_numerator, f2_denominator) = if exact {
         (Vec::new(), Vec::new())
     } else {
-        let mut num = vec![(ti, 1)];
+        let mut num = vec![(ti, Ratio::ONE)];
         num.extend(
             denominator
                 .iter()
-                .filter(|(_, w)| *w < 0)
-                .map(|&(v, w)| (v, -w)),
+                .filter(|(_, w)| w.is_negative())
+                .map(|&(v, w)| (v, w.abs())),
         );
         let den = denominator
             .iter()
-            .filter(|(_, w)| *w > 0)
+            .filter(|(_, w)| *w > Ratio::ZERO)
             .copied()
             .collect();
         (num, den)
@@ -537,20 +454,12 @@ impl EmsTable {
 
     /// Degrees of freedom of row `t`.
     pub fn df(&self, t: usize) -> Option<u64> {
-        if t == self.residual() {
-            self.design.residual_df()
-        } else {
-            self.design.df(&self.terms[t])
-        }
+        self.design.row_df(t)
     }
 
     /// Symbolic degrees of freedom of row `t`.
     pub fn df_symbolic(&self, t: usize) -> String {
-        if t == self.residual() {
-            self.design.residual_df_symbolic()
-        } else {
-            self.design.df_symbolic(&self.terms[t])
-        }
+        self.design.row_df_symbolic(t)
     }
 
     /// Whether component `u` is a variance (random) or a fixed effect's φ.
@@ -581,7 +490,11 @@ impl EmsTable {
         for e in &self.ems[t] {
             let c = e.coefficient.value(&self.design)?;
             let comp = self.component_text(e.component);
-            parts.push(if c == 1 { comp } else { format!("{c} {comp}") });
+            parts.push(if c == Ratio::ONE {
+                comp
+            } else {
+                format!("{c} {comp}")
+            });
         }
         Some(parts.join(" + "))
     }
@@ -658,12 +571,12 @@ impl EmsTable {
         }
     }
 
-    /// The EMS entry of component `u` in term `t`'s EMS, if present.
-    pub fn coefficient(&self, t: usize, u: usize) -> Option<Monomial> {
+    /// The coefficient of component `u` in term `t`'s EMS, if present.
+    pub fn coefficient(&self, t: usize, u: usize) -> Option<&Coefficient> {
         self.ems[t]
             .iter()
             .find(|e| e.component == u)
-            .map(|e| e.coefficient)
+            .map(|e| &e.coefficient)
     }
 
     /// The estimator of component `u`, if `u` is random.
@@ -672,12 +585,12 @@ impl EmsTable {
     }
 
     /// A combination of mean squares as text: `MS(A:B) + MS(A:C) - MS(A:B:C)`.
-    pub fn combination_text(&self, comb: &[(usize, i64)]) -> String {
+    pub fn combination_text(&self, comb: &[(usize, Ratio)]) -> String {
         combination_string(comb, |v| format!("MS({})", self.terms[v].name))
     }
 
     /// A combination of mean squares in LaTeX: `\mathrm{MS}_{AB} + \mathrm{MS}_{AC} - \mathrm{MS}_{ABC}`.
-    pub fn combination_latex(&self, comb: &[(usize, i64)]) -> String {
+    pub fn combination_latex(&self, comb: &[(usize, Ratio)]) -> String {
         combination_string(comb, |v| {
             if v == self.residual() {
                 "\\mathrm{MS}_{E}".to_string()
@@ -698,7 +611,7 @@ impl EmsTable {
         };
         if div == "1" {
             comb
-        } else if e.combination.len() == 1 && e.combination[0].1 == 1 {
+        } else if e.combination.len() == 1 && e.combination[0].1 == Ratio::ONE {
             format!("{comb} / {div}")
         } else {
             format!("({comb}) / {div}")
@@ -716,7 +629,7 @@ impl EmsTable {
         };
         if div.is_empty() {
             comb
-        } else if e.combination.len() == 1 && e.combination[0].1 == 1 {
+        } else if e.combination.len() == 1 && e.combination[0].1 == Ratio::ONE {
             format!("{comb}/{div}")
         } else {
             format!("({comb})/{div}")
@@ -734,7 +647,7 @@ impl EmsTable {
             .map(|(ui, u)| {
                 let contains = u.subscripts.is_superset(term.subscripts);
                 let cells: Vec<(usize, Cell, CellValue)> = (0..ncol)
-                    .filter(|c| !term.live.contains(*c))
+                    .filter(|c| contains && !term.live.contains(*c))
                     .map(|c| {
                         let cell = self.table.rows[ui].cells[c];
                         (c, cell, cell.value(u.random, self.model))
@@ -766,22 +679,22 @@ impl EmsTable {
     }
 }
 
-/// `a + b - 2 c` from weighted items.
-pub fn combination_string(comb: &[(usize, i64)], item: impl Fn(usize) -> String) -> String {
+/// `a + b - 2 c - 1/2 d` from weighted items.
+pub fn combination_string(comb: &[(usize, Ratio)], item: impl Fn(usize) -> String) -> String {
     let mut s = String::new();
     for (k, &(v, w)) in comb.iter().enumerate() {
-        let mag = w.unsigned_abs();
-        let body = if mag == 1 {
+        let mag = w.abs();
+        let body = if mag == Ratio::ONE {
             item(v)
         } else {
             format!("{mag} {}", item(v))
         };
         if k == 0 {
-            if w < 0 {
+            if w.is_negative() {
                 s.push('-');
             }
         } else {
-            s.push_str(if w < 0 { " - " } else { " + " });
+            s.push_str(if w.is_negative() { " - " } else { " + " });
         }
         s.push_str(&body);
     }

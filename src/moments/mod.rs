@@ -98,6 +98,8 @@ pub struct Row {
     pub random: bool,
     /// Number of subscripts of its term (the lattice order).
     pub size: usize,
+    /// Its place in the order mean squares are solved in ([`crate::Design::rank`]).
+    pub rank: (usize, usize),
     /// `E(MS)`: (component = row index, coefficient).
     pub ems: Vec<(usize, f64)>,
     /// Set when the row has been pooled into another.
@@ -128,9 +130,10 @@ impl System {
                 ss: anova.rows[t].ss,
                 random: term.random,
                 size: term.subscripts.len(),
+                rank: d.rank(t),
                 ems: table.ems[t]
                     .iter()
-                    .map(|e| (e.component, e.coefficient.value(d).unwrap_or(0) as f64))
+                    .map(|e| (e.component, e.coefficient.to_f64(d).unwrap_or(0.0)))
                     .collect(),
                 pooled_into: None,
                 absorbed: Vec::new(),
@@ -184,7 +187,7 @@ impl System {
         let mut order: Vec<usize> = (0..n)
             .filter(|&u| self.rows[u].pooled_into.is_none())
             .collect();
-        order.sort_by_key(|&u| (self.rows[u].size, u));
+        order.sort_by_key(|&u| self.rows[u].rank);
         let mut weights = vec![0.0f64; n];
         for &u in &order {
             let need = target[u];

@@ -9,7 +9,7 @@ use super::{EmsOptions, ems_json, ems_tables, model_blurb};
 use crate::anova::AnovaTable;
 use crate::data::summary::Summary;
 use crate::data::{Coding, Dataset};
-use crate::ems::{EmsTable, TestKind, combination_string};
+use crate::ems::{EmsTable, Ratio, TestKind, combination_string};
 use crate::moments::{Analysis, Component, Interval, TestResult, Weights};
 
 /// Where the numbers came from, for the report.
@@ -116,11 +116,17 @@ fn weight_json(w: f64) -> Value {
 
 fn weights_text(t: &EmsTable, comb: &Weights) -> String {
     if comb.iter().all(|(_, w)| w.fract() == 0.0) {
-        let ints: Vec<(usize, i64)> = comb.iter().map(|&(v, w)| (v, w as i64)).collect();
+        let ints: Vec<(usize, Ratio)> = comb
+            .iter()
+            .map(|&(v, w)| (v, Ratio::integer(w as i64)))
+            .collect();
         t.combination_text(&ints)
     } else {
         combination_string(
-            &comb.iter().map(|&(v, _)| (v, 1)).collect::<Vec<_>>(),
+            &comb
+                .iter()
+                .map(|&(v, _)| (v, Ratio::ONE))
+                .collect::<Vec<_>>(),
             |v| {
                 let w = comb.iter().find(|(x, _)| *x == v).map_or(0.0, |x| x.1);
                 format!("{} MS({})", fmt_sig(w, 6), t.terms[v].name)
@@ -285,6 +291,15 @@ fn anova_table(r: &AnalysisReport<'_>) -> Table {
             Cell::empty(),
             Cell::empty(),
         ]);
+    }
+    for (row, into) in &r.anova.absorbed {
+        notes.push(format!(
+            "{} includes {}, which it absorbs (df {}, SS {}).",
+            t.terms[*into].name,
+            row.term,
+            row.df,
+            row.ss.map_or("—".to_string(), |s| fmt_sig(s, 7))
+        ));
     }
     if !r.anova.pooled.is_empty() {
         notes.push(format!(
@@ -622,6 +637,17 @@ pub fn analysis_json(r: &AnalysisReport<'_>) -> Value {
     }
     if let Some(pe) = &r.anova.pure_error {
         v["pure_error"] = json!({ "df": pe.df, "ss": pe.ss });
+    }
+    if !r.anova.absorbed.is_empty() {
+        v["absorbed"] = Value::Array(
+            r.anova
+                .absorbed
+                .iter()
+                .map(|(p, into)| {
+                    json!({ "term": p.term, "into": t.terms[*into].name, "df": p.df, "ss": p.ss })
+                })
+                .collect(),
+        );
     }
     if !r.anova.pooled.is_empty() {
         v["pooled_into_residual"] = Value::Array(

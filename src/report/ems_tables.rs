@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 use super::EmsOptions;
 use super::table::{Align, Cell, Table, html_escape};
 use crate::design::Kind;
-use crate::ems::{Cell as Entry, CellValue, EmsTable, Model, TestKind, latex_symbol};
+use crate::ems::{
+    Cell as Entry, CellValue, EmsNote, EmsTable, Model, Ratio, TestKind, latex_symbol,
+};
 
 fn kind_str(t: &EmsTable, u: usize) -> &'static str {
     if t.terms[u].random { "random" } else { "fixed" }
@@ -86,9 +88,29 @@ fn design_table(t: &EmsTable) -> Table {
             .collect::<Vec<_>>()
             .join(", ")
     ));
+    for a in &d.absorbed {
+        let into = &d.terms[a.into].name;
+        let mut note = format!(
+            "Left out of the model: {} is absorbed by {into}, the smallest kept term containing it (as in R's model formulas): MS({into}) pools both, on {} df.",
+            a.term.name,
+            d.row_df(a.into)
+                .map_or_else(|| d.row_df_symbolic(a.into), |v| v.to_string())
+        );
+        if !a.also.is_empty() {
+            note.push_str(&format!(
+                " {} also contains it; {into} comes first in the term list, which decides (as R does).",
+                a.also
+                    .iter()
+                    .map(|&k| d.terms[k].name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ));
+        }
+        tab.notes.push(note);
+    }
     if !d.pooled.is_empty() {
         tab.notes.push(format!(
-            "Left out of the model and pooled into Residual: {}.",
+            "Left out of the model and pooled into Residual (no kept term contains them): {}.",
             d.pooled
                 .iter()
                 .map(|t| t.name.as_str())
@@ -210,6 +232,9 @@ fn ems_table(t: &EmsTable) -> Table {
                 .into(),
         );
     }
+    for n in &t.notes {
+        tab.notes.push(ems_note(t, n));
+    }
     tab.notes.push(format!(
         "{} model.",
         match t.model {
@@ -220,12 +245,42 @@ fn ems_table(t: &EmsTable) -> Table {
     tab
 }
 
+/// The words of a finding of the EMS derivation.
+fn ems_note(t: &EmsTable, note: &EmsNote) -> String {
+    match note {
+        EmsNote::PartialShare { row, components } => {
+            let names = components
+                .iter()
+                .map(|&u| t.component_text(u))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let why = match t.model {
+                Model::Restricted => {
+                    " (in the restricted model a mixed effect sums to zero over a fixed subscript the absorbed term lacks, so it adds nothing to that part)"
+                }
+                Model::Unrestricted => "",
+            };
+            format!(
+                "MS({}) pools the strata of the terms it absorbs; {names} reach only part of them{why}, so their coefficients are the df-weighted share tr(P Z C Z′)/df, not the subscript-table products, and the tests built on MS({}) can differ from the classical split-plot ones (a quasi-F can appear).",
+                t.terms[*row].name, t.terms[*row].name
+            )
+        }
+        EmsNote::NeedsLevels => "A kept term absorbs a dropped one and some coefficients are fractions of the level counts: give every factor's `levels` and `replicates` to get the tests and estimators.".to_string(),
+    }
+}
+
 fn numeric_latex(t: &EmsTable, u: usize) -> String {
     t.ems[u]
         .iter()
         .map(|e| {
-            let v = e.coefficient.value(&t.design).unwrap_or(0);
-            let c = if v == 1 { String::new() } else { v.to_string() };
+            let v = e.coefficient.value(&t.design).unwrap_or(Ratio::ZERO);
+            let c = if v == Ratio::ONE {
+                String::new()
+            } else if v.is_integer() {
+                v.to_string()
+            } else {
+                format!("\tfrac{{{}}}{{{}}}", v.numer(), v.denom())
+            };
             format!("{c}{}", t.component_latex(e.component))
         })
         .collect::<Vec<_>>()
@@ -233,10 +288,10 @@ fn numeric_latex(t: &EmsTable, u: usize) -> String {
 }
 
 /// `MS(A) / MS(A:B)` or `MS(A) / (MS(A:B) + MS(A:C) - MS(A:B:C))`.
-fn ratio_text(t: &EmsTable, num: &[(usize, i64)], den: &[(usize, i64)]) -> String {
-    let wrap = |c: &[(usize, i64)]| {
+fn ratio_text(t: &EmsTable, num: &[(usize, Ratio)], den: &[(usize, Ratio)]) -> String {
+    let wrap = |c: &[(usize, Ratio)]| {
         let s = t.combination_text(c);
-        if c.len() > 1 || c.first().is_some_and(|x| x.1 != 1) {
+        if c.len() > 1 || c.first().is_some_and(|x| x.1 != Ratio::ONE) {
             format!("({s})")
         } else {
             s
@@ -245,10 +300,10 @@ fn ratio_text(t: &EmsTable, num: &[(usize, i64)], den: &[(usize, i64)]) -> Strin
     format!("{} / {}", wrap(num), wrap(den))
 }
 
-fn ratio_latex(t: &EmsTable, num: &[(usize, i64)], den: &[(usize, i64)]) -> String {
-    let wrap = |c: &[(usize, i64)]| {
+fn ratio_latex(t: &EmsTable, num: &[(usize, Ratio)], den: &[(usize, Ratio)]) -> String {
+    let wrap = |c: &[(usize, Ratio)]| {
         let s = t.combination_latex(c);
-        if c.len() > 1 || c.first().is_some_and(|x| x.1 != 1) {
+        if c.len() > 1 || c.first().is_some_and(|x| x.1 != Ratio::ONE) {
             format!("({s})")
         } else {
             s
@@ -278,7 +333,7 @@ fn tests_table(t: &EmsTable) -> Table {
                 ]);
             }
             TestKind::Exact | TestKind::Quasi => {
-                let num = vec![(u, 1)];
+                let num = vec![(u, Ratio::ONE)];
                 let text = ratio_text(t, &num, &test.denominator);
                 let latex = ratio_latex(t, &num, &test.denominator);
                 let df_num = t.df(u).map_or_else(|| t.df_symbolic(u), |v| v.to_string());
@@ -384,7 +439,7 @@ fn derivation_table(t: &EmsTable) -> Table {
     tab
 }
 
-fn combination_json(t: &EmsTable, comb: &[(usize, i64)]) -> Value {
+fn combination_json(t: &EmsTable, comb: &[(usize, Ratio)]) -> Value {
     Value::Array(
         comb.iter()
             .map(|&(v, w)| json!({ "term": t.terms[v].name, "weight": w }))
@@ -400,11 +455,16 @@ pub fn ems_json(t: &EmsTable) -> Value {
             let ems: Vec<Value> = t.ems[u]
                 .iter()
                 .map(|e| {
-                    json!({
+                    let value = e.coefficient.value(d);
+                    let mut v = json!({
                         "component": t.terms[e.component].name,
-                        "coefficient": e.coefficient.value(d),
+                        "coefficient": value,
                         "symbolic": e.coefficient.symbolic(d),
-                    })
+                    });
+                    if let Some(x) = value.filter(|x| !x.is_integer()) {
+                        v["coefficient_exact"] = json!(x.to_string());
+                    }
+                    v
                 })
                 .collect();
             let test = &t.tests[u];
@@ -451,8 +511,12 @@ pub fn ems_json(t: &EmsTable) -> Value {
                 .map(|&(v, w)| {
                     json!({
                         "term": t.terms[v].name,
-                        "weight": k.map(|k| w as f64 / k as f64),
-                        "weight_symbolic": format!("{w}/({})", e.divisor.symbolic(d)),
+                        "weight": k.map(|k| w.to_f64() / k as f64),
+                        "weight_symbolic": if w.is_integer() {
+                            format!("{w}/({})", e.divisor.symbolic(d))
+                        } else {
+                            format!("({w})/({})", e.divisor.symbolic(d))
+                        },
                     })
                 })
                 .collect();
@@ -478,6 +542,16 @@ pub fn ems_json(t: &EmsTable) -> Value {
     design["terms"] = json!(d.terms.iter().map(|x| x.name.clone()).collect::<Vec<_>>());
     design["pooled_into_residual"] =
         json!(d.pooled.iter().map(|x| x.name.clone()).collect::<Vec<_>>());
+    design["absorbed"] = json!(
+        d.absorbed
+            .iter()
+            .map(|a| json!({
+                "term": a.term.name,
+                "into": d.terms[a.into].name,
+                "also_contained_in": a.also.iter().map(|&k| d.terms[k].name.clone()).collect::<Vec<_>>(),
+            }))
+            .collect::<Vec<_>>()
+    );
     json!({
         "emslab_version": env!("CARGO_PKG_VERSION"),
         "model": t.model.as_str(),

@@ -1,0 +1,255 @@
+//! Test denominators and moment estimators: back-substitution over the EMS rows.
+//!
+//! Mean squares are taken in [`Design::rank`] order (size, then term-list position); each
+//! row's EMS holds only components of later rows, so one pass settles every weight. The
+//! pass touches only the rows a denominator uses and their entries, through a scratch
+//! array and a heap reused across terms: nothing proportional to the number of terms is
+//! allocated or scanned per term.
+//!
+//! Classical rows (every random component's coefficient the same product `k_V` wherever
+//! it appears) give integer weights, symbolically, whether or not the level counts are
+//! known. Rows that absorb dropped terms have fractional shares: their weights are exact
+//! rationals computed from the level counts.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::{
+    Combination, EmsEntry, EmsNote, Estimator, Monomial, Ratio, Test, TestKind, fixed_effect_test,
+    no_test, residual_test, test_from_denominator,
+};
+use crate::design::{Design, Subscripts, Term};
+
+/// Why back-substitution gave no denominator.
+enum Stop {
+    /// A fixed effect's φ would have to be removed.
+    Fixed(usize),
+    /// An exact rational did not fit in 64 bits.
+    Overflow,
+}
+
+/// How coefficients are taken as numbers.
+enum Arith<'a> {
+    /// Every random coefficient is `k_V` wherever it appears: weights are integers, and
+    /// the coefficient of V counts as 1.
+    Uniform,
+    /// Exact values at the design's level counts.
+    Exact(&'a [Vec<Ratio>]),
+}
+
+struct Scratch {
+    target: Vec<Ratio>,
+    queued: Vec<bool>,
+    heap: BinaryHeap<Reverse<((usize, usize), usize)>>,
+}
+
+impl Scratch {
+    fn new(n: usize) -> Scratch {
+        Scratch {
+            target: vec![Ratio::ZERO; n],
+            queued: vec![false; n],
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    fn add(&mut self, design: &Design, row: usize, w: Ratio) -> Option<()> {
+        self.target[row] = self.target[row].checked_add(w)?;
+        if !self.queued[row] {
+            self.queued[row] = true;
+            self.heap.push(Reverse((design.rank(row), row)));
+        }
+        Some(())
+    }
+
+    fn clear(&mut self) {
+        while let Some(Reverse((_, u))) = self.heap.pop() {
+            self.queued[u] = false;
+            self.target[u] = Ratio::ZERO;
+        }
+    }
+}
+
+/// Tests, estimators and notes of a table's rows.
+pub(super) fn solve(
+    design: &Design,
+    terms: &[Term],
+    ems: &[Vec<EmsEntry>],
+) -> (Vec<Test>, Vec<Estimator>, Vec<EmsNote>) {
+    let residual = terms.len() - 1;
+    let residual_df_zero = design.residual_df() == Some(0);
+    let uniform = ems.iter().enumerate().all(|(t, row)| {
+        row.iter()
+            .all(|e| e.coefficient.share.is_none() || (e.component == t && !terms[t].random))
+    });
+    let values: Option<Vec<Vec<Ratio>>> = if uniform {
+        None
+    } else {
+        ems.iter()
+            .map(|row| row.iter().map(|e| e.coefficient.value(design)).collect())
+            .collect()
+    };
+    let arith = match (&values, uniform) {
+        (_, true) => Arith::Uniform,
+        (Some(v), false) => Arith::Exact(v),
+        (None, false) => return needs_levels(terms),
+    };
+    let mut scratch = Scratch::new(terms.len());
+    let mut tests = Vec::with_capacity(terms.len());
+    for ti in 0..terms.len() {
+        if ti == residual {
+            tests.push(residual_test());
+            continue;
+        }
+        let test = match denominator(design, terms, ems, &arith, ti, &mut scratch) {
+            Ok(den) => test_from_denominator(ti, den, residual, residual_df_zero),
+            Err(Stop::Fixed(u)) => fixed_effect_test(&terms[u]),
+            Err(Stop::Overflow) => {
+                no_test("its denominator's exact weights do not fit in 64-bit integers".to_string())
+            }
+        };
+        tests.push(test);
+    }
+    let all = Subscripts((1u64 << (design.n_factors() + 1)) - 1);
+    let estimators = (0..terms.len())
+        .filter(|&u| terms[u].random)
+        .filter_map(|u| {
+            let divisor = Monomial(all.minus(terms[u].subscripts));
+            if u == residual {
+                return Some(Estimator {
+                    component: u,
+                    combination: vec![(u, Ratio::ONE)],
+                    divisor,
+                });
+            }
+            let test = &tests[u];
+            if test.kind == TestKind::None {
+                return None;
+            }
+            // E(MS_u) - denominator = c_uu σ²_u with c_uu = share × k_u.
+            let share = match &arith {
+                Arith::Uniform => Ratio::ONE,
+                Arith::Exact(v) => {
+                    let own = own_value(ems, v, u)?;
+                    own.checked_div(Ratio::new(i128::from(divisor.value(design)?), 1)?)?
+                }
+            };
+            let mut combination = vec![(u, Ratio::ONE.checked_div(share)?)];
+            for &(v, w) in &test.denominator {
+                combination.push((v, w.checked_neg()?.checked_div(share)?));
+            }
+            Some(Estimator {
+                component: u,
+                combination,
+                divisor,
+            })
+        })
+        .collect();
+    let notes = restricted_absorption_notes(design, terms, ems);
+    (tests, estimators, notes)
+}
+
+fn own_value(ems: &[Vec<EmsEntry>], values: &[Vec<Ratio>], u: usize) -> Option<Ratio> {
+    ems[u]
+        .iter()
+        .position(|e| e.component == u)
+        .map(|k| values[u][k])
+}
+
+/// Without level counts, fractional shares leave every test open.
+fn needs_levels(terms: &[Term]) -> (Vec<Test>, Vec<Estimator>, Vec<EmsNote>) {
+    let residual = terms.len() - 1;
+    let tests = (0..terms.len())
+        .map(|t| {
+            if t == residual {
+                residual_test()
+            } else {
+                no_test("the weights of its denominator depend on the level counts, which the design does not give (a kept term absorbs a dropped one)".to_string())
+            }
+        })
+        .collect();
+    let estimators = vec![Estimator {
+        component: residual,
+        combination: vec![(residual, Ratio::ONE)],
+        divisor: Monomial::default(),
+    }];
+    (tests, estimators, vec![EmsNote::NeedsLevels])
+}
+
+/// The weights of term `ti`'s F′ denominator, sorted by row.
+fn denominator(
+    design: &Design,
+    terms: &[Term],
+    ems: &[Vec<EmsEntry>],
+    arith: &Arith,
+    ti: usize,
+    s: &mut Scratch,
+) -> Result<Combination, Stop> {
+    let coef = |t: usize, k: usize| match arith {
+        Arith::Uniform => Ratio::ONE,
+        Arith::Exact(v) => v[t][k],
+    };
+    for (k, e) in ems[ti].iter().enumerate() {
+        if e.component != ti {
+            s.add(design, e.component, coef(ti, k))
+                .ok_or(Stop::Overflow)?;
+        }
+    }
+    let mut weights: Combination = Vec::new();
+    while let Some(Reverse((_, u))) = s.heap.pop() {
+        s.queued[u] = false;
+        let need = std::mem::replace(&mut s.target[u], Ratio::ZERO);
+        if need.is_zero() {
+            continue;
+        }
+        if !terms[u].random {
+            s.clear();
+            return Err(Stop::Fixed(u));
+        }
+        let own = ems[u]
+            .iter()
+            .position(|e| e.component == u)
+            .map(|k| coef(u, k));
+        let Some(w) = own.and_then(|o| need.checked_div(o)) else {
+            s.clear();
+            return Err(Stop::Overflow);
+        };
+        weights.push((u, w));
+        for (k, e) in ems[u].iter().enumerate() {
+            if e.component == u {
+                continue;
+            }
+            let sub = w.checked_mul(coef(u, k)).and_then(Ratio::checked_neg);
+            if sub.and_then(|x| s.add(design, e.component, x)).is_none() {
+                s.clear();
+                return Err(Stop::Overflow);
+            }
+        }
+    }
+    weights.sort_unstable_by_key(|&(v, _)| v);
+    Ok(weights)
+}
+
+/// Restricted model: rows that absorb dropped terms in whose strata a mixed component
+/// has a share below 1 (it sums to zero over a fixed subscript the absorbed term lacks).
+fn restricted_absorption_notes(
+    design: &Design,
+    terms: &[Term],
+    ems: &[Vec<EmsEntry>],
+) -> Vec<EmsNote> {
+    let residual = terms.len() - 1;
+    let mut notes = Vec::new();
+    for (row, entries) in ems.iter().enumerate().take(residual) {
+        if !design.absorbs(row) {
+            continue;
+        }
+        let components: Vec<usize> = entries
+            .iter()
+            .filter(|e| terms[e.component].random && e.coefficient.share.is_some())
+            .map(|e| e.component)
+            .collect();
+        if !components.is_empty() {
+            notes.push(EmsNote::PartialShare { row, components });
+        }
+    }
+    notes
+}
