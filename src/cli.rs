@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use emslab::analysis::{self, AnalysisError};
 use emslab::cas::{self, Engine};
 use emslab::data::{self, summary};
-use emslab::io::{FileError, read_design, write_output};
+use emslab::io::{FileError, read_design, read_design_with, write_output};
 use emslab::moments::{self, NegativePolicy};
 use emslab::report::{self, EmsOptions, Format};
 use emslab::simulate::{SimError, SimSpec, Simulator};
@@ -100,6 +100,10 @@ enum Command {
         /// feature; falls back to emslab when Symbolica cannot start).
         #[arg(long, value_enum, default_value = "emslab")]
         engine: EngineArg,
+        /// The most terms the design's factors may allow (each is a row of every table;
+        /// each crossed factor doubles them).
+        #[arg(long, value_name = "N", default_value_t = emslab::design::DEFAULT_MAX_TERMS)]
+        max_terms: usize,
         #[command(flatten)]
         out: OutputArgs,
     },
@@ -163,6 +167,9 @@ struct AnalyzeArgs {
     /// Also fit by maximum likelihood (beside REML).
     #[arg(long, conflicts_with = "no_reml")]
     ml: bool,
+    /// The most terms the design's factors may allow.
+    #[arg(long, value_name = "N", default_value_t = emslab::design::DEFAULT_MAX_TERMS)]
+    max_terms: usize,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -253,6 +260,9 @@ struct SimulateArgs {
     /// Write to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// The most terms the design's factors may allow.
+    #[arg(long, value_name = "N", default_value_t = emslab::design::DEFAULT_MAX_TERMS)]
+    max_terms: usize,
 }
 
 /// A failure: exit code and one message.
@@ -302,6 +312,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             model,
             steps,
             engine,
+            max_terms,
             out,
         }) => {
             let engine = Engine::from(engine);
@@ -313,7 +324,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if let Some(path) = &out.output {
                 emslab::io::check_output(path, &[&design_path])?;
             }
-            let design = read_design(&design_path)?;
+            let design = read_design_with(&design_path, max_terms)?;
             let exe = std::env::current_exe().unwrap_or_default();
             let result = cas::derive_with(engine, &exe, &design, model.into());
             if let Some(why) = &result.fallback {
@@ -354,7 +365,7 @@ fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
     if let Some(path) = &args.out.output {
         emslab::io::check_output(path, &inputs)?;
     }
-    let design = read_design(&args.design)?;
+    let design = read_design_with(&args.design, args.max_terms)?;
     let model: Model = args.model.into();
     let opts = moments::Options {
         alpha: args.alpha,
@@ -467,7 +478,7 @@ fn simulate(args: SimulateArgs) -> Result<(), Failure> {
     if let Some(path) = &args.output {
         emslab::io::check_output(path, &[&args.design])?;
     }
-    let design = read_design(&args.design)?;
+    let design = read_design_with(&args.design, args.max_terms)?;
     // Level overrides.
     let mut levels: Vec<Option<u32>> = vec![None; design.factors.len()];
     for l in &args.levels {

@@ -59,8 +59,13 @@ pub enum BadTarget {
     Input { input: PathBuf },
 }
 
-/// Reads and checks a design file.
+/// Reads and checks a design file (at most [`crate::design::DEFAULT_MAX_TERMS`] terms).
 pub fn read_design(path: &Path) -> Result<Design, FileError> {
+    read_design_with(path, crate::design::DEFAULT_MAX_TERMS)
+}
+
+/// Reads and checks a design file whose factors may allow up to `max_terms` terms.
+pub fn read_design_with(path: &Path, max_terms: usize) -> Result<Design, FileError> {
     let io_err = |source| FileError::Io {
         path: path.to_path_buf(),
         source,
@@ -75,10 +80,13 @@ pub fn read_design(path: &Path) -> Result<Design, FileError> {
             path: path.to_path_buf(),
         });
     }
-    Design::from_toml_bytes(&bytes).map_err(|source| FileError::Design {
-        path: path.to_path_buf(),
-        source,
-    })
+    crate::design::DesignSpec::from_toml_bytes(&bytes)
+        .map_err(DesignError::from)
+        .and_then(|spec| Design::from_spec(spec, max_terms))
+        .map_err(|source| FileError::Design {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Where checked output goes.

@@ -220,6 +220,96 @@ pub struct EmsTable {
     /// One per random term and the Residual, in term order.
     pub estimators: Vec<Estimator>,
     pub notes: Vec<EmsNote>,
+    /// Every row's and column's labels, written once (the table's text is built from
+    /// them, entry by entry).
+    labels: Labels,
+}
+
+/// Labels of the rows (components) and columns (symbols) in each notation.
+#[derive(Debug, Clone, Default)]
+struct Labels {
+    component_text: Vec<String>,
+    component_latex: Vec<String>,
+    component_html: Vec<String>,
+    term_latex: Vec<String>,
+    symbol: Vec<String>,
+    symbol_latex: Vec<String>,
+    /// Every symbol one character: products are written without separators.
+    single_char: bool,
+}
+
+/// Labels are a function of the design and the rows, which the table compares.
+impl PartialEq for Labels {
+    fn eq(&self, _: &Labels) -> bool {
+        true
+    }
+}
+
+impl Labels {
+    fn new(design: &Design, terms: &[Term]) -> Labels {
+        let ncol = design.n_factors() + 1;
+        let symbol: Vec<String> = (0..ncol).map(|c| design.symbol_of(c).to_string()).collect();
+        let upper: Vec<String> = symbol
+            .iter()
+            .map(|s| latex_symbol(&s.to_uppercase()))
+            .collect();
+        let residual = terms.len() - 1;
+        let term_latex: Vec<String> = terms
+            .iter()
+            .map(|t| {
+                let live: String = t.live.iter().map(|c| upper[c].as_str()).collect();
+                if t.dead.is_empty() {
+                    live
+                } else {
+                    let dead: String = t.dead.iter().map(|c| upper[c].as_str()).collect();
+                    format!("{live}({dead})")
+                }
+            })
+            .collect();
+        let component = |u: usize, residual_label: &str, random: &str, fixed: &str| {
+            if u == residual {
+                residual_label.to_string()
+            } else if terms[u].random {
+                random.to_string()
+            } else {
+                fixed.to_string()
+            }
+        };
+        Labels {
+            component_text: (0..terms.len())
+                .map(|u| {
+                    let name = &terms[u].name;
+                    component(u, "σ²", &format!("σ²({name})"), &format!("φ({name})"))
+                })
+                .collect(),
+            component_latex: (0..terms.len())
+                .map(|u| {
+                    let l = &term_latex[u];
+                    component(
+                        u,
+                        "\\sigma^2",
+                        &format!("\\sigma^2_{{{l}}}"),
+                        &format!("\\phi_{{{l}}}"),
+                    )
+                })
+                .collect(),
+            component_html: (0..terms.len())
+                .map(|u| {
+                    let name = html_escape(&terms[u].name);
+                    component(
+                        u,
+                        "σ<sup>2</sup>",
+                        &format!("σ<sup>2</sup><sub>{name}</sub>"),
+                        &format!("φ<sub>{name}</sub>"),
+                    )
+                })
+                .collect(),
+            term_latex,
+            single_char: symbol.iter().all(|s| s.chars().count() == 1),
+            symbol_latex: symbol.iter().map(|s| latex_symbol(s)).collect(),
+            symbol,
+        }
+    }
 }
 
 /// Derives the EMS table, tests and estimators of a design, in time and memory
@@ -232,6 +322,7 @@ pub fn derive(design: &Design, model: Model) -> EmsTable {
     EmsTable {
         model,
         design: design.clone(),
+        labels: Labels::new(design, &terms),
         terms,
         table,
         ems,
@@ -303,6 +394,7 @@ impl EmsTable {
         EmsTable {
             model,
             design: design.clone(),
+            labels: Labels::new(design, &terms),
             terms,
             table,
             ems,
@@ -346,6 +438,14 @@ fn subscript_table(design: &Design, terms: &[Term]) -> SubscriptTable {
         })
         .collect();
     SubscriptTable { columns, rows }
+}
+
+/// A notation for [`EmsTable::write_coefficient`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Text,
+    Latex,
+    Html,
 }
 
 /// Rows from the Residual up: decreasing number of subscripts, then canonical order.
@@ -467,108 +567,114 @@ impl EmsTable {
         self.terms[u].random
     }
 
+    /// A coefficient in one notation, appended to `out`: text (`b n`, with a space after
+    /// unless it is 1), LaTeX (`bn`) or HTML (`<i>bn</i>`).
+    fn write_coefficient(&self, c: &Coefficient, style: Style, out: &mut String) {
+        let Some(m) = c.as_product() else {
+            match style {
+                Style::Text => {
+                    let text = c.symbolic(&self.design);
+                    if text != "1" {
+                        out.push_str(&text);
+                        out.push(' ');
+                    }
+                }
+                Style::Latex => out.push_str(&c.latex(&self.design)),
+                Style::Html => out.push_str(&c.html(&self.design)),
+            }
+            return;
+        };
+        if m.0.is_empty() {
+            return;
+        }
+        let l = &self.labels;
+        match style {
+            Style::Text => {
+                for c in m.0.iter() {
+                    out.push_str(&l.symbol[c]);
+                    out.push(' ');
+                }
+            }
+            Style::Latex => m.0.iter().for_each(|c| out.push_str(&l.symbol_latex[c])),
+            Style::Html => {
+                out.push_str("<i>");
+                for (k, c) in m.0.iter().enumerate() {
+                    if k > 0 && !l.single_char {
+                        out.push('·');
+                    }
+                    out.push_str(&l.symbol[c]);
+                }
+                out.push_str("</i>");
+            }
+        }
+    }
+
+    fn write_ems(&self, t: usize, style: Style) -> String {
+        let labels = match style {
+            Style::Text => &self.labels.component_text,
+            Style::Latex => &self.labels.component_latex,
+            Style::Html => &self.labels.component_html,
+        };
+        let mut out = String::with_capacity(self.ems[t].len() * 16);
+        for (k, e) in self.ems[t].iter().enumerate() {
+            if k > 0 {
+                out.push_str(" + ");
+            }
+            self.write_coefficient(&e.coefficient, style, &mut out);
+            out.push_str(&labels[e.component]);
+        }
+        out
+    }
+
     /// The EMS of term `t` as text: `σ² + n σ²(A:B) + b n φ(A)`.
     pub fn ems_text(&self, t: usize) -> String {
-        self.ems[t]
-            .iter()
-            .map(|e| {
-                let c = e.coefficient.symbolic(&self.design);
-                let comp = self.component_text(e.component);
-                if c == "1" {
-                    comp
-                } else {
-                    format!("{c} {comp}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" + ")
+        self.write_ems(t, Style::Text)
     }
 
     /// The EMS of term `t` with numeric coefficients: `σ² + 2 σ²(A:B) + 8 φ(A)`.
     pub fn ems_numeric_text(&self, t: usize) -> Option<String> {
-        let mut parts = Vec::new();
-        for e in &self.ems[t] {
+        let mut out = String::with_capacity(self.ems[t].len() * 16);
+        for (k, e) in self.ems[t].iter().enumerate() {
+            if k > 0 {
+                out.push_str(" + ");
+            }
             let c = e.coefficient.value(&self.design)?;
-            let comp = self.component_text(e.component);
-            parts.push(if c == Ratio::ONE {
-                comp
-            } else {
-                format!("{c} {comp}")
-            });
+            if c != Ratio::ONE {
+                out.push_str(&c.to_string());
+                out.push(' ');
+            }
+            out.push_str(&self.labels.component_text[e.component]);
         }
-        Some(parts.join(" + "))
+        Some(out)
     }
 
     /// `σ²` for the Residual, `σ²(B)` for a random term, `φ(A)` for a fixed one.
     pub fn component_text(&self, u: usize) -> String {
-        if u == self.residual() {
-            "σ²".to_string()
-        } else if self.terms[u].random {
-            format!("σ²({})", self.terms[u].name)
-        } else {
-            format!("φ({})", self.terms[u].name)
-        }
+        self.labels.component_text[u].clone()
     }
 
     /// LaTeX label of a term from its factors' symbols: `S(B)`, `AB`, `AC(B)`.
     pub fn term_latex(&self, u: usize) -> String {
-        let t = &self.terms[u];
-        let sym = |c: usize| latex_symbol(&self.design.symbol_of(c).to_uppercase());
-        let live: String = t.live.iter().map(sym).collect();
-        if t.dead.is_empty() {
-            live
-        } else {
-            format!("{live}({})", t.dead.iter().map(sym).collect::<String>())
-        }
+        self.labels.term_latex[u].clone()
     }
 
     /// LaTeX of a component: `\sigma^2`, `\sigma^2_{S(B)}`, `\phi_{A}`.
     pub fn component_latex(&self, u: usize) -> String {
-        if u == self.residual() {
-            "\\sigma^2".to_string()
-        } else if self.terms[u].random {
-            format!("\\sigma^2_{{{}}}", self.term_latex(u))
-        } else {
-            format!("\\phi_{{{}}}", self.term_latex(u))
-        }
+        self.labels.component_latex[u].clone()
     }
 
     /// The EMS of term `t` in LaTeX: `\sigma^2 + n\sigma^2_{S(B)} + sn\sigma^2_{B}`.
     pub fn ems_latex(&self, t: usize) -> String {
-        self.ems[t]
-            .iter()
-            .map(|e| {
-                format!(
-                    "{}{}",
-                    e.coefficient.latex(&self.design),
-                    self.component_latex(e.component)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" + ")
+        self.write_ems(t, Style::Latex)
     }
 
     /// The EMS of term `t` in HTML.
     pub fn ems_html(&self, t: usize) -> String {
-        self.ems[t]
-            .iter()
-            .map(|e| {
-                let c = e.coefficient.html(&self.design);
-                format!("{c}{}", self.component_html(e.component))
-            })
-            .collect::<Vec<_>>()
-            .join(" + ")
+        self.write_ems(t, Style::Html)
     }
 
     pub fn component_html(&self, u: usize) -> String {
-        let name = html_escape(&self.terms[u].name);
-        if u == self.residual() {
-            "σ<sup>2</sup>".to_string()
-        } else if self.terms[u].random {
-            format!("σ<sup>2</sup><sub>{name}</sub>")
-        } else {
-            format!("φ<sub>{name}</sub>")
-        }
+        self.labels.component_html[u].clone()
     }
 
     /// The coefficient of component `u` in term `t`'s EMS, if present.
@@ -595,7 +701,7 @@ impl EmsTable {
             if v == self.residual() {
                 "\\mathrm{MS}_{E}".to_string()
             } else {
-                format!("\\mathrm{{MS}}_{{{}}}", self.term_latex(v))
+                format!("\\mathrm{{MS}}_{{{}}}", self.labels.term_latex[v])
             }
         })
     }

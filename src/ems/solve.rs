@@ -28,6 +28,63 @@ enum Stop {
     Overflow,
 }
 
+/// Weights during back-substitution: integers (multiples of each component's `k_V`, on
+/// classical rows) or exact rationals (rows with shares). Checked: `None` on overflow.
+trait Weight: Copy {
+    const ZERO: Self;
+    fn is_zero(self) -> bool;
+    fn add(self, o: Self) -> Option<Self>;
+    fn mul(self, o: Self) -> Option<Self>;
+    fn div(self, o: Self) -> Option<Self>;
+    fn neg(self) -> Option<Self>;
+    fn ratio(self) -> Ratio;
+}
+
+impl Weight for i64 {
+    const ZERO: i64 = 0;
+    fn is_zero(self) -> bool {
+        self == 0
+    }
+    fn add(self, o: i64) -> Option<i64> {
+        self.checked_add(o)
+    }
+    fn mul(self, o: i64) -> Option<i64> {
+        self.checked_mul(o)
+    }
+    fn div(self, o: i64) -> Option<i64> {
+        // Classical rows: every divisor is 1 (the coefficient k_V counts as one unit).
+        (o == 1).then_some(self)
+    }
+    fn neg(self) -> Option<i64> {
+        self.checked_neg()
+    }
+    fn ratio(self) -> Ratio {
+        Ratio::integer(self)
+    }
+}
+
+impl Weight for Ratio {
+    const ZERO: Ratio = Ratio::ZERO;
+    fn is_zero(self) -> bool {
+        Ratio::is_zero(self)
+    }
+    fn add(self, o: Ratio) -> Option<Ratio> {
+        self.checked_add(o)
+    }
+    fn mul(self, o: Ratio) -> Option<Ratio> {
+        self.checked_mul(o)
+    }
+    fn div(self, o: Ratio) -> Option<Ratio> {
+        self.checked_div(o)
+    }
+    fn neg(self) -> Option<Ratio> {
+        self.checked_neg()
+    }
+    fn ratio(self) -> Ratio {
+        self
+    }
+}
+
 /// How coefficients are taken as numbers.
 enum Arith<'a> {
     /// Every random coefficient is `k_V` wherever it appears: weights are integers, and
@@ -37,23 +94,23 @@ enum Arith<'a> {
     Exact(&'a [Vec<Ratio>]),
 }
 
-struct Scratch {
-    target: Vec<Ratio>,
+struct Scratch<W> {
+    target: Vec<W>,
     queued: Vec<bool>,
     heap: BinaryHeap<Reverse<((usize, usize), usize)>>,
 }
 
-impl Scratch {
-    fn new(n: usize) -> Scratch {
+impl<W: Weight> Scratch<W> {
+    fn new(n: usize) -> Scratch<W> {
         Scratch {
-            target: vec![Ratio::ZERO; n],
+            target: vec![W::ZERO; n],
             queued: vec![false; n],
             heap: BinaryHeap::new(),
         }
     }
 
-    fn add(&mut self, design: &Design, row: usize, w: Ratio) -> Option<()> {
-        self.target[row] = self.target[row].checked_add(w)?;
+    fn add(&mut self, design: &Design, row: usize, w: W) -> Option<()> {
+        self.target[row] = self.target[row].add(w)?;
         if !self.queued[row] {
             self.queued[row] = true;
             self.heap.push(Reverse((design.rank(row), row)));
@@ -64,7 +121,7 @@ impl Scratch {
     fn clear(&mut self) {
         while let Some(Reverse((_, u))) = self.heap.pop() {
             self.queued[u] = false;
-            self.target[u] = Ratio::ZERO;
+            self.target[u] = W::ZERO;
         }
     }
 }
@@ -93,14 +150,24 @@ pub(super) fn solve(
         (Some(v), false) => Arith::Exact(v),
         (None, false) => return needs_levels(terms),
     };
-    let mut scratch = Scratch::new(terms.len());
+    let mut ints: Scratch<i64> = Scratch::new(terms.len());
+    let mut exact: Scratch<Ratio> = Scratch::new(0);
     let mut tests = Vec::with_capacity(terms.len());
     for ti in 0..terms.len() {
         if ti == residual {
             tests.push(residual_test());
             continue;
         }
-        let test = match denominator(design, terms, ems, &arith, ti, &mut scratch) {
+        let den = match &arith {
+            Arith::Uniform => denominator(design, terms, ems, |_, _| 1i64, ti, &mut ints),
+            Arith::Exact(v) => {
+                if exact.target.is_empty() {
+                    exact = Scratch::new(terms.len());
+                }
+                denominator(design, terms, ems, |t, k| v[t][k], ti, &mut exact)
+            }
+        };
+        let test = match den {
             Ok(den) => test_from_denominator(ti, den, residual, residual_df_zero),
             Err(Stop::Fixed(u)) => fixed_effect_test(&terms[u]),
             Err(Stop::Overflow) => {
@@ -175,19 +242,16 @@ fn needs_levels(terms: &[Term]) -> (Vec<Test>, Vec<Estimator>, Vec<EmsNote>) {
     (tests, estimators, vec![EmsNote::NeedsLevels])
 }
 
-/// The weights of term `ti`'s F′ denominator, sorted by row.
-fn denominator(
+/// The weights of term `ti`'s F′ denominator, sorted by row; `coef(t, k)` is the k-th
+/// coefficient of row t.
+fn denominator<W: Weight>(
     design: &Design,
     terms: &[Term],
     ems: &[Vec<EmsEntry>],
-    arith: &Arith,
+    coef: impl Fn(usize, usize) -> W,
     ti: usize,
-    s: &mut Scratch,
+    s: &mut Scratch<W>,
 ) -> Result<Combination, Stop> {
-    let coef = |t: usize, k: usize| match arith {
-        Arith::Uniform => Ratio::ONE,
-        Arith::Exact(v) => v[t][k],
-    };
     for (k, e) in ems[ti].iter().enumerate() {
         if e.component != ti {
             s.add(design, e.component, coef(ti, k))
@@ -197,7 +261,7 @@ fn denominator(
     let mut weights: Combination = Vec::new();
     while let Some(Reverse((_, u))) = s.heap.pop() {
         s.queued[u] = false;
-        let need = std::mem::replace(&mut s.target[u], Ratio::ZERO);
+        let need = std::mem::replace(&mut s.target[u], W::ZERO);
         if need.is_zero() {
             continue;
         }
@@ -209,16 +273,16 @@ fn denominator(
             .iter()
             .position(|e| e.component == u)
             .map(|k| coef(u, k));
-        let Some(w) = own.and_then(|o| need.checked_div(o)) else {
+        let Some(w) = own.and_then(|o| need.div(o)) else {
             s.clear();
             return Err(Stop::Overflow);
         };
-        weights.push((u, w));
+        weights.push((u, w.ratio()));
         for (k, e) in ems[u].iter().enumerate() {
             if e.component == u {
                 continue;
             }
-            let sub = w.checked_mul(coef(u, k)).and_then(Ratio::checked_neg);
+            let sub = w.mul(coef(u, k)).and_then(Weight::neg);
             if sub.and_then(|x| s.add(design, e.component, x)).is_none() {
                 s.clear();
                 return Err(Stop::Overflow);
