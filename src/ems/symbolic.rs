@@ -15,11 +15,14 @@ impl Monomial {
         if self.0.is_empty() {
             return "1".to_string();
         }
-        self.0
-            .iter()
-            .map(|c| design.symbol_of(c).to_string())
-            .collect::<Vec<_>>()
-            .join(" ")
+        let mut s = String::with_capacity(self.0.len() * 2);
+        for (k, c) in self.0.iter().enumerate() {
+            if k > 0 {
+                s.push(' ');
+            }
+            s.push_str(design.symbol_of(c));
+        }
+        s
     }
 
     /// Compact form for formulas: `sn`, or `m2·n` when a symbol has more than one character.
@@ -103,6 +106,9 @@ impl Coefficient {
 
     /// The exact value, when every level count is known.
     pub fn value(&self, design: &Design) -> Option<Ratio> {
+        if self.share.is_none() {
+            return Ratio::new(i128::from(self.product.value(design)?), 1);
+        }
         let (n, d) = self.fraction();
         Ratio::new(n.eval(design)?, d.eval(design)?)
     }
