@@ -262,3 +262,14 @@ fn nested_factorial_projection() {
     check(&d, Model::Unrestricted).expect("coefficients agree");
     check(&d, Model::Restricted).expect("coefficients agree");
 }
+
+/// The shipped split-split plot: Block:A:B absorbs Block:B; its EMS (a share in the
+/// restricted model) equals the projection's in both models.
+#[test]
+fn split_split_plot_projection() {
+    let d = emslab::io::read_design(&common::design_path("split_split_plot.toml"))
+        .expect("shipped");
+    assert_eq!(d.absorbed.len(), 1);
+    check(&d, Model::Unrestricted).expect("coefficients agree");
+    check(&d, Model::Restricted).expect("coefficients agree");
+}

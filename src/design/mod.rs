@@ -1049,13 +1049,22 @@ impl Design {
     }
 
     /// Symbolic residual df, including pooled terms: `ab(n-1)`, `(a-1)(b-1)`.
+    /// When the pooled terms' df sum to a product (`ab(r-1)(c-1)` for a split-split plot's
+    /// sub-sub-plot error), the product; otherwise the sum as written.
     pub fn residual_df_symbolic(&self) -> String {
         let mut parts = Vec::new();
+        let mut sum = Poly::default();
         if self.replicates != Some(1) {
             parts.push(self.df_symbolic(&self.residual()));
+            sum.add(&Poly::df(&self.residual()));
         }
         for t in &self.pooled {
             parts.push(self.df_symbolic(t));
+            sum.add(&Poly::df(t));
+        }
+        let factored = sum.factor();
+        if parts.len() > 1 && factored.rest == Poly::constant(1) {
+            return factored.text(self, false);
         }
         parts.join(" + ")
     }
