@@ -120,8 +120,14 @@ fn unrestricted_analysis_equals_r_strata() {
         if !f.is_empty() {
             let test = &t["test"];
             assert_eq!(test["kind"], "exact", "{name}");
-            assert!(common::matches_printed(test["f"].as_f64().expect("f"), f), "{name} F");
-            assert!(common::matches_printed(test["p"].as_f64().expect("p"), p), "{name} p");
+            assert!(
+                common::matches_printed(test["f"].as_f64().expect("f"), f),
+                "{name} F"
+            );
+            assert!(
+                common::matches_printed(test["p"].as_f64().expect("p"), p),
+                "{name} p"
+            );
         }
         checked += 1;
     }
@@ -173,7 +179,10 @@ fn restricted_pooled_ems_is_a_share_and_changes_the_tests() {
     );
     // σ²(Block:A:B) = (MS(Block:A:B) - MS(Residual)) / (4/3).
     let est = r.estimator(sub).expect("estimator");
-    assert_eq!(r.estimator_text(est), "(3/2 MS(Block:A:B) - 3/2 MS(Residual)) / (c n)");
+    assert_eq!(
+        r.estimator_text(est),
+        "(3/2 MS(Block:A:B) - 3/2 MS(Residual)) / (c n)"
+    );
 }
 
 // Without level counts the shares are fractions of unknown numbers: the EMS is still
@@ -215,7 +224,10 @@ fn term_list_order_decides_between_equal_absorbing_terms() {
     let c = d.absorbed.iter().find(|a| a.term.name == "C").expect("C");
     assert_eq!(d.terms[c.into].name, "B:C");
     assert_eq!(
-        c.also.iter().map(|&k| d.terms[k].name.as_str()).collect::<Vec<_>>(),
+        c.also
+            .iter()
+            .map(|&k| d.terms[k].name.as_str())
+            .collect::<Vec<_>>(),
         ["A:C"]
     );
     let v = json(&[
@@ -228,7 +240,11 @@ fn term_list_order_decides_between_equal_absorbing_terms() {
     ]);
     let terms = v["terms"].as_array().expect("terms");
     for r in r_table("tie_anova.csv") {
-        let name = if r[0] == "Residuals" { "Residual" } else { &r[0] };
+        let name = if r[0] == "Residuals" {
+            "Residual"
+        } else {
+            &r[0]
+        };
         let t = terms.iter().find(|t| t["term"] == name).expect("row");
         assert_eq!(t["df"].to_string(), r[1], "{name}");
         assert!(

@@ -267,8 +267,8 @@ fn nested_factorial_projection() {
 /// restricted model) equals the projection's in both models.
 #[test]
 fn split_split_plot_projection() {
-    let d = emslab::io::read_design(&common::design_path("split_split_plot.toml"))
-        .expect("shipped");
+    let d =
+        emslab::io::read_design(&common::design_path("split_split_plot.toml")).expect("shipped");
     assert_eq!(d.absorbed.len(), 1);
     check(&d, Model::Unrestricted).expect("coefficients agree");
     check(&d, Model::Restricted).expect("coefficients agree");
