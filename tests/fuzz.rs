@@ -194,7 +194,7 @@ fn command(kind: Kind, file: &Path, seed: &Path, variant: u8) -> Vec<String> {
             .display()
             .to_string()
     };
-    let model = if variant % 2 == 0 {
+    let model = if variant.is_multiple_of(2) {
         "restricted"
     } else {
         "unrestricted"

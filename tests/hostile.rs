@@ -471,3 +471,76 @@ fn gui_with_a_bad_design_exits_2_before_any_window() {
     assert!(err.contains(&path), "{err}");
     assert!(err.contains("at least 2 levels"), "{err}");
 }
+
+// ---- size limit (item 7) ----
+
+fn crossed_toml(k: usize) -> String {
+    let mut s = String::from("replicates = 2\n");
+    for i in 0..k {
+        let kind = if i % 2 == 0 { "fixed" } else { "random" };
+        s.push_str(&format!(
+            "[[factors]]\nname = \"F{i}\"\nkind = \"{kind}\"\nlevels = 2\n"
+        ));
+    }
+    s
+}
+
+// 40 crossed factors allow 2^40 - 1 terms: refused at once with that number, never an
+// abort on memory or an unbounded run.
+#[test]
+fn too_many_terms_are_refused_with_their_number() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = design_file(dir.path(), "big.toml", crossed_toml(40).as_bytes());
+    let start = std::time::Instant::now();
+    let err = input_error(&["ems", &path, "--model", "unrestricted"]);
+    assert!(start.elapsed().as_secs() < 10);
+    assert!(err.contains("1,099,511,627,775 terms"), "{err}");
+    assert!(err.contains("limit of 4,096"), "{err}");
+    assert!(err.contains("--max-terms"), "{err}");
+    let path = design_file(dir.path(), "13.toml", crossed_toml(13).as_bytes());
+    let err = input_error(&["ems", &path]);
+    assert!(err.contains("8,191 terms"), "{err}");
+    let err = input_error(&["analyze", &path, &path, "--max-terms", "100"]);
+    assert!(err.contains("limit of 100"), "{err}");
+}
+
+#[test]
+fn max_terms_raises_the_limit() {
+    use emslab::design::{DesignError, DesignSpec, TermCount};
+    let spec = DesignSpec::from_toml_str(&crossed_toml(13)).expect("parses");
+    let d = emslab::Design::from_spec(spec.clone(), 8191).expect("within the limit");
+    assert_eq!(d.terms.len(), 8191);
+    match emslab::Design::from_spec(spec, 8190) {
+        Err(DesignError::TooManyTerms { count, limit }) => {
+            assert_eq!(count, TermCount::Exactly(8191));
+            assert_eq!(limit, 8190);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A factor nested in two others: counted only up to the limit.
+    let mut text = crossed_toml(20);
+    text.push_str(
+        "[[factors]]\nname = \"N\"\nkind = \"random\"\nlevels = 2\nnested_in = [\"F0\", \"F1\"]\n",
+    );
+    let spec = DesignSpec::from_toml_str(&text).expect("parses");
+    match emslab::Design::from_spec(spec, 4096) {
+        Err(DesignError::TooManyTerms { count, .. }) => {
+            assert_eq!(count, TermCount::MoreThan(4096));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+// ---- output checks without writing (item 2) ----
+
+#[cfg(unix)]
+#[test]
+fn devices_are_refused_before_anything_is_written() {
+    use emslab::io::{BadTarget, FileError, check_output};
+    for dev in ["/dev/null", "/dev/zero", "/dev/full"] {
+        match check_output(Path::new(dev), &[]) {
+            Err(FileError::BadTarget { problem, .. }) => assert_eq!(problem, BadTarget::Device),
+            other => panic!("{dev}: {other:?}"),
+        }
+    }
+}
