@@ -22,7 +22,9 @@ pub enum NoDenominator {
     #[error("the Residual is the error term: nothing tests it")]
     ErrorTerm,
     /// The EMS holds the fixed effect of row `row`, which no other mean square removes.
-    #[error("its expected mean square contains a fixed effect, which no other mean square can remove")]
+    #[error(
+        "its expected mean square contains a fixed effect, which no other mean square can remove"
+    )]
     FixedEffect { row: usize },
     /// The mean square of row `row` that the combination needs has 0 df.
     #[error("the mean square it needs has 0 degrees of freedom")]

@@ -59,7 +59,12 @@ impl<'a, 'm> Expectations<'a, 'm> {
                 }
             })
             .collect();
-        let largest = model.terms.iter().map(|t| t.levels.len()).max().unwrap_or(0);
+        let largest = model
+            .terms
+            .iter()
+            .map(|t| t.levels.len())
+            .max()
+            .unwrap_or(0);
         Expectations {
             model,
             components,
@@ -176,7 +181,13 @@ impl<'a, 'm> Expectations<'a, 'm> {
                 Component::Fixed(t) => {
                     let (s, e) = fit.columns[t];
                     (s..e)
-                        .map(|j| fit.qr.transformed_column(j).iter().map(|v| v * v).sum::<f64>())
+                        .map(|j| {
+                            fit.qr
+                                .transformed_column(j)
+                                .iter()
+                                .map(|v| v * v)
+                                .sum::<f64>()
+                        })
                         .sum()
                 }
             })

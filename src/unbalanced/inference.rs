@@ -81,7 +81,14 @@ pub(crate) fn run(
         df: pure_error.df + lack_of_fit.df,
         ss: pure_error.ss + lack_of_fit.ss,
     };
-    let system = build_system(design, opts.ss_type, order, &row_sums, &coefficients, residual);
+    let system = build_system(
+        design,
+        opts.ss_type,
+        order,
+        &row_sums,
+        &coefficients,
+        residual,
+    );
     let mut terms = table_rows(design, model, &row_sums, &coefficients, &system, residual);
     for (i, row) in terms.iter_mut().enumerate() {
         row.test = test_of(&system, i, &mut notes);
@@ -289,17 +296,20 @@ fn table_rows(
         .map(|(i, (r, coef))| {
             let term = &design.terms[r.term];
             let mut ems = vec![sigma2.clone()];
-            ems.extend(display.iter().filter(|&&k| coef[k] != 0.0).map(|&k| {
-                EmsCoefficient {
-                    component: design.terms[k].name.clone(),
-                    coefficient: coef[k],
-                    kind: if design.terms[k].random {
-                        Kind::Random
-                    } else {
-                        Kind::Fixed
-                    },
-                }
-            }));
+            ems.extend(
+                display
+                    .iter()
+                    .filter(|&&k| coef[k] != 0.0)
+                    .map(|&k| EmsCoefficient {
+                        component: design.terms[k].name.clone(),
+                        coefficient: coef[k],
+                        kind: if design.terms[k].random {
+                            Kind::Random
+                        } else {
+                            Kind::Fixed
+                        },
+                    }),
+            );
             SsRow {
                 term: term.name.clone(),
                 kind: if term.random {

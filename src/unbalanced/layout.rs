@@ -100,7 +100,10 @@ impl Layout {
             if count == 0 {
                 continue;
             }
-            let (mean, wss) = (cells.mean[i], cells.within_ss.get(i).copied().unwrap_or(0.0));
+            let (mean, wss) = (
+                cells.mean[i],
+                cells.within_ss.get(i).copied().unwrap_or(0.0),
+            );
             if !mean.is_finite() || !wss.is_finite() {
                 return Err(UnbalancedError::NotFinite);
             }

@@ -205,6 +205,10 @@ mod tests {
         let n4: f64 = q4.iter().map(|a| a * a).sum();
         assert!(dot.abs() < 1e-14 && (n4 - 1.0).abs() < 1e-14);
         // The dependent column lies in the span of the first two: no part beyond row 2.
-        assert!(qr.transformed_column(2)[2..].iter().all(|v| v.abs() < 1e-12));
+        assert!(
+            qr.transformed_column(2)[2..]
+                .iter()
+                .all(|v| v.abs() < 1e-12)
+        );
     }
 }

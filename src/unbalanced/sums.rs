@@ -183,11 +183,7 @@ pub(crate) fn type_i(fit: &Fit, order: &[usize]) -> Vec<RowSums> {
                 term: t,
                 df: end - start,
                 ss: sum_sq(&fit.c[start..end]),
-                basis: Basis::QRange {
-                    fit: 0,
-                    start,
-                    end,
-                },
+                basis: Basis::QRange { fit: 0, start, end },
             }
         })
         .collect()
@@ -285,4 +281,77 @@ fn adjusted_by_z(fit: &Fit, t: usize) -> Option<RowSums> {
         ss,
         basis: Basis::Explicit { fit: 0, vectors },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::CellAccumulator;
+    use crate::unbalanced::expectations::Expectations;
+
+    /// Type III through `Z = R⁻ᵀ E_T` equals Type III as the last term of a refit: the same
+    /// SS and the same EMS, for every term of a mixed design with a nested factor.
+    #[test]
+    fn type_iii_by_z_equals_the_refit_with_the_term_last() {
+        let design = Design::from_toml_str(
+            r#"
+            [[factors]]
+            name = "A"
+            kind = "fixed"
+            [[factors]]
+            name = "B"
+            kind = "random"
+            [[factors]]
+            name = "C"
+            kind = "random"
+            nested_in = ["B"]
+            "#,
+        )
+        .unwrap();
+        let mut acc = CellAccumulator::new(vec![3, 4, 2]);
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for a in 0..3u32 {
+            for b in 0..4u32 {
+                for c in 0..2u32 {
+                    let reps = 1 + (next() * 3.0) as u32;
+                    for _ in 0..reps {
+                        acc.push(&[a, b, c], f64::from(a + 2 * b + c) + next());
+                    }
+                }
+            }
+        }
+        let cells = acc.finish();
+        let layout = Layout::new(&cells, 3).unwrap();
+        let model = CellModel::new(&layout, &design);
+        let order: Vec<usize> = (0..design.terms.len()).collect();
+        let mut fits = vec![model.fit(&order).unwrap()];
+        assert!(fits[0].full_rank(model.n_columns()));
+        let mut ex = Expectations::new(&model);
+        for t in 0..order.len() - 1 {
+            let by_z = adjusted_by_z(&fits[0], t).unwrap();
+            let mut reordered: Vec<usize> = order.iter().copied().filter(|&u| u != t).collect();
+            reordered.push(t);
+            fits.push(model.fit(&reordered).unwrap());
+            let mut by_refit = type_i(&fits[fits.len() - 1], &[t]).remove(0);
+            if let Basis::QRange { fit, .. } = &mut by_refit.basis {
+                *fit = fits.len() - 1;
+            }
+            assert_eq!(by_z.df, by_refit.df);
+            assert!((by_z.ss - by_refit.ss).abs() <= 1e-10 * by_refit.ss.max(1.0));
+            let e1 = ex.coefficients(&fits, &by_z);
+            let e2 = ex.coefficients(&fits, &by_refit);
+            for (x, y) in e1.iter().zip(&e2) {
+                assert!(
+                    (x - y).abs() <= 1e-9 * y.abs().max(1.0),
+                    "{t}: {e1:?} vs {e2:?}"
+                );
+            }
+        }
+    }
 }
