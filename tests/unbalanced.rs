@@ -456,3 +456,69 @@ proptest! {
         }
     }
 }
+
+// ---- Report ----
+
+#[test]
+fn report_writes_the_tables_in_every_format() {
+    use emslab::report::{Format, unbalanced_document, write_document};
+    let a = analyse(
+        "designs/machines.toml",
+        "machines_seed1201.csv",
+        SsType::III,
+    );
+    let doc = unbalanced_document(&a, "Machines");
+    assert_eq!(doc.keys(), ["anova", "ems", "components"]);
+    let text = write_document(&doc, Format::Text);
+    // The EMS and the synthesized denominator of Machine (reference.csv: 2.4558139534883736,
+    // 14.734883720930217, weights 0.97730333 and 0.02269667), in 5 significant digits.
+    assert!(
+        text.contains("σ² + 2.4558 σ²(Machine:Worker) + 14.735 φ(Machine)"),
+        "{text}"
+    );
+    assert!(text.contains("0.9773 MS(Machine:Worker) + 0.022697 MS(Residual)"));
+    assert!(text.contains("unrestricted model"));
+    for format in Format::ALL {
+        if format != Format::Json {
+            assert!(!write_document(&doc, format).is_empty());
+        }
+    }
+    let latex = write_document(&doc, Format::Latex);
+    assert!(latex.contains("\\sigma^2_{\\text{Machine:Worker}}"));
+    // With an empty cell the notes say which rows are left out and why.
+    let e = analyse(
+        "designs/machines.toml",
+        "machines_empty_cell.csv",
+        SsType::III,
+    );
+    let text = write_document(&unbalanced_document(&e, ""), Format::Text);
+    assert!(text.contains("Machine: no Type III row, because Machine:Worker contains it"));
+    assert!(text.contains("Machine:Worker: 1 of its 18 level combinations hold no data"));
+}
+
+#[test]
+fn json_has_the_contract_keys() {
+    let a = analyse(
+        "designs/machines.toml",
+        "machines_seed1201.csv",
+        SsType::III,
+    );
+    let v = serde_json::to_value(&a).unwrap();
+    assert_eq!(v["ss_type"], "III");
+    assert_eq!(v["balanced"], false);
+    let machine = &v["terms"][0];
+    for key in ["term", "kind", "df", "ss", "ms", "ems", "test"] {
+        assert!(machine.get(key).is_some(), "terms[0].{key}");
+    }
+    assert_eq!(machine["ems"][0]["component"], "Residual");
+    assert!(machine["ems"][1]["coefficient"].is_f64());
+    assert_eq!(machine["test"]["kind"], "quasi");
+    assert_eq!(machine["test"]["denominator"][0]["term"], "Machine:Worker");
+    assert!(machine["test"]["df_den"].is_f64());
+    let worker = &v["components"][0];
+    assert_eq!(worker["term"], "Worker");
+    for key in ["estimate", "combination", "satterthwaite_df", "ci"] {
+        assert!(worker.get(key).is_some(), "components[0].{key}");
+    }
+    assert_eq!(worker["ci"]["method"], "satterthwaite");
+}

@@ -7,12 +7,16 @@ mod analysis_tables;
 mod ems_tables;
 mod reml_tables;
 mod table;
+mod unbalanced_tables;
 pub mod writers;
 
 pub use analysis_tables::{AnalysisReport, DataInfo, FactorInfo, analysis_document, analysis_json};
 pub use ems_tables::{ems_json, ems_tables};
 pub use reml_tables::{reml_json, reml_tables};
 pub use table::{Align, Cell, Document, Table, fmt_sig, html_escape, latex_escape};
+pub use unbalanced_tables::{
+    combination_text, no_test_text, unbalanced_document, unbalanced_note_text, unbalanced_tables,
+};
 pub use writers::{Format, write_document};
 
 use crate::ems::EmsTable;

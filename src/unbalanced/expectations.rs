@@ -74,7 +74,7 @@ impl<'a, 'm> Expectations<'a, 'm> {
     }
 
     /// `tr(Z_k' A Z_k) / df` for every model term `k` (design order), for one row.
-    pub fn coefficients(&mut self, fits: &[Fit], row: &RowSums) -> Vec<f64> {
+    pub fn coefficients(&mut self, fits: &[&Fit], row: &RowSums) -> Vec<f64> {
         let k = self.components.len();
         if row.df == 0 {
             return vec![0.0; k];
@@ -82,9 +82,13 @@ impl<'a, 'm> Expectations<'a, 'm> {
         let sums = match &row.basis {
             Basis::QRange { fit, start, end } => self.range(fits, *fit, *start, *end),
             Basis::Explicit { fit, vectors } => {
+                let fit = fits[*fit];
+                let m = fit.qr.rows();
+                let mut cells: Vec<f64> = vectors.iter().flatten().copied().collect();
+                fit.qr.apply_q_block(&mut cells);
                 let mut acc = vec![0.0; k];
-                for u in vectors {
-                    let c = self.vector(&fits[*fit], u);
+                for (u, w) in vectors.iter().zip(cells.chunks_exact(m)) {
+                    let c = self.vector(fit, u, w);
                     acc.iter_mut().zip(c).for_each(|(a, b)| *a += b);
                 }
                 acc
@@ -93,7 +97,14 @@ impl<'a, 'm> Expectations<'a, 'm> {
         sums.into_iter().map(|s| s / row.df as f64).collect()
     }
 
-    fn range(&mut self, fits: &[Fit], f: usize, start: usize, end: usize) -> Vec<f64> {
+    /// Drops what is kept about fit `f` (before another factorisation takes its index).
+    pub fn forget(&mut self, f: usize) {
+        if let Some(m) = self.memo.get_mut(f) {
+            m.clear();
+        }
+    }
+
+    fn range(&mut self, fits: &[&Fit], f: usize, start: usize, end: usize) -> Vec<f64> {
         let m = fits[f].qr.rows();
         let k = self.components.len();
         let mut acc = vec![0.0; k];
@@ -108,12 +119,12 @@ impl<'a, 'm> Expectations<'a, 'm> {
             let c = self.column(fits, f, l);
             acc.iter_mut().zip(c).for_each(|(a, b)| *a += b);
         }
-        let totals = self.totals(&fits[f]);
+        let totals = self.totals(fits[f]);
         totals.iter().zip(acc).map(|(t, a)| t - a).collect()
     }
 
     /// Contributions of column `l` of fit `f`'s `Q`.
-    fn column(&mut self, fits: &[Fit], f: usize, l: usize) -> Vec<f64> {
+    fn column(&mut self, fits: &[&Fit], f: usize, l: usize) -> Vec<f64> {
         if self.memo.len() <= f {
             self.memo.resize(f + 1, Vec::new());
         }
@@ -124,7 +135,7 @@ impl<'a, 'm> Expectations<'a, 'm> {
         if let Some(c) = &self.memo[f][l] {
             return c.clone();
         }
-        let fit = &fits[f];
+        let fit = fits[f];
         let q = fit.qr.q_column(l);
         let c: Vec<f64> = (0..self.components.len())
             .map(|k| match self.components[k] {
@@ -141,13 +152,12 @@ impl<'a, 'm> Expectations<'a, 'm> {
         c
     }
 
-    /// Contributions of a vector `u` given in the coordinates of fit's `Q`.
-    fn vector(&mut self, fit: &Fit, u: &[f64]) -> Vec<f64> {
-        let mut w = u.to_vec();
-        fit.qr.apply_q(&mut w);
+    /// Contributions of a vector given in the coordinates of fit's `Q` (`u`) and in cell
+    /// space (`w = Q u`).
+    fn vector(&mut self, fit: &Fit, u: &[f64], w: &[f64]) -> Vec<f64> {
         (0..self.components.len())
             .map(|k| match self.components[k] {
-                Component::Random(levels) => self.random(levels, &w),
+                Component::Random(levels) => self.random(levels, w),
                 Component::Fixed(t) => {
                     let (s, e) = fit.columns[t];
                     (s..e)

@@ -37,8 +37,9 @@ pub(crate) fn run(
             });
         }
     }
-    let mut fits = vec![model.fit(order)?];
-    let (row_sums, left_out) = match opts.ss_type {
+    let main = model.fit(order)?;
+    let mut expectations = Expectations::new(model);
+    let (row_sums, coefficients, left_out) = match opts.ss_type {
         SsType::I => {
             if order.iter().enumerate().any(|(i, &t)| i != t) {
                 notes.push(UnbalancedNote::SequentialOrder {
@@ -48,7 +49,12 @@ pub(crate) fn run(
                         .collect(),
                 });
             }
-            (sums::type_i(&fits[0], order), Vec::new())
+            let rows = sums::type_i(&main, order);
+            let coefficients = rows
+                .iter()
+                .map(|r| snap(expectations.coefficients(&[&main], r)))
+                .collect();
+            (rows, coefficients, Vec::new())
         }
         SsType::III => {
             let (wanted, left_out) = type_iii_rows(model);
@@ -58,17 +64,27 @@ pub(crate) fn run(
                     because: design.terms[because].name.clone(),
                 });
             }
-            let rows = sums::type_iii(model, &mut fits, order, &wanted)?;
-            (rows, left_out)
+            let mut rows = Vec::with_capacity(wanted.len());
+            let mut coefficients = Vec::with_capacity(wanted.len());
+            for &t in &wanted {
+                // A refit lives only until its row's EMS are computed.
+                let (row, refit) = sums::type_iii(model, &main, order, t)?;
+                let coef = match refit {
+                    Some(refit) => {
+                        let c = expectations.coefficients(&[&main, &refit], &row);
+                        expectations.forget(1);
+                        c
+                    }
+                    None => expectations.coefficients(&[&main], &row),
+                };
+                rows.push(row);
+                coefficients.push(snap(coef));
+            }
+            (rows, coefficients, left_out)
         }
     };
-    let mut expectations = Expectations::new(model);
-    let coefficients: Vec<Vec<f64>> = row_sums
-        .iter()
-        .map(|r| snap(expectations.coefficients(&fits, r)))
-        .collect();
 
-    let (lof_ss, lof_df) = fits[0].lack_of_fit();
+    let (lof_ss, lof_df) = main.lack_of_fit();
     let pure_error = SsPart {
         df: layout.within_df(),
         ss: layout.within_ss,
@@ -138,7 +154,10 @@ pub(crate) fn run(
             });
         }
     }
-    if design.terms.iter().any(|t| !t.random) {
+    if terms
+        .iter()
+        .any(|r| r.ems.iter().any(|e| e.kind == Kind::Fixed))
+    {
         notes.push(UnbalancedNote::FixedEffectCoefficients);
     }
     let total_ss: f64 = model.y.iter().map(|v| v * v).sum::<f64>() + layout.within_ss;
@@ -400,8 +419,10 @@ fn test_of(system: &System, t: usize, notes: &mut Vec<UnbalancedNote>) -> TermTe
         f: r.f,
         p: r.p,
         negative_denominator: r.negative_denominator,
+        // F″ differs from F′ only when the denominator subtracts a mean square.
         alternatives: r
             .f2
+            .filter(|_| r.denominator.iter().any(|&(_, w)| w < 0.0))
             .map(|q| QuasiAlternative {
                 form: "F''",
                 numerator: weights(system, &q.numerator),

@@ -339,6 +339,7 @@ pub(crate) fn write_term_columns(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

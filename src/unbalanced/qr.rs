@@ -25,7 +25,7 @@ impl Reflector {
     #[inline]
     fn apply(&self, x: &mut [f64]) {
         let tail = &mut x[self.row..];
-        let s: f64 = self.v.iter().zip(tail.iter()).map(|(a, b)| a * b).sum();
+        let s = dot(&self.v, tail);
         if s == 0.0 {
             return;
         }
@@ -34,6 +34,61 @@ impl Reflector {
             *t -= f * v;
         }
     }
+}
+
+/// Columns per panel of the blocked factorisation.
+const PANEL: usize = 32;
+
+/// The reflector that zeroes `col[k + 1..]` (and sets `col[k..]` to R's entries), or `None`
+/// when the column's part below row `k` is negligible: it depends on the kept columns.
+fn reflect(col: &mut [f64], k: usize, m: usize) -> Option<Reflector> {
+    if k >= m {
+        return None;
+    }
+    // Orthogonal reflections keep the column's length: this is its original norm.
+    let full = dot(col, col).sqrt();
+    let tail_norm = dot(&col[k..], &col[k..]).sqrt();
+    if full == 0.0 || tail_norm <= DEPENDENT * full {
+        return None;
+    }
+    let x0 = col[k];
+    let alpha = if x0 >= 0.0 { -tail_norm } else { tail_norm };
+    let mut v: Vec<f64> = col[k..].to_vec();
+    v[0] -= alpha;
+    // v'v = 2 |alpha| (|alpha| + |x0|)
+    let vtv = 2.0 * tail_norm * (tail_norm + x0.abs());
+    col[k] = alpha;
+    for t in col[k + 1..].iter_mut() {
+        *t = 0.0;
+    }
+    Some(Reflector {
+        row: k,
+        beta: 2.0 / vtv,
+        v,
+    })
+}
+
+/// `a · b` with eight independent partial sums: a single running sum is one dependent
+/// addition after another, which the compiler may not reorder into vector lanes.
+#[inline]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f64; 8];
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for ((s, &xi), &yi) in acc.iter_mut().zip(x).zip(y) {
+            *s += xi * yi;
+        }
+    }
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    acc.iter().sum::<f64>() + tail
 }
 
 /// The factorisation `X = Q R` of an `m × p` matrix, column by column in the given order.
@@ -58,40 +113,38 @@ impl SequentialQr {
         let mut position = vec![None; p];
         // Which reflectors each dependent column still has to meet.
         let mut pending: Vec<(usize, usize)> = Vec::new();
-        for j in 0..p {
-            let k = reflectors.len();
-            let (before, rest) = a.split_at_mut((j + 1) * m);
-            let col = &mut before[j * m..];
-            let full: f64 = col.iter().map(|v| v * v).sum::<f64>().sqrt();
-            if k >= m {
-                pending.push((j, k));
-                continue;
+        // Panels of PANEL columns: within a panel each column first meets the panel's
+        // reflectors so far; then the panel's reflectors update the later columns a tile of
+        // PANEL columns at a time (the tile and the reflectors stay in cache).
+        let mut j0 = 0;
+        while j0 < p {
+            let j1 = (j0 + PANEL).min(p);
+            let first = reflectors.len();
+            for j in j0..j1 {
+                let col = &mut a[j * m..(j + 1) * m];
+                for r in &reflectors[first..] {
+                    r.apply(col);
+                }
+                let k = reflectors.len();
+                match reflect(col, k, m) {
+                    Some(r) => {
+                        reflectors.push(r);
+                        position[j] = Some(k);
+                    }
+                    None => pending.push((j, k)),
+                }
             }
-            let tail_norm: f64 = col[k..].iter().map(|v| v * v).sum::<f64>().sqrt();
-            if full == 0.0 || tail_norm <= DEPENDENT * full {
-                pending.push((j, k));
-                continue;
+            let panel = &reflectors[first..];
+            if !panel.is_empty() {
+                for tile in a[j1 * m..].chunks_mut(PANEL * m) {
+                    for r in panel {
+                        for col in tile.chunks_exact_mut(m) {
+                            r.apply(col);
+                        }
+                    }
+                }
             }
-            let x0 = col[k];
-            let alpha = if x0 >= 0.0 { -tail_norm } else { tail_norm };
-            let mut v: Vec<f64> = col[k..].to_vec();
-            v[0] -= alpha;
-            // v'v = 2 |alpha| (|alpha| + |x0|)
-            let vtv = 2.0 * tail_norm * (tail_norm + x0.abs());
-            let refl = Reflector {
-                row: k,
-                beta: 2.0 / vtv,
-                v,
-            };
-            col[k] = alpha;
-            for t in col[k + 1..].iter_mut() {
-                *t = 0.0;
-            }
-            for later in rest.chunks_exact_mut(m) {
-                refl.apply(later);
-            }
-            reflectors.push(refl);
-            position[j] = Some(k);
+            j0 = j1;
         }
         // Dependent columns meet the reflectors made after them.
         for (j, k) in pending {
@@ -148,10 +201,13 @@ impl SequentialQr {
         }
     }
 
-    /// `x <- Q x`.
-    pub(crate) fn apply_q(&self, x: &mut [f64]) {
+    /// `x_i <- Q x_i` for every `m`-vector of the column-major block `xs`, one reflector at
+    /// a time over all vectors (each reflector is read once).
+    pub(crate) fn apply_q_block(&self, xs: &mut [f64]) {
         for r in self.reflectors.iter().rev() {
-            r.apply(x);
+            for x in xs.chunks_exact_mut(self.m) {
+                r.apply(x);
+            }
         }
     }
 
@@ -169,13 +225,14 @@ impl SequentialQr {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     fn matmul_qr(qr: &SequentialQr, j: usize) -> Vec<f64> {
         // Q (Q' x_j) reproduces x_j.
         let mut x = qr.transformed_column(j).to_vec();
-        qr.apply_q(&mut x);
+        qr.apply_q_block(&mut x);
         x
     }
 

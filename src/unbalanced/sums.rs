@@ -189,40 +189,32 @@ pub(crate) fn type_i(fit: &Fit, order: &[usize]) -> Vec<RowSums> {
         .collect()
 }
 
-/// Type III rows of the terms in `wanted` (indices into the design's terms). `fits[0]` is
-/// the factorisation in `order`; refits with a term's columns last are appended to `fits`
-/// when the model matrix is rank-deficient.
+/// The Type III row of term `t`, given the factorisation `main` in `order`. When the model
+/// matrix is rank-deficient (or `Z` numerically so) the model is factorised again with `t`'s
+/// columns last; that refit is returned too, and the row's basis refers to it as fit 1
+/// (`main` being fit 0): the caller computes the EMS before the next refit.
 pub(crate) fn type_iii(
     model: &CellModel<'_>,
-    fits: &mut Vec<Fit>,
+    main: &Fit,
     order: &[usize],
-    wanted: &[usize],
-) -> Result<Vec<RowSums>, UnbalancedError> {
-    let p = model.n_columns();
-    let last = order.last().copied();
-    let full_rank = fits[0].full_rank(p);
-    let mut rows = Vec::with_capacity(wanted.len());
-    for &t in wanted {
-        if Some(t) == last {
-            rows.extend(type_i(&fits[0], &[t]));
-            continue;
-        }
-        if full_rank && let Some(row) = adjusted_by_z(&fits[0], t) {
-            rows.push(row);
-            continue;
-        }
-        let mut reordered: Vec<usize> = order.iter().copied().filter(|&u| u != t).collect();
-        reordered.push(t);
-        let refit = model.fit(&reordered)?;
-        let index = fits.len();
-        let mut row = type_i(&refit, &[t]).remove(0);
-        if let Basis::QRange { fit, .. } = &mut row.basis {
-            *fit = index;
-        }
-        fits.push(refit);
-        rows.push(row);
+    t: usize,
+) -> Result<(RowSums, Option<Fit>), UnbalancedError> {
+    if order.last() == Some(&t) {
+        return Ok((type_i(main, &[t]).remove(0), None));
     }
-    Ok(rows)
+    if main.full_rank(model.n_columns())
+        && let Some(row) = adjusted_by_z(main, t)
+    {
+        return Ok((row, None));
+    }
+    let mut reordered: Vec<usize> = order.iter().copied().filter(|&u| u != t).collect();
+    reordered.push(t);
+    let refit = model.fit(&reordered)?;
+    let mut row = type_i(&refit, &[t]).remove(0);
+    if let Basis::QRange { fit, .. } = &mut row.basis {
+        *fit = 1;
+    }
+    Ok((row, Some(refit)))
 }
 
 /// Type III of term `t` from a full-rank factorisation: `‖Q_z' c‖²` with `Z = R⁻ᵀ E_T`.
@@ -284,6 +276,7 @@ fn adjusted_by_z(fit: &Fit, t: usize) -> Option<RowSums> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::data::CellAccumulator;
@@ -342,10 +335,12 @@ mod tests {
             if let Basis::QRange { fit, .. } = &mut by_refit.basis {
                 *fit = fits.len() - 1;
             }
+            assert_eq!(type_iii(&model, &fits[0], &order, t).unwrap().0.ss, by_z.ss);
             assert_eq!(by_z.df, by_refit.df);
             assert!((by_z.ss - by_refit.ss).abs() <= 1e-10 * by_refit.ss.max(1.0));
-            let e1 = ex.coefficients(&fits, &by_z);
-            let e2 = ex.coefficients(&fits, &by_refit);
+            let all: Vec<&Fit> = fits.iter().collect();
+            let e1 = ex.coefficients(&all, &by_z);
+            let e2 = ex.coefficients(&all, &by_refit);
             for (x, y) in e1.iter().zip(&e2) {
                 assert!(
                     (x - y).abs() <= 1e-9 * y.abs().max(1.0),
