@@ -426,6 +426,27 @@ proptest! {
         }
     }
 
+    /// Heavily thinned data (empty cells, lost levels of nested factors): no error, and
+    /// the Type I rows and the Residual add up to the corrected total in SS and df.
+    #[test]
+    fn type_i_rows_add_up_on_thinned_data(
+        (recipe, replicates, pool_top) in recipes(2..=4, 2..=4, 1..=3),
+        seed in any::<u64>(),
+    ) {
+        let design = build(&recipe, replicates, pool_top);
+        let obs = observations(&design, seed, 0.45);
+        prop_assume!(obs.len() > 1);
+        let cells = cells_of(&design, &obs);
+        let a = run(&design, &cells, SsType::I);
+        let ss: f64 = a.terms.iter().map(|r| r.ss).sum();
+        let df: u64 = a.terms.iter().map(|r| r.df).sum();
+        prop_assert!(close(ss, a.total.ss, UNBALANCED_IDENTITY), "{} vs {}", ss, a.total.ss);
+        prop_assert_eq!(df, a.total.df);
+        // Type III runs too; its rows never have more df than complete data would give.
+        let b = run(&design, &cells, SsType::III);
+        prop_assert!(b.terms.iter().all(|r| r.df <= r.df_complete));
+    }
+
     /// Shuffling the rows and relabelling the levels changes nothing (unbalanced data, empty
     /// cells allowed).
     #[test]

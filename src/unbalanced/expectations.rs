@@ -13,10 +13,10 @@
 //! `tr(Z_k' A Z_k) = ‖H_k' N^{1/2} W‖²_F`: for each basis vector, add `sqrt(n_c) w_c` over
 //! the cells of each level of k and sum the squares. No `n × n` (or `m × m`) matrix is
 //! formed. For a fixed term `F` the quadratic form is written with its orthonormal
-//! sum-to-zero coding `X_F`: its coefficient `‖X̃_F' W‖²_F / df` multiplies
-//! `φ(F) = Σ (effects of F)² / df_F`... exactly when the form is proportional to the
+//! sum-to-zero coding `X_F`: the coefficient `‖X̃_F' W‖²_F / df` multiplies
+//! `φ(F) = Σ (effects of F)² / df_F`. That is exact when the form is proportional to the
 //! identity on F's effects (balanced data: `b n` in `b n Σα²/(a-1)`); on unbalanced data it
-//! is the average over directions of the effects (the same trace form as for a random term).
+//! is the form's average over directions of the effects (the same trace as for a random term).
 //! In the coordinates of `Q` these are rows of `Q' X̃_F`, which the factorisation holds.
 //!
 //! A basis given as a range of `Q`'s columns uses whichever is shorter: the range, or its
