@@ -74,3 +74,24 @@ pub fn matches_printed(value: f64, printed: &str) -> bool {
 /// REML against lme4 fitted with tight tolerances (xtol_abs 1e-12, ftol_abs 1e-14): both
 /// optimisers stop within about 1e-6 relative of the optimum.
 pub const REML_VS_LME4: f64 = 1e-5;
+
+/// Runs the built `emslab` binary with `args` (the one helper every command-line test
+/// uses).
+pub fn emslab(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_emslab"))
+        .args(args)
+        .output()
+        .expect("the emslab binary runs")
+}
+
+/// The shipped design files (`designs/*.toml`), sorted.
+pub fn shipped_designs() -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("designs");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("designs/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    paths
+}
