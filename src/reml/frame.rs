@@ -160,6 +160,12 @@ pub(crate) struct FixedPart {
     pub p: usize,
     /// Candidate columns dropped as aliased (already spanned by earlier columns).
     pub aliased: usize,
+    /// The fixed factors (design indices, declaration order): those of the fixed terms.
+    pub factors: Vec<usize>,
+    /// `cell_codes[c][i]`: dense code of fixed factor `factors[i]` in cell `c`.
+    pub cell_codes: Vec<Vec<u32>>,
+    /// Observations in each cell.
+    pub cell_counts: Vec<f64>,
 }
 
 /// Everything the likelihood needs from the data, with no n-by-anything matrix.
@@ -173,6 +179,9 @@ pub(crate) struct Frame {
     pub shift: f64,
     /// Every cell of the factor structure present with the same number of replicates.
     pub balanced: bool,
+    /// `codes[f][d]`: the code (as given) of dense code `d` of factor `f` (dense codes rank
+    /// the codes given, so that the first level is the smallest code).
+    pub codes: Vec<Vec<u32>>,
 }
 
 /// Label of a level code of factor `f`.
@@ -292,12 +301,24 @@ impl Frame {
 
         let fixed = build_fixed(design, codes, &mut combos, labels)?;
         let balanced = is_balanced(design, &mut combos);
+        let given: Vec<Vec<u32>> = codes
+            .iter()
+            .zip(&dense)
+            .map(|(c, (d, m))| {
+                let mut of = vec![0u32; *m];
+                for (&code, &dc) in c.iter().zip(d) {
+                    of[dc as usize] = code;
+                }
+                of
+            })
+            .collect();
         Ok(Frame {
             n,
             random,
             fixed,
             shift,
             balanced,
+            codes: given,
         })
     }
 
@@ -633,12 +654,23 @@ fn build_fixed(
             cell_cols[c as usize].push(j as u32 + 1);
         }
     }
+    let factors: Vec<usize> = all.iter().collect();
+    let cell_codes = (0..n_cells)
+        .map(|c| factors.iter().map(|&f| cell_dense[f].0[c]).collect())
+        .collect();
+    let mut cell_counts = vec![0.0; n_cells];
+    for &c in &obs_cell {
+        cell_counts[c as usize] += 1.0;
+    }
     Ok(FixedPart {
         names,
         obs_cell,
         cell_cols,
         p,
         aliased,
+        factors,
+        cell_codes,
+        cell_counts,
     })
 }
 
