@@ -95,3 +95,19 @@ pub fn shipped_designs() -> Vec<std::path::PathBuf> {
     paths.sort();
     paths
 }
+
+// ---- Inference from the REML fit (issue 12 item 4, issue 11 item 4) ----
+
+/// Satterthwaite df (and the p-values and t intervals that depend on them) against lmerTest
+/// 3.1-3 / emmeans 1.8.4 on an lme4 fit polished to its optimum: lmerTest differentiates
+/// numerically (numDeriv), emslab analytically with one central difference of the analytic
+/// gradient; the issues ask for 1e-4 relative.
+pub const SATTERTHWAITE_VS_LMERTEST: f64 = 1e-4;
+
+/// Kenward-Roger df, adjusted standard errors and scaled F against pbkrtest 0.5.2 (the issues
+/// ask for 1e-3 relative).
+pub const KENWARD_ROGER_VS_PBKRTEST: f64 = 1e-3;
+
+/// Estimates, means, unadjusted standard errors and F statistics (functions of the fit alone)
+/// against lme4 / emmeans at the same optimum: 1e-6 relative (the issues' bound).
+pub const MEANS_VS_EMMEANS: f64 = 1e-6;
