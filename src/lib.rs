@@ -9,6 +9,7 @@ pub mod anova;
 pub mod cas;
 pub mod data;
 pub mod design;
+pub mod dist;
 pub mod ems;
 pub mod io;
 pub mod moments;

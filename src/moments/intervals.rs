@@ -4,7 +4,7 @@
 // `!(x > 0.0)` is meant: it is true for NaN as well.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
-use super::dist::{chi2_quantile, f_quantile};
+use crate::dist::{chi2_quantile, f_quantile};
 
 /// How an interval was computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

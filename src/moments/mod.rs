@@ -38,10 +38,10 @@
 // `!(x > 0.0)` is meant: it is true for NaN as well.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
-pub mod dist;
 pub mod intervals;
 
 use crate::anova::AnovaTable;
+use crate::dist;
 use crate::ems::{EmsTable, Model, NoTest, TestKind};
 pub use intervals::{Interval, IntervalMethod, MsTerm};
 
