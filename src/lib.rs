@@ -10,6 +10,7 @@ pub mod cas;
 pub mod data;
 pub mod design;
 pub mod ems;
+pub mod gauge;
 pub mod io;
 pub mod moments;
 pub mod reml;

@@ -74,3 +74,15 @@ pub fn matches_printed(value: f64, printed: &str) -> bool {
 /// REML against lme4 fitted with tight tolerances (xtol_abs 1e-12, ftol_abs 1e-14): both
 /// optimisers stop within about 1e-6 relative of the optimum.
 pub const REML_VS_LME4: f64 = 1e-5;
+
+// ---- Gauge R&R (issue 14) ----
+
+/// Gauge tables against the independent R script (tests/data/gauge/gauge_reference.R):
+/// the same formulas evaluated with R's and emslab's full-precision quantiles and root
+/// finders, relative to the reference value (the issue asks for 1e-9).
+pub const GAUGE_VS_R: f64 = 1e-9;
+
+/// `|a - b| <= tol * |b|` (exact agreement required when `b` is 0).
+pub fn rel_close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * b.abs()
+}
