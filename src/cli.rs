@@ -66,7 +66,7 @@ impl From<FormatArg> for Format {
 }
 
 #[derive(clap::Args, Debug)]
-struct OutputArgs {
+pub(crate) struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: FormatArg,
@@ -108,6 +108,9 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// Balanced data drawn from the design with given variance components, as CSV.
     Simulate(SimulateArgs),
+    /// Gauge R&R study (crossed or nested, ANOVA method): Minitab's table with intervals,
+    /// AIAG's verdict, and the charts with --plot.
+    Gauge(crate::cli_gauge::GaugeArgs),
     /// The Symbolica engine's worker process (started by `ems --engine symbolica`).
     #[command(name = "__symbolica-worker", hide = true)]
     SymbolicaWorker,
@@ -243,13 +246,13 @@ struct SimulateArgs {
 }
 
 /// A failure: exit code and one message.
-struct Failure {
-    code: u8,
-    message: String,
+pub(crate) struct Failure {
+    pub(crate) code: u8,
+    pub(crate) message: String,
 }
 
 impl Failure {
-    fn input(message: impl Into<String>) -> Failure {
+    pub(crate) fn input(message: impl Into<String>) -> Failure {
         Failure {
             code: 2,
             message: message.into(),
@@ -312,6 +315,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         },
         Some(Command::Analyze(args)) => analyze(args),
         Some(Command::Simulate(args)) => simulate(args),
+        Some(Command::Gauge(args)) => crate::cli_gauge::run(args),
     }
 }
 
@@ -526,7 +530,7 @@ fn open_app(design: Option<PathBuf>, data: Option<PathBuf>) -> Result<(), Failur
     }
 }
 
-fn emit(
+pub(crate) fn emit(
     doc: &report::Document,
     json: Option<&serde_json::Value>,
     out: &OutputArgs,

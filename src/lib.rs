@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod anova;
 pub mod cas;
+pub mod chart;
 pub mod data;
 pub mod design;
 pub mod ems;

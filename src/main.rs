@@ -2,6 +2,7 @@
 //! over the library.
 
 mod cli;
+mod cli_gauge;
 #[cfg(feature = "gui")]
 mod gui;
 

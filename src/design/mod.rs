@@ -327,7 +327,10 @@ impl TryFrom<DesignSpec> for Design {
         // Gauge roles: at most one factor each.
         for (index, f) in spec.factors.iter().enumerate() {
             let Some(role) = f.role else { continue };
-            if let Some(first) = spec.factors[..index].iter().position(|g| g.role == Some(role)) {
+            if let Some(first) = spec.factors[..index]
+                .iter()
+                .position(|g| g.role == Some(role))
+            {
                 return Err(DesignError::DuplicateRole {
                     index,
                     name: f.name.clone(),

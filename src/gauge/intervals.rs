@@ -123,10 +123,7 @@ impl<'a> Solver<'a> {
 
 /// The `δ` in [0, 1] where `f` (decreasing in `δ`) crosses 0: 0 when `f(0) <= 0`, 1 when
 /// `f(1) >= 0`, else by bisection.
-fn root_decreasing(
-    s: &mut Solver,
-    f: &dyn Fn(&mut Solver, f64) -> Option<f64>,
-) -> Option<f64> {
+fn root_decreasing(s: &mut Solver, f: &dyn Fn(&mut Solver, f64) -> Option<f64>) -> Option<f64> {
     if f(s, 0.0)? <= 0.0 {
         return Some(0.0);
     }

@@ -6,7 +6,7 @@
 
 use super::intervals::{MeanSquare, Solver};
 use super::{
-    Acceptance, Assessment, AnovaWithTests, Bounds, GaugeError, GaugeNote, GaugeRow, GaugeStudy,
+    Acceptance, AnovaWithTests, Assessment, Bounds, GaugeError, GaugeNote, GaugeRow, GaugeStudy,
     Interaction, InteractionStatus, Layout, Options, Prepared, RowIntervals, Source,
 };
 use crate::anova;
@@ -50,12 +50,9 @@ fn add(a: &[(usize, f64)], b: &[(usize, f64)]) -> Weights {
 }
 
 /// ANOVA, F tests and moment estimates of one model of the study.
-fn fit(
-    sized: &Design,
-    ds: &Dataset,
-) -> Result<(AnovaWithTests, moments::Analysis), GaugeError> {
-    let table = anova::from_cells(sized, &ds.cells)
-        .map_err(|e| GaugeError::Internal(e.to_string()))?;
+fn fit(sized: &Design, ds: &Dataset) -> Result<(AnovaWithTests, moments::Analysis), GaugeError> {
+    let table =
+        anova::from_cells(sized, &ds.cells).map_err(|e| GaugeError::Internal(e.to_string()))?;
     // All random: the restricted and unrestricted models coincide.
     let ems = ems::derive(sized, Model::Unrestricted);
     let analysis = moments::analyze(&ems, &table, &moments::Options::default());
@@ -340,7 +337,10 @@ pub fn study(prepared: &Prepared, ds: &Dataset, opts: &Options) -> Result<GaugeS
         })
         .collect();
     let mut solver = Solver::new(&ms, 1.0 - opts.level);
-    let total_w = rows.last().map(|r| r.combination.clone()).unwrap_or_default();
+    let total_w = rows
+        .last()
+        .map(|r| r.combination.clone())
+        .unwrap_or_default();
     for row in &mut rows {
         row.ci = row_intervals(&mut solver, row, &total_w, k, width);
     }

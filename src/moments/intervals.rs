@@ -230,7 +230,12 @@ impl Mls {
     /// The interval for mean squares and weights of this shape.
     pub fn interval(&self, terms: &[Term]) -> Option<Interval> {
         let (lower, upper) = self.bounds(terms)?;
-        Some(Interval::clipped(Method::Mls, 1.0 - self.alpha, lower, upper))
+        Some(Interval::clipped(
+            Method::Mls,
+            1.0 - self.alpha,
+            lower,
+            upper,
+        ))
     }
 
     /// The bounds `θ̂ - sqrt(V_L)` and `θ̂ + sqrt(V_U)` as computed, before negative values

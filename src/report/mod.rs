@@ -5,6 +5,7 @@
 
 mod analysis_tables;
 mod ems_tables;
+pub mod gauge_tables;
 mod reml_tables;
 mod table;
 pub mod writers;

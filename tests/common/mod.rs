@@ -86,3 +86,11 @@ pub const GAUGE_VS_R: f64 = 1e-9;
 pub fn rel_close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol * b.abs()
 }
+
+/// Agreement to the decimals a printed table shows (Minitab prints fixed decimals):
+/// `matches_decimals(27.8606, "27.86")` is within half a unit of the last printed digit.
+pub fn matches_decimals(value: f64, printed: &str) -> bool {
+    let p: f64 = printed.parse().expect("reference number");
+    let decimals = printed.split_once('.').map_or(0, |(_, d)| d.len()) as i32;
+    (value - p).abs() <= 0.5 * 10f64.powi(-decimals) * (1.0 + 1e-9)
+}
