@@ -331,6 +331,9 @@ fn the_three_interaction_cases_are_covered() {
     assert!(s["sim_removed"].row(Source::OperatorPart).is_none());
 }
 
+/// A printed ANOVA line: DF, SS, MS, and F and P where printed.
+type PrintedAnovaRow<'a> = (u64, &'a str, &'a str, Option<(&'a str, &'a str)>);
+
 /// Minitab's printed table for the AIAG study (GAGEAIAG.MTW: the AIAG MSA manual's 10
 /// parts x 3 appraisers x 3 trials, shipped as designs/gauge_aiag.csv), Stat > Quality
 /// Tools > Gage Study > Gage R&R Study (Crossed), ANOVA method, process tolerance 8: Minitab
@@ -356,7 +359,7 @@ fn aiag_study_reproduces_minitabs_printed_table() {
         );
     };
     // Two-Way ANOVA Table With Interaction (DF, SS, MS, F, P).
-    let full: [(u64, &str, &str, Option<(&str, &str)>); 4] = [
+    let full: [PrintedAnovaRow; 4] = [
         (9, "88.3619", "9.81799", Some(("492.291", "0.000"))),
         (2, "3.1673", "1.58363", Some(("79.406", "0.000"))),
         (18, "0.3590", "0.01994", Some(("0.434", "0.974"))),
@@ -389,7 +392,7 @@ fn aiag_study_reproduces_minitabs_printed_table() {
     );
     // Two-Way ANOVA Table Without Interaction.
     let red = s.reduced.as_ref().expect("reduced");
-    let reduced: [(u64, &str, &str, Option<(&str, &str)>); 3] = [
+    let reduced: [PrintedAnovaRow; 3] = [
         (9, "88.3619", "9.81799", Some(("245.614", "0.000"))),
         (2, "3.1673", "1.58363", Some(("39.617", "0.000"))),
         (78, "3.1179", "0.03997", None),

@@ -188,7 +188,7 @@ fn ranges(p: &Panel) -> ((f64, f64), (f64, f64)) {
 fn category_label(labels: &[String], x: f64) -> String {
     let i = x.round();
     let step = labels.len().div_ceil(30).max(1);
-    if (x - i).abs() > 1e-6 || i < 0.0 || (i as usize) % step != 0 {
+    if (x - i).abs() > 1e-6 || i < 0.0 || !(i as usize).is_multiple_of(step) {
         return String::new();
     }
     labels.get(i as usize).cloned().unwrap_or_default()

@@ -6,25 +6,25 @@
 //!
 //! - **Variance components and their sums** (Repeatability, Operator, Operator*Part,
 //!   Reproducibility, Total Gage R&R, Part-To-Part, Total Variation): the MLS interval of
-//!   Ting, Burdick, Graybill, Jeyaratnam and Lu (1990) on `Σ c_q θ_q - Σ c_r θ_r`, with the
-//!   constants `G_i`, `H_i`, `G_qr`, `H_qr`, `G*_qt`, `H*_ru` of
-//!   [`crate::moments::intervals::Mls`]. These are the intervals Burdick, Borror and
-//!   Montgomery (2005, *Design and Analysis of Gauge R&R Studies*, ASA-SIAM) tabulate for
-//!   the crossed random model with interaction (Chapter 3: `γ_P`, `γ_M = σ²_O + σ²_PO +
-//!   σ²_E`, `γ_Y`, `σ²_O`, `σ²_PO`, and the exact chi-square interval on `σ²_E`), without
-//!   interaction (Chapter 5) and for the one-factor and nested models (Chapters 2 and 7):
-//!   each of their formulas is this general interval written out for one combination.
-//!   Repeatability, a multiple of one mean square, gets the exact chi-square interval.
+//!   Ting, Burdick, Graybill, Jeyaratnam and Lu (1990, *J. Statist. Comput. Simul.* 35) on
+//!   `Σ c_q θ_q - Σ c_r θ_r`, as Burdick and Graybill (1992, *Confidence Intervals on
+//!   Variance Components*, §3.3) state it, with the constants `G_i`, `H_i`, `G_qr`, `H_qr`,
+//!   `G*_qt`, `H*_ru` of [`crate::moments::intervals::Mls`]. Burdick, Borror and Montgomery
+//!   (2005, *Design and Analysis of Gauge R&R Studies*, ASA-SIAM, Chapter 3, the balanced
+//!   two-factor crossed random model with interaction) write this interval out for `γ_P =
+//!   σ²_P`, `γ_M = σ²_O + σ²_PO + σ²_E` (their `V_LM`, `V_UM`: Graybill and Wang's interval
+//!   on a sum), `γ_Y`, `σ²_O`, `σ²_PO`, and give the exact chi-square interval on `σ²_E`;
+//!   the SAS VARCOMP documentation (METHOD=GRR, "MLS Confidence Limits") reproduces their
+//!   table. Each of those formulas is this general interval for one combination, and the
+//!   same code serves the model without interaction and the nested model.
 //! - **Shares of the total** (%Contribution, and %Study Var as its square root): the ratio
-//!   `ρ = γ / γ_Y` has the interval of all `δ` for which the MLS interval on the
-//!   combination `γ - δ γ_Y` covers 0 (Burdick and Graybill 1992, *Confidence Intervals
-//!   on Variance Components*, §3.? "ratios": the MLS interval on a ratio of linear
-//!   combinations by inversion of the interval on their difference). The lower bound is the
-//!   `δ` where the MLS lower bound on `γ - δ γ_Y` is 0, the upper bound where its upper
-//!   bound is 0, found by bisection on [0, 1]. For the Part-To-Part and Total Gage R&R
-//!   shares this is the construction behind Burdick, Borror and Montgomery's (2005,
-//!   Chapter 3) intervals on `ρ_P = γ_P/γ_Y` and `ρ_M = γ_M/γ_Y`; one construction serves
-//!   every row and every layout.
+//!   `ρ = γ / γ_Y` gets the set of all `δ` for which the MLS interval on `γ - δ γ_Y` covers
+//!   0, the usual way an interval on a difference yields one on a ratio. Its lower bound is
+//!   the `δ` where the MLS lower bound on `γ - δ γ_Y` is 0, its upper bound where the MLS
+//!   upper bound is 0, found by bisection on [0, 1]. Burdick, Borror and Montgomery (2005,
+//!   Chapter 3) give closed forms for two of these shares, `ρ_P = γ_P/γ_Y` and `ρ_M =
+//!   γ_M/γ_Y`, through their interval on `γ_P/γ_M`; emslab uses the one construction above
+//!   for every row and every layout.
 //! - **Standard deviations, study variation, %Tolerance**: the square root (times the
 //!   multiplier, over the tolerance) of the bounds on the variance; **%Study Var**: 100 ×
 //!   the square root of the bounds on the share.
