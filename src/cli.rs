@@ -4,6 +4,7 @@
 //! built ([`emit`]): the command line adds no computation and no wording of its own.
 
 mod analyze;
+mod gauge;
 mod simulate;
 
 use std::io::Write;
@@ -70,7 +71,7 @@ impl From<FormatArg> for Format {
 }
 
 #[derive(clap::Args, Debug)]
-struct OutputArgs {
+pub(crate) struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: FormatArg,
@@ -112,6 +113,9 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Balanced data drawn from the design with given variance components, as CSV.
     Simulate(simulate::SimulateArgs),
+    /// Gauge R&R study (crossed or nested, ANOVA method): Minitab's table with intervals,
+    /// AIAG's verdict, and the charts with --plot.
+    Gauge(gauge::GaugeArgs),
     /// The Symbolica engine's worker process (started by `ems --engine symbolica`).
     #[command(name = "__symbolica-worker", hide = true)]
     SymbolicaWorker,
@@ -165,14 +169,14 @@ fn parse_seed(s: &str) -> Result<u64, String> {
 }
 
 /// A failure: exit code and one message.
-struct Failure {
-    code: u8,
-    message: String,
+pub(crate) struct Failure {
+    pub(crate) code: u8,
+    pub(crate) message: String,
 }
 
 impl Failure {
     /// Bad usage or input: exit 2.
-    fn input(message: impl Into<String>) -> Failure {
+    pub(crate) fn input(message: impl Into<String>) -> Failure {
         Failure {
             code: 2,
             message: message.into(),
@@ -241,6 +245,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         },
         Some(Command::Analyze(args)) => analyze::analyze(args),
         Some(Command::Simulate(args)) => simulate::simulate(args),
+        Some(Command::Gauge(args)) => gauge::run(args),
     }
 }
 
@@ -315,7 +320,11 @@ fn stdout_result(r: std::io::Result<()>) -> Result<(), Failure> {
 }
 
 /// Writes a report (document and JSON) as `--format`, `--table` and `--output` say.
-fn emit<J: Serialize>(doc: &report::Document, json: &J, out: &OutputArgs) -> Result<(), Failure> {
+pub(crate) fn emit<J: Serialize>(
+    doc: &report::Document,
+    json: &J,
+    out: &OutputArgs,
+) -> Result<(), Failure> {
     let format: Format = out.format.into();
     let table = out.table.as_deref();
     match output_path(&out.output) {

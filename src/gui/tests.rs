@@ -529,6 +529,7 @@ fn frame_times_for_eight_factors() {
             levels: Some(3),
             nested_in: vec![],
             symbol: None,
+            role: None,
         });
     }
     let t = std::time::Instant::now();

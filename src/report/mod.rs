@@ -6,6 +6,7 @@
 mod analysis_tables;
 mod ems_tables;
 mod engine_tables;
+pub mod gauge_tables;
 pub mod json;
 mod reml_tables;
 mod table;

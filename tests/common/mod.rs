@@ -111,3 +111,23 @@ pub const KENWARD_ROGER_VS_PBKRTEST: f64 = 1e-3;
 /// Estimates, means, unadjusted standard errors and F statistics (functions of the fit alone)
 /// against lme4 / emmeans at the same optimum: 1e-6 relative (the issues' bound).
 pub const MEANS_VS_EMMEANS: f64 = 1e-6;
+
+// ---- Gauge R&R (issue 14) ----
+
+/// Gauge tables against the independent R script (tests/data/gauge/gauge_reference.R):
+/// the same formulas evaluated with R's and emslab's full-precision quantiles and root
+/// finders, relative to the reference value (the issue asks for 1e-9).
+pub const GAUGE_VS_R: f64 = 1e-9;
+
+/// `|a - b| <= tol * |b|` (exact agreement required when `b` is 0).
+pub fn rel_close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * b.abs()
+}
+
+/// Agreement to the decimals a printed table shows (Minitab prints fixed decimals):
+/// `matches_decimals(27.8606, "27.86")` is within half a unit of the last printed digit.
+pub fn matches_decimals(value: f64, printed: &str) -> bool {
+    let p: f64 = printed.parse().expect("reference number");
+    let decimals = printed.split_once('.').map_or(0, |(_, d)| d.len()) as i32;
+    (value - p).abs() <= 0.5 * 10f64.powi(-decimals) * (1.0 + 1e-9)
+}
