@@ -24,7 +24,7 @@
 
 pub mod cells;
 pub mod decimal;
-mod hash;
+pub(crate) mod hash;
 pub mod summary;
 
 use std::collections::HashMap;

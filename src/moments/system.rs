@@ -8,30 +8,13 @@
 //! equations triangular in the order of [`Row::size`]: the EMS of a row holds only its own
 //! component and components of rows later in that order.
 
-use super::{Weights, intervals};
+use super::{MsTerm, Weights};
 use crate::anova::AnovaTable;
-use crate::ems::EmsTable;
+use crate::ems::{EmsTable, NoTest};
 
 /// A target coefficient below this fraction of the largest one is a rounding residue of
 /// numeric coefficients, not a component to remove (integer coefficients leave exact zeros).
 const NEGLIGIBLE: f64 = 1e-9;
-
-/// Why a term has no test denominator (or a component no estimator).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum NoDenominator {
-    #[error("the Residual is the error term: nothing tests it")]
-    ErrorTerm,
-    /// The EMS holds the fixed effect of row `row`, which no other mean square removes.
-    #[error(
-        "its expected mean square contains a fixed effect, which no other mean square can remove"
-    )]
-    FixedEffect { row: usize },
-    /// The mean square of row `row` that the combination needs has 0 df.
-    #[error("the mean square it needs has 0 degrees of freedom")]
-    ZeroDf { row: usize },
-    #[error("its expected mean square has no other component")]
-    NoOtherComponent,
-}
 
 /// One row of the EMS equations, with numbers.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,10 +100,10 @@ impl System {
     }
 
     /// The combination of mean squares whose expectation is `E(MS_t)` without `t`'s own
-    /// component: back-substitution up the lattice.
-    pub fn denominator(&self, t: usize) -> Result<Weights, NoDenominator> {
+    /// component: back-substitution in the order of [`Row::size`] (up the lattice).
+    pub fn denominator(&self, t: usize) -> Result<Weights, NoTest> {
         if t == self.residual {
-            return Err(NoDenominator::ErrorTerm);
+            return Err(NoTest::ErrorTerm);
         }
         let n = self.rows.len();
         let mut target = vec![0.0f64; n];
@@ -141,7 +124,7 @@ impl System {
                 continue;
             }
             if !self.rows[u].random {
-                return Err(NoDenominator::FixedEffect { row: u });
+                return Err(NoTest::FixedEffect { term: u });
             }
             let k = self.coefficient(u, u);
             let mut w = need / k;
@@ -161,17 +144,17 @@ impl System {
             .map(|(v, w)| (v, *w))
             .collect();
         if let Some(&(v, _)) = comb.iter().find(|&&(v, _)| self.rows[v].df == 0) {
-            return Err(NoDenominator::ZeroDf { row: v });
+            return Err(NoTest::ZeroDf { term: v });
         }
         if comb.is_empty() {
-            return Err(NoDenominator::NoOtherComponent);
+            return Err(NoTest::NoOtherComponent);
         }
         Ok(comb)
     }
 
     /// The estimator of random component `u`: weights `a_i` with `Σ a_i E(MS_i) = σ²_u`,
     /// and the divisor `k_u`.
-    pub fn estimator(&self, u: usize) -> Result<(Weights, f64), NoDenominator> {
+    pub fn estimator(&self, u: usize) -> Result<(Weights, f64), NoTest> {
         let k = self.coefficient(u, u);
         if u == self.residual {
             return Ok((vec![(u, 1.0 / k)], k));
@@ -182,9 +165,9 @@ impl System {
         Ok((comb, k))
     }
 
-    pub(crate) fn terms_of(&self, comb: &[(usize, f64)]) -> Vec<intervals::Term> {
+    pub(crate) fn terms_of(&self, comb: &[(usize, f64)]) -> Vec<MsTerm> {
         comb.iter()
-            .map(|&(v, a)| intervals::Term {
+            .map(|&(v, a)| MsTerm {
                 a,
                 ms: self.rows[v].ms,
                 df: self.rows[v].df as f64,

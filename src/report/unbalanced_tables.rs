@@ -141,6 +141,7 @@ pub fn no_test_text(reason: &NoTestReason) -> String {
             format!("the mean square of {term} it needs has 0 degrees of freedom")
         }
         NoTestReason::NoOtherComponent => "its expected mean square has no other component".into(),
+        NoTestReason::Pooled { into } => format!("pooled into {into}"),
     }
 }
 

@@ -4,14 +4,14 @@
 //! estimates with Satterthwaite and modified large-sample intervals.
 
 use crate::design::{Design, Kind};
-use crate::ems::{Model, TestKind};
-use crate::moments::{self, Method, NoDenominator, Row, System, TestResult, Weights, intervals};
+use crate::ems::{Model, NoTest, TestKind};
+use crate::moments::{self, IntervalMethod, Row, System, Weights, intervals};
 
 use super::expectations::Expectations;
 use super::sums::{self, CellModel, RowSums};
 use super::{
-    EmsCoefficient, MomentComponent, MsWeight, NoTestReason, QuasiAlternative, SsPart, SsRow,
-    SsType, TermTest, UnbalancedAnova, UnbalancedError, UnbalancedNote, UnbalancedOptions,
+    EmsCoefficient, MomentComponent, MsWeight, NoTestReason, QuasiAlternative, RowTest, SsPart,
+    SsRow, SsType, UnbalancedAnova, UnbalancedError, UnbalancedNote, UnbalancedOptions,
 };
 
 /// A coefficient below this fraction of the largest in its EMS is rounding: a component
@@ -288,7 +288,7 @@ fn table_rows(
     system: &System,
     residual: SsPart,
 ) -> Vec<SsRow> {
-    let placeholder = TermTest {
+    let placeholder = RowTest {
         kind: TestKind::None,
         denominator: Vec::new(),
         df_num: None,
@@ -370,22 +370,25 @@ fn weights(system: &System, comb: &Weights) -> Vec<MsWeight> {
         .collect()
 }
 
-fn reason_of(system: &System, e: NoDenominator) -> NoTestReason {
+fn reason_of(system: &System, e: NoTest) -> NoTestReason {
     match e {
-        NoDenominator::ErrorTerm => NoTestReason::ErrorTerm,
-        NoDenominator::FixedEffect { row } => NoTestReason::FixedEffect {
-            term: system.rows[row].name.clone(),
+        NoTest::ErrorTerm => NoTestReason::ErrorTerm,
+        NoTest::FixedEffect { term } => NoTestReason::FixedEffect {
+            term: system.rows[term].name.clone(),
         },
-        NoDenominator::ZeroDf { row } => NoTestReason::ZeroDf {
-            term: system.rows[row].name.clone(),
+        NoTest::ZeroDf { term } => NoTestReason::ZeroDf {
+            term: system.rows[term].name.clone(),
         },
-        NoDenominator::NoOtherComponent => NoTestReason::NoOtherComponent,
+        NoTest::NoOtherComponent => NoTestReason::NoOtherComponent,
+        NoTest::Pooled { into } => NoTestReason::Pooled {
+            into: system.rows[into].name.clone(),
+        },
     }
 }
 
 /// The F test of row `t`.
-fn test_of(system: &System, t: usize, notes: &mut Vec<UnbalancedNote>) -> TermTest {
-    let none = |reason: NoTestReason| TermTest {
+fn test_of(system: &System, t: usize, notes: &mut Vec<UnbalancedNote>) -> RowTest {
+    let none = |reason: NoTestReason| RowTest {
         kind: TestKind::None,
         denominator: Vec::new(),
         df_num: None,
@@ -403,14 +406,14 @@ fn test_of(system: &System, t: usize, notes: &mut Vec<UnbalancedNote>) -> TermTe
     if let Err(e) = system.denominator(t) {
         return none(reason_of(system, e));
     }
-    let r: TestResult = moments::test_of(system, t);
+    let r: moments::TermTest = moments::test_of(system, t);
     if r.negative_denominator {
         notes.push(UnbalancedNote::NegativeDenominator {
             term: system.rows[t].name.clone(),
             value: r.denominator_ms.unwrap_or(f64::NAN),
         });
     }
-    TermTest {
+    RowTest {
         kind: r.kind,
         denominator: weights(system, &r.denominator),
         df_num: Some(r.df_num),
@@ -439,16 +442,16 @@ fn test_of(system: &System, t: usize, notes: &mut Vec<UnbalancedNote>) -> TermTe
 }
 
 /// The moment estimate of the variance of row `u`.
-fn component(system: &System, u: usize, alpha: f64) -> Result<MomentComponent, NoDenominator> {
+fn component(system: &System, u: usize, alpha: f64) -> Result<MomentComponent, NoTest> {
     let (comb, divisor) = system.estimator(u)?;
     let terms = system.terms_of(&comb);
     let estimate = intervals::value(&terms);
     let nu = intervals::satterthwaite_df(&terms);
     let single = comb.len() == 1;
     let method = if single {
-        Method::ChiSquare
+        IntervalMethod::ChiSquare
     } else {
-        Method::Satterthwaite
+        IntervalMethod::Satterthwaite
     };
     Ok(MomentComponent {
         term: system.rows[u].name.clone(),

@@ -155,6 +155,8 @@ pub enum NoTestReason {
     ZeroDf { term: String },
     /// The EMS has no component other than the term's own.
     NoOtherComponent,
+    /// The term was pooled into `into` (not done by this analysis; kept for completeness).
+    Pooled { into: String },
 }
 
 /// F″ of a quasi test (mean squares moved so that every weight is positive).
@@ -172,7 +174,7 @@ pub struct QuasiAlternative {
 
 /// The F test of one row, built from the expected mean squares (SAS GLM `RANDOM / TEST`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TermTest {
+pub struct RowTest {
     /// `exact`: one mean square has the EMS without the term's component; `quasi`: a
     /// synthetic denominator with Satterthwaite df; `none`: see `reason`.
     pub kind: TestKind,
@@ -206,7 +208,7 @@ pub struct SsRow {
     pub ms: Option<f64>,
     /// From σ² up: Residual, then the terms with the most factors first.
     pub ems: Vec<EmsCoefficient>,
-    pub test: TermTest,
+    pub test: RowTest,
     /// Index into the design's terms (`None` for the Residual).
     #[serde(skip)]
     pub design_term: Option<usize>,
