@@ -62,7 +62,7 @@ impl DataInfo {
                     example_labels: f.example_labels.clone(),
                 })
                 .collect(),
-            notes: d.notes.clone(),
+            notes: d.notes.iter().map(super::data_notes::render).collect(),
             grand_mean: anova.and_then(|a| a.grand_mean).map(|g| g + d.offset_f64()),
         }
     }
