@@ -112,6 +112,8 @@ impl<'a> Pass<'a> {
         if rec.n != self.layout.header.len() {
             return self.odd_row(rec);
         }
+        // The previous row's cell, if this row is in it (no look-up, nothing recorded).
+        let same_cell = self.same_cell_as_last(rec);
         let raw = rec.field(self.layout.response_col);
         // The fast path's values have at most 19 digits: never beyond MAX_RESPONSE.
         let value = match Decimal::parse_fast(raw, self.layout.decimal_comma) {
@@ -124,7 +126,8 @@ impl<'a> Pass<'a> {
                 }
             },
         };
-        let slot = match self.same_cell_as_last(rec) {
+        // Labels are looked up (and recorded) only for a row whose response is there.
+        let slot = match same_cell {
             Some(s) => s,
             None => match self.find_cell(rec) {
                 Some(s) => s,
