@@ -736,6 +736,25 @@ fn responses_beyond_the_binary64_range_of_squares_are_refused() {
         located(&e, Some(8), Some(3));
         assert!(e.to_string().contains(&big[..big.len().min(40)]), "{e}");
     }
+    // Underflow, the mirror: a value other than zero below 1e-60 (pastes in units of
+    // 1e-200 gave every SS 0 and every component 0).
+    for tiny in [
+        "1e-61",
+        "-5E-200",
+        "0.0000000000000000000000000000000000000000000000000000000000000001",
+    ] {
+        let e = read_err(
+            &pastes(),
+            &PASTES_CSV.replace("57.5\nB,b", &format!("{tiny}\nB,b")),
+        );
+        assert!(
+            matches!(e.kind, DataErrorKind::ResponseTooSmall { .. }),
+            "{tiny}: {e}"
+        );
+        located(&e, Some(8), Some(3));
+    }
+    let d = read(&pastes(), &PASTES_CSV.replace("57.5\nB,b", "0e-300\nB,b"));
+    assert_eq!(d.n_rows, 12);
     // The largest accepted, and as the first value (the offset).
     let d = read(&pastes(), &PASTES_CSV.replace("62.8", "1e60"));
     assert!(d.cells.within_ss.iter().all(|w| w.is_finite()));

@@ -82,6 +82,24 @@ fn huge_responses_exit_2_naming_file_and_line() {
     }
 }
 
+/// The mirror: pastes in units of 1e-200 gave every SS 0 and every component 0, exit 0.
+#[test]
+fn tiny_responses_exit_2_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let design = path_str(&design_path("pastes.toml"));
+    let p = write(
+        dir.path(),
+        "tiny.csv",
+        pastes_with(&[(8, "B,a,6.1e-200")]).as_bytes(),
+    );
+    let err = input_error(&["analyze", &design, p.to_str().unwrap(), "--no-reml"]);
+    assert!(
+        err.contains("tiny.csv: line 8, column 3 (`strength`)"),
+        "{err}"
+    );
+    assert!(err.contains("underflow"), "{err}");
+}
+
 /// A row with NA or an empty response, or an empty label, is dropped: the analysis runs
 /// (the data are then unbalanced and go to REML), and the report says how many rows and
 /// which lines.

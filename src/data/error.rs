@@ -147,6 +147,10 @@ pub enum DataErrorKind {
     )]
     ResponseTooLarge { text: String, limit: f64 },
     #[error(
+        "the response {text} is not zero but smaller than {limit:e} in magnitude: squares of such values underflow binary64 (sums of squares would come out 0); rescale the column (e.g. multiply it by a power of ten)"
+    )]
+    ResponseTooSmall { text: String, limit: f64 },
+    #[error(
         "factor `{factor}` has only one level ({label}){within} in the data; a factor needs at least 2 levels"
     )]
     OneLevel {

@@ -76,5 +76,10 @@ pub const MAX_CELLS: usize = 1 << 27;
 /// overflowed sum.
 pub const MAX_RESPONSE: f64 = 1e60;
 
+/// The smallest magnitude of a response other than zero: the mirror of [`MAX_RESPONSE`],
+/// so that squares of deviations (at least 1e-98 between distinct values of 38 digits)
+/// never underflow to zero.
+pub const MIN_RESPONSE: f64 = 1e-60;
+
 /// The largest mean square a summary table may give: the square of [`MAX_RESPONSE`].
 pub const MAX_MEAN_SQUARE: f64 = 1e120;

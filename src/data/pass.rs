@@ -16,7 +16,7 @@ use super::missing::{DropLog, is_missing_label, is_missing_response};
 use super::notes::DataNote;
 use super::records::{Record, same_bytes, same_ends};
 use super::slots::{LabelMap, SlotMap};
-use super::{MAX_CELLS, MAX_RESPONSE};
+use super::{MAX_CELLS, MAX_RESPONSE, MIN_RESPONSE};
 use crate::design::Design;
 
 /// Where the pass reads its columns.
@@ -115,7 +115,8 @@ impl<'a> Pass<'a> {
         // The previous row's cell, if this row is in it (no look-up, nothing recorded).
         let same_cell = self.same_cell_as_last(rec);
         let raw = rec.field(self.layout.response_col);
-        // The fast path's values have at most 19 digits: never beyond MAX_RESPONSE.
+        // The fast path's values have at most 19 digits: never beyond MAX_RESPONSE, and
+        // never below MIN_RESPONSE unless zero.
         let value = match Decimal::parse_fast(raw, self.layout.decimal_comma) {
             Some(v) => v,
             None => match self.parse_slow(raw, rec.line)? {
@@ -211,7 +212,7 @@ impl<'a> Pass<'a> {
     }
 
     /// A response the fast path did not read: `None` when missing; an error when it is
-    /// not a number or beyond [`MAX_RESPONSE`].
+    /// not a number, beyond [`MAX_RESPONSE`], or not zero but below [`MIN_RESPONSE`].
     #[cold]
     #[inline(never)]
     fn parse_slow(&self, raw: &[u8], line: u64) -> Result<Option<Decimal>, DataError> {
@@ -223,10 +224,16 @@ impl<'a> Pass<'a> {
             let text = excerpt(raw);
             self.at(line, col, DataErrorKind::BadResponse { text, reason })
         })?;
-        if value.to_f64().abs() > MAX_RESPONSE {
+        let magnitude = value.to_f64().abs();
+        if magnitude > MAX_RESPONSE {
             let text = excerpt(raw);
             let limit = MAX_RESPONSE;
             return Err(self.at(line, col, DataErrorKind::ResponseTooLarge { text, limit }));
+        }
+        if value.mantissa != 0 && magnitude < MIN_RESPONSE {
+            let text = excerpt(raw);
+            let limit = MIN_RESPONSE;
+            return Err(self.at(line, col, DataErrorKind::ResponseTooSmall { text, limit }));
         }
         Ok(Some(value))
     }
