@@ -7,17 +7,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use common::design_path;
+use common::{design_path, emslab};
 use serde_json::Value;
-
-fn emslab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_emslab"))
-        .args(args)
-        .output()
-        .expect("run emslab")
-}
 
 fn path_str(p: &Path) -> String {
     p.to_string_lossy().into_owned()
