@@ -4,6 +4,7 @@
 //! ([`writers`]), except JSON, which follows the report schema of the interface contract.
 
 mod analysis_tables;
+pub mod data_notes;
 mod ems_tables;
 mod engine_tables;
 pub mod gauge_tables;
