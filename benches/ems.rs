@@ -22,7 +22,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use emslab::cas::{self, EngineOutput};
+use emslab::cas::EngineOutput;
 use emslab::design::{DesignSpec, FactorSpec, Kind};
 use emslab::ems::{Model, derive};
 use emslab::report::{self, EmsOptions, Format};
@@ -58,6 +58,7 @@ fn crossed(n: usize) -> DesignSpec {
                 levels: Some(2 + (i % 3) as u32),
                 nested_in: Vec::new(),
                 symbol: None,
+                role: None,
             })
             .collect(),
         terms: None,
@@ -93,6 +94,7 @@ fn nested_chain(n: usize) -> DesignSpec {
                     vec![format!("L{}", i - 1)]
                 },
                 symbol: None,
+                role: None,
             })
             .collect(),
         terms: None,
@@ -143,6 +145,19 @@ fn derive_report(name: &str, spec: DesignSpec, reps: usize) {
     }
 }
 
+/// A null sink that counts the bytes written.
+struct Counting(usize);
+
+impl Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Peak resident memory of this process, kB (Linux).
 fn vm_hwm_kb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -188,19 +203,22 @@ fn child(job: &str) {
     let t1 = Instant::now();
     let out = EngineOutput::builtin(&design, model);
     let t2 = Instant::now();
-    let (doc, json) = cas::ems_report(&out, EmsOptions::default());
+    let (doc, json) = report::ems_report(&out, EmsOptions::default());
     let t3 = Instant::now();
-    let text = report::render(&doc, Some(&json), Format::Json, None).unwrap_or_default();
+    // Written as the binary writes standard output: streamed, counted on the way.
+    let mut sink = Counting(0);
+    let _ = report::write_report(&mut sink, &doc, &json, Format::Json, None);
     let t4 = Instant::now();
-    let mut sink = std::io::sink();
-    let _ = sink.write_all(text.as_bytes());
+    let bytes = sink.0;
     let hwm = vm_hwm_kb().unwrap_or(0);
+    // The floor: serde_json writing the same report from a Value built beforehand (not
+    // timed, and after the peak memory was read).
+    let value = serde_json::to_value(&json).unwrap_or_default();
     let cpu = cpu_ms().unwrap_or(f64::NAN);
     let entries: usize = out.table.ems.iter().map(Vec::len).sum();
-    // The floor: serde_json writing the same bytes from a Value built beforehand.
     let bare = median_time(3, || {
         let mut w = std::io::BufWriter::new(std::io::sink());
-        serde_json::to_writer_pretty(&mut w, &json).map(|()| w.flush())
+        serde_json::to_writer_pretty(&mut w, &value).map(|()| w.flush())
     });
     println!(
         "read={:.3} derive={:.3} report={:.3} render={:.3} total={:.3} cpu={cpu:.0} bare={:.3} bytes={} rows={} entries={} hwm_kb={hwm}",
@@ -210,7 +228,7 @@ fn child(job: &str) {
         ms(t4 - t3),
         ms(t4 - t0),
         ms(bare),
-        text.len(),
+        bytes,
         out.table.terms.len(),
         entries,
     );

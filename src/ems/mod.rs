@@ -171,7 +171,30 @@ pub struct Test {
     /// every sign is positive.
     pub f2_numerator: Combination,
     pub f2_denominator: Combination,
-    pub reason: Option<String>,
+    /// Why there is no test (`kind` is [`TestKind::None`]).
+    pub reason: Option<NoTest>,
+}
+
+/// Why a term has no F test (the report says it in words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum NoTest {
+    /// The Residual is the error term: nothing tests it.
+    ErrorTerm,
+    /// The term's EMS contains the fixed effect φ of `term` (an index into the terms),
+    /// which no other mean square can remove.
+    FixedEffect { term: usize },
+    /// The mean square of `term` that the denominator needs has 0 degrees of freedom.
+    ZeroDf { term: usize },
+    /// The term's EMS has no component other than its own.
+    NoOtherComponent,
+    /// The term was pooled into `into` (negative estimate, `--negative pool`).
+    Pooled { into: usize },
+    /// The exact weights of its denominator do not fit in 64-bit integers.
+    WeightsOverflow,
+    /// Its denominator's weights are fractions of level counts the design does not give
+    /// (a kept term absorbs a dropped one).
+    NeedsLevels,
 }
 
 /// Method-of-moments estimator of a variance component: `Σ weight × MS / divisor`
@@ -384,7 +407,7 @@ impl EmsTable {
                     .iter()
                     .find(|&&u| !terms[u].random && denominator.iter().any(|&(v, _)| v == u));
                 match fixed {
-                    Some(&u) => fixed_effect_test(&terms[u]),
+                    Some(&u) => fixed_effect_test(u),
                     None => test_from_denominator(ti, denominator, residual, residual_df_zero),
                 }
             })
@@ -485,7 +508,7 @@ fn subscript_label(design: &Design, t: &Term) -> String {
 }
 
 /// A test with no denominator, for a reason.
-fn no_test(reason: String) -> Test {
+fn no_test(reason: NoTest) -> Test {
     Test {
         kind: TestKind::None,
         denominator: Vec::new(),
@@ -496,14 +519,11 @@ fn no_test(reason: String) -> Test {
 }
 
 fn residual_test() -> Test {
-    no_test("the Residual is the error term: nothing tests it".into())
+    no_test(NoTest::ErrorTerm)
 }
 
-fn fixed_effect_test(fixed: &Term) -> Test {
-    no_test(format!(
-        "its expected mean square contains the fixed effect φ({}), which no other mean square can remove",
-        fixed.name
-    ))
+fn fixed_effect_test(fixed: usize) -> Test {
+    no_test(NoTest::FixedEffect { term: fixed })
 }
 
 /// The test of term `ti` given the weights of its F′ denominator (random terms only).
@@ -514,7 +534,7 @@ fn test_from_denominator(
     residual_df_zero: bool,
 ) -> Test {
     if residual_df_zero && denominator.iter().any(|&(v, _)| v == residual) {
-        return no_test("the Residual it needs has 0 degrees of freedom".into());
+        return no_test(NoTest::ZeroDf { term: residual });
     }
     let exact = denominator.len() == 1 && denominator[0].1 == Ratio::ONE;
     let (f2_numerator, f2_denominator) = if exact {

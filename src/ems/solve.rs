@@ -17,8 +17,8 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::{
-    Combination, EmsEntry, EmsNote, Estimator, Monomial, Ratio, Test, TestKind, fixed_effect_test,
-    no_test, residual_test, test_from_denominator,
+    Combination, EmsEntry, EmsNote, Estimator, Monomial, NoTest, Ratio, Test, TestKind,
+    fixed_effect_test, no_test, residual_test, test_from_denominator,
 };
 use crate::design::{Design, Subscripts, Term};
 
@@ -223,10 +223,8 @@ pub(super) fn solve(
         };
         let test = match den {
             Ok(den) => test_from_denominator(ti, den, residual, residual_df_zero),
-            Err(Stop::Fixed(u)) => fixed_effect_test(&terms[u]),
-            Err(Stop::Overflow) => {
-                no_test("its denominator's exact weights do not fit in 64-bit integers".to_string())
-            }
+            Err(Stop::Fixed(u)) => fixed_effect_test(u),
+            Err(Stop::Overflow) => no_test(NoTest::WeightsOverflow),
         };
         tests.push(test);
     }
@@ -284,7 +282,7 @@ fn needs_levels(terms: &[Term]) -> (Vec<Test>, Vec<Estimator>, Vec<EmsNote>) {
             if t == residual {
                 residual_test()
             } else {
-                no_test("the weights of its denominator depend on the level counts, which the design does not give (a kept term absorbs a dropped one)".to_string())
+                no_test(NoTest::NeedsLevels)
             }
         })
         .collect();
