@@ -141,10 +141,33 @@ pub fn components_panel(a: &Analysis, log: bool) -> Panel {
         .fold(f64::INFINITY, f64::min)
         / 10.0;
     let floor = if floor.is_finite() { floor } else { 1e-3 };
+    // Bounds past the limit do not set the scale: they are cut a little above the highest
+    // value that is not past it.
+    let top = marks
+        .iter()
+        .flat_map(|m| {
+            [
+                m.moment,
+                m.reml,
+                m.chi2.map(|x| x.1),
+                m.mls.map(|x| x.1),
+                m.reml_ci.map(|x| x.1),
+            ]
+        })
+        .flatten()
+        .filter(|v| v.is_finite() && *v <= limit)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let cut_at = if !top.is_finite() || top <= 0.0 {
+        limit
+    } else if log {
+        top * 10.0
+    } else {
+        top * 1.25
+    };
     let mut bounded = |name: &str, center: f64, (lo, hi): (f64, f64), x: f64| {
         let hi = if hi > limit {
             cut.push(name.to_string());
-            limit
+            cut_at.max(center)
         } else {
             hi
         };
@@ -702,7 +725,7 @@ pub fn variability_figure(design: &Design, ds: &Dataset, rows: &RemlInput) -> Fi
     let nf = design.factors.len();
     let mut points = Vec::new();
     let n = rows.y.len();
-    let step = thinning(n.max(1) * 1);
+    let step = thinning(n);
     if !too_many {
         let mut codes = vec![0u32; nf];
         for i in (0..n).step_by(step) {

@@ -62,7 +62,24 @@ pub struct Band {
     pub label: String,
 }
 
-/// A named series; `color` indexes the renderer's palette (0 is the first colour).
+/// The palette every renderer draws series in: Minitab-like blue, red, green, then more.
+pub const PALETTE: [[u8; 3]; 8] = [
+    [31, 91, 168],
+    [200, 40, 40],
+    [40, 140, 60],
+    [120, 120, 120],
+    [60, 60, 60],
+    [230, 140, 20],
+    [130, 60, 170],
+    [20, 150, 160],
+];
+
+/// The colour of palette index `i` (the palette repeats).
+pub fn palette(i: usize) -> [u8; 3] {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// A named series; `color` indexes the [`PALETTE`] (0 is the first colour).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub name: String,

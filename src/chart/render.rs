@@ -62,20 +62,9 @@ fn font() -> Result<(), RenderError> {
     if ok { Ok(()) } else { Err(RenderError::Font) }
 }
 
-/// The palette: Minitab-like blue, red, green, then more.
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(31, 91, 168),
-    RGBColor(200, 40, 40),
-    RGBColor(40, 140, 60),
-    RGBColor(120, 120, 120),
-    RGBColor(60, 60, 60),
-    RGBColor(230, 140, 20),
-    RGBColor(130, 60, 170),
-    RGBColor(20, 150, 160),
-];
-
 fn color(i: usize) -> RGBColor {
-    PALETTE[i % PALETTE.len()]
+    let [r, g, b] = super::palette(i);
+    RGBColor(r, g, b)
 }
 
 /// Width and height of the figure in pixels.
