@@ -13,7 +13,7 @@ pub const FIXED: &str = "The levels in the experiment are all the levels of inte
 pub const RANDOM: &str = "The levels are a sample from a population of levels; the model estimates the variance between levels.";
 pub const LEVELS: &str = "How many levels the factor has (within each level of its parents, for a nested factor). Leave empty to take the count from the data.";
 pub const NESTED: &str = "A factor is nested in another when each of its levels occurs within only one level of the other (samples within batches). Crossed factors appear in every combination.";
-pub const SYMBOL: &str = "The letter for the factor's level count in formulas (a, b, s ...). Empty: the first letter of the name, made unique; n is the replicates.";
+pub const SYMBOL: &str = "The letter for the factor's level count in formulas (a, b, s ...). Empty: the first letter of the name, made unique (never o, which reads as zero: a name starting with o takes its next letter); n is the replicates.";
 pub const SUBSCRIPT: &str =
     "The factor's subscript in the model and in the subscript table (i, j, k ...).";
 pub const TERMS: &str = "The terms of the model. Unchecking a term leaves it out: its degrees of freedom and sum of squares are pooled into the Residual (e.g. the block x treatment interaction of an RCBD with one run per cell).";
@@ -98,8 +98,11 @@ pub fn column_tip(header: &str) -> Option<&'static str> {
         _ if h.contains("CI (MLS)") => {
             "Modified large-sample interval, for components estimated by a difference of mean squares."
         }
-        _ if h.ends_with("% CI") => {
+        _ if h.ends_with("% CI") || h.ends_with("% CI (Wald)") => {
             "Wald interval on the log scale from the observed information (approximate with few levels)."
+        }
+        _ if h.ends_with("% CI (profile)") => {
+            "Profile-likelihood interval: the values whose likelihood, re-maximised over the other parameters, stays within the chi-square(1) quantile of the maximum (lme4's confint(profile(fit)))."
         }
         _ => return None,
     })

@@ -21,7 +21,8 @@ pub struct SectionCtx<'a> {
 
 /// A section of the results view.
 pub struct Section {
-    pub title: &'static str,
+    /// Its heading (a section of one titled table has none: the table's title is it).
+    pub title: Option<&'static str>,
     /// Shown folded (detail tables).
     pub folded: bool,
     pub show: fn(&mut Ui, &mut SectionCtx<'_>),
@@ -30,27 +31,27 @@ pub struct Section {
 /// The sections, in order.
 pub const SECTIONS: &[Section] = &[
     Section {
-        title: "Analysis of variance",
+        title: None,
         folded: false,
         show: anova_section,
     },
     Section {
-        title: "Variance components",
+        title: None,
         folded: false,
         show: components_section,
     },
     Section {
-        title: "Plots",
+        title: Some("Plots"),
         folded: false,
         show: plots_section,
     },
     Section {
-        title: "REML fit",
+        title: Some("REML fit"),
         folded: false,
         show: reml_section,
     },
     Section {
-        title: "Data, design and E(MS) of this analysis",
+        title: Some("Data, design and E(MS) of this analysis"),
         folded: true,
         show: other_section,
     },
@@ -134,10 +135,15 @@ pub fn results_ui(
     };
     for s in SECTIONS {
         ui.add_space(8.0);
-        egui::CollapsingHeader::new(RichText::new(s.title).heading())
-            .id_salt(("section", s.title))
-            .default_open(!s.folded)
-            .show(ui, |ui| (s.show)(ui, &mut ctx));
+        match s.title {
+            Some(title) => {
+                egui::CollapsingHeader::new(RichText::new(title).heading())
+                    .id_salt(("section", title))
+                    .default_open(!s.folded)
+                    .show(ui, |ui| (s.show)(ui, &mut ctx));
+            }
+            None => (s.show)(ui, &mut ctx),
+        }
     }
 }
 
