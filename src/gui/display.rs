@@ -220,6 +220,55 @@ mod tests {
         assert_eq!(user_words("no fields here"), "no fields here");
     }
 
+    /// The three-factor mixed design from a table of mean squares whose synthetic
+    /// denominator for A, MS(A:B) + MS(A:C) - MS(A:B:C) = 2 + 3 - 9, is negative.
+    fn negative_denominator() -> emslab::analysis::Analysis {
+        let design = emslab::Design::from_toml_str(include_str!("../../designs/three_factor_mixed.toml"))
+            .expect("shipped");
+        let table = "term,df,ms\nA,2,50\nB,3,20\nC,4,30\nA:B,6,2\nA:C,8,3\nB:C,12,4\nA:B:C,24,9\nResidual,60,1\n";
+        let summary = emslab::data::summary::read_summary_from(table.as_bytes(), "made up")
+            .expect("reads");
+        emslab::analysis::run(
+            &design,
+            emslab::analysis::Input::Summary(&summary),
+            &emslab::analysis::Options::default(),
+            &emslab::analysis::Cancel::none(),
+            &mut |_| {},
+        )
+        .expect("analyses")
+    }
+
+    #[test]
+    fn f2_shows_in_the_row_when_f1_is_undefined() {
+        let a = negative_denominator();
+        let doc = emslab::report::analysis_document(&a);
+        let anova = doc.tables.iter().find(|t| t.key == "anova").expect("anova");
+        let (shown, tips) = for_screen(anova, None, a.balanced());
+        let row = &shown.rows[0];
+        assert!(row[4].text.starts_with("⚠ F″"), "{:?}", row[4].text);
+        assert!(row[6].text.contains("F′ is undefined"), "{}", row[6].text);
+        assert!(tips.contains_key(&(0, 4)));
+        // F″ = (MS(A) + MS(A:B:C)) / (MS(A:B) + MS(A:C)) = 59 / 5.
+        let b = a.balanced().expect("balanced");
+        let f2 = b.moments.tests[0].f2.as_ref().expect("F''");
+        assert_eq!(f2.f, 59.0 / 5.0);
+    }
+
+    #[test]
+    fn absurd_bounds_read_as_beyond_the_limit() {
+        let mut t = Table::new("components", "Variance components").columns(&[
+            ("Component", emslab::report::Align::Left),
+            ("95% CI (χ²)", emslab::report::Align::Left),
+        ]);
+        t.push(vec![Cell::text("A"), Cell::text("[0.41, 7.1e+43]")]);
+        t.push(vec![Cell::text("B"), Cell::text("[0.2, 3.5]")]);
+        let (shown, tips) = for_screen(&t, Some(1e6), None);
+        assert_eq!(shown.rows[0][1].text, "[0.41, > 1e6]");
+        assert_eq!(shown.rows[1][1].text, "[0.2, 3.5]");
+        assert!(tips[&(0, 1)].contains("7.1e+43"));
+        assert!(shown.notes.iter().any(|n| n.starts_with("> 1e6")));
+    }
+
     #[test]
     fn short_scientific_notation() {
         assert_eq!(short_sci(1e6), "1e6");
