@@ -503,7 +503,23 @@ impl EmslabApp {
                     .as_ref()
                     .and_then(|p| p.parent().map(Path::to_path_buf))
                     .or_else(|| std::env::current_dir().ok());
-                dir.map(|d| d.join(format!("{}.x", self.doc.suggested_stem())))
+                let stem = self.doc.suggested_stem();
+                let name = match purpose {
+                    DialogPurpose::ExportChart(f) => {
+                        let plot = self
+                            .analysis
+                            .current
+                            .as_ref()
+                            .map_or("plot", |c| c.plots.kind.file_stem());
+                        let ext = match f {
+                            emslab::chart::render::ImageFormat::Png => "png",
+                            emslab::chart::render::ImageFormat::Svg => "svg",
+                        };
+                        format!("{stem}_{plot}.{ext}")
+                    }
+                    _ => format!("{stem}.x"),
+                };
+                dir.map(|d| d.join(name))
             }
         }
     }

@@ -223,11 +223,12 @@ mod tests {
     /// The three-factor mixed design from a table of mean squares whose synthetic
     /// denominator for A, MS(A:B) + MS(A:C) - MS(A:B:C) = 2 + 3 - 9, is negative.
     fn negative_denominator() -> emslab::analysis::Analysis {
-        let design = emslab::Design::from_toml_str(include_str!("../../designs/three_factor_mixed.toml"))
-            .expect("shipped");
+        let design =
+            emslab::Design::from_toml_str(include_str!("../../designs/three_factor_mixed.toml"))
+                .expect("shipped");
         let table = "term,df,ms\nA,2,50\nB,3,20\nC,4,30\nA:B,6,2\nA:C,8,3\nB:C,12,4\nA:B:C,24,9\nResidual,60,1\n";
-        let summary = emslab::data::summary::read_summary_from(table.as_bytes(), "made up")
-            .expect("reads");
+        let summary =
+            emslab::data::summary::read_summary_from(table.as_bytes(), "made up").expect("reads");
         emslab::analysis::run(
             &design,
             emslab::analysis::Input::Summary(&summary),

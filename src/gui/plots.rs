@@ -14,6 +14,7 @@ use emslab::report::fmt_sig;
 
 use super::command::{Command, DialogPurpose};
 use super::current::Current;
+use super::math;
 
 /// Which plot the results view shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,6 +40,16 @@ impl PlotKind {
             PlotKind::Residuals => "Residuals",
             PlotKind::CellMeans => "Cell means",
             PlotKind::Variability => "Variability chart",
+        }
+    }
+
+    /// A file name for the plot.
+    pub fn file_stem(self) -> &'static str {
+        match self {
+            PlotKind::Components => "components",
+            PlotKind::Residuals => "residuals",
+            PlotKind::CellMeans => "cell_means",
+            PlotKind::Variability => "variability",
         }
     }
 
@@ -293,11 +304,11 @@ pub fn figure_ui(ui: &mut Ui, fig: &Figure, salt: impl std::hash::Hash + Clone +
         }
         return;
     }
+    let width = (ui.available_width() / columns as f32 - 12.0).max(240.0);
     egui::Grid::new(("figure", salt.clone()))
         .num_columns(columns)
         .spacing([12.0, 8.0])
         .show(ui, |ui| {
-            let width = (ui.available_width() / columns as f32 - 12.0).max(240.0);
             for (i, p) in fig.panels.iter().enumerate() {
                 ui.vertical(|ui| {
                     ui.set_width(width);
@@ -308,6 +319,23 @@ pub fn figure_ui(ui: &mut Ui, fig: &Figure, salt: impl std::hash::Hash + Clone +
                 }
             }
         });
+}
+
+/// Linear-axis grid marks at round values ([`emslab::chart::linear_ticks`]).
+fn linear_marks(input: GridInput) -> Vec<GridMark> {
+    let (lo, hi) = input.bounds;
+    let ticks = emslab::chart::linear_ticks(lo, hi, 6);
+    let step = match ticks.as_slice() {
+        [a, b, ..] => b - a,
+        _ => (hi - lo).abs().max(1e-12),
+    };
+    ticks
+        .into_iter()
+        .map(|value| GridMark {
+            value,
+            step_size: step,
+        })
+        .collect()
 }
 
 /// Log-axis grid marks at [`log_ticks`].
@@ -346,10 +374,31 @@ pub fn panel_ui(
         plot = plot
             .y_grid_spacer(log_marks)
             .y_axis_formatter(|m, _| fmt_sig(10f64.powf(m.value), 3));
+    } else {
+        plot = plot.y_grid_spacer(linear_marks).y_axis_formatter(|m, _| {
+            // Rounded to the grid's step: no 0.49999 or -0.
+            let v = (m.value / m.step_size).round() * m.step_size;
+            if v == 0.0 {
+                "0".to_string()
+            } else {
+                fmt_sig(v, 6)
+            }
+        });
     }
     if let Some(labels) = categories.clone() {
-        let step = labels.len().div_ceil(30).max(1);
+        let step = labels.len().div_ceil(40).max(1);
+        let n = labels.len();
+        let formatter = move |m: GridMark, _: &std::ops::RangeInclusive<f64>| {
+            let i = m.value.round();
+            if (m.value - i).abs() < 1e-6 && i >= 0.0 {
+                labels.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
         plot = plot
+            .include_x(-0.5)
+            .include_x(n as f64 - 0.5)
             .x_grid_spacer(move |input| {
                 let (lo, hi) = input.bounds;
                 (lo.ceil().max(0.0) as usize..=hi.floor().max(0.0) as usize)
@@ -360,14 +409,13 @@ pub fn panel_ui(
                     })
                     .collect()
             })
-            .x_axis_formatter(move |m, _| {
-                let i = m.value.round();
-                if (m.value - i).abs() < 1e-6 && i >= 0.0 {
-                    labels.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            });
+            // Category labels are short: let them sit closer than numbers would.
+            .custom_x_axes(vec![
+                egui_plot::AxisHints::new_x()
+                    .label(p.x.label.clone())
+                    .formatter(formatter)
+                    .label_spacing(8.0..=16.0),
+            ]);
     }
     let y_top = p.y_range().map(|r| r.1);
     plot.show(ui, |plot_ui| {
@@ -389,7 +437,7 @@ pub fn panel_ui(
     });
     legend_ui(ui, panel);
     for n in &panel.notes {
-        ui.add(egui::Label::new(RichText::new(n).weak()).wrap());
+        super::table_view::notes_label(ui, n);
     }
 }
 
@@ -477,10 +525,17 @@ fn legend_ui(ui: &mut Ui, p: &Panel) {
         return;
     }
     ui.horizontal_wrapped(|ui| {
+        let font = egui::TextStyle::Body.resolve(ui.style());
+        let text_color = ui.visuals().text_color();
         for s in p.series.iter().filter(|s| !s.name.is_empty()) {
             let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
             ui.painter().rect_filled(rect, 2.0, color(s.color));
-            ui.label(&s.name);
+            math::label(
+                ui,
+                &s.name,
+                math::job(&s.name, font.clone(), text_color),
+                false,
+            );
             ui.add_space(8.0);
         }
     });
