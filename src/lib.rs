@@ -18,6 +18,7 @@ pub mod moments;
 pub mod reml;
 pub mod report;
 pub mod simulate;
+pub mod unbalanced;
 
 pub use design::{Design, DesignError, DesignSpec};
 pub use ems::{EmsTable, Model, derive};

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::anova::{self, AnovaError, AnovaTable};
 use crate::data::summary::{self, Summary};
-use crate::data::{Balance, Coding, DataError, Dataset, RemlInput};
+use crate::data::{Balance, Coding, DataError, DataNote, Dataset, RemlInput};
 use crate::design::{Design, DesignError};
 use crate::ems::{self, EmsTable, Model};
 use crate::moments::{self, MomentFit, MomentOptions, NegativePolicy};
@@ -158,8 +158,8 @@ pub enum Source {
         response: String,
         n_rows: u64,
         factors: Vec<FactorSource>,
-        /// What the reader did that a user may want to know.
-        notes: Vec<String>,
+        /// What the reader did that a user may want to know (words: `report::data_notes`).
+        notes: Vec<DataNote>,
         /// Grand mean in the data's units (balanced data).
         grand_mean: Option<f64>,
     },

@@ -268,10 +268,17 @@ fn valid_symbol(s: &str) -> bool {
 /// A "did you mean" hint: the known name closest to `wanted`, when close enough.
 pub(crate) fn suggestion<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) -> String {
     let wanted_lower = wanted.to_ascii_lowercase();
+    let limit = 2.max(wanted.len() / 3);
+    let wanted_chars = wanted.chars().count();
     let mut best: Option<(usize, &str)> = None;
     for k in known {
+        // The distance is at least the difference in length: skip the quadratic
+        // comparison of a long field (a 10 MB header) that cannot be close.
+        if k.chars().count().abs_diff(wanted_chars) > limit {
+            continue;
+        }
         let d = edit_distance(&wanted_lower, &k.to_ascii_lowercase());
-        if d <= 2.max(wanted.len() / 3) && best.is_none_or(|(bd, _)| d < bd) {
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, k));
         }
     }

@@ -287,14 +287,15 @@ fn preview_ui(ui: &mut Ui, pv: &Preview) {
         .map(|c| {
             let numeric = !pv.rows.is_empty()
                 && pv.rows.iter().all(|r| {
-                    r.get(c)
+                    r.fields
+                        .get(c)
                         .is_some_and(|v| v.trim().replace(',', ".").parse::<f64>().is_ok())
                 });
             if numeric { Align::Right } else { Align::Left }
         })
         .collect();
     for r in &pv.rows {
-        t.push(r.iter().map(Cell::text).collect());
+        t.push(r.fields.iter().map(Cell::text).collect());
     }
     table_view::table_ui(
         ui,
@@ -357,8 +358,9 @@ fn balance_ui(ui: &mut Ui, ds: &Dataset, commands: &mut Vec<Command>) {
         }
         table_view::table_ui(ui, &t, "balance", &Hooks::default());
     }
-    for n in b.level_notes.iter().chain(ds.notes.iter()) {
-        table_view::notes_label(ui, n);
+    let level_notes = b.level_notes.iter().map(ToString::to_string);
+    for n in level_notes.chain(ds.notes.iter().map(emslab::report::data_notes::render)) {
+        table_view::notes_label(ui, &n);
     }
     ui.add_space(10.0);
     if ui

@@ -193,7 +193,8 @@ fn data_table(info: &Source) -> Table {
             .map(|g| format!(", grand mean {}", fmt_sig(g, 8)))
             .unwrap_or_default()
     ));
-    tab.notes.extend(notes.iter().cloned());
+    tab.notes
+        .extend(notes.iter().map(super::data_notes::render));
     tab
 }
 
@@ -468,7 +469,7 @@ impl<'a> DataJson<'a> {
             } => DataJson {
                 source,
                 kind: "data",
-                notes: notes.clone(),
+                notes: notes.iter().map(super::data_notes::render).collect(),
                 response: Some(response),
                 n_rows: Some(*n_rows),
                 grand_mean: Some(*grand_mean),
