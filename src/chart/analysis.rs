@@ -6,9 +6,7 @@
 
 use statrs::distribution::{ContinuousCDF, Normal};
 
-use super::{
-    Axis, Band, Bar, Figure, IntervalMark, Panel, Scale, Series, SeriesData, linear_ticks,
-};
+use super::{Axis, Band, Bar, Figure, IntervalMark, Panel, Scale, Series, SeriesData};
 use crate::analysis::Analysis;
 use crate::data::{Dataset, RemlInput, cell_index};
 use crate::design::Design;
@@ -876,34 +874,5 @@ pub fn variability_figure(design: &Design, ds: &Dataset, rows: &RemlInput) -> Fi
         title: format!("Variability chart for {response}"),
         columns: 1,
         panels: vec![values, spread],
-    }
-}
-
-/// Round tick values of a linear axis (re-exported for the app's axes).
-pub fn ticks(lo: f64, hi: f64) -> Vec<f64> {
-    linear_ticks(lo, hi, 5)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn blom_scores_are_symmetric_and_match_r() {
-        // R 4.2.2: qnorm(ppoints(5)) = -1.1797611 -0.4972006 0.0000000 0.4972006 1.1797611
-        // (ppoints(n) = (1:n - 3/8)/(n + 1/4) for n <= 10).
-        let z = normal_scores(5);
-        let r = [-1.1797611, -0.4972006, 0.0, 0.4972006, 1.1797611];
-        for (a, b) in z.iter().zip(r) {
-            assert!((a - b).abs() < 1e-7, "{a} {b}");
-        }
-    }
-
-    #[test]
-    fn histogram_counts_every_value() {
-        let v: Vec<f64> = (0..100).map(|i| f64::from(i) / 10.0).collect();
-        let bars = histogram(&v);
-        assert_eq!(bars.len(), 8); // ceil(log2 100) + 1
-        assert_eq!(bars.iter().map(|b| b.height).sum::<f64>(), 100.0);
     }
 }
