@@ -145,3 +145,7 @@ pub const UNBALANCED_EMS_VS_R: f64 = 1e-8;
 /// Two computations of the same sum of squares or EMS coefficient by this crate (cell-level
 /// QR in another column order, shuffled rows, relabelled levels, the balanced formulas).
 pub const UNBALANCED_IDENTITY: f64 = 1e-9;
+
+/// Normal scores of the residual plots against R's `qnorm(ppoints(n))` printed with 10
+/// significant digits (the printed digits bound the agreement).
+pub const NORMAL_SCORES_VS_R: f64 = 1e-9;
