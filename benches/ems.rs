@@ -268,7 +268,7 @@ fn end_to_end(k: usize, dir: &std::path::Path) {
         let bare: f64 = field(&line, "bare").parse().unwrap_or(f64::NAN);
         let bytes: f64 = field(&line, "bytes").parse().unwrap_or(f64::NAN);
         println!(
-            "{k:2} crossed factors {model:12} rows {:>5} EMS entries {:>7} JSON {:>7.1} MB | binary {:>9.1} ms | library: read {:>7} ms, derive {:>8} ms, report {:>9} ms, render {:>8} ms (CPU {} ms); peak memory {:>7.1} MB | bare serializer {:>8.1} ms (binary/bare {:.1}x, library/bare {:.1}x)",
+            "{k:2} crossed factors {model:12} rows {:>5} EMS entries {:>7} JSON {:>7.1} MB | binary {:>9.1} ms | library: read {:>7} ms, derive {:>8} ms, report {:>9} ms, render {:>8} ms (child CPU so far {} ms); peak memory {:>7.1} MB | bare serializer {:>8.1} ms (binary/bare {:.1}x, library/bare {:.1}x)",
             field(&line, "rows"),
             field(&line, "entries"),
             bytes / 1e6,
