@@ -166,7 +166,6 @@ pub fn normal_quantile(p: f64) -> f64 {
     statrs::function::erf::erfc_inv(2.0 * p) * -std::f64::consts::SQRT_2
 }
 
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

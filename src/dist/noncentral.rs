@@ -171,9 +171,7 @@ fn sum_downward(start: Term, m: f64, mu: f64, a: f64, b: f64, y: f64) -> Sums {
         if ratio < 1.0 {
             let tail = s.w * ratio / (1.0 - ratio);
             // P is at most 1, Q decreases as j falls.
-            if tail <= TAIL * (sums.w + 1.0)
-                && tail <= TAIL * sums.p
-                && tail * s.q <= TAIL * sums.q
+            if tail <= TAIL * (sums.w + 1.0) && tail <= TAIL * sums.p && tail * s.q <= TAIL * sums.q
             {
                 break;
             }
