@@ -7,7 +7,7 @@ mod spec;
 
 use std::fmt;
 
-pub use spec::{DesignSpec, FactorSpec, Kind, SpecParseError};
+pub use spec::{DesignSpec, FactorSpec, Kind, Role, SpecParseError};
 
 /// The most factors a design may have (one bit of a `u64` each, one more for the error).
 pub const MAX_FACTORS: usize = 62;
@@ -135,6 +135,16 @@ pub enum DesignError {
         name: String,
         levels: u32,
     },
+    #[error(
+        "factors[{index}] (`{name}`): role `{role}` is also the role of factors[{first}] (`{first_name}`); a design has at most one part and one operator factor"
+    )]
+    DuplicateRole {
+        index: usize,
+        name: String,
+        first: usize,
+        first_name: String,
+        role: &'static str,
+    },
     #[error("`replicates` is 0; it must be at least 1 (1 for one observation per cell)")]
     ZeroReplicates,
     #[error("factors[{index}] (`{name}`): nested in unknown factor `{parent}`{hint}")]
@@ -208,7 +218,8 @@ impl DesignError {
             | DuplicateParent { index, .. }
             | SelfNested { index, .. }
             | BadSymbol { index, .. }
-            | DuplicateSymbol { index, .. } => Some(format!("factors[{index}]")),
+            | DuplicateSymbol { index, .. }
+            | DuplicateRole { index, .. } => Some(format!("factors[{index}]")),
             UnknownTermFactor { index, .. }
             | ImpossibleTerm { index, .. }
             | DuplicateTerm { index, .. } => Some(format!("terms[{index}]")),
@@ -235,10 +246,17 @@ fn valid_symbol(s: &str) -> bool {
 /// A "did you mean" hint: the known name closest to `wanted`, when close enough.
 pub(crate) fn suggestion<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) -> String {
     let wanted_lower = wanted.to_ascii_lowercase();
+    let limit = 2.max(wanted.len() / 3);
+    let wanted_chars = wanted.chars().count();
     let mut best: Option<(usize, &str)> = None;
     for k in known {
+        // The distance is at least the difference in length: skip the quadratic
+        // comparison of a long field (a 10 MB header) that cannot be close.
+        if k.chars().count().abs_diff(wanted_chars) > limit {
+            continue;
+        }
         let d = edit_distance(&wanted_lower, &k.to_ascii_lowercase());
-        if d <= 2.max(wanted.len() / 3) && best.is_none_or(|(bd, _)| d < bd) {
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, k));
         }
     }
@@ -310,6 +328,22 @@ impl TryFrom<DesignSpec> for Design {
                     index,
                     name: f.name.clone(),
                     levels,
+                });
+            }
+        }
+        // Gauge roles: at most one factor each.
+        for (index, f) in spec.factors.iter().enumerate() {
+            let Some(role) = f.role else { continue };
+            if let Some(first) = spec.factors[..index]
+                .iter()
+                .position(|g| g.role == Some(role))
+            {
+                return Err(DesignError::DuplicateRole {
+                    index,
+                    name: f.name.clone(),
+                    first,
+                    first_name: spec.factors[first].name.clone(),
+                    role: role.as_str(),
                 });
             }
         }

@@ -9,7 +9,7 @@ use egui::{RichText, Ui};
 use emslab::Design;
 use emslab::DesignSpec;
 use emslab::data::{Coding, DataError, Dataset, ReadOptions};
-use emslab::report::{Align, Cell, Format, Table};
+use emslab::report::{self, Align, Cell, Format, Table};
 
 use super::command::Command;
 use super::jobs::{CANCELLED, Job, ProgressReader};
@@ -20,83 +20,14 @@ pub use super::results::AnalysisSettings;
 
 /// Rows shown in the preview.
 const PREVIEW_ROWS: usize = 20;
-/// Bytes read for the preview.
-const PREVIEW_BYTES: u64 = 1 << 16;
 
-/// The first rows of a CSV, read for display only (the data module reads the file itself).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Preview {
-    pub header: Vec<String>,
-    pub rows: Vec<Vec<String>>,
-    pub delimiter: u8,
-    pub file_size: u64,
-}
-
-/// The delimiter of the first line: the most frequent of `,`, `;`, tab outside quotes.
-fn sniff(text: &[u8]) -> u8 {
-    let mut counts = [0usize; 3];
-    let mut quoted = false;
-    for &b in text {
-        match b {
-            b'"' => quoted = !quoted,
-            b'\n' if !quoted => break,
-            b',' if !quoted => counts[0] += 1,
-            b';' if !quoted => counts[1] += 1,
-            b'\t' if !quoted => counts[2] += 1,
-            _ => {}
-        }
-    }
-    let cands = [b',', b';', b'\t'];
-    let best = (0..3).max_by_key(|&i| (counts[i], 3 - i)).unwrap_or(0);
-    cands[best]
-}
+/// The header and first rows of a CSV, as the data module reads them (its delimiter
+/// sniffing and tokenizer).
+pub use emslab::data::Preview;
 
 /// Reads the header and the first rows of a CSV.
 pub fn preview(path: &Path) -> Result<Preview, String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let file_size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut head = Vec::new();
-    file.take(PREVIEW_BYTES)
-        .read_to_end(&mut head)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let text = head.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(&head);
-    let delimiter = sniff(text);
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text);
-    let mut records = rdr.byte_records();
-    let header: Vec<String> = match records.next() {
-        Some(Ok(r)) => r
-            .iter()
-            .map(|f| String::from_utf8_lossy(f).trim().to_string())
-            .collect(),
-        _ => return Err(format!("{}: the file is empty", path.display())),
-    };
-    let mut rows = Vec::new();
-    for r in records.take(PREVIEW_ROWS + 1) {
-        // The last record of a 64 KiB chunk may be cut: stop at the first bad one.
-        let Ok(r) = r else { break };
-        rows.push(
-            r.iter()
-                .map(|f| String::from_utf8_lossy(f).into_owned())
-                .collect(),
-        );
-    }
-    if rows.len() > PREVIEW_ROWS {
-        rows.truncate(PREVIEW_ROWS);
-    } else if head.len() as u64 == PREVIEW_BYTES && rows.len() > 1 {
-        // The last record may be cut by the end of the chunk read.
-        rows.pop();
-    }
-    Ok(Preview {
-        header,
-        rows,
-        delimiter,
-        file_size,
-    })
+    emslab::data::preview(path, PREVIEW_ROWS).map_err(|e| e.to_string())
 }
 
 /// The parts of a design the CSV reader uses.
@@ -208,12 +139,7 @@ impl DataPanel {
         let job = Job::spawn(format!("Reading {name}"), ctx, move |progress| {
             let source = path.display().to_string();
             let read = std::fs::File::open(&path)
-                .map_err(|e| DataError {
-                    source: source.clone(),
-                    line: None,
-                    column: None,
-                    kind: emslab::data::DataErrorKind::Io(e.to_string()),
-                })
+                .map_err(|e| DataError::io(&source, &e))
                 .and_then(|file| {
                     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
                     let reader =
@@ -559,14 +485,15 @@ impl DataPanel {
             .map(|c| {
                 let numeric = !pv.rows.is_empty()
                     && pv.rows.iter().all(|r| {
-                        r.get(c)
+                        r.fields
+                            .get(c)
                             .is_some_and(|v| v.trim().replace(',', ".").parse::<f64>().is_ok())
                     });
                 if numeric { Align::Right } else { Align::Left }
             })
             .collect();
         for r in &pv.rows {
-            t.push(r.iter().map(Cell::text).collect());
+            t.push(r.fields.iter().map(Cell::text).collect());
         }
         table_view::table_ui(
             ui,
@@ -628,8 +555,9 @@ impl DataPanel {
                 }
                 table_view::table_ui(ui, &t, "balance", &Hooks::default());
             }
-            for n in b.level_notes.iter().chain(ds.notes.iter()) {
-                table_view::notes_label(ui, n);
+            let level_notes = b.level_notes.iter().map(ToString::to_string);
+            for n in level_notes.chain(ds.notes.iter().map(report::data_notes::render)) {
+                table_view::notes_label(ui, &n);
             }
             ui.add_space(10.0);
             let running = self.analysis_job.is_some();

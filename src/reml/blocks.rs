@@ -613,6 +613,112 @@ impl Blocked {
         self.diag[j].diagonal(c)
     }
 
+    /// Rows 0..p of the tail's off-diagonal block against random block j: in the selected
+    /// inverse, the covariance block Σ_{X,u_j} (p x q_j); in the cross-products, X'Z_j.
+    pub(crate) fn tail_cross(&self, j: usize) -> DMatrix<f64> {
+        let k = self.k();
+        let p = self.q[k] - 1;
+        match &self.off[k][j] {
+            OffBlock::Dense(m) => m.rows(0, p).into_owned(),
+            OffBlock::Sparse(s) => {
+                let mut m = DMatrix::zeros(p, s.ncols());
+                for c in 0..s.ncols() {
+                    let (rows, vals) = s.col(c);
+                    for (&r, &v) in rows.iter().zip(vals) {
+                        if (r as usize) < p {
+                            m[(r as usize, c)] = v;
+                        }
+                    }
+                }
+                m
+            }
+        }
+    }
+
+    /// Offsets of the random blocks in the dense layout [u_1 .. u_K, X], and the total size
+    /// (y left out).
+    pub(crate) fn offsets(&self) -> (Vec<usize>, usize) {
+        let k = self.k();
+        let mut offsets = Vec::with_capacity(k + 1);
+        let mut at = 0;
+        for j in 0..=k {
+            offsets.push(at);
+            at += self.q[j];
+        }
+        (offsets, at - 1)
+    }
+
+    /// The whole symmetric matrix without the y row and column, dense ((q + p) square):
+    /// for the cross-products `a`, [Z X]'[Z X]. Both triangles are filled.
+    pub(crate) fn dense_symmetric(&self) -> DMatrix<f64> {
+        let k = self.k();
+        let (off, size) = self.offsets();
+        let mut m = DMatrix::zeros(size, size);
+        for j in 0..=k {
+            let qj = if j == k { self.q[k] - 1 } else { self.q[j] };
+            for c in 0..qj {
+                for r in 0..qj {
+                    let v = match &self.diag[j] {
+                        DiagBlock::Diag(d) => {
+                            if r == c {
+                                d[r]
+                            } else {
+                                0.0
+                            }
+                        }
+                        // Lower triangle holds the values.
+                        DiagBlock::Dense(t) => t[(r.max(c), r.min(c))],
+                    };
+                    m[(off[j] + r, off[j] + c)] = v;
+                }
+            }
+            for i in j + 1..=k {
+                let qi = if i == k { self.q[k] - 1 } else { self.q[i] };
+                for c in 0..qj {
+                    self.off[i][j].col(c).for_each(|r, v| {
+                        if r < qi {
+                            m[(off[i] + r, off[j] + c)] = v;
+                            m[(off[j] + c, off[i] + r)] = v;
+                        }
+                    });
+                }
+            }
+        }
+        m
+    }
+
+    /// The random-effects part of a factor (L_Z, lower triangular, q x q), dense.
+    pub(crate) fn dense_lower_z(&self) -> DMatrix<f64> {
+        let k = self.k();
+        let (off, _) = self.offsets();
+        let q = off[k];
+        let mut m = DMatrix::zeros(q, q);
+        for j in 0..k {
+            match &self.diag[j] {
+                DiagBlock::Diag(d) => {
+                    for (c, &v) in d.iter().enumerate() {
+                        m[(off[j] + c, off[j] + c)] = v;
+                    }
+                }
+                DiagBlock::Dense(t) => {
+                    for c in 0..self.q[j] {
+                        for r in c..self.q[j] {
+                            m[(off[j] + r, off[j] + c)] = t[(r, c)];
+                        }
+                    }
+                }
+            }
+            for i in j + 1..k {
+                for c in 0..self.q[j] {
+                    self.off[i][j]
+                        .col(c)
+                        .for_each(|r, v| m[(off[i] + r, off[j] + c)] = v);
+                }
+            }
+        }
+        m
+    }
+
     /// The dense tail block (for the selected inverse: the covariance of the BLUEs, scaled).
     pub(crate) fn tail(&self) -> Option<&DMatrix<f64>> {
         match self.diag.last() {

@@ -3,34 +3,46 @@
 //! the cross-products Z'Z, Z'X, X'X, Z'y, X'y, y'y accumulated in one pass over the data
 //! (lme4's `lFormula`, MixedModels.jl's `remat.jl`).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use nalgebra::DMatrix;
 
 use super::RemlError;
 use super::tolerances::ALIAS_REL;
+use crate::data::hash::FxHashMap;
 use crate::design::{Design, Subscripts, Term};
 
-/// A multiplicative hasher for `u64` keys (the level-pair counts of crossed terms).
-#[derive(Default)]
-pub(crate) struct KeyHasher(u64);
+/// Maps keyed by `u64` (level combinations, level pairs of crossed terms), with the crate's
+/// one hasher. FxHash's bucket index depends on the low bits of the key only, and a pair key
+/// `(level of j) << 32 | (level of i)` carries the level of j in its high bits: such keys go
+/// through [`spread`] (a bijection mixing the high bits into the low ones) before hashing.
+pub(crate) type KeyMap<V> = FxHashMap<u64, V>;
 
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
+/// Odd multiplier of [`spread`] (the golden-ratio constant) and its inverse modulo 2^64.
+const SPREAD_MUL: u64 = 0x9E37_79B9_7F4A_7C15;
+const SPREAD_INV: u64 = inverse_mod_2_64(SPREAD_MUL);
+
+/// The inverse of an odd number modulo 2^64 (Newton's iteration doubles the correct bits).
+const fn inverse_mod_2_64(a: u64) -> u64 {
+    let mut x = a; // correct to 3 bits for odd a
+    let mut i = 0;
+    while i < 6 {
+        x = x.wrapping_mul(2u64.wrapping_sub(a.wrapping_mul(x)));
+        i += 1;
     }
-    fn write_u64(&mut self, x: u64) {
-        self.0 = (self.0 ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-    fn finish(&self) -> u64 {
-        self.0 ^ (self.0 >> 29)
-    }
+    x
 }
 
-pub(crate) type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
+/// A bijection of `u64` whose low bits depend on every bit of the key.
+#[inline]
+pub(crate) fn spread(key: u64) -> u64 {
+    let m = key.wrapping_mul(SPREAD_MUL);
+    m ^ (m >> 32)
+}
+
+/// The inverse of [`spread`].
+#[inline]
+pub(crate) fn unspread(mixed: u64) -> u64 {
+    (mixed ^ (mixed >> 32)).wrapping_mul(SPREAD_INV)
+}
 
 /// Relabels keys densely: each key's rank among the distinct keys (increasing key order).
 /// `bound` is an exclusive upper bound of the keys.
@@ -148,6 +160,12 @@ pub(crate) struct FixedPart {
     pub p: usize,
     /// Candidate columns dropped as aliased (already spanned by earlier columns).
     pub aliased: usize,
+    /// The fixed factors (design indices, declaration order): those of the fixed terms.
+    pub factors: Vec<usize>,
+    /// `cell_codes[c][i]`: dense code of fixed factor `factors[i]` in cell `c`.
+    pub cell_codes: Vec<Vec<u32>>,
+    /// Observations in each cell.
+    pub cell_counts: Vec<f64>,
 }
 
 /// Everything the likelihood needs from the data, with no n-by-anything matrix.
@@ -161,6 +179,9 @@ pub(crate) struct Frame {
     pub shift: f64,
     /// Every cell of the factor structure present with the same number of replicates.
     pub balanced: bool,
+    /// `codes[f][d]`: the code (as given) of dense code `d` of factor `f` (dense codes rank
+    /// the codes given, so that the first level is the smallest code).
+    pub codes: Vec<Vec<u32>>,
 }
 
 /// Label of a level code of factor `f`.
@@ -280,12 +301,24 @@ impl Frame {
 
         let fixed = build_fixed(design, codes, &mut combos, labels)?;
         let balanced = is_balanced(design, &mut combos);
+        let given: Vec<Vec<u32>> = codes
+            .iter()
+            .zip(&dense)
+            .map(|(c, (d, m))| {
+                let mut of = vec![0u32; *m];
+                for (&code, &dc) in c.iter().zip(d) {
+                    of[dc as usize] = code;
+                }
+                of
+            })
+            .collect();
         Ok(Frame {
             n,
             random,
             fixed,
             shift,
             balanced,
+            codes: given,
         })
     }
 
@@ -339,7 +372,8 @@ impl Frame {
                     PairAcc::Nested(parent) => parent[lj as usize] = li,
                     PairAcc::Dense(m) => m[lj as usize * q[*i] + li as usize] += 1.0,
                     PairAcc::Hash(h) => {
-                        *h.entry(u64::from(lj) << 32 | u64::from(li)).or_insert(0.0) += 1.0;
+                        *h.entry(spread(u64::from(lj) << 32 | u64::from(li)))
+                            .or_insert(0.0) += 1.0;
                     }
                 }
             }
@@ -376,7 +410,7 @@ enum PairAcc {
     Nested(Vec<u32>),
     /// Counts, column-major q_i x q_j.
     Dense(Vec<f64>),
-    /// Counts keyed by (level of j) << 32 | (level of i).
+    /// Counts keyed by `spread((level of j) << 32 | (level of i))`.
     Hash(KeyMap<f64>),
 }
 
@@ -409,7 +443,10 @@ impl PairAcc {
             PairAcc::Hash(h) => {
                 let entries: Vec<(u32, u32, f64)> = h
                     .into_iter()
-                    .map(|(key, v)| ((key >> 32) as u32, key as u32, v))
+                    .map(|(mixed, v)| {
+                        let key = unspread(mixed);
+                        ((key >> 32) as u32, key as u32, v)
+                    })
                     .collect();
                 Csc::from_triplets(nrows, ncols, entries)
             }
@@ -617,12 +654,23 @@ fn build_fixed(
             cell_cols[c as usize].push(j as u32 + 1);
         }
     }
+    let factors: Vec<usize> = all.iter().collect();
+    let cell_codes = (0..n_cells)
+        .map(|c| factors.iter().map(|&f| cell_dense[f].0[c]).collect())
+        .collect();
+    let mut cell_counts = vec![0.0; n_cells];
+    for &c in &obs_cell {
+        cell_counts[c as usize] += 1.0;
+    }
     Ok(FixedPart {
         names,
         obs_cell,
         cell_cols,
         p,
         aliased,
+        factors,
+        cell_codes,
+        cell_counts,
     })
 }
 
@@ -683,6 +731,19 @@ mod tests {
     }
 
     #[test]
+    fn spread_is_a_bijection_that_mixes_the_high_bits() {
+        for key in [0u64, 1, 7 << 32 | 3, u64::MAX, 0x1234_5678_9abc_def0] {
+            assert_eq!(unspread(spread(key)), key);
+        }
+        // Keys differing only in their high half land in different low bits.
+        let low: Vec<u64> = (0..64u64).map(|j| spread(j << 32 | 5) & 0xfff).collect();
+        let mut distinct = low.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert!(distinct.len() > 60, "{low:?}");
+    }
+
+    #[test]
     fn combine_orders_levels_lexicographically() {
         let dense = vec![(vec![1, 0, 1, 0], 2), (vec![0, 1, 1, 0], 2)];
         let (idx, m) = combine(&[0, 1], &dense, 4);
@@ -711,7 +772,8 @@ mod tests {
         let mut h: KeyMap<f64> = KeyMap::default();
         let mut dense = vec![0.0; 3 * 2];
         for &(lj, li) in &pairs {
-            *h.entry(u64::from(lj) << 32 | u64::from(li)).or_insert(0.0) += 1.0;
+            *h.entry(spread(u64::from(lj) << 32 | u64::from(li)))
+                .or_insert(0.0) += 1.0;
             dense[lj as usize * 2 + li as usize] += 1.0;
         }
         let a = PairAcc::Hash(h).into_csc(2, 3, &[]);

@@ -38,6 +38,7 @@
 
 mod blocks;
 pub(crate) mod frame;
+pub mod inference;
 mod optim;
 mod profile;
 mod results;
@@ -107,6 +108,13 @@ pub struct RemlOptions {
     /// evaluation (optimiser, information, profile intervals) and returns
     /// [`RemlError::Cancelled`]. The flag is only read.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Inference from a REML fit ([`inference`]): t tests of the fixed effects, Type III F
+    /// tests, estimated marginal means and their pairwise differences, with Satterthwaite's
+    /// df. Not computed for ML fits.
+    pub inference: bool,
+    /// Kenward-Roger as well: the fixed effects, means and comparisons use it, and the F
+    /// tests come with both methods (`--kenward-roger`).
+    pub kenward_roger: bool,
 }
 
 impl Default for RemlOptions {
@@ -122,6 +130,8 @@ impl Default for RemlOptions {
             information: true,
             profile: true,
             cancel: None,
+            inference: true,
+            kenward_roger: false,
         }
     }
 }
@@ -402,7 +412,31 @@ pub fn fit(
     let terms = crit.terms.clone();
     let outcome = optim::optimize(&mut crit, starts, terms, cancel);
     cancel.check()?;
-    let fit = results::assemble(&frame, &mut crit, y, outcome, opts, cancel)?;
+    let theta = outcome.theta.clone();
+    let boundary = outcome.boundary.clone();
+    let mut fit = results::assemble(&frame, &mut crit, y, outcome, opts, cancel)?;
+    cancel.check()?;
+    if opts.inference && method == Method::Reml {
+        let beta: Vec<f64> = fit.fixed_effects.iter().map(|f| f.estimate).collect();
+        let state = inference::FitState {
+            design,
+            frame: &frame,
+            theta: &theta,
+            boundary: &boundary,
+            beta: &beta,
+            level: opts.level,
+            kenward_roger: opts.kenward_roger,
+            labels: opts.level_labels.as_deref(),
+        };
+        match inference::infer(&state, &mut crit, cancel) {
+            Ok(inf) => {
+                inference::fill_fixed_effects(&inf, &mut fit.fixed_effects, opts.level);
+                fit.inference = Some(inf);
+            }
+            Err(inference::InferenceError::Cancelled) => return Err(RemlError::Cancelled),
+            Err(e) => fit.inference_error = Some(e),
+        }
+    }
     cancel.check()?;
     Ok(fit)
 }

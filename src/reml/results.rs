@@ -7,6 +7,7 @@ use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::frame::{Frame, label};
+use super::inference::{ConfidenceInterval, DdfMethod, Inference, InferenceError};
 use super::optim::{OptimLog, OptimOutcome};
 use super::tolerances::{INFO_STEP, MOMENTS_AGREE_REL};
 use super::{Cancel, Criterion, Method, RemlError, RemlOptions};
@@ -43,12 +44,28 @@ pub struct Component {
     pub note: Option<String>,
 }
 
-/// A fixed effect (BLUE).
+/// A fixed effect (BLUE), with its t test from the inference (REML fits).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FixedEffect {
     pub name: String,
     pub estimate: f64,
+    /// From the covariance of the BLUEs (`fixed_covariance`).
     pub se: f64,
+    /// Denominator df (`ddf_method` says whose).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub df: Option<f64>,
+    /// estimate / se (the adjusted se with Kenward-Roger).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub t: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci: Option<ConfidenceInterval>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ddf_method: Option<DdfMethod>,
+    /// Kenward-Roger's adjusted standard error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub se_adjusted: Option<f64>,
 }
 
 /// The BLUP of one level of a random term.
@@ -123,6 +140,12 @@ pub struct RemlFit {
     pub residuals: Vec<f64>,
     pub optimizer: OptimLog,
     pub notes: Vec<String>,
+    /// Tests, means and comparisons from the fit (REML fits with `RemlOptions::inference`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inference: Option<Inference>,
+    /// Why the inference is missing when it was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inference_error: Option<InferenceError>,
 }
 
 impl RemlFit {
@@ -376,6 +399,12 @@ pub(crate) fn assemble(
             name: name.clone(),
             estimate: beta[a],
             se: (sigma2 * xx[(a, a)]).sqrt(),
+            df: None,
+            t: None,
+            p: None,
+            ci: None,
+            ddf_method: None,
+            se_adjusted: None,
         })
         .collect();
 
@@ -645,6 +674,8 @@ pub(crate) fn assemble(
         residuals,
         optimizer: log,
         notes,
+        inference: None,
+        inference_error: None,
     })
 }
 

@@ -53,6 +53,27 @@ pub const MAX_DENSE_ENTRIES: usize = 1 << 25;
 /// A sparse off-diagonal block whose fill exceeds this fraction is stored dense.
 pub const DENSE_FRACTION: f64 = 0.3;
 
+// ---- inference from the fit (Satterthwaite, Kenward-Roger, Type III, means) -------------
+
+/// Relative step of the central differences of the analytic gradient that give the Hessian
+/// of the criterion in theta (truncation ~1e-8 relative, rounding ~1e-11).
+pub const HESSIAN_FD_REL: f64 = 1e-4;
+/// Eigenvalues of the Hessian (in log-parameters) at or below this fraction of the largest
+/// are left out of its inverse (lmerTest inverts over the eigenvalues above 1e-8).
+pub const HESSIAN_PINV_REL: f64 = 1e-10;
+/// A linear function of the fixed effects is estimable when its squared projection on the
+/// null space of the model matrix is below this fraction of its squared norm (emmeans'
+/// `estimability::is.estble`, tol = 1e-8).
+pub const ESTIMABLE_REL: f64 = 1e-8;
+/// Rank tolerance of the regressions that orthogonalise Type III contrasts (R's `lm.fit`).
+pub const LM_FIT_TOL: f64 = 1e-7;
+/// Most treatment-coded fixed-effect columns the inference handles (dense cells x columns).
+pub const MAX_FIXED_COLUMNS: usize = 4000;
+/// Most points of the reference grid of the means.
+pub const MAX_REFERENCE_GRID: usize = 1_000_000;
+/// Largest q + p for Kenward-Roger (three dense matrices of that order).
+pub const KR_MAX_DIMENSION: usize = 4000;
+
 // ---- tests and comparisons -----------------------------------------------------------------
 
 /// On balanced data with every moment estimate positive, REML equals the moment estimates to

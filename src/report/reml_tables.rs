@@ -1,10 +1,10 @@
 //! Tables of a REML (or ML) fit set beside the moment estimates: the one builder used by
 //! the CLI (`emslab analyze`) and the app.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::table::{Align, Cell, Table, fmt_sig};
-use crate::reml::{Comparison, RemlFit};
+use crate::reml::{Comparison, FixedEffect, Interval, OptimLog, RemlFit};
 
 fn num(v: f64, sig: usize) -> Cell {
     if v.is_finite() {
@@ -182,36 +182,76 @@ pub(crate) fn capitalise(s: &str) -> String {
     }
 }
 
+/// A component in the `reml` section.
+#[derive(Serialize)]
+pub struct RemlComponentJson<'a> {
+    pub term: &'a str,
+    pub estimate: f64,
+    pub sd: f64,
+    pub boundary: bool,
+    pub se: Option<f64>,
+    pub interval: &'a Option<Interval>,
+    pub profile_interval: &'a Option<Interval>,
+    pub note: &'a Option<String>,
+}
+
 /// The `reml` section of the JSON report (interface contract): the fit's summary,
 /// components, fixed effects, the comparison with the moment estimates and the optimiser
 /// log. BLUPs and residuals are left out (they grow with the data); the app shows them.
-pub fn reml_json(fit: &RemlFit, cmp: &Comparison) -> Value {
-    json!({
-        "method": fit.method.as_str(),
-        "model": fit.model,
-        "model_note": fit.model_note,
-        "converged": fit.converged,
-        "boundary": fit.boundary,
-        "balanced": fit.balanced,
-        "n_observations": fit.n_observations,
-        "log_likelihood": fit.log_likelihood,
-        "criterion": fit.criterion,
-        "reml_criterion": fit.reml_criterion,
-        "aic": fit.aic,
-        "bic": fit.bic,
-        "components": fit.components.iter().map(|c| json!({
-            "term": c.term,
-            "estimate": c.variance,
-            "sd": c.sd,
-            "boundary": c.boundary,
-            "se": c.se,
-            "interval": c.interval,
-            "profile_interval": c.profile,
-            "note": c.note,
-        })).collect::<Vec<_>>(),
-        "fixed_effects": fit.fixed_effects,
-        "comparison": cmp,
-        "optimizer": fit.optimizer,
-        "notes": fit.notes,
-    })
+#[derive(Serialize)]
+pub struct RemlJson<'a> {
+    pub method: &'static str,
+    pub model: &'a str,
+    pub model_note: &'a str,
+    pub converged: bool,
+    pub boundary: bool,
+    pub balanced: bool,
+    pub n_observations: usize,
+    pub log_likelihood: f64,
+    pub criterion: f64,
+    pub reml_criterion: Option<f64>,
+    pub aic: f64,
+    pub bic: f64,
+    pub components: Vec<RemlComponentJson<'a>>,
+    pub fixed_effects: &'a [FixedEffect],
+    pub comparison: &'a Comparison,
+    pub optimizer: &'a OptimLog,
+    pub notes: &'a [String],
+}
+
+impl<'a> RemlJson<'a> {
+    pub fn new(fit: &'a RemlFit, cmp: &'a Comparison) -> RemlJson<'a> {
+        RemlJson {
+            method: fit.method.as_str(),
+            model: &fit.model,
+            model_note: &fit.model_note,
+            converged: fit.converged,
+            boundary: fit.boundary,
+            balanced: fit.balanced,
+            n_observations: fit.n_observations,
+            log_likelihood: fit.log_likelihood,
+            criterion: fit.criterion,
+            reml_criterion: fit.reml_criterion,
+            aic: fit.aic,
+            bic: fit.bic,
+            components: fit
+                .components
+                .iter()
+                .map(|c| RemlComponentJson {
+                    term: &c.term,
+                    estimate: c.variance,
+                    sd: c.sd,
+                    boundary: c.boundary,
+                    se: c.se,
+                    interval: &c.interval,
+                    profile_interval: &c.profile,
+                    note: &c.note,
+                })
+                .collect(),
+            fixed_effects: &fit.fixed_effects,
+            comparison: cmp,
+            optimizer: &fit.optimizer,
+            notes: &fit.notes,
+        }
+    }
 }
