@@ -65,7 +65,11 @@ pub(crate) fn run(args: PowerArgs) -> Result<(), Failure> {
     let sigma2 = parse_sigma2(&args.sigma2)?;
     let effects = parse_effects(&args.effect)?;
     let spec = PowerSpec::new(&design, model, &sigma2, &effects, args.alpha).map_err(fail)?;
-    if let Some(&m) = args.multipliers.iter().find(|m| !(m.is_finite() && **m >= 0.0)) {
+    if let Some(&m) = args
+        .multipliers
+        .iter()
+        .find(|m| !(m.is_finite() && **m >= 0.0))
+    {
         return Err(Failure::input(format!(
             "--multipliers: {m} is not a multiplier (a number >= 0)"
         )));

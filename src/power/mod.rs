@@ -156,7 +156,11 @@ impl PowerSpec {
 /// Centres a term's effects (cells of its factors, declaration order, the last fastest)
 /// along each of its live factors: the projection onto the term's own stratum.
 pub fn centre(design: &Design, term: &Term, effects: &mut [f64]) {
-    let factors: Vec<usize> = term.subscripts.iter().filter(|&i| i < design.n_factors()).collect();
+    let factors: Vec<usize> = term
+        .subscripts
+        .iter()
+        .filter(|&i| i < design.n_factors())
+        .collect();
     let levels: Vec<usize> = factors
         .iter()
         .map(|&i| design.levels_of(i).unwrap_or(1) as usize)
@@ -366,7 +370,11 @@ pub fn power_row(
     if test.kind == TestKind::None {
         return row;
     }
-    if let Some(&(v, _)) = test.denominator.iter().find(|&&(v, _)| sizes.df(table, v) == 0.0) {
+    if let Some(&(v, _)) = test
+        .denominator
+        .iter()
+        .find(|&&(v, _)| sizes.df(table, v) == 0.0)
+    {
         row.test = TestKind::None;
         row.reason = Some(NoTest::ZeroDf { term: v });
         return row;
@@ -375,7 +383,12 @@ pub fn power_row(
     let parts: Vec<(f64, f64)> = test
         .denominator
         .iter()
-        .map(|&(v, w)| (w as f64 * expected_ms(table, spec, sizes, v, scale), sizes.df(table, v)))
+        .map(|&(v, w)| {
+            (
+                w as f64 * expected_ms(table, spec, sizes, v, scale),
+                sizes.df(table, v),
+            )
+        })
         .collect();
     let ems_den: f64 = parts.iter().map(|p| p.0).sum();
     let df_den = if test.kind == TestKind::Exact {
@@ -396,9 +409,7 @@ pub fn power_row(
         _ => Distribution::Satterthwaite { fixed },
     };
     row.power = Some(if fixed {
-        let k = table
-            .coefficient(t, t)
-            .map_or(0.0, |m| sizes.product(m.0));
+        let k = table.coefficient(t, t).map_or(0.0, |m| sizes.product(m.0));
         let lambda = k * scale * scale * spec.sum_of_squares(t) / ems_den;
         row.noncentrality = Some(lambda);
         dist::ncf_sf(critical, df_num, df_den, lambda)
@@ -433,7 +444,11 @@ pub fn effect_curve(table: &EmsTable, spec: &PowerSpec, multipliers: &[f64]) -> 
         .map(|&m| {
             terms
                 .iter()
-                .map(|&t| power_row(table, spec, &sizes, t, m).power.unwrap_or(f64::NAN))
+                .map(|&t| {
+                    power_row(table, spec, &sizes, t, m)
+                        .power
+                        .unwrap_or(f64::NAN)
+                })
                 .collect()
         })
         .collect();
@@ -446,7 +461,10 @@ pub fn effect_curve(table: &EmsTable, spec: &PowerSpec, multipliers: &[f64]) -> 
 
 /// Whether a factor may be varied by `--solve` (a random factor).
 pub fn is_random_factor(design: &Design, i: usize) -> bool {
-    design.factors.get(i).is_some_and(|f| f.kind == Kind::Random)
+    design
+        .factors
+        .get(i)
+        .is_some_and(|f| f.kind == Kind::Random)
 }
 
 #[cfg(test)]

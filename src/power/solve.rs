@@ -60,7 +60,9 @@ pub fn power_at_sizes(
     sizes
         .map(|n| {
             at.levels[index] = u64::from(n);
-            let p = power_row(table, spec, &at, term, 1.0).power.unwrap_or(f64::NAN);
+            let p = power_row(table, spec, &at, term, 1.0)
+                .power
+                .unwrap_or(f64::NAN);
             (n, p)
         })
         .collect()

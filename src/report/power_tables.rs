@@ -126,7 +126,11 @@ fn inputs_table(r: &PowerReport) -> Table {
     let sim = &r.spec.sim;
     for (u, term) in r.table.terms.iter().enumerate() {
         let (variance, effects, ss) = if term.random {
-            (Cell::num(sim.sigma2[u], 6), Cell::empty_dash(), Cell::empty_dash())
+            (
+                Cell::num(sim.sigma2[u], 6),
+                Cell::empty_dash(),
+                Cell::empty_dash(),
+            )
         } else {
             match &sim.effects[u] {
                 Some(e) => (
@@ -143,9 +147,16 @@ fn inputs_table(r: &PowerReport) -> Table {
             }
         };
         let kind = if term.random { "random" } else { "fixed" };
-        t.push(vec![Cell::text(&term.name), Cell::text(kind), variance, effects, ss]);
+        t.push(vec![
+            Cell::text(&term.name),
+            Cell::text(kind),
+            variance,
+            effects,
+            ss,
+        ]);
     }
-    t.notes.extend(r.power.notes.iter().map(|n| note_text(r.table, n)));
+    t.notes
+        .extend(r.power.notes.iter().map(|n| note_text(r.table, n)));
     t
 }
 
@@ -204,8 +215,11 @@ fn power_table(r: &PowerReport) -> Table {
         }
     }
     for d in used {
-        t.notes
-            .push(format!("{}: {}.", distribution_text(d), distribution_reason(d)));
+        t.notes.push(format!(
+            "{}: {}.",
+            distribution_text(d),
+            distribution_reason(d)
+        ));
     }
     if let Some(sim) = r.simulation {
         t.notes.push(format!(
@@ -233,7 +247,8 @@ fn curve_table(r: &PowerReport) -> Table {
         .map(|&u| r.table.terms[u].name.as_str())
         .collect();
     cols.extend(names.iter().map(|n| (*n, Align::Right)));
-    let mut t = Table::new("effect_curve", "Power against an effect-size multiplier").columns(&cols);
+    let mut t =
+        Table::new("effect_curve", "Power against an effect-size multiplier").columns(&cols);
     for (m, powers) in r.curve.multipliers.iter().zip(&r.curve.power) {
         let mut row = vec![Cell::num(*m, 4)];
         row.extend(powers.iter().map(|p| Cell::num(*p, 4)));
@@ -257,13 +272,15 @@ fn solve_table(r: &PowerReport, s: &Solution) -> Table {
         Cell::text(vary_name(r, s.spec.vary)),
         Cell::text(&r.table.terms[s.spec.term].name),
         Cell::num(s.spec.target, 4),
-        s.size.map_or_else(|| Cell::text("none up to 1000"), |n| Cell::int(u64::from(n))),
+        s.size.map_or_else(
+            || Cell::text("none up to 1000"),
+            |n| Cell::int(u64::from(n)),
+        ),
         Cell::num(s.power, 4),
     ]);
     if s.size.is_none() {
-        t.notes.push(
-            "No size from 2 to 1000 reaches the target; the power shown is at 1000.".into(),
-        );
+        t.notes
+            .push("No size from 2 to 1000 reaches the target; the power shown is at 1000.".into());
     }
     t
 }
@@ -385,7 +402,11 @@ fn row_json<'a>(r: &PowerReport<'a>, row: &PowerRow) -> PowerRowJson<'a> {
     };
     PowerRowJson {
         term: &t.terms[row.term].name,
-        kind: if t.terms[row.term].random { "random" } else { "fixed" },
+        kind: if t.terms[row.term].random {
+            "random"
+        } else {
+            "fixed"
+        },
         test: test_kind(row.test),
         df_num: row.df_num,
         df_den: row.df_den,
