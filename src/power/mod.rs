@@ -228,14 +228,23 @@ pub struct PowerRow {
     pub power: Option<f64>,
 }
 
-/// Something the report says about the inputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Something the report says about the inputs or the approximations.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PowerNote {
     /// A random term's variance was not given: taken as 0.
     VarianceNotGiven { term: usize },
     /// A fixed term's effects were not given: taken as 0, its power is alpha.
     EffectsNotGiven { term: usize },
+    /// A synthetic denominator's Satterthwaite df (from the expected mean squares) is
+    /// below [`SMALL_SATTERTHWAITE_DF`]: F′ as applied to data (df from the observed mean
+    /// squares) tends to have less power than computed.
+    SmallSatterthwaiteDf { term: usize, df: f64 },
 }
+
+/// Below this Satterthwaite df the computed power of a synthetic test is flagged: in
+/// simulations (three-factor mixed model, 4,000 data sets) the approximation overstated the
+/// power of F′ as applied by 0.065 at df 8.4 and by less than 0.02 at df 15 and above.
+pub const SMALL_SATTERTHWAITE_DF: f64 = 12.0;
 
 /// The power of every test.
 #[derive(Debug, Clone, PartialEq)]
@@ -295,7 +304,7 @@ impl Sizes {
 /// The power of every test of `table` (derived from `spec`'s design) under `spec`.
 pub fn power(table: &EmsTable, spec: &PowerSpec) -> PowerTable {
     let sizes = Sizes::of(spec.design());
-    let rows = (0..table.residual())
+    let rows: Vec<PowerRow> = (0..table.residual())
         .map(|t| power_row(table, spec, &sizes, t, 1.0))
         .collect();
     let mut notes: Vec<PowerNote> = spec
@@ -307,6 +316,15 @@ pub fn power(table: &EmsTable, spec: &PowerSpec) -> PowerTable {
         spec.unset_effects
             .iter()
             .map(|&term| PowerNote::EffectsNotGiven { term }),
+    );
+    notes.extend(
+        rows.iter()
+            .filter_map(|r: &PowerRow| match (r.distribution, r.df_den) {
+                (Distribution::Satterthwaite { .. }, Some(df)) if df < SMALL_SATTERTHWAITE_DF => {
+                    Some(PowerNote::SmallSatterthwaiteDf { term: r.term, df })
+                }
+                _ => None,
+            }),
     );
     PowerTable {
         model: table.model,

@@ -74,6 +74,11 @@ fn note_text(t: &EmsTable, n: &PowerNote) -> String {
             "No effects given for `{}`: taken as 0, so its power is alpha (--effect {}=V1,V2,...).",
             t.terms[term].name, t.terms[term].name
         ),
+        PowerNote::SmallSatterthwaiteDf { term, df } => format!(
+            "`{}`: the synthetic denominator's Satterthwaite df from the expected mean squares is small ({}); F′ as applied to data (df from the observed mean squares, no rejection when the denominator is ≤ 0) tends to have less power than computed: check with --simulate.",
+            t.terms[term].name,
+            fmt_sig(df, 4)
+        ),
     }
 }
 
@@ -155,8 +160,13 @@ fn inputs_table(r: &PowerReport) -> Table {
             ss,
         ]);
     }
-    t.notes
-        .extend(r.power.notes.iter().map(|n| note_text(r.table, n)));
+    t.notes.extend(
+        r.power
+            .notes
+            .iter()
+            .filter(|n| !matches!(n, PowerNote::SmallSatterthwaiteDf { .. }))
+            .map(|n| note_text(r.table, n)),
+    );
     t
 }
 
@@ -221,6 +231,13 @@ fn power_table(r: &PowerReport) -> Table {
             distribution_reason(d)
         ));
     }
+    t.notes.extend(
+        r.power
+            .notes
+            .iter()
+            .filter(|n| matches!(n, PowerNote::SmallSatterthwaiteDf { .. }))
+            .map(|n| note_text(r.table, n)),
+    );
     if let Some(sim) = r.simulation {
         t.notes.push(format!(
             "Simulated: rejection rate at level alpha in {} data sets drawn with these components and effects (seed {}), each analysed as `analyze` does (synthetic tests as F′ with Satterthwaite df from the observed mean squares; a denominator ≤ 0 does not reject); MC SE = √(p(1-p)/N).",
