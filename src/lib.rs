@@ -19,6 +19,7 @@ pub mod power;
 pub mod reml;
 pub mod report;
 pub mod simulate;
+pub mod unbalanced;
 
 pub use design::{Design, DesignError, DesignSpec};
 pub use ems::{EmsTable, Model, derive};

@@ -38,6 +38,11 @@ pub struct AnalyzeArgs {
     /// term into its denominator and refit.
     #[arg(long, value_enum, default_value = "report")]
     negative: NegativeArg,
+    /// Sums of squares of unbalanced data: III (each term adjusted for all others, the
+    /// default, as SAS GLM and car::Anova) or I (sequential, as SAS VARCOMP TYPE1 and
+    /// anova(lm)). Balanced data have one kind.
+    #[arg(long, value_enum, default_value = "III")]
+    ss_type: SsTypeArg,
     /// Skip the REML cross-check.
     #[arg(long)]
     no_reml: bool,
@@ -66,6 +71,14 @@ impl From<NegativeArg> for emslab::moments::NegativePolicy {
     }
 }
 
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum SsTypeArg {
+    #[value(name = "I", alias = "1", alias = "i")]
+    I,
+    #[value(name = "III", alias = "3", alias = "iii")]
+    Iii,
+}
+
 pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
     let design = read_design(&args.design)?;
     let opts = analysis::Options {
@@ -76,6 +89,10 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
             (true, _) => Likelihood::Off,
             (false, false) => Likelihood::Reml,
             (false, true) => Likelihood::RemlAndMl,
+        },
+        ss_type: match args.ss_type {
+            SsTypeArg::I => emslab::unbalanced::SsType::I,
+            SsTypeArg::Iii => emslab::unbalanced::SsType::III,
         },
         residuals: false,
     };

@@ -358,7 +358,7 @@ fn unbalanced_message(b: &Balance) -> String {
     for note in &b.level_notes {
         msg.push_str(&format!("; {note}"));
     }
-    msg.push_str(". The ANOVA and moment estimates need every cell to hold the same number of observations; a REML fit handles unbalanced data.");
+    msg.push_str(". The balanced-design expected mean squares, F tests and moment estimates need every cell to hold the same number of observations.");
     msg
 }
 

@@ -112,6 +112,7 @@ pub fn analyze(
             (true, false) => Likelihood::Reml,
             (true, true) => Likelihood::RemlAndMl,
         },
+        ss_type: emslab::unbalanced::SsType::default(),
         // For the residual plot.
         residuals: true,
     };
@@ -364,7 +365,10 @@ impl ResultsView {
         if let Some(m) = &a.no_moments() {
             ui.colored_label(
                 ui.visuals().error_fg_color,
-                format!("⚠ No ANOVA or moment estimates: {m}"),
+                format!(
+                    "⚠ Unbalanced data: the sums of squares below are Type {} (unrestricted model), not the balanced-design EMS. {m}",
+                    a.analysis.options.ss_type.as_str()
+                ),
             );
         }
         ui.add_space(6.0);

@@ -12,6 +12,7 @@ pub mod json;
 pub mod power_tables;
 mod reml_tables;
 mod table;
+mod unbalanced_tables;
 pub mod words;
 pub mod writers;
 
@@ -23,6 +24,9 @@ pub use engine_tables::{EngineJson, ems_report, engine_document, solutions_table
 pub use json::{EmsJson, ems_json};
 pub use reml_tables::{RemlJson, reml_tables};
 pub use table::{Align, Cell, Document, Table, fmt_sig, html_escape, latex_escape};
+pub use unbalanced_tables::{
+    combination_text, no_test_text, unbalanced_document, unbalanced_note_text, unbalanced_tables,
+};
 pub use writers::{Format, write_document};
 
 use std::io::Write;
