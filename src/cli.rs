@@ -147,10 +147,38 @@ fn name_value(s: &str) -> Option<(&str, &str)> {
     (!k.is_empty() && !v.is_empty()).then_some((k, v))
 }
 
-fn parse_column(s: &str) -> Result<(String, String), String> {
+/// `--column FACTOR=COL` (shared by the commands that read data).
+pub(crate) fn parse_column(s: &str) -> Result<(String, String), String> {
     name_value(s)
         .map(|(f, c)| (f.to_string(), c.to_string()))
         .ok_or_else(|| format!("`{s}` is not FACTOR=COLUMN (for example batch=Lot)"))
+}
+
+/// Every `--column FACTOR=COL` names a factor of the design read from `path`.
+pub(crate) fn check_columns(
+    columns: &[(String, String)],
+    design: &emslab::Design,
+    path: &Path,
+) -> Result<(), Failure> {
+    for (factor, _) in columns {
+        if !design
+            .factors
+            .iter()
+            .any(|f| f.name.eq_ignore_ascii_case(factor))
+        {
+            let names: Vec<String> = design
+                .factors
+                .iter()
+                .map(|f| format!("`{}`", f.name))
+                .collect();
+            return Err(Failure::input(format!(
+                "--column {factor}=...: the design {} has no factor `{factor}`; its factors are {}",
+                path.display(),
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn parse_alpha(s: &str) -> Result<f64, String> {

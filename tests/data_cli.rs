@@ -165,13 +165,28 @@ fn missing_values_are_dropped_with_a_note() {
                 && n.contains("`batch` 6")),
         "{notes:?}"
     );
-    // Without REML: the unbalanced message says rows were dropped.
-    let err = input_error(&["analyze", &design, p.to_str().unwrap(), "--no-reml"]);
+    // Without REML: the Type III analysis, whose balance report says rows were dropped.
+    let out = emslab(&[
+        "analyze",
+        &design,
+        p.to_str().unwrap(),
+        "--no-reml",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let problem = v["balance_problem"].as_str().unwrap();
     assert!(
-        err.contains("unbalanced (after dropping 3 rows with a missing value: lines 3, 10, 20)"),
-        "{err}"
+        problem
+            .contains("unbalanced (after dropping 3 rows with a missing value: lines 3, 10, 20)"),
+        "{problem}"
     );
-    assert!(err.contains("batch=A, cask=a has 1 (1 short)"), "{err}");
+    assert!(
+        problem.contains("batch=A, cask=a has 1 (1 short)"),
+        "{problem}"
+    );
+    assert_eq!(v["n_observations"], 57);
 }
 
 /// A 10 MB field is quoted as its first 40 characters and its length.

@@ -7,7 +7,9 @@ use emslab::data::{self, DataErrorKind, summary};
 use emslab::io::read_design;
 use emslab::report;
 
-use super::{Failure, ModelArg, OutputArgs, design_failure, emit, parse_alpha, parse_column};
+use super::{
+    Failure, ModelArg, OutputArgs, check_columns, design_failure, emit, parse_alpha, parse_column,
+};
 
 #[derive(clap::Args, Debug)]
 #[command(group(clap::ArgGroup::new("input").required(true).args(["data", "summary"])))]
@@ -122,7 +124,7 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
                 "give a data file (emslab analyze DESIGN DATA.csv) or --summary TABLE.csv",
             ));
         };
-        check_columns(&args, &design)?;
+        check_columns(&args.columns, &design, &args.design)?;
         let read_opts = data::ReadOptions {
             response: args.response.clone(),
             columns: args.columns.clone(),
@@ -147,27 +149,4 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
     };
     let r = report::analysis_report(&a);
     emit(&r.document, &r.json, &args.out)
-}
-
-/// Every `--column FACTOR=COL` names a factor of the design.
-fn check_columns(args: &AnalyzeArgs, design: &emslab::Design) -> Result<(), Failure> {
-    for (factor, _) in &args.columns {
-        if !design
-            .factors
-            .iter()
-            .any(|f| f.name.eq_ignore_ascii_case(factor))
-        {
-            let names: Vec<String> = design
-                .factors
-                .iter()
-                .map(|f| format!("`{}`", f.name))
-                .collect();
-            return Err(Failure::input(format!(
-                "--column {factor}=...: the design {} has no factor `{factor}`; its factors are {}",
-                args.design.display(),
-                names.join(", ")
-            )));
-        }
-    }
-    Ok(())
 }

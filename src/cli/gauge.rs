@@ -9,7 +9,7 @@ use emslab::gauge::{self, GaugeError, Options, Tolerance};
 use emslab::io::{read_design, write_atomic};
 use emslab::report::gauge_tables::{GaugeInfo, gauge_document, gauge_report_json};
 
-use super::{Failure, OutputArgs, emit};
+use super::{Failure, OutputArgs, check_columns, emit, parse_column};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct GaugeArgs {
@@ -71,6 +71,10 @@ pub(crate) struct GaugeArgs {
     /// that is not a factor).
     #[arg(long, value_name = "COL")]
     response: Option<String>,
+    /// The column of a factor not named as the factor (repeatable): `--column
+    /// part=Sample`. Other factors are matched to columns by name, ignoring case.
+    #[arg(long = "column", value_name = "FACTOR=COL", value_parser = parse_column)]
+    columns: Vec<(String, String)>,
     /// Write the charts (components of variation, measurement by part and by operator,
     /// interaction, X-bar and R charts by operator) to FILE.svg or FILE.png.
     #[arg(long, value_name = "FILE.svg|FILE.png")]
@@ -126,11 +130,12 @@ pub(crate) fn run(args: GaugeArgs) -> Result<(), Failure> {
         .transpose()
         .map_err(|e| Failure::input(format!("--plot {e}")))?;
     let design = read_design(&args.design)?;
+    check_columns(&args.columns, &design, &args.design)?;
     let opts = options(&args);
     let prepared = gauge::prepare(&design, &opts).map_err(|e| failure(e, &args))?;
     let read = ReadOptions {
         response: args.response.clone(),
-        columns: Vec::new(),
+        columns: args.columns.clone(),
         keep_rows: true,
     };
     let ds = data::read_csv(&args.data, &prepared.design, &read)

@@ -237,6 +237,28 @@ fn valid_identifier(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// The letter of a factor's level count when the design names none: the first letter of
+/// its name, lowercased; but never `o`, which reads as a zero in `o n σ²`: a name starting
+/// with `o` takes its next letter that is neither `o` nor taken (`operator` -> `p`, or `e`
+/// when `p` is taken).
+fn default_symbol_letter(name: &str, used: &[(String, String)]) -> String {
+    let letters: Vec<char> = name
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let first = letters.first().copied().unwrap_or('x');
+    if first != 'o' {
+        return first.to_string();
+    }
+    let others: Vec<char> = letters.into_iter().filter(|&c| c != 'o').collect();
+    others
+        .iter()
+        .find(|c| !used.iter().any(|(s, _)| *s == c.to_string()))
+        .or(others.first())
+        .map_or_else(|| "x".to_string(), char::to_string)
+}
+
 fn valid_symbol(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
@@ -406,12 +428,7 @@ impl TryFrom<DesignSpec> for Design {
             let symbol = match &f.symbol {
                 Some(s) => s.clone(),
                 None => {
-                    let first = f
-                        .name
-                        .chars()
-                        .next()
-                        .map_or('x', |c| c.to_ascii_lowercase())
-                        .to_string();
+                    let first = default_symbol_letter(&f.name, &used);
                     let mut candidate = first.clone();
                     let mut k = 2;
                     while used.iter().any(|(s, _)| *s == candidate) {

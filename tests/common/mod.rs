@@ -178,3 +178,7 @@ pub const POWER_PARAMETERS: f64 = 1e-12;
 /// Synthetic-denominator power (Satterthwaite df from the expected mean squares) against
 /// the rejection rate of F′ as applied in 4,000 simulated data sets: the bound.
 pub const SYNTHETIC_VS_SIMULATION: f64 = 0.03;
+
+/// Normal scores of the residual plots against R's `qnorm(ppoints(n))` printed with 10
+/// significant digits (the printed digits bound the agreement).
+pub const NORMAL_SCORES_VS_R: f64 = 1e-9;
