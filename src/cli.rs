@@ -5,6 +5,7 @@
 
 mod analyze;
 mod gauge;
+mod power;
 mod simulate;
 
 use std::io::Write;
@@ -138,6 +139,9 @@ enum Command {
     /// Gauge R&R study (crossed or nested, ANOVA method): Minitab's table with intervals,
     /// AIAG's verdict, and the charts with --plot.
     Gauge(gauge::GaugeArgs),
+    /// Power of every F test under expected components and effects; the size reaching a
+    /// target power (--solve); a Monte Carlo check (--simulate).
+    Power(power::PowerArgs),
     /// The Symbolica engine's worker process (started by `ems --engine symbolica`).
     #[command(name = "__symbolica-worker", hide = true)]
     SymbolicaWorker,
@@ -297,6 +301,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Analyze(args)) => analyze::analyze(args),
         Some(Command::Simulate(args)) => simulate::simulate(args),
         Some(Command::Gauge(args)) => gauge::run(args),
+        Some(Command::Power(args)) => power::run(args),
     }
 }
 

@@ -264,3 +264,45 @@ fn term_list_order_decides_between_equal_absorbing_terms() {
     assert!(text.contains("A:C also contains it"), "{text}");
     assert!(text.contains("term list"), "{text}");
 }
+
+// `emslab power` on the split-split plot: B's test is against the pooled sub-plot error
+// (df 9) in the unrestricted model and against the Residual (df 18) in the restricted one;
+// solving over the blocks derives the table again at each size (its shares depend on them).
+#[test]
+fn power_follows_the_absorbed_denominators() {
+    let design = common::design_path("split_split_plot.toml");
+    let path = design.to_str().expect("path");
+    for (model, df_den) in [("unrestricted", 9.0), ("restricted", 18.0)] {
+        let v = json(&[
+            "power",
+            path,
+            "--model",
+            model,
+            "--sigma2",
+            "Block=1",
+            "Block:A=1",
+            "Block:A:B=1",
+            "Residual=1",
+            "--effect",
+            "B=-1,1",
+            "--effect",
+            "A:B=-1,1,0,0,1,-1",
+            "--target",
+            "0.8",
+            "--solve",
+            "Block",
+            "--term",
+            "A:B",
+            "--format",
+            "json",
+        ]);
+        let rows = v["power"].as_array().expect("rows");
+        let b = rows.iter().find(|r| r["term"] == "B").expect("B");
+        assert_eq!(b["test"], "exact", "{model}");
+        assert_eq!(b["df_den"].as_f64(), Some(df_den), "{model}");
+        assert!(
+            v["solve"]["power"].as_f64().is_some_and(|p| p > 0.05),
+            "{model}: {v}"
+        );
+    }
+}

@@ -60,6 +60,16 @@ impl Poly {
         self.0.is_empty()
     }
 
+    /// The value at the given level counts (`level(s)` for subscript `s`).
+    pub fn eval_at(&self, level: impl Fn(usize) -> i128) -> Option<i128> {
+        self.0.iter().try_fold(0i128, |acc, &(m, c)| {
+            let v = m
+                .iter()
+                .try_fold(i128::from(c), |v, s| v.checked_mul(level(s)))?;
+            acc.checked_add(v)
+        })
+    }
+
     /// The value at the design's level counts, when all are known.
     pub fn eval(&self, design: &Design) -> Option<i128> {
         self.0.iter().try_fold(0i128, |acc, &(m, c)| {

@@ -250,6 +250,14 @@ pub fn estimates(table: &EmsTable, anova: &AnovaTable) -> Vec<(usize, f64)> {
         .collect()
 }
 
+/// Just the F tests of the full model (exact, or F′ with Satterthwaite df from the observed
+/// mean squares, F″ beside it), without components or intervals: cheap, for simulation
+/// studies such as the Monte Carlo check of power.
+pub fn tests(table: &EmsTable, anova: &AnovaTable) -> Vec<TermTest> {
+    let s = System::new(table, anova);
+    (0..s.rows.len()).map(|t| test_of(&s, t)).collect()
+}
+
 /// The F tests and variance components.
 pub fn fit(table: &EmsTable, anova: &AnovaTable, opts: &MomentOptions) -> MomentFit {
     let alpha = opts.alpha;
