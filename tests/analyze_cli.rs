@@ -6,72 +6,253 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-use common::{design_path, matches_printed};
+use common::{
+    HAND_FORMULA, MOMENTS_VS_R, MomentsReference, REML_AT_MOMENTS, close, data_path, design_path, emslab, input_error,
+    json_of as json, matches_printed, ok_stdout, path_str, rel_close, shipped,
+    write_file as write,
+};
 use serde_json::Value;
 
-fn emslab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_emslab"))
-        .args(args)
-        .output()
-        .expect("run emslab")
+/// The cells of every table row whose first cell is `term`, in one output format, with
+/// each number as the format prints it (LaTeX's and HTML's powers of ten as `e`).
+fn rows_of(out: &str, format: &str, term: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for line in out.lines() {
+        let line = line
+            .replace("\\times 10^{", "e")
+            .replace("&times;10<sup>", "e")
+            .replace("</sup>", "")
+            .replace('}', "")
+            .replace('$', "");
+        let cells: Vec<String> = match format {
+            "text" => line.split_whitespace().map(str::to_string).collect(),
+            "markdown" => line
+                .split('|')
+                .skip(1)
+                .map(|c| c.trim().to_string())
+                .collect(),
+            "latex" => line
+                .trim_end_matches("\\\\")
+                .split(" & ")
+                .map(|c| c.trim().to_string())
+                .collect(),
+            "html" => line
+                .split("</td>")
+                .map(|c| c.rsplit('>').next().unwrap_or("").trim().to_string())
+                .collect(),
+            "csv" => {
+                let mut r = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(line.as_bytes());
+                match r.records().next() {
+                    Some(Ok(rec)) => rec.iter().map(str::to_string).collect(),
+                    _ => Vec::new(),
+                }
+            }
+            _ => unreachable!("{format}"),
+        };
+        if cells.first().is_some_and(|c| c == term) {
+            rows.push(cells);
+        }
+    }
+    rows
 }
 
-fn path_str(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
+/// Numbers in the cells (intervals `[a, b]` give two; `0*` is 0; `15.4%` is 15.4).
+fn numbers_in(cells: &[String]) -> Vec<String> {
+    cells
+        .iter()
+        .flat_map(|c| {
+            c.split(['[', ']', '(', ')', ',', ' '])
+                .map(|t| t.trim_end_matches(['*', '%']).trim_end_matches('\\'))
+                .filter(|t| !t.is_empty() && t.parse::<f64>().is_ok())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
-fn shipped(name: &str) -> String {
-    path_str(&design_path(name))
+/// Every number R recorded for `case` (df, SS, MS, F, its df, p, estimate, ν, SE, the χ²
+/// and MLS bounds) is printed, to the digits shown, in a row of that term in `out`. The
+/// rows in `pooled` (which absorbed a pooled term) print their own mean square; the pooled
+/// one is in the JSON report and in the notes.
+#[track_caller]
+fn check_printed(out: &str, format: &str, r: &MomentsReference, case: &str, pooled: &[String]) {
+    let shown = [
+        "df",
+        "ss",
+        "ms",
+        "f",
+        "df_den",
+        "p",
+        "estimate",
+        "satterthwaite_df",
+        "se",
+        "ci_lower",
+        "ci_upper",
+        "mls_lower",
+        "mls_upper",
+    ];
+    let mut checked = 0;
+    for (quantity, term, value) in r.case(case) {
+        let own_row = ["df", "ss", "ms"].contains(&quantity.as_str());
+        if !shown.contains(&quantity.as_str()) || (own_row && pooled.contains(&term)) {
+            continue;
+        }
+        let tokens: Vec<String> = rows_of(out, format, &term)
+            .iter()
+            .flat_map(|row| numbers_in(&row[1..]))
+            .collect();
+        assert!(
+            tokens.iter().any(|t| shows(t, value)),
+            "{case} {format}: {quantity} of {term} = {value} not printed in its rows: {tokens:?}"
+        );
+        checked += 1;
+    }
+    assert!(checked > 10, "{case}: only {checked} numbers checked");
 }
 
-fn ok_stdout(args: &[&str]) -> String {
-    let out = emslab(args);
+/// A printed number shows `value`: to its printed digits, or (CSV's full precision) to the
+/// agreement with R.
+fn shows(printed: &str, value: f64) -> bool {
+    matches_printed(value, printed)
+        || printed
+            .parse::<f64>()
+            .is_ok_and(|p| rel_close(p, value, MOMENTS_VS_R))
+}
+
+#[track_caller]
+fn agree(what: &str, json: &Value, want: f64) {
+    let got = json
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: {json} is not a number"));
     assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+        rel_close(got, want, MOMENTS_VS_R),
+        "{what}: {got:e} vs R {want:e}"
     );
-    String::from_utf8(out.stdout).unwrap()
 }
 
-/// Runs and expects exit 2 with one clear message; returns it.
-fn input_error(args: &[&str]) -> String {
-    let out = emslab(args);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert!(!err.contains("RUST_BACKTRACE"), "{err}");
-    assert!(out.stdout.is_empty());
-    err
+/// The JSON report against every number R recorded for `case`: mean squares (pooled ones
+/// where a row absorbed a pooled term), tests with their denominators and F″, components
+/// with both intervals, and the pooling steps in order. Returns the rows that absorbed a
+/// pooled term.
+#[track_caller]
+fn check_json(v: &Value, r: &MomentsReference, case: &str) -> Vec<String> {
+    let terms = v["terms"].as_array().unwrap();
+    let term = |name: &str| {
+        terms
+            .iter()
+            .find(|t| t["term"] == name)
+            .unwrap_or_else(|| panic!("{case}: no term {name}"))
+    };
+    let mut absorbing = Vec::new();
+    for name in r.terms(case, "df") {
+        let t = term(&name);
+        let ctx = format!("{case} {name}");
+        let (df, ms) = if t.get("pooled_df").is_some() {
+            absorbing.push(name.clone());
+            (&t["pooled_df"], &t["pooled_ms"])
+        } else {
+            (&t["df"], &t["ms"])
+        };
+        agree(&format!("{ctx} df"), df, r.get(case, "df", &name));
+        agree(&format!("{ctx} MS"), ms, r.get(case, "ms", &name));
+        let den = r.entries(case, "den_weight", &name);
+        let test = &t["test"];
+        if den.is_empty() {
+            assert_eq!(test["kind"], "none", "{ctx}");
+            continue;
+        }
+        assert_eq!(test["denominator"].as_array().unwrap().len(), den.len(), "{ctx}");
+        for (v, w) in &den {
+            let d = test["denominator"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["term"] == v.as_str())
+                .unwrap_or_else(|| panic!("{ctx}: denominator lacks {v}"));
+            agree(&format!("{ctx} weight of {v}"), &d["weight"], *w);
+        }
+        for (key, q) in [("f", "f"), ("p", "p"), ("df_den", "df_den")] {
+            agree(&format!("{ctx} {key}"), &test[key], r.get(case, q, &name));
+        }
+        if let Some(f2) = r.find(case, "f2", &name, "") {
+            let alt = &test["alternatives"][0];
+            assert_eq!(alt["form"], "F''", "{ctx}");
+            agree(&format!("{ctx} F''"), &alt["f"], f2);
+            agree(&format!("{ctx} F'' df1"), &alt["df_num"], r.get(case, "f2_df_num", &name));
+            agree(&format!("{ctx} F'' df2"), &alt["df_den"], r.get(case, "f2_df_den", &name));
+            agree(&format!("{ctx} F'' p"), &alt["p"], r.get(case, "f2_p", &name));
+        }
+    }
+    for name in r.terms(case, "estimate") {
+        let c = v["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["term"] == name.as_str())
+            .unwrap_or_else(|| panic!("{case}: no component {name}"));
+        let ctx = format!("{case} component {name}");
+        for (key, q) in [
+            ("estimate", "estimate"),
+            ("satterthwaite_df", "satterthwaite_df"),
+            ("se", "se"),
+        ] {
+            agree(&format!("{ctx} {key}"), &c[key], r.get(case, q, &name));
+        }
+        match r.find(case, "ci_lower", &name, "") {
+            Some(lo) => {
+                agree(&format!("{ctx} CI lower"), &c["ci"]["lower"], lo);
+                agree(&format!("{ctx} CI upper"), &c["ci"]["upper"], r.get(case, "ci_upper", &name));
+            }
+            None => assert!(c["ci"].is_null(), "{ctx}: R has no interval"),
+        }
+        let mls = c["intervals"]
+            .as_array()
+            .and_then(|i| i.iter().find(|i| i["method"] == "mls"));
+        match (mls, r.find(case, "mls_lower", &name, "")) {
+            (Some(m), Some(lo)) => {
+                agree(&format!("{ctx} MLS lower"), &m["lower"], lo);
+                agree(&format!("{ctx} MLS upper"), &m["upper"], r.get(case, "mls_upper", &name));
+            }
+            (None, None) => {}
+            (m, lo) => panic!("{ctx}: MLS {m:?} vs R {lo:?}"),
+        }
+    }
+    let steps = v["pooling"].as_array().map_or(&[][..], |p| p.as_slice());
+    assert_eq!(steps.len(), r.terms(case, "pool_step").len(), "{case}: pooling steps");
+    for (i, step) in steps.iter().enumerate() {
+        let name = step["term"].as_str().unwrap();
+        let into = r.entries(case, "pool_step", name);
+        assert_eq!(step["into"], into[0].0.as_str(), "{case}: {name} pooled into");
+        agree(&format!("{case} pooled {name}"), &step["computed"], into[0].1);
+        assert_eq!(r.get(case, "pool_order", name), (i + 1) as f64, "{case}: {name} is step {}", i + 1);
+    }
+    absorbing
 }
 
-fn json(args: &[&str]) -> Value {
-    serde_json::from_str(&ok_stdout(args)).unwrap()
-}
+const FORMATS: [&str; 5] = ["text", "markdown", "latex", "csv", "html"];
 
-fn write(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, content).unwrap();
-    p
-}
-
+/// Every format of every shipped data set prints R's numbers (tests/data/moments/reference.R)
+/// to the digits it shows; the JSON report has them to 1e-10.
 #[test]
 fn every_format_for_every_shipped_dataset() {
-    for name in [
-        "dyestuff",
-        "dyestuff2",
-        "pastes",
-        "machines",
-        "montgomery_gauge",
+    let r = MomentsReference::load();
+    for (name, case) in [
+        ("dyestuff", "dyestuff"),
+        ("dyestuff2", "dyestuff2"),
+        ("pastes", "pastes"),
+        ("machines", "machines_restricted"),
+        ("montgomery_gauge", "montgomery_gauge"),
     ] {
         let d = shipped(&format!("{name}.toml"));
         let c = shipped(&format!("{name}.csv"));
-        for format in ["text", "markdown", "latex", "csv", "json", "html"] {
+        let v = json(&["analyze", &d, &c, "--no-reml", "--format", "json"]);
+        assert!(check_json(&v, &r, case).is_empty(), "{case}: nothing pooled");
+        for format in FORMATS {
             let out = ok_stdout(&["analyze", &d, &c, "--no-reml", "--format", format]);
-            assert!(out.len() > 200, "{name} {format}");
+            check_printed(&out, format, &r, case, &[]);
         }
         let text = ok_stdout(&[
             "analyze",
@@ -84,6 +265,50 @@ fn every_format_for_every_shipped_dataset() {
             "csv",
         ]);
         assert!(text.starts_with("Term,df,SS,MS,F,p,Test"), "{text}");
+    }
+}
+
+/// `--summary` with `--model unrestricted --negative pool` on a crossed random design
+/// (Montgomery's gauge study: part:operator pooled), a mixed design (Machines: nothing to
+/// pool) and a quasi-F design (three-factor random: A:B:C, B:C and C pooled in a chain),
+/// in every format, against R's refits of the reduced models
+/// (tests/data/moments/reference.R; the tables are its `*_summary.csv`).
+#[test]
+fn summary_tables_with_pooling_in_every_format() {
+    let r = MomentsReference::load();
+    for (design, case) in [
+        ("montgomery_gauge", "montgomery_gauge_pool"),
+        ("machines", "machines_unrestricted_pool"),
+        ("three_factor_random", "three_factor_random_pool"),
+    ] {
+        let d = shipped(&format!("{design}.toml"));
+        let table = path_str(&data_path(&format!("moments/{design}_summary.csv")));
+        let args = |format: &'static str| {
+            vec![
+                "analyze".to_string(),
+                d.clone(),
+                "--summary".into(),
+                table.clone(),
+                "--model".into(),
+                "unrestricted".into(),
+                "--negative".into(),
+                "pool".into(),
+                "--format".into(),
+                format.into(),
+            ]
+        };
+        let run = |format: &'static str| {
+            let a = args(format);
+            ok_stdout(&a.iter().map(String::as_str).collect::<Vec<_>>())
+        };
+        let v: Value = serde_json::from_str(&run("json")).unwrap();
+        assert_eq!(v["model"], "unrestricted");
+        assert_eq!(v["negative_policy"], "pool");
+        assert_eq!(v["data"]["kind"], "summary");
+        let absorbing = check_json(&v, &r, case);
+        for format in FORMATS {
+            check_printed(&run(format), format, &r, case, &absorbing);
+        }
     }
 }
 
@@ -108,23 +333,16 @@ fn json_report_follows_the_contract() {
     assert_eq!(batch["term"], "batch");
     assert_eq!(batch["kind"], "random");
     assert_eq!(batch["df"], 9);
-    // README (pastes): SS 247.4026667, MS 27.48918519, F 1.5667519 (9, 20), p 0.192555.
-    assert!(matches_printed(
-        batch["ss"].as_f64().unwrap(),
-        "247.4026667"
-    ));
-    assert!(matches_printed(
-        batch["ms"].as_f64().unwrap(),
-        "27.48918519"
-    ));
+    // Every number against R (tests/data/moments/reference.R, case `pastes`): SS 247.4026667,
+    // MS 27.48918519, F 1.5667519 on (9, 20), p 0.192555, ...
+    let r = MomentsReference::load();
+    assert!(check_json(&v, &r, "pastes").is_empty());
     let test = &batch["test"];
     assert_eq!(test["kind"], "exact");
     assert_eq!(test["denominator"][0]["term"], "cask(batch)");
     assert_eq!(test["denominator"][0]["weight"], 1);
     assert_eq!(test["df_num"], 9);
     assert_eq!(test["df_den"], 20);
-    assert!(matches_printed(test["f"].as_f64().unwrap(), "1.5667519"));
-    assert!(matches_printed(test["p"].as_f64().unwrap(), "0.192555"));
     let ems = batch["ems"].as_array().unwrap();
     assert_eq!(ems.len(), 3);
     assert!(batch["ems_latex"].as_str().unwrap().contains("\\sigma^2"));
@@ -132,26 +350,12 @@ fn json_report_follows_the_contract() {
     assert_eq!(comps.len(), 3);
     let c = &comps[0];
     assert_eq!(c["term"], "batch");
-    assert!(matches_printed(
-        c["estimate"].as_f64().unwrap(),
-        "1.657308642"
-    ));
-    assert!(matches_printed(
-        c["satterthwaite_df"].as_f64().unwrap(),
-        "0.9952347323"
-    ));
     assert_eq!(c["ci"]["method"], "satterthwaite");
     assert_eq!(c["ci"]["level"], 0.95);
-    assert!(matches_printed(
-        c["ci"]["lower"].as_f64().unwrap(),
-        "0.32916869"
-    ));
-    assert!(matches_printed(
-        c["ci"]["upper"].as_f64().unwrap(),
-        "1742.2451"
-    ));
+    // σ²(batch) = (MS(batch) - MS(cask(batch))) / 6: weights ±1/6.
     assert_eq!(c["combination"][0]["term"], "batch");
-    assert!((c["combination"][0]["weight"].as_f64().unwrap() - 1.0 / 6.0).abs() < 1e-15);
+    agree("weight", &c["combination"][0]["weight"], r.find("pastes", "est_weight", "batch", "batch").unwrap());
+    agree("weight", &c["combination"][1]["weight"], r.find("pastes", "est_weight", "batch", "cask(batch)").unwrap());
     assert_eq!(comps[2]["ci"]["method"], "chi-square");
     assert_eq!(c["intervals"][1]["method"], "mls");
     assert_eq!(
@@ -165,9 +369,13 @@ fn negative_estimate_is_reported_with_a_note_and_policies_apply() {
     let d = shipped("montgomery_gauge.toml");
     let c = shipped("montgomery_gauge.csv");
     let v = json(&["analyze", &d, &c, "--format", "json", "--no-reml"]);
+    // R (tests/data/moments/reference.R): part:operator -0.1399122807 (Montgomery, Example
+    // 13.2, prints -0.14).
+    let r = MomentsReference::load();
+    let negative = r.get("montgomery_gauge", "estimate", "part:operator");
     let po = &v["components"][2];
     assert_eq!(po["term"], "part:operator");
-    assert!(po["estimate"].as_f64().unwrap() < 0.0);
+    agree("part:operator", &po["estimate"], negative);
     assert!(po["note"].as_str().unwrap().contains("negative"));
     assert!(po["ci"].is_null());
     assert_eq!(po["ci_note"], "none (estimate <= 0)");
@@ -182,7 +390,8 @@ fn negative_estimate_is_reported_with_a_note_and_policies_apply() {
         "zero",
     ]);
     assert_eq!(v["components"][2]["estimate"], 0.0);
-    assert!(v["components"][2]["computed"].as_f64().unwrap() < 0.0);
+    agree("computed", &v["components"][2]["computed"], negative);
+    agree("part", &v["components"][0]["estimate"], r.get("montgomery_gauge", "estimate", "part"));
     let v = json(&[
         "analyze",
         &d,
@@ -198,6 +407,8 @@ fn negative_estimate_is_reported_with_a_note_and_policies_apply() {
     assert_eq!(v["terms"][2]["pooled_into"], "Residual");
     assert_eq!(v["terms"][2]["test"]["kind"], "none");
     assert_eq!(v["terms"][3]["pooled_df"], 98);
+    // The reduced model's numbers: R's refit without part:operator.
+    assert_eq!(check_json(&v, &r, "montgomery_gauge_pool"), ["Residual"]);
     let text = ok_stdout(&["analyze", &d, &c, "--no-reml", "--negative", "pool"]);
     assert!(text.contains("pooled into Residual"), "{text}");
 }
@@ -218,14 +429,12 @@ fn restricted_and_unrestricted_test_worker_differently() {
         "unrestricted",
     ]);
     assert_eq!(r["terms"][1]["ms"], u["terms"][1]["ms"]);
-    assert!(matches_printed(
-        r["terms"][1]["test"]["f"].as_f64().unwrap(),
-        "268.6254"
-    ));
-    assert!(matches_printed(
-        u["terms"][1]["test"]["f"].as_f64().unwrap(),
-        "5.8232481"
-    ));
+    // R (tests/data/moments/reference.R): Worker's F is 268.6254 against the Residual in the
+    // restricted model, 5.8232481 against Machine:Worker in the unrestricted one.
+    let reference = MomentsReference::load();
+    check_json(&r, &reference, "machines_restricted");
+    check_json(&u, &reference, "machines_unrestricted");
+    assert_eq!(r["terms"][1]["test"]["denominator"][0]["term"], "Residual");
     assert_eq!(
         u["terms"][1]["test"]["denominator"][0]["term"],
         "Machine:Worker"
@@ -242,30 +451,12 @@ fn summary_table_of_the_pigment_paste() {
         "--format",
         "json",
     ]);
-    // README, pigment paste: F = 1.49173, p = 0.225616; batch 7.128, nu 1.0717374,
-    // [1.4642754, 4653.5995].
-    assert!(matches_printed(
-        v["terms"][0]["test"]["f"].as_f64().unwrap(),
-        "1.49173"
-    ));
-    assert!(matches_printed(
-        v["terms"][0]["test"]["p"].as_f64().unwrap(),
-        "0.225616"
-    ));
-    let b = &v["components"][0];
-    assert!(matches_printed(b["estimate"].as_f64().unwrap(), "7.128"));
-    assert!(matches_printed(
-        b["satterthwaite_df"].as_f64().unwrap(),
-        "1.0717374"
-    ));
-    assert!(matches_printed(
-        b["ci"]["lower"].as_f64().unwrap(),
-        "1.4642754"
-    ));
-    assert!(matches_printed(
-        b["ci"]["upper"].as_f64().unwrap(),
-        "4653.5995"
-    ));
+    // The mean squares are Box, Hunter and Hunter's (§9.3); everything computed from them
+    // against R (tests/data/moments/reference.R, case `pigment_paste`): F = 1.49173,
+    // p = 0.225616; batch 7.128 on 1.0717374 df, [1.4642754, 4653.5995], ...
+    check_json(&v, &MomentsReference::load(), "pigment_paste");
+    // The book's own estimate: (86.495 - 57.983) / 4.
+    assert!(matches_printed(v["components"][0]["estimate"].as_f64().unwrap(), "7.128"));
     assert_eq!(v["data"]["kind"], "summary");
     assert!(v.get("reml").is_none());
 }
@@ -523,15 +714,23 @@ fn output_is_written_atomically() {
     );
 }
 
+/// Without `--no-reml` the report has the REML fit beside the moments: on Dyestuff (balanced,
+/// every moment estimate positive) REML equals the moment estimates, 1764.05 and 2451.25
+/// (R: tests/data/moments/reference.R; lme4 with tight tolerances agrees,
+/// tests/data/reml/reference_fits.csv).
 #[test]
-fn reml_note_without_no_reml() {
+fn reml_fit_beside_the_moments_without_no_reml() {
     let text = ok_stdout(&[
         "analyze",
         &shipped("dyestuff.toml"),
         &shipped("dyestuff.csv"),
     ]);
-    // No REML numbers are invented: the report says the fit is not there.
-    assert!(text.contains("REML"), "{text}");
+    assert!(text.contains("REML beside the method of moments"), "{text}");
+    let batch = rows_of(&text, "text", "Batch");
+    assert!(
+        batch.iter().any(|r| r[1..3] == ["1764.05", "1764.05"]),
+        "moments and REML in the Batch row: {batch:?}"
+    );
     let v = json(&[
         "analyze",
         &shipped("dyestuff.toml"),
@@ -539,9 +738,17 @@ fn reml_note_without_no_reml() {
         "--format",
         "json",
     ]);
-    if let Some(reml) = v.get("reml") {
-        // Once the REML engine is wired in it must carry the contract's fields.
-        assert!(reml.get("components").is_some());
+    let r = MomentsReference::load();
+    let comps = v["reml"]["components"].as_array().expect("REML components");
+    assert_eq!(comps.len(), 2);
+    for c in comps {
+        let name = c["term"].as_str().unwrap();
+        let moments = r.get("dyestuff", "estimate", name);
+        let reml = c["estimate"].as_f64().unwrap();
+        assert!(
+            rel_close(reml, moments, REML_AT_MOMENTS),
+            "{name}: REML {reml} vs moments {moments}"
+        );
     }
 }
 
@@ -595,9 +802,18 @@ fn simulate_is_seeded_and_analyzable() {
     let v = json(&["analyze", &design, &out_s, "--no-reml", "--format", "json"]);
     let t = &v["terms"][0]["test"];
     assert_eq!(t["kind"], "quasi");
-    assert!(t["df_den"].as_f64().unwrap().fract() != 0.0);
+    // F′ = MS(A) / (MS(A:B) + MS(A:C) - MS(A:B:C)) with the Satterthwaite df of the
+    // denominator, F″ = (MS(A) + MS(A:B:C)) / (MS(A:B) + MS(A:C)) (Montgomery §13.6).
+    let (ms, df) = (|k: usize| v["terms"][k]["ms"].as_f64().unwrap(), |k: usize| v["terms"][k]["df"].as_f64().unwrap());
+    let (a, ab, ac, abc) = (0, 3, 4, 6);
+    assert_eq!(v["terms"][abc]["term"], "A:B:C");
+    let den = ms(ab) + ms(ac) - ms(abc);
+    let nu = den.powi(2) / (ms(ab).powi(2) / df(ab) + ms(ac).powi(2) / df(ac) + ms(abc).powi(2) / df(abc));
+    assert!(close(t["f"].as_f64().unwrap(), ms(a) / den, HAND_FORMULA));
+    assert!(close(t["df_den"].as_f64().unwrap(), nu, HAND_FORMULA));
     assert_eq!(t["alternatives"][0]["form"], "F''");
-    assert!(t["alternatives"][0]["f"].as_f64().unwrap() > 0.0);
+    let f2 = (ms(a) + ms(abc)) / (ms(ab) + ms(ac));
+    assert!(close(t["alternatives"][0]["f"].as_f64().unwrap(), f2, HAND_FORMULA));
 }
 
 #[test]
@@ -670,9 +886,14 @@ fn column_option_maps_a_factor_to_another_column() {
         "--format",
         "json",
     ]);
-    assert_eq!(mapped["anova"], original["anova"]);
-    assert_eq!(mapped["components"], original["components"]);
-    assert_eq!(mapped["reml"], original["reml"]);
+    for key in ["terms", "components", "reml"] {
+        assert!(
+            mapped[key].as_array().is_some() || mapped[key].is_object(),
+            "{key} is in the report"
+        );
+        assert_eq!(mapped[key], original[key], "{key}");
+    }
+    assert_eq!(mapped["terms"].as_array().unwrap().len(), 3);
 
     let err = input_error(&["analyze", &design, &path_str(&csv)]);
     assert!(err.contains("batch") && err.contains("Lot"), "{err}");

@@ -6,10 +6,14 @@
 
 mod common;
 
-use common::{SS_IDENTITY, close, design_path};
+use common::random_design::{build, recipes};
+use common::{
+    MOMENTS_VS_R, MomentsReference, PROJECTION, SS_IDENTITY, SeededRng, close, design_path,
+    rel_close, shipped_data,
+};
 use emslab::anova;
 use emslab::data::{self, CellAccumulator, ReadOptions};
-use emslab::design::{DesignSpec, FactorSpec, Kind, Subscripts};
+use emslab::design::Subscripts;
 use emslab::{Design, Model, derive};
 use nalgebra::DVector;
 use proptest::prelude::*;
@@ -61,7 +65,7 @@ fn projected_ss(cols: &[DVector<f64>], y: &DVector<f64>) -> f64 {
             }
         }
         let norm = v.norm();
-        if norm > 1e-9 * c.norm() {
+        if norm > PROJECTION * c.norm() {
             basis.push(v / norm);
         }
     }
@@ -88,79 +92,22 @@ fn brute_ss(design: &Design, rows: &[Vec<u32>], y: &DVector<f64>, set: Subscript
     upper - projected_ss(&below, y)
 }
 
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 11) as f64 / (1u64 << 53) as f64) * 20.0 - 10.0
-    }
-}
-
-fn random_design(
-    kinds: &[bool],
-    parents: &[Option<usize>],
-    levels: &[u32],
-    replicates: u32,
-    drop_top: bool,
-) -> Design {
-    let factors: Vec<FactorSpec> = (0..kinds.len())
-        .map(|i| FactorSpec {
-            name: format!("F{i}"),
-            kind: if kinds[i] { Kind::Random } else { Kind::Fixed },
-            levels: Some(levels[i]),
-            nested_in: parents[i]
-                .filter(|&p| p < i)
-                .map(|p| vec![format!("F{p}")])
-                .unwrap_or_default(),
-            symbol: None,
-            role: None,
-        })
-        .collect();
-    let mut spec = DesignSpec {
-        title: String::new(),
-        response: None,
-        replicates: Some(replicates.max(2)),
-        factors,
-        terms: None,
-    };
-    let full = Design::try_from(spec.clone()).unwrap();
-    spec.replicates = Some(replicates);
-    if drop_top || replicates == 1 {
-        let keep: Vec<String> = full.terms[..full.terms.len() - 1]
-            .iter()
-            .map(|t| t.name.clone())
-            .collect();
-        if !keep.is_empty() {
-            spec.terms = Some(keep);
-        }
-    }
-    Design::try_from(spec).unwrap()
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+    #![proptest_config(common::proptest_config(48, 2102))]
 
     /// Every term's SS equals the explicit projection; the terms, the pooled terms and the
     /// pure error add up to the total.
     #[test]
     fn ss_equals_projection_and_adds_up(
-        kinds in proptest::collection::vec(any::<bool>(), 1..=3),
-        parent_pick in proptest::collection::vec(proptest::option::of(0usize..3), 3),
-        levels in proptest::collection::vec(2u32..=3, 3),
-        replicates in 1u32..=3,
-        drop_top in any::<bool>(),
+        (recipe, replicates, drop_top) in recipes(1..=3, 2..=3, 1..=3)
+            .prop_filter("a term and Residual df", |(r, n, top)| r.len() > 1 || (*n > 1 && !*top)),
         seed in any::<u64>(),
     ) {
-        let nf = kinds.len();
-        prop_assume!(nf > 1 || replicates > 1);
-        let design = random_design(&kinds, &parent_pick[..nf], &levels[..nf], replicates, drop_top);
-        let radix: Vec<u32> = levels[..nf].to_vec();
+        let design = build(&recipe, replicates, drop_top);
+        let radix: Vec<u32> = recipe.iter().map(|r| r.levels).collect();
         let rows = all_codes(&radix, replicates);
-        let mut rng = Lcg(seed);
-        let ys: Vec<f64> = rows.iter().map(|_| 1000.0 + rng.next()).collect();
+        let mut rng = SeededRng::new(seed);
+        let ys: Vec<f64> = rows.iter().map(|_| rng.between(990.0, 1010.0)).collect();
         let mut acc = CellAccumulator::new(radix.clone());
         for (c, &y) in rows.iter().zip(&ys) {
             acc.push(c, y);
@@ -175,13 +122,13 @@ proptest! {
         for (t, row) in design.terms.iter().zip(&table.rows) {
             let brute = brute_ss(&design, &rows, &y, t.subscripts);
             let got = row.ss.unwrap();
-            prop_assert!((got - brute).abs() <= 1e-9 * total.max(1.0), "{}: {got} vs {brute}", t.name);
+            prop_assert!((got - brute).abs() <= PROJECTION * total.max(1.0), "{}: {got} vs {brute}", t.name);
             sum += got;
         }
         let mut pooled = 0.0;
         for (t, row) in design.pooled.iter().zip(&table.pooled) {
             let brute = brute_ss(&design, &rows, &y, t.subscripts);
-            prop_assert!((row.ss.unwrap() - brute).abs() <= 1e-9 * total.max(1.0));
+            prop_assert!((row.ss.unwrap() - brute).abs() <= PROJECTION * total.max(1.0));
             pooled += row.ss.unwrap();
         }
         let resid = table.residual().ss.unwrap();
@@ -194,31 +141,38 @@ proptest! {
     }
 }
 
+/// The shipped data sets: every row against R's `anova(lm())` (tests/data/moments/reference.R),
+/// the rows add up to the total, and the grand mean is R's `mean(y)`.
 #[test]
 fn reference_datasets_decompose_exactly() {
-    for name in [
-        "dyestuff",
-        "dyestuff2",
-        "pastes",
-        "machines",
-        "montgomery_gauge",
+    let r = MomentsReference::load();
+    for (name, case) in [
+        ("dyestuff", "dyestuff"),
+        ("dyestuff2", "dyestuff2"),
+        ("pastes", "pastes"),
+        ("machines", "machines_unrestricted"),
+        ("montgomery_gauge", "montgomery_gauge"),
     ] {
-        let design = emslab::io::read_design(&design_path(&format!("{name}.toml"))).unwrap();
-        let ds = data::read_csv(
-            &design_path(&format!("{name}.csv")),
-            &design,
-            &ReadOptions::default(),
-        )
-        .unwrap();
+        let (design, ds) = shipped_data(name);
         let sized = ds.sized_design(&design).unwrap();
         let t = anova::from_cells(&sized, &ds.cells).unwrap();
+        for row in &t.rows {
+            assert_eq!(row.df as f64, r.get(case, "df", &row.term), "{name} {}", row.term);
+            let ss = row.ss.unwrap();
+            assert!(
+                rel_close(ss, r.get(case, "ss", &row.term), MOMENTS_VS_R),
+                "{name} {}: SS {ss}",
+                row.term
+            );
+        }
         let sum: f64 = t.rows.iter().map(|r| r.ss.unwrap()).sum();
         let total = t.total.as_ref().unwrap().ss.unwrap();
         assert!(close(sum, total, SS_IDENTITY), "{name}: {sum} vs {total}");
         assert_eq!(t.n_observations, Some(ds.n_rows));
         // The grand mean in the data's units.
         let mean = t.grand_mean.unwrap() + ds.offset_f64();
-        assert!(mean.is_finite());
+        let want = r.get(case, "grand_mean", "");
+        assert!(rel_close(mean, want, MOMENTS_VS_R), "{name}: mean {mean} vs {want}");
     }
 }
 
@@ -239,10 +193,15 @@ fn restricted_and_unrestricted_share_the_anova_table() {
     for k in 0..t.rows.len() {
         assert_eq!(a.system.rows[k].ms, b.system.rows[k].ms);
     }
-    // ... and different tests of Worker (F 268.6 against the Residual, 5.82 against
-    // Machine:Worker).
-    assert!((a.tests[1].f.unwrap() - 268.6254).abs() < 1e-3);
-    assert!((b.tests[1].f.unwrap() - 5.8232481).abs() < 1e-6);
+    // ... and different tests of Worker: F 268.6254 against the Residual, 5.8232481 against
+    // Machine:Worker (R: tests/data/moments/reference.R, cases `machines_restricted` and
+    // `machines_unrestricted`).
+    let reference = MomentsReference::load();
+    let f = |case: &str| reference.get(case, "f", "Worker");
+    assert!(rel_close(a.tests[1].f.unwrap(), f("machines_restricted"), MOMENTS_VS_R));
+    assert!(rel_close(b.tests[1].f.unwrap(), f("machines_unrestricted"), MOMENTS_VS_R));
+    assert_eq!(a.tests[1].denominator, [(3, 1.0)]);
+    assert_eq!(b.tests[1].denominator, [(2, 1.0)]);
 }
 
 #[test]
@@ -261,11 +220,15 @@ fn left_out_terms_pool_into_the_residual() {
     let t = anova::from_cells(&reduced, &ds.cells).unwrap();
     let r = t.residual();
     assert_eq!(r.df, 46);
-    // 426.53 + 33.28666667 (reference README, machines).
-    assert!(close(r.ss.unwrap(), 426.53 + 33.28666666666667, 1e-12));
+    // SS(Machine:Worker) + SS(Residual) of the full model, 426.53 + 33.28666667 (R:
+    // tests/data/moments/reference.R, case `machines_unrestricted`).
+    let reference = MomentsReference::load();
+    let ss = |term: &str| reference.get("machines_unrestricted", "ss", term);
+    let pooled = ss("Machine:Worker");
+    assert!(rel_close(r.ss.unwrap(), pooled + ss("Residual"), MOMENTS_VS_R));
     assert_eq!(t.pooled.len(), 1);
     assert_eq!(t.pooled[0].term, "Machine:Worker");
-    assert!(close(t.pooled[0].ss.unwrap(), 426.53, 1e-12));
+    assert!(rel_close(t.pooled[0].ss.unwrap(), pooled, MOMENTS_VS_R));
 }
 
 #[test]
@@ -274,10 +237,10 @@ fn one_observation_per_cell_with_a_pooled_interaction() {
     let design = emslab::io::read_design(&design_path("rcbd.toml")).unwrap();
     let radix: Vec<u32> = design.factors.iter().map(|f| f.levels.unwrap()).collect();
     let rows = all_codes(&radix, 1);
-    let mut rng = Lcg(7);
+    let mut rng = SeededRng::new(7);
     let mut acc = CellAccumulator::new(radix.clone());
     for c in &rows {
-        acc.push(c, rng.next());
+        acc.push(c, rng.between(-10.0, 10.0));
     }
     let t = anova::from_cells(&design, &acc.finish()).unwrap();
     assert_eq!(t.pure_error.as_ref().unwrap().df, 0);
@@ -285,7 +248,7 @@ fn one_observation_per_cell_with_a_pooled_interaction() {
     assert!(close(
         t.residual().ss.unwrap(),
         t.pooled[0].ss.unwrap(),
-        1e-12
+        SS_IDENTITY
     ));
 }
 

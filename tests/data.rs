@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{RELATIVE_EXACT, close, design_path};
+use common::{FEW_ROUNDINGS, HAND_FORMULA, close, design_path};
 use emslab::Design;
 use emslab::data::{Coding, DataErrorKind, DataNote, Dataset, ReadOptions, read_csv_from};
 
@@ -48,10 +48,10 @@ fn read_err(design: &Design, text: &str) -> emslab::data::DataError {
 fn same_cells(a: &Dataset, b: &Dataset) {
     assert_eq!(a.cells.count, b.cells.count);
     for (x, y) in a.cell_means().iter().zip(b.cell_means()) {
-        assert!(close(*x, y, 1e-14), "{x} vs {y}");
+        assert!(close(*x, y, FEW_ROUNDINGS), "{x} vs {y}");
     }
     for (x, y) in a.cells.within_ss.iter().zip(&b.cells.within_ss) {
-        assert!(close(*x, *y, 1e-12));
+        assert!(close(*x, *y, HAND_FORMULA));
     }
 }
 
@@ -68,8 +68,9 @@ fn reads_pastes_and_detects_restarting_labels() {
     assert_eq!(d.cells.radix, vec![3, 2]);
     // Cell (B, b): 57.5, 56.9.
     let i = d.cells.index(&[1, 1]);
-    assert!(close(d.cell_means()[i], 57.2, 1e-14));
-    assert!(close(d.cells.within_ss[i], 0.18, 1e-12));
+    assert!(close(d.cell_means()[i], 57.2, FEW_ROUNDINGS));
+    // (57.5 - 57.2)² + (56.9 - 57.2)².
+    assert!(close(d.cells.within_ss[i], 0.18, HAND_FORMULA));
 }
 
 #[test]
@@ -268,8 +269,12 @@ fn exact_decimals_keep_the_digits() {
     );
     // Within-cell SS: 0.005 + 0.005 exactly in decimal.
     let w: f64 = d.cells.within_ss.iter().sum();
-    assert!(close(w, 0.01, 1e-14), "{w}");
-    assert!(close(d.cells.mean[1] - d.cells.mean[0], 0.2, 1e-14));
+    assert!(close(w, 0.01, FEW_ROUNDINGS), "{w}");
+    assert!(close(
+        d.cells.mean[1] - d.cells.mean[0],
+        0.2,
+        FEW_ROUNDINGS
+    ));
 }
 
 fn located(e: &emslab::data::DataError, line: Option<u64>, column: Option<usize>) {
@@ -422,7 +427,7 @@ fn many_labels_switch_the_cell_index_to_hashing() {
     assert_eq!(d.cells.n_observations(), 120);
     let i = d.cells.index(&[7, 1, 0]);
     assert_eq!(d.cells.count[i], 1);
-    assert!(close(d.cell_means()[i], 7.1, 1e-15));
+    assert!(close(d.cell_means()[i], 7.1, FEW_ROUNDINGS));
 }
 
 #[test]
@@ -551,7 +556,7 @@ fn marginal_means_are_means_over_the_other_factors() {
         let ys: Vec<f64> = rows.iter().filter(|r| &r.1 == label).map(|r| r.2).collect();
         let mean = ys.iter().sum::<f64>() / ys.len() as f64;
         assert!(
-            close(by_machine[code], mean, 1e-13),
+            close(by_machine[code], mean, HAND_FORMULA),
             "{label}: {} vs {mean}",
             by_machine[code]
         );
@@ -566,7 +571,7 @@ fn marginal_means_are_means_over_the_other_factors() {
             codes[machine] = m;
             codes[worker] = w;
             let i = emslab::data::cell_index(&ds.cells.radix, &codes);
-            assert!(close(cells[(m * 6 + w) as usize], all[i], 1e-13));
+            assert!(close(cells[(m * 6 + w) as usize], all[i], HAND_FORMULA));
         }
     }
 
@@ -595,8 +600,28 @@ fn marginal_means_are_means_over_the_other_factors() {
         .map(|x| means[a * 6 + x])
         .collect();
     assert!(others.iter().all(|m| m.is_finite()));
-    let expected = others.iter().sum::<f64>() / 5.0;
-    assert!(close(ub.marginal_means(&[machine])[a], expected, 1e-13));
+    // Expected straight from the file: the mean of machine A's five other cell means.
+    let workers: Vec<&String> = {
+        let mut w: Vec<&String> = rows.iter().map(|r| &r.0).filter(|x| *x != w1).collect();
+        w.sort();
+        w.dedup();
+        w
+    };
+    assert_eq!(workers.len(), 5);
+    let cell_mean = |worker: &String| {
+        let ys: Vec<f64> = rows
+            .iter()
+            .filter(|r| &r.0 == worker && &r.1 == ma)
+            .map(|r| r.2)
+            .collect();
+        ys.iter().sum::<f64>() / ys.len() as f64
+    };
+    let expected = workers.iter().map(|w| cell_mean(w)).sum::<f64>() / 5.0;
+    assert!(close(
+        ub.marginal_means(&[machine])[a],
+        expected,
+        HAND_FORMULA
+    ));
 }
 
 // ---- Missing values (issue 12 item 5), overflow (issue 16 item 1), long fields (16.10).
@@ -639,7 +664,7 @@ fn missing_values_drop_their_rows() {
     assert_eq!(d.reml_input(), plain.reml_input());
     let r = d.reml_input().unwrap();
     for (y, kept) in r.y.iter().zip([62.8, 60.1, 60.0, 57.5, 58.7, 63.9]) {
-        assert!(close(*y, kept, RELATIVE_EXACT), "{y} vs {kept}");
+        assert!(close(*y, kept, FEW_ROUNDINGS), "{y} vs {kept}");
     }
     // One observation in every cell of a design declaring two: unbalanced.
     assert!(!d.balance.is_balanced());

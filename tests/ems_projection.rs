@@ -12,6 +12,11 @@
 //! model; in the restricted model the centring (I - J/l) along each fixed live subscript of
 //! U, identity along the others (effects that sum to zero over each fixed subscript, with
 //! variance (l-1)/l σ²: Montgomery §13.3, the restricted mixed model).
+//!
+//! A fixed term's effects sum to zero along each of its live subscripts, in both models, and
+//! its component is φ(U) = Σ effects² / df_U: its coefficient in E(MS_T) is
+//! tr(P_T Z_U C_U Z_U') / df_T with C_U the centring along every live subscript of U (then
+//! α' Z_U' P_T Z_U α / df_T = k φ(U) for every admissible α).
 
 mod common;
 
@@ -176,11 +181,10 @@ fn check(d: &Design, model: Model) -> Result<(), TestCaseError> {
     for (ti, p) in projectors.iter().enumerate() {
         let df = t.df(ti).expect("sized") as f64;
         for (ui, u) in t.terms.iter().enumerate() {
-            if !u.random {
-                continue;
-            }
             // Z_U for the Residual is the identity (one effect per observation).
-            let (set, centred) = if ui == residual {
+            let (set, centred) = if !u.random {
+                (u.subscripts, u.live)
+            } else if ui == residual {
                 (
                     Subscripts((1u64 << (d.n_factors() + 1)) - 1),
                     Subscripts::EMPTY,
@@ -209,7 +213,7 @@ fn check(d: &Design, model: Model) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(common::proptest_config(48, 2101))]
 
     #[test]
     fn unrestricted_ems_equals_projection_traces(

@@ -1,14 +1,19 @@
-//! F tests, method-of-moments components and intervals against the reference numbers of
-//! `../shared/reference/README.md` (R 4.2.2: `lm`, `anova`, `pf`, `qchisq`, checked
-//! against an independent Python implementation), every number to its printed digits;
-//! plus the negative-estimate policies, quasi-F tests, the agreement of the numeric
-//! solver with the symbolic EMS table, and the coverage of the MLS interval.
+//! F tests, method-of-moments components and intervals of the shipped data sets, every
+//! number to the digits printed here, from R 4.2.2 (`tests/data/moments/reference.R`:
+//! `lm`, `anova`, `pf`, `qchisq`; its full-precision output `reference.csv` is compared
+//! to 1e-10 in `tests/moments_vs_r.rs`) and from the books where they print them; plus the
+//! negative-estimate policies, quasi-F tests, the agreement of the numeric solver with the
+//! symbolic EMS table, and the coverage of the MLS interval.
 
 #![allow(clippy::unwrap_used, clippy::type_complexity)]
 
 mod common;
 
-use common::{MONTE_CARLO_SE, close, design_path, matches_printed};
+use common::{
+    COMPONENT_IDENTITY, FEW_ROUNDINGS, HAND_FORMULA, MONTE_CARLO_SE, MOMENTS_VS_R,
+    MomentsReference, SOLVER_VS_RATIONAL, SeededRng, close, design_path, matches_printed,
+    rel_close,
+};
 use emslab::anova::{self, AnovaTable};
 use emslab::data::summary::{TermMs, match_summary, read_summary};
 use emslab::data::{self, CellAccumulator, ReadOptions};
@@ -118,7 +123,7 @@ fn check(name: &str, model: Model, anova_ref: AnovaRef, comps: ComponentRef, tes
                     "{ctx}: upper {term}: {} vs {hi}",
                     i.upper
                 );
-                assert!((i.level - 0.95).abs() < 1e-15);
+                assert!(close(i.level, 0.95, FEW_ROUNDINGS));
             }
             None => {
                 assert!(c.ci.is_none(), "{ctx}: {term} should have no interval");
@@ -155,7 +160,8 @@ fn check(name: &str, model: Model, anova_ref: AnovaRef, comps: ComponentRef, tes
     }
 }
 
-// Reference: ../shared/reference/README.md, "dyestuff" (R 4.2.2, lme4 Dyestuff).
+// Reference: tests/data/moments/reference.R, case `dyestuff` (lme4's Dyestuff data: Davies
+// and Goldsmith 1972).
 const DYESTUFF_ANOVA: AnovaRef = &[
     ("Batch", 5, "56357.5", "11271.5"),
     ("Error", 24, "58830", "2451.25"),
@@ -184,8 +190,8 @@ fn dyestuff_matches_reference() {
     }
 }
 
-// Reference: README "dyestuff2" (Box and Tiao's simulated data, lme4 Dyestuff2): the
-// batch estimate is negative, so there is no interval.
+// Reference: tests/data/moments/reference.R, case `dyestuff2` (Box and Tiao's simulated
+// data, lme4's Dyestuff2): the batch estimate is negative, so there is no interval.
 const DYESTUFF2_ANOVA: AnovaRef = &[
     ("Batch", 5, "41.6816288", "8.33632576"),
     ("Error", 24, "358.7013504", "14.9458896"),
@@ -214,7 +220,8 @@ fn dyestuff2_matches_reference() {
     }
 }
 
-// Reference: README "pastes" (Davies and Goldsmith, lme4 Pastes).
+// Reference: tests/data/moments/reference.R, case `pastes` (Davies and Goldsmith, lme4's
+// Pastes).
 const PASTES_ANOVA: AnovaRef = &[
     ("batch", 9, "247.4026667", "27.48918519"),
     ("cask(batch)", 20, "350.9066667", "17.54533333"),
@@ -253,7 +260,8 @@ fn pastes_matches_reference() {
     }
 }
 
-// Reference: README "machines" (Milliken and Johnson, nlme Machines). Restricted and
+// Reference: tests/data/moments/reference.R, cases `machines_restricted` and
+// `machines_unrestricted` (Milliken and Johnson, nlme's Machines). Restricted and
 // unrestricted models differ in the test and the component of Worker.
 const MACHINES_ANOVA: AnovaRef = &[
     ("Machine", 2, "1755.263333", "877.6316667"),
@@ -358,8 +366,9 @@ fn machines_matches_reference_in_both_models() {
     );
 }
 
-// Reference: README "montgomery_gauge" (Montgomery, Table 13.1); both factors random, so
-// both models agree. The book prints 10.28, 0.015, -0.14, 0.99.
+// Reference: tests/data/moments/reference.R, case `montgomery_gauge` (Montgomery, Design
+// and Analysis of Experiments, Table 13.1); both factors random, so both models agree.
+// The book prints 10.28, 0.015, -0.14, 0.99.
 const GAUGE_ANOVA: AnovaRef = &[
     ("part", 19, "1185.425", "62.39078947"),
     ("operator", 2, "2.616666667", "1.308333333"),
@@ -415,8 +424,9 @@ fn montgomery_gauge_matches_reference_and_the_book() {
     }
 }
 
-// Reference: README "Pigment paste" (Box, Hunter and Hunter; seed text): only the mean
-// squares are published.
+// Reference: Box, Hunter and Hunter (Statistics for Experimenters, 2nd ed., §9.3) publish
+// only the mean squares (designs/pigment_paste_summary.csv) and the estimates 7.128, 28.533,
+// 0.917; the rest from tests/data/moments/reference.R, case `pigment_paste`.
 #[test]
 fn pigment_paste_from_its_summary_table() {
     let design = emslab::io::read_design(&design_path("pigment_paste.toml")).unwrap();
@@ -465,22 +475,23 @@ fn standard_error_share_and_icc_by_hand() {
     let (msa, mse) = (11271.5, 2451.25);
     // SE = sqrt(2 Σ a² MS² / (df + 2)), a = ±1/5.
     let se = (2.0 * ((msa / 5.0f64).powi(2) / 7.0 + (mse / 5.0f64).powi(2) / 26.0)).sqrt();
-    assert!(close(a.components[0].se, se, 1e-12));
+    assert!(close(a.components[0].se, se, HAND_FORMULA));
     let total = 1764.05 + 2451.25;
     assert!(close(
         a.components[0].share.unwrap(),
         1764.05 / total,
-        1e-12
+        HAND_FORMULA
     ));
     let icc = a.icc.as_ref().unwrap();
-    assert!(close(icc.estimate, 1764.05 / total, 1e-12));
-    // Exact interval: F/F(0.975; 5, 24) with F(0.975; 5, 24) = 3.15481634253311 (mpmath
-    // 1.3, 30 digits).
-    let fl = 4.5982662 / 3.15481634253311;
-    let lower = (fl - 1.0) / (fl + 4.0);
+    assert!(close(icc.estimate, 1764.05 / total, HAND_FORMULA));
+    // Exact interval (Searle, Casella and McCulloch 1992, eq. 3.51): R's
+    // (F/qf(0.975, 5, 24) - 1) / (F/qf(0.975, 5, 24) + 4), and the same with qf(0.025, ...)
+    // (tests/data/moments/reference.R, case `dyestuff`).
+    let r = MomentsReference::load();
     let i = icc.interval.unwrap();
-    assert!((i.lower - lower).abs() < 1e-6, "{} vs {lower}", i.lower);
-    assert!(i.lower < icc.estimate && icc.estimate < i.upper && i.upper < 1.0);
+    assert!(rel_close(i.lower, r.get("dyestuff", "icc_lower", "Batch"), MOMENTS_VS_R));
+    assert!(rel_close(i.upper, r.get("dyestuff", "icc_upper", "Batch"), MOMENTS_VS_R));
+    assert_eq!(i.method, intervals::IntervalMethod::ExactF);
     // Machines has two random terms: no single intraclass correlation.
     let (_, _, m) = run("machines", Model::Restricted, NegativePolicy::Report);
     assert!(m.icc.is_none());
@@ -513,7 +524,7 @@ fn negative_policy_pool_refits_the_reduced_model() {
     assert_eq!(table.terms[step.term].name, "part:operator");
     assert_eq!(table.terms[step.into].name, "Residual");
     assert_eq!(step.df, 98);
-    assert!(close(step.ms, (27.05 + 59.5) / 98.0, 1e-12));
+    assert!(close(step.ms, (27.05 + 59.5) / 98.0, HAND_FORMULA));
     let po = a.component(step.term).expect("pooled component");
     assert!(po.notes.iter().any(
         |n| matches!(n, moments::ComponentNote::PooledAsZero { into, .. } if *into == step.into)
@@ -536,15 +547,19 @@ fn negative_policy_pool_refits_the_reduced_model() {
     for name in ["part", "operator", "Residual"] {
         let x = a.components.iter().find(|c| c.name == name).unwrap();
         let y = b.components.iter().find(|c| c.name == name).unwrap();
-        assert!(close(x.estimate, y.estimate, 1e-12), "{name}");
+        assert!(close(x.estimate, y.estimate, COMPONENT_IDENTITY), "{name}");
         assert!(
-            close(x.satterthwaite_df, y.satterthwaite_df, 1e-10),
+            close(x.satterthwaite_df, y.satterthwaite_df, COMPONENT_IDENTITY),
             "{name}"
         );
     }
     let part_test = &a.tests[0];
     let part_test_r = &b.tests[0];
-    assert!(close(part_test.f.unwrap(), part_test_r.f.unwrap(), 1e-12));
+    assert!(close(
+        part_test.f.unwrap(),
+        part_test_r.f.unwrap(),
+        COMPONENT_IDENTITY
+    ));
     // The pooled term reports 0, says where it went, and has no test.
     let po = a
         .components
@@ -587,14 +602,14 @@ fn pool_into_a_denominator_other_than_the_residual() {
         .iter()
         .find(|c| c.name == "cask(batch)")
         .unwrap();
-    assert!(close(cask.estimate, (pooled_ms - 0.678) / 2.0, 1e-12));
+    assert!(close(cask.estimate, (pooled_ms - 0.678) / 2.0, HAND_FORMULA));
     assert!(close(
         cask.satterthwaite_df,
         {
             let (x, y) = (pooled_ms / 2.0, 0.678 / 2.0);
             (x - y).powi(2) / (x * x / 29.0 + y * y / 30.0)
         },
-        1e-12
+        HAND_FORMULA
     ));
 }
 
@@ -630,7 +645,7 @@ fn numeric_solver_agrees_with_the_symbolic_table() {
                         for (&(v, w), &(sv, sw)) in den.iter().zip(&sym.denominator) {
                             assert_eq!(v, sv, "{}: {t}", path.display());
                             assert!(
-                                common::close(w, sw.to_f64(), common::RELATIVE_EXACT),
+                                common::close(w, sw.to_f64(), SOLVER_VS_RATIONAL),
                                 "{}: {t}: {w} vs {sw}",
                                 path.display()
                             );
@@ -648,7 +663,7 @@ fn numeric_solver_agrees_with_the_symbolic_table() {
                 for (&(v, w), &(ev, ew)) in comb.iter().zip(&e.combination) {
                     assert_eq!(v, ev, "{}", path.display());
                     assert!(
-                        common::close(w, ew.to_f64() / k, common::RELATIVE_EXACT),
+                        common::close(w, ew.to_f64() / k, SOLVER_VS_RATIONAL),
                         "{}: {w} vs {ew}/{k}",
                         path.display()
                     );
@@ -686,23 +701,27 @@ fn quasi_f_with_satterthwaite_df_and_f2() {
     let t = &a.tests[a_idx];
     assert_eq!(t.kind, TestKind::Quasi);
     let den: f64 = t.denominator.iter().map(|&(v, w)| w * ms[v]).sum();
-    assert!(close(t.f.unwrap(), ms[a_idx] / den, 1e-14));
+    assert!(close(t.f.unwrap(), ms[a_idx] / den, FEW_ROUNDINGS));
     let nu = den.powi(2)
         / t.denominator
             .iter()
             .map(|&(v, w)| (w * ms[v]).powi(2) / table.df(v).unwrap() as f64)
             .sum::<f64>();
-    assert!(close(t.df_den.unwrap(), nu, 1e-12));
+    assert!(close(t.df_den.unwrap(), nu, HAND_FORMULA));
     assert!(
         t.df_den.unwrap().fract() != 0.0,
         "Satterthwaite df is not rounded"
     );
     let expected_p = emslab::dist::f_sf(ms[a_idx] / den, t.df_num as f64, nu);
-    assert!(close(t.p.unwrap(), expected_p, 1e-14));
+    assert!(close(t.p.unwrap(), expected_p, FEW_ROUNDINGS));
     let f2 = t.f2.as_ref().unwrap();
     assert!(f2.numerator.iter().all(|(_, w)| *w > 0.0));
     assert!(f2.denominator.iter().all(|(_, w)| *w > 0.0));
-    assert!(close(f2.f, f2.numerator_ms / f2.denominator_ms, 1e-14));
+    assert!(close(
+        f2.f,
+        f2.numerator_ms / f2.denominator_ms,
+        FEW_ROUNDINGS
+    ));
 
     // A synthetic denominator that comes out negative is flagged; F″ still given.
     let mut ms2 = ms.clone();
@@ -754,25 +773,6 @@ fn mls_bounds_bracket_and_clip() {
     assert!(m.lower_clipped && m.lower == 0.0 && m.upper > 0.0);
 }
 
-/// A tiny generator for the Monte Carlo checks (xorshift + Box-Muller).
-struct Rng(u64);
-impl Rng {
-    fn uniform(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        ((self.0 >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        (-2.0 * self.uniform().ln()).sqrt() * (std::f64::consts::TAU * self.uniform()).cos()
-    }
-    /// E(MS) χ²(df)/df.
-    fn mean_square(&mut self, ems: f64, df: u32) -> f64 {
-        let s: f64 = (0..df).map(|_| self.normal().powi(2)).sum();
-        ems * s / f64::from(df)
-    }
-}
-
 /// Coverage of the MLS interval: a difference of two mean squares (one-way random) and a
 /// combination of four (a main effect of a three-factor random model: P = Q - P = 2).
 #[test]
@@ -801,7 +801,7 @@ fn mls_coverage_is_near_nominal() {
             .map(|&(_, df, w)| (f64::from(df), w > 0.0))
             .collect();
         let mls = Mls::new(&shape, 0.05).unwrap();
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut rng = SeededRng::new(0x9E37_79B9_7F4A_7C15);
         let (mut below, mut above) = (0, 0);
         for _ in 0..reps {
             let terms: Vec<MsTerm> = case

@@ -247,6 +247,7 @@ summary_csv <- function(file, rows) {
 d <- read_shipped("dyestuff"); d$Batch <- factor(d$Batch)
 ae <- anova_ems(d["Batch"], as.numeric(d$Yield), list(term("Batch", "Batch", "Batch", TRUE)))
 e <- record("dyestuff", ae$rows, ae$C, ae$random)
+add("dyestuff", "grand_mean", "", "", mean(as.numeric(d$Yield)))
 # ICC of the one-way random model with n = 5 per batch.
 Fb <- ae$rows$ms[1] / ae$rows$ms[2]
 add("dyestuff", "icc", "Batch", "", e[["Batch"]] / (e[["Batch"]] + e[["Residual"]]))
@@ -257,12 +258,14 @@ add("dyestuff", "icc_upper", "Batch", "", (fu - 1) / (fu + 4))
 d <- read_shipped("dyestuff2"); d$Batch <- factor(d$Batch)
 ae <- anova_ems(d["Batch"], as.numeric(d$Yield), list(term("Batch", "Batch", "Batch", TRUE)))
 record("dyestuff2", ae$rows, ae$C, ae$random)
+add("dyestuff2", "grand_mean", "", "", mean(as.numeric(d$Yield)))
 
 d <- read_shipped("pastes"); d$batch <- factor(d$batch); d$cask <- factor(d$cask)
 pastes_terms <- list(term("batch", "batch", "batch", TRUE),
                      term("cask(batch)", "batch:cask", c("batch", "cask"), TRUE))
 ae <- anova_ems(d[c("batch", "cask")], as.numeric(d$strength), pastes_terms)
 record("pastes", ae$rows, ae$C, ae$random)
+add("pastes", "grand_mean", "", "", mean(as.numeric(d$strength)))
 
 d <- read_shipped("machines"); d$Machine <- factor(d$Machine); d$Worker <- factor(d$Worker)
 machines_terms <- list(term("Machine", "Machine", "Machine", FALSE),
@@ -270,6 +273,7 @@ machines_terms <- list(term("Machine", "Machine", "Machine", FALSE),
                        term("Machine:Worker", "Machine:Worker", c("Machine", "Worker"), TRUE))
 ae <- anova_ems(d[c("Machine", "Worker")], as.numeric(d$score), machines_terms)
 record("machines_unrestricted", ae$rows, ae$C, ae$random)
+add("machines_unrestricted", "grand_mean", "", "", mean(as.numeric(d$score)))
 summary_csv("machines_summary.csv", ae$rows)
 # Restricted model (Montgomery eq. 13.26; a = 3 machines, b = 6 workers, n = 3): E(MS_B) =
 # s^2 + a n s^2_B, E(MS_AB) = s^2 + n s^2_AB (the interaction's variance as the restricted
@@ -286,6 +290,7 @@ gauge_terms <- list(term("part", "part", "part", TRUE),
                     term("part:operator", "part:operator", c("part", "operator"), TRUE))
 ae <- anova_ems(d[c("part", "operator")], as.numeric(d$measurement), gauge_terms)
 record("montgomery_gauge", ae$rows, ae$C, ae$random)
+add("montgomery_gauge", "grand_mean", "", "", mean(as.numeric(d$measurement)))
 summary_csv("montgomery_gauge_summary.csv", ae$rows)
 pool_chain("montgomery_gauge_pool", d[c("part", "operator")], as.numeric(d$measurement),
            gauge_terms)
