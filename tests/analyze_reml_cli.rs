@@ -4,10 +4,13 @@
 
 mod common;
 
-use std::process::Command;
+use common::{
+    CRITERION_ABS, MomentsReference, REML_AT_MOMENTS, REML_VS_LME4, emslab_command,
+    lme4_reference, rel_close,
+};
 
 fn analyze(args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_emslab"))
+    let o = emslab_command()
         .arg("analyze")
         .args(args)
         .output()
@@ -33,8 +36,10 @@ fn component(v: &serde_json::Value, term: &str) -> f64 {
         .expect("component present")
 }
 
-// Reference README (lme4 1.1-31, tight tolerances): Dyestuff REML Batch 1764.0502,
-// Residual 2451.25, REML criterion 319.654277; the moment estimate is 1764.05.
+// Dyestuff is balanced with every moment estimate positive: the REML optimum is the moment
+// estimates, 1764.05 and 2451.25 (R: tests/data/moments/reference.R), to REML_AT_MOMENTS,
+// which rejects lme4's default optimiser's early stop at 1764.0375; REML criterion
+// 319.654276842257 (lme4 1.1-31 with tight tolerances, tests/data/reml/reference_fits.csv).
 #[test]
 fn balanced_json_has_the_reml_section() {
     let (code, out, err) = analyze(&[
@@ -46,23 +51,23 @@ fn balanced_json_has_the_reml_section() {
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["reml"]["converged"], true);
-    assert!(common::close(
-        component(&v, "Batch"),
-        1764.05,
-        common::REML_VS_LME4
-    ));
-    assert!(common::close(
-        component(&v, "Residual"),
-        2451.25,
-        common::REML_VS_LME4
-    ));
+    let r = MomentsReference::load();
+    for term in ["Batch", "Residual"] {
+        let (reml, moments) = (component(&v, term), r.get("dyestuff", "estimate", term));
+        assert!(rel_close(reml, moments, REML_AT_MOMENTS), "{term}: {reml} vs {moments}");
+    }
+    assert!((component(&v, "Batch") - 1764.0375).abs() > 0.01, "not lme4's early stop");
     let crit = v["reml"]["reml_criterion"].as_f64().expect("criterion");
-    assert!(common::close(crit, 319.654277, 1e-8), "{crit}");
-    assert!(v["reml"]["log_likelihood"].as_f64().is_some());
+    let lme4 = lme4_reference("dyestuff", "REML", "criterion", "", "");
+    assert!((crit - lme4).abs() < CRITERION_ABS, "{crit} vs {lme4}");
+    let loglik = v["reml"]["log_likelihood"].as_f64().expect("log-likelihood");
+    assert!((loglik + crit / 2.0).abs() < CRITERION_ABS, "log L = -criterion / 2");
     assert_eq!(v["reml"]["comparison"]["consistent"], true);
 }
 
-// Reference README: Dyestuff2 REML Batch 0 (boundary), Error 13.80631.
+// Dyestuff2: MS(Batch) < MS(Residual), so REML puts Batch at exactly 0 (boundary) and the
+// residual variance is the total SS over N - 1 = 29: (41.6816288 + 358.7013504) / 29 (R:
+// tests/data/moments/reference.R); lme4 13.80631 (tests/data/reml/reference_fits.csv).
 #[test]
 fn negative_moment_estimate_sits_on_the_boundary() {
     let (code, out, err) = analyze(&[
@@ -74,11 +79,11 @@ fn negative_moment_estimate_sits_on_the_boundary() {
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(component(&v, "Batch"), 0.0);
-    assert!(common::close(
-        component(&v, "Residual"),
-        13.80631,
-        common::REML_VS_LME4
-    ));
+    let r = MomentsReference::load();
+    let total = r.get("dyestuff2", "ss", "Batch") + r.get("dyestuff2", "ss", "Residual");
+    assert!(rel_close(component(&v, "Residual"), total / 29.0, REML_AT_MOMENTS));
+    let lme4 = lme4_reference("dyestuff2", "REML", "variance", "Residual", "");
+    assert!(rel_close(component(&v, "Residual"), lme4, REML_VS_LME4));
     assert_eq!(v["reml"]["boundary"], true);
 }
 
@@ -151,12 +156,12 @@ fn unbalanced_data_fall_back_to_reml() {
     ] {
         let got = component(&v, term);
         assert!(
-            common::close(got, lme4, common::REML_VS_LME4),
+            rel_close(got, lme4, REML_VS_LME4),
             "{term}: {got} vs {lme4}"
         );
     }
     let crit = v["reml"]["reml_criterion"].as_f64().expect("criterion");
-    assert!(common::close(crit, 208.083230814486, 1e-8), "{crit}");
+    assert!((crit - 208.083230814486).abs() < CRITERION_ABS, "{crit}");
     // Without REML, the Type III analysis with the balance report (no REML section).
     let (code, out, err) = analyze(&[
         &path("machines.toml"),

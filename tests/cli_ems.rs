@@ -52,7 +52,7 @@ impl Drop for TempDir {
     }
 }
 
-// The contract's JSON example is the pigment paste design (interface.md, "JSON report").
+// The interface contract's JSON example ("JSON report") is the pigment paste design.
 #[test]
 fn json_report_follows_the_contract() {
     let o = emslab(&["ems", &design("pigment_paste.toml"), "--format", "json"]);

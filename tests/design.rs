@@ -1,5 +1,5 @@
-//! Design files: round trip, default symbols, term generation and naming (interface.md,
-//! "Term names").
+//! Design files: round trip, default symbols, term generation and naming (the interface
+//! contract's "Term names").
 
 mod common;
 
@@ -64,7 +64,7 @@ fn default_symbols_avoid_o() {
     assert_eq!(syms, ["p", "e", "v"]);
 }
 
-// interface.md: `wafer(source,lot)` for wafer in lot in source; `C(A,B)` for C nested in
+// The interface contract: `wafer(source,lot)` for wafer in lot in source; `C(A,B)` for C nested in
 // the cells of A x B; `A:C(B)` for C nested in B and crossed with A.
 #[test]
 fn canonical_term_names() {

@@ -1,9 +1,9 @@
 //! Textbook EMS tables reproduced exactly.
 //!
 //! Montgomery, Design and Analysis of Experiments (8th ed.): two-factor models §13.2-13.3
-//! (as tabulated in ../shared/reference/README.md, "Textbook EMS tables"),
-//! three-factor models §13.6, nested B(A) §14.1, nested-factorial Example 14.2; Box, Hunter
-//! and Hunter §9.3 (pigment paste).
+//! (fixed, random, mixed restricted and unrestricted), three-factor models §13.6, nested
+//! B(A) §14.1, nested-factorial Example 14.2; Box, Hunter and Hunter, Statistics for
+//! Experimenters (2nd ed.) §9.3 (pigment paste).
 
 mod common;
 
@@ -45,7 +45,9 @@ fn loaded(name: &str) -> Design {
     emslab::io::read_design(&common::design_path(name)).expect("shipped design loads")
 }
 
-// Montgomery §13.2-13.3; reference README table "Montgomery's two-factor model".
+// Montgomery §13.2-13.3: E(MS_A) = σ² + bn Q(A), E(MS_B) = σ² + an Q(B), E(MS_AB) =
+// σ² + n Q(AB), Q(A) = Σ α_i² / (a - 1), for both factors fixed; the random and mixed
+// forms below.
 #[test]
 fn two_factor_fixed() {
     for model in [Model::Restricted, Model::Unrestricted] {
@@ -231,7 +233,7 @@ fn nested_b_in_a() {
     }
 }
 
-// Box, Hunter and Hunter §9.3 (reference README "Pigment paste"): EMS batch
+// Box, Hunter and Hunter §9.3: EMS batch
 // s²e + 2s²s + 4s²b; sample(batch) s²e + 2s²s; tests s²e.
 #[test]
 fn pigment_paste() {

@@ -1,4 +1,5 @@
-//! NIST StRD one-way ANOVA (Simon and Lesage 1989; copies of `../shared/reference/nist-anova/` in `tests/data/nist/`):
+//! NIST StRD one-way ANOVA (Simon and Lesage 1989; the eleven certified data sets in
+//! `tests/data/nist/`, as NIST distributes them: tests/data/README.md):
 //! all eleven data sets, read through the CSV reader (the responses keep their decimal
 //! digits), must give the certified between/within SS and MS, F, R² and residual SD with a
 //! log relative error of at least 12. SmLs07-09 have 13 constant leading digits.

@@ -290,7 +290,8 @@ mod tests {
 
     #[test]
     fn satterthwaite_of_pigment_batch() {
-        // (86.495 - 57.983)/4 on (14, 15) df: nu = 1.0717374 (seed text).
+        // (86.495 - 57.983)/4 on (14, 15) df (Box, Hunter and Hunter §9.3): nu = 1.0717374
+        // (R: tests/data/moments/reference.R, case `pigment_paste`).
         let t = [
             MsTerm {
                 a: 0.25,

@@ -138,6 +138,21 @@ impl MomentsReference {
     }
 }
 
+/// The lme4 fits of `tests/data/reml/reference_fits.R` (lme4 1.1-31, R 4.2.2, tight
+/// tolerances): `reference_fits.csv`, rows `dataset, method, kind, term, name, value`.
+pub fn lme4_reference(dataset: &str, method: &str, kind: &str, term: &str, name: &str) -> f64 {
+    let path = data_path("reml/reference_fits.csv");
+    let mut rdr = csv::Reader::from_path(&path).expect("tests/data/reml/reference_fits.csv");
+    rdr.records()
+        .map(|r| r.expect("a reference row"))
+        .find(|r| {
+            r[0] == *dataset && r[1] == *method && r[2] == *kind && r[3] == *term && r[4] == *name
+        })
+        .unwrap_or_else(|| panic!("no lme4 reference {dataset} {method} {kind} {term} {name}"))[5]
+        .parse()
+        .expect("a reference number")
+}
+
 // ---- Running the binary ------------------------------------------------------------------------
 
 /// A command for the built `emslab` binary (for a test that needs stdin, the environment or

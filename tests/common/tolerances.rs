@@ -98,6 +98,10 @@ pub const REML_AT_MOMENTS: f64 = 1e-8;
 /// optimisers stop within about 1e-6 relative of the optimum.
 pub const REML_VS_LME4: f64 = 1e-5;
 
+/// REML criteria (-2 log L) against lme4's at its optimum, absolute: both optimisers stop
+/// within about 1e-7 of the minimum of a flat criterion.
+pub const CRITERION_ABS: f64 = 2e-6;
+
 // ---- Inference from the REML fit (issue 12 item 4, issue 11 item 4) ----
 
 /// Satterthwaite df (and the p-values and t intervals that depend on them) against lmerTest

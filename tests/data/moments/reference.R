@@ -19,7 +19,8 @@
 # observations by the trace form E(MS_t) = sigma^2 + sum_k tr(Z_k' A_t Z_k) / df_t sigma^2_k,
 # A_t the projection whose quadratic form is SS_t, Z_k the indicator matrix of term k's cells;
 # those of the restricted models are written out from Montgomery (Design and Analysis of
-# Experiments, 8th ed., Tables 13.9 and 13.11; the two-factor mixed model, eq. 13.26). Test
+# Experiments, 8th ed.: §13.3, the two-factor mixed model; §13.6, the three-factor mixed
+# model, restricted form). Test
 # denominators are found by solving for a combination of the other mean squares whose
 # expectation is E(MS_t) without t's own component (exact when it is one mean square), the
 # estimators by solving the EMS equations (solve()), and the intervals from the formulas:
@@ -275,7 +276,7 @@ ae <- anova_ems(d[c("Machine", "Worker")], as.numeric(d$score), machines_terms)
 record("machines_unrestricted", ae$rows, ae$C, ae$random)
 add("machines_unrestricted", "grand_mean", "", "", mean(as.numeric(d$score)))
 summary_csv("machines_summary.csv", ae$rows)
-# Restricted model (Montgomery eq. 13.26; a = 3 machines, b = 6 workers, n = 3): E(MS_B) =
+# Restricted model (Montgomery §13.3; a = 3 machines, b = 6 workers, n = 3): E(MS_B) =
 # s^2 + a n s^2_B, E(MS_AB) = s^2 + n s^2_AB (the interaction's variance as the restricted
 # model defines it).
 Cr <- ae$C
@@ -385,7 +386,7 @@ record("three_factor_mixed_unrestricted", ae$rows, ae$C, ae$random)
 summary_csv("three_factor_mixed_summary.csv", ae$rows)
 pool_chain("three_factor_mixed_unrestricted_pool", dfm[c("A", "B", "C")], d$y,
            abc_terms(c(FALSE, TRUE, TRUE)))
-# Restricted model (Montgomery Table 13.11, A fixed; a = 3, b = 4, c = 5, n = 2): the B, C
+# Restricted model (Montgomery §13.6, A fixed; a = 3, b = 4, c = 5, n = 2): the B, C
 # and B:C rows lose the interactions with A. Columns: B, C, A:B, A:C, B:C, A:B:C, Residual.
 Cr <- ae$C
 Cr["B", ] <- c(30, 0, 0, 0, 6, 0, 1)
