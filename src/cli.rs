@@ -282,6 +282,15 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The command line run in-process on `args` (the program name left out), as `main` runs
+/// it: the app's tests compare its exports with what the command writes.
+#[cfg(all(test, feature = "gui"))]
+pub fn run_in_process(args: &[&str]) -> Result<(), String> {
+    let cli = Cli::try_parse_from(std::iter::once("emslab").chain(args.iter().copied()))
+        .map_err(|e| e.to_string())?;
+    run(cli).map_err(|f| f.message)
+}
+
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         None => open_app(None, None),

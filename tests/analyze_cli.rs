@@ -7,8 +7,8 @@
 mod common;
 
 use common::{
-    HAND_FORMULA, MOMENTS_VS_R, MomentsReference, REML_AT_MOMENTS, close, data_path, design_path, emslab, input_error,
-    json_of as json, matches_printed, ok_stdout, path_str, rel_close, shipped,
+    HAND_FORMULA, MOMENTS_VS_R, MomentsReference, REML_AT_MOMENTS, close, data_path, design_path,
+    emslab, input_error, json_of as json, matches_printed, ok_stdout, path_str, rel_close, shipped,
     write_file as write,
 };
 use serde_json::Value;
@@ -164,7 +164,11 @@ fn check_json(v: &Value, r: &MomentsReference, case: &str) -> Vec<String> {
             assert_eq!(test["kind"], "none", "{ctx}");
             continue;
         }
-        assert_eq!(test["denominator"].as_array().unwrap().len(), den.len(), "{ctx}");
+        assert_eq!(
+            test["denominator"].as_array().unwrap().len(),
+            den.len(),
+            "{ctx}"
+        );
         for (v, w) in &den {
             let d = test["denominator"]
                 .as_array()
@@ -181,9 +185,21 @@ fn check_json(v: &Value, r: &MomentsReference, case: &str) -> Vec<String> {
             let alt = &test["alternatives"][0];
             assert_eq!(alt["form"], "F''", "{ctx}");
             agree(&format!("{ctx} F''"), &alt["f"], f2);
-            agree(&format!("{ctx} F'' df1"), &alt["df_num"], r.get(case, "f2_df_num", &name));
-            agree(&format!("{ctx} F'' df2"), &alt["df_den"], r.get(case, "f2_df_den", &name));
-            agree(&format!("{ctx} F'' p"), &alt["p"], r.get(case, "f2_p", &name));
+            agree(
+                &format!("{ctx} F'' df1"),
+                &alt["df_num"],
+                r.get(case, "f2_df_num", &name),
+            );
+            agree(
+                &format!("{ctx} F'' df2"),
+                &alt["df_den"],
+                r.get(case, "f2_df_den", &name),
+            );
+            agree(
+                &format!("{ctx} F'' p"),
+                &alt["p"],
+                r.get(case, "f2_p", &name),
+            );
         }
     }
     for name in r.terms(case, "estimate") {
@@ -204,7 +220,11 @@ fn check_json(v: &Value, r: &MomentsReference, case: &str) -> Vec<String> {
         match r.find(case, "ci_lower", &name, "") {
             Some(lo) => {
                 agree(&format!("{ctx} CI lower"), &c["ci"]["lower"], lo);
-                agree(&format!("{ctx} CI upper"), &c["ci"]["upper"], r.get(case, "ci_upper", &name));
+                agree(
+                    &format!("{ctx} CI upper"),
+                    &c["ci"]["upper"],
+                    r.get(case, "ci_upper", &name),
+                );
             }
             None => assert!(c["ci"].is_null(), "{ctx}: R has no interval"),
         }
@@ -214,20 +234,41 @@ fn check_json(v: &Value, r: &MomentsReference, case: &str) -> Vec<String> {
         match (mls, r.find(case, "mls_lower", &name, "")) {
             (Some(m), Some(lo)) => {
                 agree(&format!("{ctx} MLS lower"), &m["lower"], lo);
-                agree(&format!("{ctx} MLS upper"), &m["upper"], r.get(case, "mls_upper", &name));
+                agree(
+                    &format!("{ctx} MLS upper"),
+                    &m["upper"],
+                    r.get(case, "mls_upper", &name),
+                );
             }
             (None, None) => {}
             (m, lo) => panic!("{ctx}: MLS {m:?} vs R {lo:?}"),
         }
     }
     let steps = v["pooling"].as_array().map_or(&[][..], |p| p.as_slice());
-    assert_eq!(steps.len(), r.terms(case, "pool_step").len(), "{case}: pooling steps");
+    assert_eq!(
+        steps.len(),
+        r.terms(case, "pool_step").len(),
+        "{case}: pooling steps"
+    );
     for (i, step) in steps.iter().enumerate() {
         let name = step["term"].as_str().unwrap();
         let into = r.entries(case, "pool_step", name);
-        assert_eq!(step["into"], into[0].0.as_str(), "{case}: {name} pooled into");
-        agree(&format!("{case} pooled {name}"), &step["computed"], into[0].1);
-        assert_eq!(r.get(case, "pool_order", name), (i + 1) as f64, "{case}: {name} is step {}", i + 1);
+        assert_eq!(
+            step["into"],
+            into[0].0.as_str(),
+            "{case}: {name} pooled into"
+        );
+        agree(
+            &format!("{case} pooled {name}"),
+            &step["computed"],
+            into[0].1,
+        );
+        assert_eq!(
+            r.get(case, "pool_order", name),
+            (i + 1) as f64,
+            "{case}: {name} is step {}",
+            i + 1
+        );
     }
     absorbing
 }
@@ -249,7 +290,10 @@ fn every_format_for_every_shipped_dataset() {
         let d = shipped(&format!("{name}.toml"));
         let c = shipped(&format!("{name}.csv"));
         let v = json(&["analyze", &d, &c, "--no-reml", "--format", "json"]);
-        assert!(check_json(&v, &r, case).is_empty(), "{case}: nothing pooled");
+        assert!(
+            check_json(&v, &r, case).is_empty(),
+            "{case}: nothing pooled"
+        );
         for format in FORMATS {
             let out = ok_stdout(&["analyze", &d, &c, "--no-reml", "--format", format]);
             check_printed(&out, format, &r, case, &[]);
@@ -354,8 +398,17 @@ fn json_report_follows_the_contract() {
     assert_eq!(c["ci"]["level"], 0.95);
     // σ²(batch) = (MS(batch) - MS(cask(batch))) / 6: weights ±1/6.
     assert_eq!(c["combination"][0]["term"], "batch");
-    agree("weight", &c["combination"][0]["weight"], r.find("pastes", "est_weight", "batch", "batch").unwrap());
-    agree("weight", &c["combination"][1]["weight"], r.find("pastes", "est_weight", "batch", "cask(batch)").unwrap());
+    agree(
+        "weight",
+        &c["combination"][0]["weight"],
+        r.find("pastes", "est_weight", "batch", "batch").unwrap(),
+    );
+    agree(
+        "weight",
+        &c["combination"][1]["weight"],
+        r.find("pastes", "est_weight", "batch", "cask(batch)")
+            .unwrap(),
+    );
     assert_eq!(comps[2]["ci"]["method"], "chi-square");
     assert_eq!(c["intervals"][1]["method"], "mls");
     assert_eq!(
@@ -391,7 +444,11 @@ fn negative_estimate_is_reported_with_a_note_and_policies_apply() {
     ]);
     assert_eq!(v["components"][2]["estimate"], 0.0);
     agree("computed", &v["components"][2]["computed"], negative);
-    agree("part", &v["components"][0]["estimate"], r.get("montgomery_gauge", "estimate", "part"));
+    agree(
+        "part",
+        &v["components"][0]["estimate"],
+        r.get("montgomery_gauge", "estimate", "part"),
+    );
     let v = json(&[
         "analyze",
         &d,
@@ -456,7 +513,10 @@ fn summary_table_of_the_pigment_paste() {
     // p = 0.225616; batch 7.128 on 1.0717374 df, [1.4642754, 4653.5995], ...
     check_json(&v, &MomentsReference::load(), "pigment_paste");
     // The book's own estimate: (86.495 - 57.983) / 4.
-    assert!(matches_printed(v["components"][0]["estimate"].as_f64().unwrap(), "7.128"));
+    assert!(matches_printed(
+        v["components"][0]["estimate"].as_f64().unwrap(),
+        "7.128"
+    ));
     assert_eq!(v["data"]["kind"], "summary");
     assert!(v.get("reml").is_none());
 }
@@ -804,16 +864,24 @@ fn simulate_is_seeded_and_analyzable() {
     assert_eq!(t["kind"], "quasi");
     // F′ = MS(A) / (MS(A:B) + MS(A:C) - MS(A:B:C)) with the Satterthwaite df of the
     // denominator, F″ = (MS(A) + MS(A:B:C)) / (MS(A:B) + MS(A:C)) (Montgomery §13.6).
-    let (ms, df) = (|k: usize| v["terms"][k]["ms"].as_f64().unwrap(), |k: usize| v["terms"][k]["df"].as_f64().unwrap());
+    let (ms, df) = (
+        |k: usize| v["terms"][k]["ms"].as_f64().unwrap(),
+        |k: usize| v["terms"][k]["df"].as_f64().unwrap(),
+    );
     let (a, ab, ac, abc) = (0, 3, 4, 6);
     assert_eq!(v["terms"][abc]["term"], "A:B:C");
     let den = ms(ab) + ms(ac) - ms(abc);
-    let nu = den.powi(2) / (ms(ab).powi(2) / df(ab) + ms(ac).powi(2) / df(ac) + ms(abc).powi(2) / df(abc));
+    let nu = den.powi(2)
+        / (ms(ab).powi(2) / df(ab) + ms(ac).powi(2) / df(ac) + ms(abc).powi(2) / df(abc));
     assert!(close(t["f"].as_f64().unwrap(), ms(a) / den, HAND_FORMULA));
     assert!(close(t["df_den"].as_f64().unwrap(), nu, HAND_FORMULA));
     assert_eq!(t["alternatives"][0]["form"], "F''");
     let f2 = (ms(a) + ms(abc)) / (ms(ab) + ms(ac));
-    assert!(close(t["alternatives"][0]["f"].as_f64().unwrap(), f2, HAND_FORMULA));
+    assert!(close(
+        t["alternatives"][0]["f"].as_f64().unwrap(),
+        f2,
+        HAND_FORMULA
+    ));
 }
 
 #[test]

@@ -5,8 +5,8 @@
 mod common;
 
 use common::{
-    CRITERION_ABS, MomentsReference, REML_AT_MOMENTS, REML_VS_LME4, emslab_command,
-    lme4_reference, rel_close,
+    CRITERION_ABS, MomentsReference, REML_AT_MOMENTS, REML_VS_LME4, emslab_command, lme4_reference,
+    rel_close,
 };
 
 fn analyze(args: &[&str]) -> (i32, String, String) {
@@ -54,14 +54,25 @@ fn balanced_json_has_the_reml_section() {
     let r = MomentsReference::load();
     for term in ["Batch", "Residual"] {
         let (reml, moments) = (component(&v, term), r.get("dyestuff", "estimate", term));
-        assert!(rel_close(reml, moments, REML_AT_MOMENTS), "{term}: {reml} vs {moments}");
+        assert!(
+            rel_close(reml, moments, REML_AT_MOMENTS),
+            "{term}: {reml} vs {moments}"
+        );
     }
-    assert!((component(&v, "Batch") - 1764.0375).abs() > 0.01, "not lme4's early stop");
+    assert!(
+        (component(&v, "Batch") - 1764.0375).abs() > 0.01,
+        "not lme4's early stop"
+    );
     let crit = v["reml"]["reml_criterion"].as_f64().expect("criterion");
     let lme4 = lme4_reference("dyestuff", "REML", "criterion", "", "");
     assert!((crit - lme4).abs() < CRITERION_ABS, "{crit} vs {lme4}");
-    let loglik = v["reml"]["log_likelihood"].as_f64().expect("log-likelihood");
-    assert!((loglik + crit / 2.0).abs() < CRITERION_ABS, "log L = -criterion / 2");
+    let loglik = v["reml"]["log_likelihood"]
+        .as_f64()
+        .expect("log-likelihood");
+    assert!(
+        (loglik + crit / 2.0).abs() < CRITERION_ABS,
+        "log L = -criterion / 2"
+    );
     assert_eq!(v["reml"]["comparison"]["consistent"], true);
 }
 
@@ -81,7 +92,11 @@ fn negative_moment_estimate_sits_on_the_boundary() {
     assert_eq!(component(&v, "Batch"), 0.0);
     let r = MomentsReference::load();
     let total = r.get("dyestuff2", "ss", "Batch") + r.get("dyestuff2", "ss", "Residual");
-    assert!(rel_close(component(&v, "Residual"), total / 29.0, REML_AT_MOMENTS));
+    assert!(rel_close(
+        component(&v, "Residual"),
+        total / 29.0,
+        REML_AT_MOMENTS
+    ));
     let lme4 = lme4_reference("dyestuff2", "REML", "variance", "Residual", "");
     assert!(rel_close(component(&v, "Residual"), lme4, REML_VS_LME4));
     assert_eq!(v["reml"]["boundary"], true);

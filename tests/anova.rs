@@ -157,7 +157,12 @@ fn reference_datasets_decompose_exactly() {
         let sized = ds.sized_design(&design).unwrap();
         let t = anova::from_cells(&sized, &ds.cells).unwrap();
         for row in &t.rows {
-            assert_eq!(row.df as f64, r.get(case, "df", &row.term), "{name} {}", row.term);
+            assert_eq!(
+                row.df as f64,
+                r.get(case, "df", &row.term),
+                "{name} {}",
+                row.term
+            );
             let ss = row.ss.unwrap();
             assert!(
                 rel_close(ss, r.get(case, "ss", &row.term), MOMENTS_VS_R),
@@ -172,7 +177,10 @@ fn reference_datasets_decompose_exactly() {
         // The grand mean in the data's units.
         let mean = t.grand_mean.unwrap() + ds.offset_f64();
         let want = r.get(case, "grand_mean", "");
-        assert!(rel_close(mean, want, MOMENTS_VS_R), "{name}: mean {mean} vs {want}");
+        assert!(
+            rel_close(mean, want, MOMENTS_VS_R),
+            "{name}: mean {mean} vs {want}"
+        );
     }
 }
 
@@ -198,8 +206,16 @@ fn restricted_and_unrestricted_share_the_anova_table() {
     // `machines_unrestricted`).
     let reference = MomentsReference::load();
     let f = |case: &str| reference.get(case, "f", "Worker");
-    assert!(rel_close(a.tests[1].f.unwrap(), f("machines_restricted"), MOMENTS_VS_R));
-    assert!(rel_close(b.tests[1].f.unwrap(), f("machines_unrestricted"), MOMENTS_VS_R));
+    assert!(rel_close(
+        a.tests[1].f.unwrap(),
+        f("machines_restricted"),
+        MOMENTS_VS_R
+    ));
+    assert!(rel_close(
+        b.tests[1].f.unwrap(),
+        f("machines_unrestricted"),
+        MOMENTS_VS_R
+    ));
     assert_eq!(a.tests[1].denominator, [(3, 1.0)]);
     assert_eq!(b.tests[1].denominator, [(2, 1.0)]);
 }
@@ -225,7 +241,11 @@ fn left_out_terms_pool_into_the_residual() {
     let reference = MomentsReference::load();
     let ss = |term: &str| reference.get("machines_unrestricted", "ss", term);
     let pooled = ss("Machine:Worker");
-    assert!(rel_close(r.ss.unwrap(), pooled + ss("Residual"), MOMENTS_VS_R));
+    assert!(rel_close(
+        r.ss.unwrap(),
+        pooled + ss("Residual"),
+        MOMENTS_VS_R
+    ));
     assert_eq!(t.pooled.len(), 1);
     assert_eq!(t.pooled[0].term, "Machine:Worker");
     assert!(rel_close(t.pooled[0].ss.unwrap(), pooled, MOMENTS_VS_R));

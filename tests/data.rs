@@ -270,11 +270,7 @@ fn exact_decimals_keep_the_digits() {
     // Within-cell SS: 0.005 + 0.005 exactly in decimal.
     let w: f64 = d.cells.within_ss.iter().sum();
     assert!(close(w, 0.01, FEW_ROUNDINGS), "{w}");
-    assert!(close(
-        d.cells.mean[1] - d.cells.mean[0],
-        0.2,
-        FEW_ROUNDINGS
-    ));
+    assert!(close(d.cells.mean[1] - d.cells.mean[0], 0.2, FEW_ROUNDINGS));
 }
 
 fn located(e: &emslab::data::DataError, line: Option<u64>, column: Option<usize>) {

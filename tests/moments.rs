@@ -10,7 +10,7 @@
 mod common;
 
 use common::{
-    COMPONENT_IDENTITY, FEW_ROUNDINGS, HAND_FORMULA, MONTE_CARLO_SE, MOMENTS_VS_R,
+    COMPONENT_IDENTITY, FEW_ROUNDINGS, HAND_FORMULA, MOMENTS_VS_R, MONTE_CARLO_SE,
     MomentsReference, SOLVER_VS_RATIONAL, SeededRng, close, design_path, matches_printed,
     rel_close,
 };
@@ -489,8 +489,16 @@ fn standard_error_share_and_icc_by_hand() {
     // (tests/data/moments/reference.R, case `dyestuff`).
     let r = MomentsReference::load();
     let i = icc.interval.unwrap();
-    assert!(rel_close(i.lower, r.get("dyestuff", "icc_lower", "Batch"), MOMENTS_VS_R));
-    assert!(rel_close(i.upper, r.get("dyestuff", "icc_upper", "Batch"), MOMENTS_VS_R));
+    assert!(rel_close(
+        i.lower,
+        r.get("dyestuff", "icc_lower", "Batch"),
+        MOMENTS_VS_R
+    ));
+    assert!(rel_close(
+        i.upper,
+        r.get("dyestuff", "icc_upper", "Batch"),
+        MOMENTS_VS_R
+    ));
     assert_eq!(i.method, intervals::IntervalMethod::ExactF);
     // Machines has two random terms: no single intraclass correlation.
     let (_, _, m) = run("machines", Model::Restricted, NegativePolicy::Report);
@@ -602,7 +610,11 @@ fn pool_into_a_denominator_other_than_the_residual() {
         .iter()
         .find(|c| c.name == "cask(batch)")
         .unwrap();
-    assert!(close(cask.estimate, (pooled_ms - 0.678) / 2.0, HAND_FORMULA));
+    assert!(close(
+        cask.estimate,
+        (pooled_ms - 0.678) / 2.0,
+        HAND_FORMULA
+    ));
     assert!(close(
         cask.satterthwaite_df,
         {

@@ -127,9 +127,17 @@ fn same_fit(a: &MomentFit, b: &MomentFit, tol: f64) -> Result<(), String> {
             return Err(format!("{}: {x:?}\nvs {y:?}", row.name));
         }
     }
-    let kept: Vec<_> = a.components.iter().filter(|c| c.pooled_into.is_none()).collect();
+    let kept: Vec<_> = a
+        .components
+        .iter()
+        .filter(|c| c.pooled_into.is_none())
+        .collect();
     if kept.len() != b.components.len() {
-        return Err(format!("{} components vs {}", kept.len(), b.components.len()));
+        return Err(format!(
+            "{} components vs {}",
+            kept.len(),
+            b.components.len()
+        ));
     }
     for (x, y) in kept.iter().zip(&b.components) {
         let ci = |c: &moments::VarianceComponent| c.ci.map(|i| (i.lower, i.upper));

@@ -35,8 +35,17 @@ mod session;
 mod table_view;
 mod templates;
 
+/// The test suite's tolerances and reference files (`tests/common`), for the app's tests.
+#[cfg(test)]
+#[path = "../../tests/common/references.rs"]
+mod test_references;
+#[cfg(test)]
+#[path = "../../tests/common/tolerances.rs"]
+mod test_tolerances;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_state;
 
 use std::path::PathBuf;
 

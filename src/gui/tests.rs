@@ -9,19 +9,21 @@ use egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use emslab::DesignSpec;
-use emslab::report::{self, EmsOptions, Format};
+use emslab::report::Format;
 
 use super::app::{EmslabApp, View};
 use super::dialogs::FixedChooser;
 use super::session::Session;
 use super::templates;
+use super::test_references::{MomentsReference, app_reference};
+use super::test_tolerances::{REML_AT_MOMENTS, REML_VS_LME4, matches_printed, rel_close};
 
-fn repo() -> PathBuf {
+pub(super) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A harness around a fresh app whose file dialogs answer with `paths`, in order.
-fn harness(app: EmslabApp, paths: Vec<PathBuf>) -> Harness<'static, EmslabApp> {
+pub(super) fn harness(app: EmslabApp, paths: Vec<PathBuf>) -> Harness<'static, EmslabApp> {
     let app = app.with_chooser(Box::new(FixedChooser::new(paths)));
     let mut h = Harness::builder()
         .with_size(egui::vec2(1500.0, 2400.0))
@@ -33,7 +35,7 @@ fn harness(app: EmslabApp, paths: Vec<PathBuf>) -> Harness<'static, EmslabApp> {
 }
 
 /// Clicks the control (not a plain text label) with this accessible name.
-fn click(h: &mut Harness<'_, EmslabApp>, label: &str) {
+pub(super) fn click(h: &mut Harness<'_, EmslabApp>, label: &str) {
     let node = h
         .query_all_by_label(label)
         .find(|n| n.accesskit_node().role() != Role::Label)
@@ -43,7 +45,7 @@ fn click(h: &mut Harness<'_, EmslabApp>, label: &str) {
 }
 
 /// Replaces the text of a text field.
-fn set_text(h: &mut Harness<'_, EmslabApp>, label: &str, text: &str) {
+pub(super) fn set_text(h: &mut Harness<'_, EmslabApp>, label: &str, text: &str) {
     click(h, label);
     h.key_press_modifiers(Modifiers::COMMAND, Key::A);
     h.run_ok();
@@ -55,12 +57,12 @@ fn set_text(h: &mut Harness<'_, EmslabApp>, label: &str, text: &str) {
 }
 
 /// Whether a text (a label's text, or a control's name) is on screen.
-fn shows(h: &Harness<'_, EmslabApp>, text: &str) -> bool {
+pub(super) fn shows(h: &Harness<'_, EmslabApp>, text: &str) -> bool {
     h.query_all_by_label(text).next().is_some()
 }
 
 /// Whether some text on screen contains this.
-fn shows_part(h: &Harness<'_, EmslabApp>, text: &str) -> bool {
+pub(super) fn shows_part(h: &Harness<'_, EmslabApp>, text: &str) -> bool {
     h.query_all_by_label_contains(text).next().is_some()
 }
 
@@ -71,14 +73,14 @@ fn ems_texts(app: &EmslabApp) -> Vec<(String, String)> {
         .collect()
 }
 
-fn open_template(h: &mut Harness<'_, EmslabApp>, stem: &str) {
+pub(super) fn open_template(h: &mut Harness<'_, EmslabApp>, stem: &str) {
     click(h, "Start");
     click(h, stem);
     assert_eq!(h.state().doc.template.as_deref(), Some(stem));
 }
 
 /// The dataset read, if any.
-fn dataset(h: &Harness<'_, EmslabApp>) -> Option<std::sync::Arc<emslab::data::Dataset>> {
+pub(super) fn dataset(h: &Harness<'_, EmslabApp>) -> Option<std::sync::Arc<emslab::data::Dataset>> {
     h.state().data.as_ref().and_then(|d| d.dataset().cloned())
 }
 
@@ -90,41 +92,31 @@ fn data_stale(h: &Harness<'_, EmslabApp>) -> bool {
         .is_some_and(|d| d.stale(Some(&app.doc.spec)))
 }
 
-fn temp_dir() -> tempfile::TempDir {
+pub(super) fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary folder")
 }
 
-/// The command-line output for a design file: the built binary when it is there (cargo
-/// builds it for the integration tests), and in any case the library calls `emslab ems`
-/// makes; both must agree.
-fn cli_output(design: &Path, format: Format, table: Option<&str>) -> Vec<u8> {
-    let d = emslab::io::read_design(design).expect("design reads");
-    let t = emslab::derive(&d, emslab::Model::Restricted);
-    let doc = report::ems_document(&t, EmsOptions { steps: false });
-    let json = report::ems_json(&t);
-    let lib = report::render(&doc, &json, format, table)
-        .expect("renders")
-        .into_bytes();
-    let exe = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent()?.parent().map(|d| d.join("emslab")));
-    if let Some(exe) = exe.filter(|e| e.is_file()) {
-        let dir = temp_dir();
-        let out = dir.path().join("cli.out");
-        let mut cmd = std::process::Command::new(exe);
-        cmd.arg("ems")
-            .arg(design)
-            .args(["--format", format.as_str(), "--output"])
-            .arg(&out);
-        if let Some(k) = table {
-            cmd.args(["--table", k]);
-        }
-        let status = cmd.status().expect("the binary runs");
-        assert!(status.success());
-        let bin = std::fs::read(&out).expect("the binary wrote its output");
-        assert_eq!(bin, lib, "the binary and the library disagree");
+/// What `emslab ems DESIGN --format F [--table KEY] --output FILE` writes: the command line
+/// run in-process (`crate::cli::run_in_process`), reading the design file itself.
+pub(super) fn cli_output(design: &Path, format: Format, table: Option<&str>) -> Vec<u8> {
+    let design = design.to_string_lossy();
+    let mut args = vec!["ems", &design, "--format", format.as_str()];
+    if let Some(k) = table {
+        args.extend(["--table", k]);
     }
-    lib
+    run_cli(&args)
+}
+
+/// Runs the command line in-process with `args` and `--output` to a temporary file, and
+/// returns what it wrote.
+pub(super) fn run_cli(args: &[&str]) -> Vec<u8> {
+    let dir = temp_dir();
+    let out = dir.path().join("cli.out");
+    let out_arg = out.to_string_lossy();
+    let mut all = args.to_vec();
+    all.extend(["--output", &out_arg]);
+    crate::cli::run_in_process(&all).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    std::fs::read(&out).expect("the command wrote its output")
 }
 
 #[test]
@@ -370,7 +362,7 @@ fn the_derivation_view_walks_through_each_term() {
 }
 
 /// Steps the app until its background work is done.
-fn wait_for_jobs(h: &mut Harness<'_, EmslabApp>) {
+pub(super) fn wait_for_jobs(h: &mut Harness<'_, EmslabApp>) {
     let start = std::time::Instant::now();
     while h.state().is_busy() {
         assert!(
@@ -399,12 +391,19 @@ fn loads_a_shipped_csv_and_shows_the_estimates() {
     click(&mut h, "Run the analysis");
     wait_for_jobs(&mut h);
     assert_eq!(h.state().session.view, View::Results);
-    // Moment estimates (lme4's Pastes: 1.657309, 8.433667, 0.678; reference README).
-    for shown in ["1.657309", "8.433667", "0.678"] {
+    // Moment estimates of lme4's Pastes: 1.657309, 8.433667, 0.678, and MS(batch) =
+    // 27.48918519 (R: tests/data/moments/reference.R, case `pastes`), as the screen rounds
+    // them.
+    let r = MomentsReference::load();
+    for (quantity, term, shown) in [
+        ("estimate", "batch", "1.657309"),
+        ("estimate", "cask(batch)", "8.433667"),
+        ("estimate", "Residual", "0.678"),
+        ("ms", "batch", "27.48919"),
+    ] {
+        assert!(matches_printed(r.get("pastes", quantity, term), shown));
         assert!(shows(&h, shown), "{shown} is on screen");
     }
-    // The ANOVA: MS(batch) = 27.48918519, F = 27.489/17.545 = 1.566748 on (9, 20) df.
-    assert!(shows(&h, "27.48919"));
     // REML beside them: balanced, every estimate positive, so they coincide.
     let a = &h
         .state()
@@ -414,7 +413,12 @@ fn loads_a_shipped_csv_and_shows_the_estimates() {
         .expect("analysed")
         .analysis;
     let fit = &a.reml.fits().expect("REML ran").reml.fit;
-    assert!((fit.variance("batch").expect("batch") - 1.657308642).abs() < 1e-6);
+    let reml = fit.variance("batch").expect("batch");
+    let moments = r.get("pastes", "estimate", "batch");
+    assert!(
+        rel_close(reml, moments, REML_AT_MOMENTS),
+        "{reml} vs {moments}"
+    );
     assert!(shows_part(
         &h,
         "coincide (balanced data, every moment estimate positive)"
@@ -438,39 +442,30 @@ fn loads_a_shipped_csv_and_shows_the_estimates() {
                 format,
             )
             .expect("renders");
-        if let Some(cli) = cli_analyze(&repo().join("designs/pastes.toml"), &data, format, table) {
-            assert_eq!(
-                app_text.as_bytes(),
-                cli.as_slice(),
-                "{table:?} {}",
-                format.as_str()
-            );
-        }
+        let cli = cli_analyze(&repo().join("designs/pastes.toml"), &data, format, table);
+        assert_eq!(
+            app_text.as_bytes(),
+            cli.as_slice(),
+            "{table:?} {}",
+            format.as_str()
+        );
     }
 }
 
-/// `emslab analyze DESIGN DATA --format F [--table KEY]` from the built binary, when cargo
-/// built it (it does for the integration tests).
-fn cli_analyze(design: &Path, data: &Path, format: Format, table: Option<&str>) -> Option<Vec<u8>> {
-    let exe = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent()?.parent().map(|d| d.join("emslab")))
-        .filter(|e| e.is_file())?;
-    let mut cmd = std::process::Command::new(exe);
-    cmd.arg("analyze")
-        .arg(design)
-        .arg(data)
-        .args(["--format", format.as_str()]);
+/// What `emslab analyze DESIGN DATA --format F [--table KEY]` writes (the command line
+/// in-process).
+pub(super) fn cli_analyze(
+    design: &Path,
+    data: &Path,
+    format: Format,
+    table: Option<&str>,
+) -> Vec<u8> {
+    let (design, data) = (design.to_string_lossy(), data.to_string_lossy());
+    let mut args = vec!["analyze", &design, &data, "--format", format.as_str()];
     if let Some(k) = table {
-        cmd.args(["--table", k]);
+        args.extend(["--table", k]);
     }
-    let out = cmd.output().expect("the binary runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(out.stdout)
+    run_cli(&args)
 }
 
 #[test]
@@ -539,7 +534,16 @@ fn unbalanced_data_get_reml_only_with_the_reason() {
         .reml
         .fit;
     assert!(!fit.balanced);
-    assert!(fit.variance("Batch").expect("Batch") > 0.0);
+    // lme4 on the same rows (tests/data/gui/reference.R): Batch 1569.95465136835, Residual
+    // 2526.53590189511.
+    for term in ["Batch", "Residual"] {
+        let lme4 = app_reference("dyestuff_last_dropped", "REML", "variance", term);
+        let ours = fit.variance(term).expect("a component");
+        assert!(
+            rel_close(ours, lme4, REML_VS_LME4),
+            "{term}: {ours} vs lme4 {lme4}"
+        );
+    }
 }
 
 /// Frame times of an 8-factor design (255 terms): run in release with
@@ -726,23 +730,23 @@ fn maps_a_differently_named_column_to_its_factor() {
 // ------------------------------------------------------------------ issue 15
 
 /// Runs the analysis of the loaded data and waits for it (moments and REML).
-fn run_analysis(h: &mut Harness<'_, EmslabApp>) {
+pub(super) fn run_analysis(h: &mut Harness<'_, EmslabApp>) {
     h.key_press_modifiers(Modifiers::COMMAND, Key::R);
     h.run_ok();
     wait_for_jobs(h);
 }
 
-fn current<'a>(h: &'a Harness<'_, EmslabApp>) -> &'a super::current::Current {
+pub(super) fn current<'a>(h: &'a Harness<'_, EmslabApp>) -> &'a super::current::Current {
     h.state().analysis.current.as_ref().expect("an analysis")
 }
 
 /// The figure the results view drew last.
-fn drawn(h: &Harness<'_, EmslabApp>) -> emslab::chart::Figure {
+pub(super) fn drawn(h: &Harness<'_, EmslabApp>) -> emslab::chart::Figure {
     current(h).plots.drawn().cloned().expect("a plot was drawn")
 }
 
 /// Every finite y of a panel's lines and points.
-fn ys(p: &emslab::chart::Panel) -> Vec<f64> {
+pub(super) fn ys(p: &emslab::chart::Panel) -> Vec<f64> {
     use emslab::chart::SeriesData;
     let mut v: Vec<f64> = p
         .series

@@ -1,6 +1,7 @@
 //! Every tolerance of the tests, named by what it means, with why it is what it is, and the
 //! comparisons that use them. Re-exported by `tests/common/mod.rs`; the app's tests in
 //! `src/gui` include this file by path (it needs nothing but `std`).
+#![allow(dead_code)]
 
 // ---- Round-off: the same value computed two ways in binary64 ---------------------------------
 
@@ -84,8 +85,6 @@ pub fn matches_printed(value: f64, printed: &str) -> bool {
     let significant = digits.trim_start_matches('0').len().max(1) as i32;
     agrees_to_printed(value, p, significant)
 }
-
-
 
 // ---- REML ------------------------------------------------------------------------------------
 

@@ -267,6 +267,10 @@ pastes_terms <- list(term("batch", "batch", "batch", TRUE),
 ae <- anova_ems(d[c("batch", "cask")], as.numeric(d$strength), pastes_terms)
 record("pastes", ae$rows, ae$C, ae$random)
 add("pastes", "grand_mean", "", "", mean(as.numeric(d$strength)))
+# The same at alpha = 0.10 (90% intervals; the app's alpha setting).
+alpha <- 0.10
+record("pastes_alpha10", ae$rows, ae$C, ae$random)
+alpha <- 0.05
 
 d <- read_shipped("machines"); d$Machine <- factor(d$Machine); d$Worker <- factor(d$Worker)
 machines_terms <- list(term("Machine", "Machine", "Machine", FALSE),
