@@ -11,7 +11,7 @@ pub mod writers;
 
 pub use analysis_tables::{AnalysisReport, DataInfo, FactorInfo, analysis_document, analysis_json};
 pub use ems_tables::{ems_json, ems_tables};
-pub use reml_tables::{reml_json, reml_tables};
+pub use reml_tables::{inference_json, reml_json, reml_tables};
 pub use table::{Align, Cell, Document, Table, fmt_sig, html_escape, latex_escape};
 pub use writers::{Format, write_document};
 
