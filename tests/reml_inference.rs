@@ -216,7 +216,7 @@ fn check(dataset: &str, r: &Reference, fit: &RemlFit, method: DdfMethod) {
         let f_tol = if method == DdfMethod::KenwardRoger {
             tol
         } else {
-            MEANS_VS_EMMEANS
+            F_VS_LMERTEST
         };
         close(&what("F"), t.f, want("F"), f_tol);
         assert_eq!(t.df_num, want("ndf"), "{}", what("ndf"));
@@ -555,7 +555,8 @@ mod balanced {
             }
             acc.push(&row, v);
         }
-        let anova = anova::from_cells(d, &acc.finish()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let anova =
+            anova::from_cells(d, &acc.finish()).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let table = derive(d, Model::Unrestricted);
         let estimates = moments::estimates(&table, &anova);
         prop_assume!(estimates.iter().all(|(_, v)| *v > 0.0));
@@ -572,7 +573,10 @@ mod balanced {
             ..RemlOptions::default()
         };
         let f = fit(d, &codes, &y, &opts).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let inf = f.inference.as_ref().ok_or_else(|| TestCaseError::fail("no inference"))?;
+        let inf = f
+            .inference
+            .as_ref()
+            .ok_or_else(|| TestCaseError::fail("no inference"))?;
         let mut checked = 0;
         for (t, term) in d.terms.iter().enumerate() {
             let test = &table.tests[t];
@@ -591,9 +595,16 @@ mod balanced {
                 .ok_or_else(|| TestCaseError::fail(format!("no test of {}", term.name)))?;
             let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
             prop_assert!(
-                rel(row.f, want_f) <= EMS_TEST_VS_REML && rel(row.df_den, want_df) <= EMS_TEST_VS_REML,
+                rel(row.f, want_f) <= EMS_TEST_VS_REML
+                    && rel(row.df_den, want_df) <= EMS_TEST_VS_REML,
                 "{}: REML F {} on ({}, {}) against EMS F {} on ({}, {}) [{}]",
-                term.name, row.f, row.df_num, row.df_den, want_f, anova.rows[t].df, want_df,
+                term.name,
+                row.f,
+                row.df_num,
+                row.df_den,
+                want_f,
+                anova.rows[t].df,
+                want_df,
                 table.terms[*den].name
             );
             prop_assert_eq!(row.df_num, anova.rows[t].df as f64);
@@ -628,8 +639,16 @@ mod balanced {
     #[test]
     fn two_factor_mixed_case() {
         let rs = vec![
-            common::random_design::Recipe { random: false, levels: 3, parent: None },
-            common::random_design::Recipe { random: true, levels: 4, parent: None },
+            common::random_design::Recipe {
+                random: false,
+                levels: 3,
+                parent: None,
+            },
+            common::random_design::Recipe {
+                random: true,
+                levels: 4,
+                parent: None,
+            },
         ];
         let d = build(&rs, 2, false);
         let mut found = 0;

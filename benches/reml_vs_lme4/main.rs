@@ -13,9 +13,16 @@
 //! one is lower where they differ). The report is also written to
 //! `target/reml_bench/report.md`.
 //!
+//! (c) `inference`: an unbalanced two-way mixed design, A fixed (10 levels) x B random (500)
+//!     with A:B random, 10 to 30 replicates per cell (about 100,000 rows): the time of the
+//!     inference from the fit (Type III tests with Satterthwaite df, means and comparisons:
+//!     a fit with `RemlOptions::inference` less one without), against lme4's lmer() plus
+//!     lmerTest's `as_lmerModLmerTest` and `anova(type = 3)` on the same CSV
+//!     (`benches/reml_vs_lme4/lmertest_anova.R`), with both F statistics and df.
+//!
 //! Environment: `REML_BENCH_SCALE=0.1` shrinks both designs (quick runs); `REML_BENCH_NO_R=1`
 //! skips lme4; `REML_BENCH_REPEAT=n` times our fit n times (default 3, the median is reported);
-//! `REML_BENCH_CASES=nested` (or `crossed`) runs one case; `REML_BENCH_NO_TIGHT=1` skips the
+//! `REML_BENCH_CASES=nested` (or `crossed`, `inference`) runs one case; `REML_BENCH_NO_TIGHT=1` skips the
 //! second lme4 run with its relative tolerances tightened too (which shows that the remaining
 //! differences are lme4's stopping rule).
 
@@ -329,6 +336,120 @@ fn run_lme4(script: &Path, csv: &Path, kind: &str, tight: bool) -> Result<Lme4, 
     Ok(r)
 }
 
+/// (c): the inference from the fit on an unbalanced two-way mixed design.
+fn inference_case(scale: f64, use_r: bool, root: &Path, outdir: &Path, report: &mut String) {
+    let b_levels = ((500.0 * scale) as u32).max(10);
+    let a_levels = 10u32;
+    let design = Design::from_toml_str(
+        r#"
+title = "two-way mixed, unbalanced"
+[[factors]]
+name = "A"
+kind = "fixed"
+[[factors]]
+name = "B"
+kind = "random"
+"#,
+    )
+    .expect("design");
+    let mut rng = Rng(0x5851_F42D_4C95_7F2D);
+    let (sb, sab, se) = (2.0f64, 1.0f64, 4.0f64);
+    let eb: Vec<f64> = (0..b_levels).map(|_| sb.sqrt() * rng.normal()).collect();
+    let mut codes = vec![Vec::new(), Vec::new()];
+    let mut y = Vec::new();
+    for i in 0..a_levels {
+        for j in 0..b_levels {
+            let eab = sab.sqrt() * rng.normal();
+            let reps = 10 + (rng.next() * 21.0) as u32;
+            for _ in 0..reps {
+                codes[0].push(i);
+                codes[1].push(j);
+                y.push(30.0 + 0.3 * f64::from(i) + eb[j as usize] + eab + se.sqrt() * rng.normal());
+            }
+        }
+    }
+    let n = y.len();
+    let _ = writeln!(
+        report,
+        "## inference: unbalanced two-way mixed ({n} rows, A fixed {a_levels} x B random {b_levels}, A:B random)\n"
+    );
+    let base = RemlOptions {
+        profile: false,
+        blups: false,
+        residuals: false,
+        information: false,
+        inference: false,
+        ..RemlOptions::default()
+    };
+    let with = RemlOptions {
+        inference: true,
+        ..base.clone()
+    };
+    let time = |o: &RemlOptions| {
+        let mut v = Vec::new();
+        let mut last = None;
+        for _ in 0..3 {
+            let t = Instant::now();
+            last = fit(&design, &codes, &y, o).ok();
+            v.push(t.elapsed().as_secs_f64());
+        }
+        (median(&mut v), last)
+    };
+    let (t_fit, _) = time(&base);
+    let (t_all, ours) = time(&with);
+    let Some(ours) = ours else {
+        let _ = writeln!(report, "emslab failed\n");
+        return;
+    };
+    let t_inf = (t_all - t_fit).max(0.0);
+    let test = ours
+        .inference
+        .as_ref()
+        .and_then(|i| i.fixed_tests.iter().find(|t| t.term == "A").cloned());
+    let _ = writeln!(
+        report,
+        "emslab: fit {t_fit:.3} s, fit with inference {t_all:.3} s: inference {t_inf:.3} s (Type III tests, Satterthwaite df, means and pairwise differences); A: F = {}, df = {}\n",
+        test.as_ref().map_or(f64::NAN, |t| t.f),
+        test.as_ref().map_or(f64::NAN, |t| t.df_den),
+    );
+    if !use_r {
+        return;
+    }
+    let csv = outdir.join("inference.csv");
+    let written = (|| -> std::io::Result<()> {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&csv)?);
+        writeln!(w, "A,B,y")?;
+        for o in 0..n {
+            writeln!(w, "L{},L{},{:.17e}", codes[0][o], codes[1][o], y[o])?;
+        }
+        w.flush()
+    })();
+    if written.is_err() {
+        return;
+    }
+    let out = Command::new("Rscript")
+        .arg(root.join("benches/reml_vs_lme4/lmertest_anova.R"))
+        .arg(&csv)
+        .output();
+    let Ok(out) = out else { return };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let get = |key: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(key)
+                    .map(|v| v.trim().parse::<f64>().unwrap_or(f64::NAN))
+            })
+            .unwrap_or(f64::NAN)
+    };
+    let (r_fit, r_inf, r_f, r_ddf) = (get("fit "), get("lmertest "), get("F "), get("ddf "));
+    let _ = writeln!(
+        report,
+        "**lme4 + lmerTest: fit {r_fit:.3} s, lmerTest (Hessian, Jacobian, anova type 3) {r_inf:.3} s; A: F = {r_f}, df = {r_ddf}. Inference {:.1}x faster than lmerTest's; fit plus inference {:.1}x faster than lme4 + lmerTest.**\n",
+        r_inf / t_inf,
+        (r_fit + r_inf) / t_all
+    );
+}
+
 fn rscript_available() -> bool {
     Command::new("Rscript")
         .arg("-e")
@@ -381,6 +502,9 @@ fn main() {
     }
     if wanted("crossed") {
         cases.push(crossed(scale));
+    }
+    if wanted("inference") {
+        inference_case(scale, use_r, &root, &outdir, &mut report);
     }
     for case in cases {
         let n = case.y.len();

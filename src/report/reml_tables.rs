@@ -170,13 +170,11 @@ pub fn reml_tables(fit: &RemlFit, cmp: &Comparison) -> Vec<Table> {
     let mut tables = vec![comps, summary, fixed];
     if let Some(inf) = &fit.inference {
         tables.extend(inference_tables(inf));
-    } else if let Some(e) = &fit.inference_error {
-        if let Some(t) = tables.last_mut() {
-            t.notes.push(format!(
-                "No tests, means or comparisons from the fit: {}.",
-                inference_error_text(e)
-            ));
-        }
+    } else if let (Some(e), Some(t)) = (&fit.inference_error, tables.last_mut()) {
+        t.notes.push(format!(
+            "No tests, means or comparisons from the fit: {}.",
+            inference_error_text(e)
+        ));
     }
     tables.push(blups);
     tables.push(opt);
@@ -196,7 +194,11 @@ fn opt_num(v: Option<f64>, sig: usize) -> Cell {
 
 fn ci_cell(ci: Option<&ConfidenceInterval>) -> Cell {
     ci.map_or_else(Cell::empty_dash, |i| {
-        Cell::text(format!("[{}, {}]", fmt_sig(i.lower, 6), fmt_sig(i.upper, 6)))
+        Cell::text(format!(
+            "[{}, {}]",
+            fmt_sig(i.lower, 6),
+            fmt_sig(i.upper, 6)
+        ))
     })
 }
 
@@ -227,10 +229,7 @@ fn blue_table(fit: &RemlFit) -> Table {
         ]);
     }
     let mut fixed = Table::new("reml_blue", "Fixed effects (BLUE)").columns(&cols);
-    let level = fit
-        .fixed_effects
-        .iter()
-        .find_map(|f| f.ci.map(|c| c.level));
+    let level = fit.fixed_effects.iter().find_map(|f| f.ci.map(|c| c.level));
     if let Some(level) = level {
         fixed.headers[0][6] = Cell::text(format!("{}% CI", fmt_sig(100.0 * level, 4)));
     }
@@ -268,15 +267,18 @@ fn blue_table(fit: &RemlFit) -> Table {
 fn inference_tables(inf: &Inference) -> Vec<Table> {
     let mut out = Vec::new();
     if !inf.fixed_tests.is_empty() {
-        let mut t = Table::new("reml_fixed_tests", "Fixed-effect tests from the REML fit (Type III)")
-            .columns(&[
-                ("Term", Align::Left),
-                ("F", Align::Right),
-                ("df num", Align::Right),
-                ("df den", Align::Right),
-                ("p", Align::Right),
-                ("df method", Align::Left),
-            ]);
+        let mut t = Table::new(
+            "reml_fixed_tests",
+            "Fixed-effect tests from the REML fit (Type III)",
+        )
+        .columns(&[
+            ("Term", Align::Left),
+            ("F", Align::Right),
+            ("df num", Align::Right),
+            ("df den", Align::Right),
+            ("p", Align::Right),
+            ("df method", Align::Left),
+        ]);
         for r in &inf.fixed_tests {
             t.push(vec![
                 Cell::text(&r.term),
@@ -290,14 +292,15 @@ fn inference_tables(inf: &Inference) -> Vec<Table> {
         t.notes.push("Type III hypotheses as lmerTest's anova(type = 3) forms them (on the treatment coding, orthogonal to the terms containing the term; a model with one fixed term uses its Type I contrast, the same hypothesis). Satterthwaite: the F of the decorrelated contrasts with lmerTest's df; Kenward-Roger: pbkrtest's scaled F.".into());
         out.push(t);
     }
-    let mut means = Table::new("reml_means", "Estimated marginal means from the REML fit").columns(&[
-        ("Term", Align::Left),
-        ("Level", Align::Left),
-        ("Mean", Align::Right),
-        ("SE", Align::Right),
-        ("df", Align::Right),
-        ("CI", Align::Left),
-    ]);
+    let mut means =
+        Table::new("reml_means", "Estimated marginal means from the REML fit").columns(&[
+            ("Term", Align::Left),
+            ("Level", Align::Left),
+            ("Mean", Align::Right),
+            ("SE", Align::Right),
+            ("df", Align::Right),
+            ("CI", Align::Left),
+        ]);
     let level = inf
         .means
         .iter()
@@ -308,7 +311,11 @@ fn inference_tables(inf: &Inference) -> Vec<Table> {
     }
     for m in inf.grand_mean.iter().chain(&inf.means) {
         means.push(vec![
-            Cell::text(if m.term.is_empty() { "Grand mean" } else { &m.term }),
+            Cell::text(if m.term.is_empty() {
+                "Grand mean"
+            } else {
+                &m.term
+            }),
             Cell::text(level_text(&m.levels)),
             num(m.mean, 7),
             num(m.se, 5),
@@ -322,18 +329,21 @@ fn inference_tables(inf: &Inference) -> Vec<Table> {
     ));
     out.push(means);
     if !inf.comparisons.is_empty() {
-        let mut c = Table::new("reml_comparisons", "Pairwise differences of the means (unadjusted)")
-            .columns(&[
-                ("Term", Align::Left),
-                ("A", Align::Left),
-                ("B", Align::Left),
-                ("A − B", Align::Right),
-                ("SE", Align::Right),
-                ("df", Align::Right),
-                ("t", Align::Right),
-                ("p", Align::Right),
-                ("CI", Align::Left),
-            ]);
+        let mut c = Table::new(
+            "reml_comparisons",
+            "Pairwise differences of the means (unadjusted)",
+        )
+        .columns(&[
+            ("Term", Align::Left),
+            ("A", Align::Left),
+            ("B", Align::Left),
+            ("A − B", Align::Right),
+            ("SE", Align::Right),
+            ("df", Align::Right),
+            ("t", Align::Right),
+            ("p", Align::Right),
+            ("CI", Align::Left),
+        ]);
         for r in &inf.comparisons {
             c.push(vec![
                 Cell::text(&r.term),
@@ -347,7 +357,8 @@ fn inference_tables(inf: &Inference) -> Vec<Table> {
                 ci_cell(r.ci.as_ref()),
             ]);
         }
-        c.notes.push("p and intervals unadjusted for multiplicity.".into());
+        c.notes
+            .push("p and intervals unadjusted for multiplicity.".into());
         out.push(c);
     }
     if let Some(first) = out.first_mut() {
@@ -391,7 +402,11 @@ pub(crate) fn inference_note_text(n: &InferenceNote) -> String {
         ),
         InferenceNote::HessianNotPositiveDefinite { eigenvalues } => format!(
             "The Hessian of the REML deviance is not positive definite at the optimum (eigenvalues in log-parameters {}): the df use its inverse over the positive eigenvalues (lmerTest warns alike).",
-            eigenvalues.iter().map(|v| fmt_sig(*v, 3)).collect::<Vec<_>>().join(", ")
+            eigenvalues
+                .iter()
+                .map(|v| fmt_sig(*v, 3))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         InferenceNote::MissingCells { cells } => format!(
             "No data in {} cell(s) of the fixed factors ({}): the Type III hypotheses of the terms involving them depend on the coding; interpret them with care (lmerTest's warning).",

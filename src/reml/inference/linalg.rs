@@ -10,7 +10,7 @@ use nalgebra::{DMatrix, DVector};
 /// digits, which moves F by up to ~1e-6 relative: the exact contrast is kept instead).
 pub(crate) fn zapsmall(m: &mut DMatrix<f64>) {
     let mx = m.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-    if !(mx > 0.0) || !mx.is_finite() {
+    if mx.is_nan() || mx <= 0.0 || !mx.is_finite() {
         return;
     }
     let threshold = 0.5 * 10f64.powf(mx.log10().ceil() - 7.0);
@@ -64,7 +64,7 @@ pub(crate) fn solve_in_span(a: &DMatrix<f64>, b: &DMatrix<f64>) -> Option<DMatri
     let qr = a.clone().qr();
     let r = qr.r();
     let scale = (0..p).fold(0.0f64, |m, i| m.max(r[(i, i)].abs()));
-    if (0..p).any(|i| !(r[(i, i)].abs() > 1e-12 * scale)) {
+    if (0..p).any(|i| r[(i, i)].is_nan() || r[(i, i)].abs() <= 1e-12 * scale) {
         return None;
     }
     let qtb = qr.q().transpose() * b;

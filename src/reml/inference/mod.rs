@@ -61,7 +61,7 @@ impl ConfidenceInterval {
             return None;
         }
         let q = f_quantile(level, 1.0, df).sqrt();
-        q.is_finite().then(|| ConfidenceInterval {
+        q.is_finite().then_some(ConfidenceInterval {
             level,
             lower: estimate - q * se,
             upper: estimate + q * se,
