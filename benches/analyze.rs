@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use emslab::data::{self, ReadOptions};
 use emslab::report::{self, Format};
 use emslab::simulate::{SimSpec, Simulator};
-use emslab::{Design, Model, anova, derive, moments};
+use emslab::{Design, Model, analysis};
 
 /// 5 x 40 x 25 x 10 = 50,000 cells; `replicates` per cell.
 fn design(replicates: u32) -> Design {
@@ -87,24 +87,21 @@ fn write_data(path: &Path, replicates: u32, seed: u64) {
 fn analyze(path: &Path, replicates: u32) -> (usize, f64) {
     let d = design(replicates);
     let ds = data::read_csv(path, &d, &ReadOptions::default()).expect("read");
-    ds.require_balanced().expect("balanced");
-    let sized = ds.sized_design(&d).expect("sized");
-    let a = anova::from_cells(&sized, &ds.cells).expect("anova");
-    let table = derive(&sized, Model::Restricted);
-    let m = moments::analyze(&table, &a, &moments::Options::default());
-    let info = report::DataInfo::from_dataset(&ds, Some(&a));
-    let r = report::AnalysisReport {
-        table: &table,
-        anova: &a,
-        analysis: &m,
-        data: &info,
-        reml: None,
-        reml_notes: &[],
+    let opts = analysis::Options {
+        likelihood: analysis::Likelihood::Off,
+        ..analysis::Options::default()
     };
-    let json = report::analysis_json(&r);
-    let doc = report::analysis_document(&r);
-    let text = report::render(&doc, Some(&json), Format::Text, None).expect("render");
-    let js = report::render(&doc, Some(&json), Format::Json, None).expect("render");
+    let mut rows = || unreachable!("no REML in this benchmark");
+    let input = analysis::Input::Data {
+        dataset: &ds,
+        rows: &mut rows,
+    };
+    let a = analysis::run(&d, input, &opts, &analysis::Cancel::none(), &mut |_| {})
+        .expect("balanced analysis");
+    let r = report::analysis_report(&a);
+    let text = report::render(&r.document, &r.json, Format::Text, None).expect("render");
+    let js = report::render(&r.document, &r.json, Format::Json, None).expect("render");
+    let m = &a.balanced().expect("balanced").moments;
     (text.len() + js.len(), m.components[0].estimate)
 }
 

@@ -7,9 +7,12 @@
 pub mod analysis;
 pub mod anova;
 pub mod cas;
+pub mod chart;
 pub mod data;
 pub mod design;
+pub mod dist;
 pub mod ems;
+pub mod gauge;
 pub mod io;
 pub mod moments;
 pub mod reml;

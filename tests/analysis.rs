@@ -1,17 +1,19 @@
-//! `emslab::analysis::analyze`, the one analysis the command line and the app run: stages
-//! in order, REML on unbalanced data, and Cancel (the app's button) stopping it before or
-//! inside the REML fit.
+//! `emslab::analysis::run`, the one analysis the command line and the app run: stages in
+//! order, the route as a typed state, REML on unbalanced data, the published-table route,
+//! and Cancel (the app's button) stopping it before or inside the REML fit.
 
 mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use emslab::analysis::{self, AnalysisError, Options, Stage};
-use emslab::data::{ReadOptions, RemlInput, read_csv};
+use emslab::analysis::{
+    self, Analysis, AnalysisError, Cancel, Input, Likelihood, Options, RemlOutcome, Route, Stage,
+};
+use emslab::data::{DataErrorKind, Dataset, ReadOptions, RemlInput, read_csv};
 use emslab::io::read_design;
 
-fn load(name: &str) -> (emslab::Design, emslab::data::Dataset) {
+fn load(name: &str) -> (emslab::Design, Dataset) {
     let design = read_design(&common::design_path(&format!("{name}.toml"))).expect("design");
     let ds = read_csv(
         &common::design_path(&format!("{name}.csv")),
@@ -25,47 +27,93 @@ fn load(name: &str) -> (emslab::Design, emslab::data::Dataset) {
     (design, ds)
 }
 
-fn options() -> Options {
-    Options {
-        reml: true,
-        ..Options::default()
-    }
+fn rows_of(ds: &Dataset) -> impl FnMut() -> Result<RemlInput, AnalysisError> + '_ {
+    || ds.reml_input().ok_or_else(|| analysis::rows_not_kept(ds))
+}
+
+fn run(
+    design: &emslab::Design,
+    ds: &Dataset,
+    opts: &Options,
+    cancel: &Cancel,
+    stage: &mut dyn FnMut(Stage),
+) -> Result<Analysis, AnalysisError> {
+    let mut rows = rows_of(ds);
+    let input = Input::Data {
+        dataset: ds,
+        rows: &mut rows,
+    };
+    analysis::run(design, input, opts, cancel, stage)
 }
 
 #[test]
 fn balanced_data_take_both_routes_in_order() {
     let (design, ds) = load("pastes");
-    let mut rows = || ds.reml_input().ok_or_else(|| "no rows".to_string());
     let mut stages = Vec::new();
-    let a = analysis::analyze(&design, &ds, &mut rows, &options(), &mut |s| stages.push(s))
-        .expect("analysis");
+    let a = run(
+        &design,
+        &ds,
+        &Options::default(),
+        &Cancel::none(),
+        &mut |s| stages.push(s),
+    )
+    .expect("analysis");
     assert_eq!(stages, [Stage::Moments, Stage::Reml]);
-    assert!(a.moments.is_some() && a.unbalanced.is_none());
-    assert_eq!(a.fits.len(), 1);
-    // Pastes (lme4 reference README): batch 1.657309 by moments and by REML.
-    let fit = &a.fits[0].0;
+    assert!(matches!(a.route, Route::Balanced(_)));
+    let fits = a.reml.fits().expect("REML ran");
+    assert!(fits.ml.is_none());
+    // Pastes (tests/data/reml/README.md, lme4 1.1-31): batch 1.657309 by moments and by REML.
     assert!(common::close(
-        fit.variance("batch").expect("batch"),
+        fits.reml.fit.variance("batch").expect("batch"),
         1.657309,
         1e-6
     ));
-    assert!(a.document.tables.iter().any(|t| t.key == "reml_components"));
-    assert!(a.json["reml"].is_object());
+    let r = emslab::report::analysis_report(&a);
+    assert!(r.document.tables.iter().any(|t| t.key == "reml_components"));
+    let json = serde_json::to_value(&r.json).expect("JSON");
+    assert!(json["reml"].is_object());
+    assert_eq!(json["balanced"], true);
+}
+
+#[test]
+fn the_likelihood_stage_runs_on_its_own_after_the_moments() {
+    // The app's order: moments at once, REML when it arrives; the same fit as `run`.
+    let (design, ds) = load("machines");
+    let a = analysis::analyze_moments(&design, &ds, &Options::default()).expect("moments");
+    assert!(a.needs_likelihood());
+    assert!(a.balanced().is_some());
+    let input = ds.reml_input().expect("rows kept");
+    let outcome = analysis::fit_likelihood(&a, &input, &Cancel::none()).expect("fit");
+    let whole = run(
+        &design,
+        &ds,
+        &Options::default(),
+        &Cancel::none(),
+        &mut |_| {},
+    )
+    .expect("run");
+    let (Some(x), Some(y)) = (outcome.fits(), whole.reml.fits()) else {
+        panic!("both fitted");
+    };
+    assert_eq!(x.reml.fit.theta, y.reml.fit.theta);
+    // With the likelihood off, nothing is pending.
+    let off = Options {
+        likelihood: Likelihood::Off,
+        ..Options::default()
+    };
+    let a = analysis::analyze_moments(&design, &ds, &off).expect("moments");
+    assert!(!a.needs_likelihood() && matches!(a.reml, RemlOutcome::Off));
 }
 
 #[test]
 fn cancel_before_the_start_or_during_the_reml_fit_stops_the_analysis() {
     let (design, ds) = load("machines");
     let flag = Arc::new(AtomicBool::new(false));
-    let opts = Options {
-        cancel: Some(Arc::clone(&flag)),
-        ..options()
-    };
-    let mut rows = || ds.reml_input().ok_or_else(|| "no rows".to_string());
+    let cancel = Cancel::new(Arc::clone(&flag));
     // Set as the REML stage begins: the fit sees it and the analysis reports Cancelled,
     // not a failed fit.
     let f = Arc::clone(&flag);
-    let r = analysis::analyze(&design, &ds, &mut rows, &opts, &mut |s| {
+    let r = run(&design, &ds, &Options::default(), &cancel, &mut |s| {
         if s == Stage::Reml {
             f.store(true, Ordering::Relaxed);
         }
@@ -74,8 +122,8 @@ fn cancel_before_the_start_or_during_the_reml_fit_stops_the_analysis() {
 
     // Unset, the same call runs through.
     flag.store(false, Ordering::Relaxed);
-    let r = analysis::analyze(&design, &ds, &mut rows, &opts, &mut |_| {});
-    assert!(r.is_ok_and(|a| a.fits.len() == 1));
+    let r = run(&design, &ds, &Options::default(), &cancel, &mut |_| {});
+    assert!(r.is_ok_and(|a| a.reml.fits().is_some()));
 }
 
 #[test]
@@ -96,23 +144,62 @@ fn unbalanced_data_go_to_reml_or_say_why_not() {
     )
     .expect("data");
     assert!(full.balance.is_balanced() && !ds.balance.is_balanced());
-    let mut rows =
-        || -> Result<RemlInput, String> { ds.reml_input().ok_or_else(|| "no rows".to_string()) };
     let mut stages = Vec::new();
-    let a = analysis::analyze(&design, &ds, &mut rows, &options(), &mut |s| stages.push(s))
-        .expect("REML handles unbalanced data");
-    assert_eq!(stages, [Stage::RemlUnbalanced]);
-    assert!(a.moments.is_none());
-    assert!(a.unbalanced.as_deref().is_some_and(|p| p.contains("cell")));
-    assert_eq!(a.json["balanced"], false);
+    let a = run(
+        &design,
+        &ds,
+        &Options::default(),
+        &Cancel::none(),
+        &mut |s| stages.push(s),
+    )
+    .expect("REML handles unbalanced data");
+    assert_eq!(stages, [Stage::Moments, Stage::RemlUnbalanced]);
+    let Route::Unbalanced(u) = &a.route else {
+        panic!("unbalanced route");
+    };
+    assert!(matches!(u.problem.kind, DataErrorKind::Unbalanced(_)));
+    assert_eq!(u.balance.n_problems, 1);
+    let json = serde_json::to_value(emslab::report::analysis_report(&a).json).expect("JSON");
+    assert_eq!(json["balanced"], false);
 
     let no_reml = Options {
-        reml: false,
+        likelihood: Likelihood::Off,
         ..Options::default()
     };
-    let r = analysis::analyze(&design, &ds, &mut rows, &no_reml, &mut |_| {});
+    let r = run(&design, &ds, &no_reml, &Cancel::none(), &mut |_| {});
     assert!(
-        matches!(r, Err(AnalysisError::UnbalancedWithoutReml(_))),
+        matches!(&r, Err(AnalysisError::Data(e)) if matches!(e.kind, DataErrorKind::Unbalanced(_))),
         "{r:?}"
     );
+}
+
+#[test]
+fn a_published_table_goes_through_the_same_entry_point() {
+    // Pigment paste (Box, Hunter and Hunter; tests/data/README.md): batch 7.128 from the
+    // published mean squares 86.495, 57.983, 0.917 on 14, 15, 30 df.
+    let design = read_design(&common::design_path("pigment_paste.toml")).expect("design");
+    let summary =
+        emslab::data::summary::read_summary(&common::design_path("pigment_paste_summary.csv"))
+            .expect("summary");
+    let a = analysis::run(
+        &design,
+        Input::Summary(&summary),
+        &Options::default(),
+        &Cancel::none(),
+        &mut |_| {},
+    )
+    .expect("analysis");
+    assert!(matches!(a.reml, RemlOutcome::NoObservations));
+    let b = a.balanced().expect("ANOVA-table route");
+    let batch = b
+        .moments
+        .components
+        .iter()
+        .find(|c| c.name == "batch")
+        .expect("batch");
+    assert!(common::close(
+        batch.estimate,
+        (86.495 - 57.983) / 4.0,
+        1e-12
+    ));
 }

@@ -116,6 +116,7 @@ fn random_design(
                 .map(|p| vec![format!("F{p}")])
                 .unwrap_or_default(),
             symbol: None,
+            role: None,
         })
         .collect();
     let mut spec = DesignSpec {
@@ -233,8 +234,8 @@ fn restricted_and_unrestricted_share_the_anova_table() {
     let t = anova::from_cells(&design, &ds.cells).unwrap();
     let r = derive(&design, Model::Restricted);
     let u = derive(&design, Model::Unrestricted);
-    let a = emslab::moments::analyze(&r, &t, &Default::default());
-    let b = emslab::moments::analyze(&u, &t, &Default::default());
+    let a = emslab::moments::fit(&r, &t, &Default::default());
+    let b = emslab::moments::fit(&u, &t, &Default::default());
     for k in 0..t.rows.len() {
         assert_eq!(a.system.rows[k].ms, b.system.rows[k].ms);
     }

@@ -13,8 +13,8 @@ use emslab::anova::{self, AnovaTable};
 use emslab::data::summary::{TermMs, match_summary, read_summary};
 use emslab::data::{self, CellAccumulator, ReadOptions};
 use emslab::ems::TestKind;
-use emslab::moments::intervals::{self, Mls, Term};
-use emslab::moments::{self, Analysis, NegativePolicy, Options};
+use emslab::moments::intervals::{self, Mls, MsTerm};
+use emslab::moments::{self, MomentFit, MomentOptions as Options, NegativePolicy};
 use emslab::simulate::{SimSpec, Simulator};
 use emslab::{Design, EmsTable, Model, derive};
 
@@ -29,13 +29,13 @@ fn load(name: &str) -> (Design, data::Dataset) {
     (design, ds)
 }
 
-fn run(name: &str, model: Model, policy: NegativePolicy) -> (EmsTable, AnovaTable, Analysis) {
+fn run(name: &str, model: Model, policy: NegativePolicy) -> (EmsTable, AnovaTable, MomentFit) {
     let (design, ds) = load(name);
     ds.require_balanced().unwrap();
     let sized = ds.sized_design(&design).unwrap();
     let anova = anova::from_cells(&sized, &ds.cells).unwrap();
     let table = derive(&sized, model);
-    let analysis = moments::analyze(
+    let analysis = moments::fit(
         &table,
         &anova,
         &Options {
@@ -122,7 +122,7 @@ fn check(name: &str, model: Model, anova_ref: AnovaRef, comps: ComponentRef, tes
             }
             None => {
                 assert!(c.ci.is_none(), "{ctx}: {term} should have no interval");
-                assert_eq!(c.ci_missing.as_deref(), Some("none (estimate <= 0)"));
+                assert_eq!(c.ci_missing, Some(moments::NoInterval::NotPositive));
                 assert!(
                     !c.notes.is_empty(),
                     "{ctx}: a negative estimate carries a note"
@@ -424,7 +424,7 @@ fn pigment_paste_from_its_summary_table() {
     let rows = match_summary(&summary, &design).unwrap();
     let anova = anova::from_summary(&design, &rows);
     let table = derive(&design, Model::Restricted);
-    let a = moments::analyze(&table, &anova, &Options::default());
+    let a = moments::fit(&table, &anova, &Options::default());
     // F(batch) = 1.49173 on (14, 15) df, p = 0.225616.
     let t = &a.tests[0];
     assert_eq!(table.terms[t.denominator[0].0].name, "sample(batch)");
@@ -451,11 +451,11 @@ fn pigment_paste_from_its_summary_table() {
     // The Residual's interval is the exact chi-square one.
     assert_eq!(
         a.components[2].ci.unwrap().method,
-        intervals::Method::ChiSquare
+        intervals::IntervalMethod::ChiSquare
     );
     assert_eq!(
         a.components[0].ci.unwrap().method,
-        intervals::Method::Satterthwaite
+        intervals::IntervalMethod::Satterthwaite
     );
 }
 
@@ -497,7 +497,9 @@ fn negative_policy_zero_keeps_the_computed_value() {
     assert_eq!(po.estimate, 0.0);
     assert!(matches_printed(po.computed, "-0.1399122807"));
     assert!(po.ci.is_none());
-    assert!(po.notes.iter().any(|n| n.contains("set to 0")));
+    assert!(po.notes.iter().any(
+        |n| matches!(n, moments::ComponentNote::SetToZero { computed } if *computed == po.computed)
+    ));
     // The others are unchanged.
     let part = a.components.iter().find(|c| c.name == "part").unwrap();
     assert!(matches_printed(part.estimate, "10.27982456"));
@@ -512,7 +514,10 @@ fn negative_policy_pool_refits_the_reduced_model() {
     assert_eq!(table.terms[step.into].name, "Residual");
     assert_eq!(step.df, 98);
     assert!(close(step.ms, (27.05 + 59.5) / 98.0, 1e-12));
-    assert!(a.notes.iter().any(|n| n.contains("pooled into `Residual`")));
+    let po = a.component(step.term).expect("pooled component");
+    assert!(po.notes.iter().any(
+        |n| matches!(n, moments::ComponentNote::PooledAsZero { into, .. } if *into == step.into)
+    ));
     // The same numbers as the design without the interaction (terms = part, operator),
     // analysed from the data: pooling is a refit of the reduced model.
     let design = emslab::io::read_design(&design_path("montgomery_gauge.toml")).unwrap();
@@ -527,7 +532,7 @@ fn negative_policy_pool_refits_the_reduced_model() {
     .unwrap();
     let anova_r = anova::from_cells(&ds.sized_design(&reduced).unwrap(), &ds.cells).unwrap();
     let table_r = derive(&ds.sized_design(&reduced).unwrap(), Model::Restricted);
-    let b = moments::analyze(&table_r, &anova_r, &Options::default());
+    let b = moments::fit(&table_r, &anova_r, &Options::default());
     for name in ["part", "operator", "Residual"] {
         let x = a.components.iter().find(|c| c.name == name).unwrap();
         let y = b.components.iter().find(|c| c.name == name).unwrap();
@@ -566,7 +571,7 @@ fn pool_into_a_denominator_other_than_the_residual() {
     ];
     let anova = anova::from_summary(&design, &ms);
     let table = derive(&design, Model::Restricted);
-    let a = moments::analyze(
+    let a = moments::fit(
         &table,
         &anova,
         &Options {
@@ -665,7 +670,7 @@ fn quasi_f_with_satterthwaite_df_and_f2() {
         })
         .collect();
     let anova = anova::from_summary(&design, &rows);
-    let a = moments::analyze(&table, &anova, &Options::default());
+    let a = moments::fit(&table, &anova, &Options::default());
     let t = &a.tests[a_idx];
     assert_eq!(t.kind, TestKind::Quasi);
     let den: f64 = t.denominator.iter().map(|&(v, w)| w * ms[v]).sum();
@@ -680,7 +685,7 @@ fn quasi_f_with_satterthwaite_df_and_f2() {
         t.df_den.unwrap().fract() != 0.0,
         "Satterthwaite df is not rounded"
     );
-    let expected_p = emslab::moments::dist::f_sf(ms[a_idx] / den, t.df_num as f64, nu);
+    let expected_p = emslab::dist::f_sf(ms[a_idx] / den, t.df_num as f64, nu);
     assert!(close(t.p.unwrap(), expected_p, 1e-14));
     let f2 = t.f2.as_ref().unwrap();
     assert!(f2.numerator.iter().all(|(_, w)| *w > 0.0));
@@ -699,7 +704,7 @@ fn quasi_f_with_satterthwaite_df_and_f2() {
         .zip(&ms2)
         .map(|(r, &m)| TermMs { df: r.df, ms: m })
         .collect();
-    let b = moments::analyze(
+    let b = moments::fit(
         &table,
         &anova::from_summary(&design, &rows2),
         &Options::default(),
@@ -708,7 +713,9 @@ fn quasi_f_with_satterthwaite_df_and_f2() {
     assert!(t2.negative_denominator);
     assert!(t2.f.is_none() && t2.p.is_none());
     assert!(t2.f2.is_some());
-    assert!(b.notes.iter().any(|n| n.contains("negative")));
+    assert!(b.notes.iter().any(
+        |n| matches!(n, moments::MomentNote::NegativeDenominator { term, .. } if *term == a_idx)
+    ));
 }
 
 #[test]
@@ -785,9 +792,9 @@ fn mls_coverage_is_near_nominal() {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let (mut below, mut above) = (0, 0);
         for _ in 0..reps {
-            let terms: Vec<Term> = case
+            let terms: Vec<MsTerm> = case
                 .iter()
-                .map(|&(ems, df, w)| Term {
+                .map(|&(ems, df, w)| MsTerm {
                     a: w,
                     ms: rng.mean_square(ems, df),
                     df: f64::from(df),

@@ -95,7 +95,7 @@ fn all_eleven_nist_anova_sets_to_twelve_digits() {
         let sized = ds.sized_design(&design).unwrap();
         let a = anova::from_cells(&sized, &ds.cells).unwrap();
         let table = derive(&sized, Model::Restricted);
-        let m = moments::analyze(&table, &a, &moments::Options::default());
+        let m = moments::fit(&table, &a, &moments::MomentOptions::default());
         let (b, w) = (&a.rows[0], &a.rows[1]);
         assert_eq!(b.df, c.df_between, "{name}");
         assert_eq!(w.df, c.df_within, "{name}");

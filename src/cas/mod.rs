@@ -26,11 +26,9 @@ mod worker;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use crate::design::{Design, DesignSpec};
 use crate::ems::{EmsTable, Model};
-use crate::report::{self, Align, Cell, Document, EmsOptions, Table, html_escape};
 
 pub use client::SymbolicaEngine;
 
@@ -290,103 +288,6 @@ fn output_from(
             fallback: other.and_then(Result::err).map(|e| e.to_string()),
         },
     }
-}
-
-/// The document and JSON report of `emslab ems` for an engine's output:
-/// [`engine_document`] and [`engine_json`].
-pub fn ems_report(out: &EngineOutput, opts: EmsOptions) -> (Document, Value) {
-    (engine_document(out, opts), engine_json(out))
-}
-
-/// The document of `emslab ems` for an engine's output: [`report::ems_document`]'s, plus a
-/// preamble line naming the engine when Symbolica was asked for and, with Symbolica, the
-/// table of its symbolic solutions (key `symbolica`). For the default engine the document
-/// is exactly [`report::ems_document`]'s (the app's exports are byte-identical to the
-/// command line's).
-pub fn engine_document(out: &EngineOutput, opts: EmsOptions) -> Document {
-    let mut doc = report::ems_document(&out.table, opts);
-    match &out.fallback {
-        Some(why) => doc.preamble.push(format!(
-            "Engine: {}; {} was asked for but not used: {why}.",
-            out.engine.label(),
-            out.requested.label()
-        )),
-        None if out.engine != Engine::Emslab => {
-            doc.preamble
-                .push(format!("Engine: {}.", out.engine.label()));
-        }
-        None => {}
-    }
-    if let Some(s) = &out.solutions {
-        doc.tables.push(solutions_table(&out.table, s));
-    }
-    doc
-}
-
-/// The JSON report of `emslab ems` for an engine's output: [`report::ems_json`]'s, plus
-/// the field `engine` (and `engine_requested`, `engine_fallback` after a fallback) and,
-/// with Symbolica, its solutions under `symbolica`.
-pub fn engine_json(out: &EngineOutput) -> Value {
-    let t = &out.table;
-    let mut json = report::ems_json(t);
-    json["engine"] = json!(out.engine.as_str());
-    if let Some(why) = &out.fallback {
-        json["engine_requested"] = json!(out.requested.as_str());
-        json["engine_fallback"] = json!(why);
-    }
-    if let Some(s) = &out.solutions {
-        let entry = |x: &SymbolicSolution, key: &str| json!({ key: t.terms[x.term].name, "text": x.text, "latex": x.latex });
-        json["symbolica"] = json!({
-            "version": SYMBOLICA_VERSION,
-            "components": s.components.iter().map(|x| {
-                let mut v = entry(x, "component");
-                v["kind"] = json!(if t.is_random(x.term) { "random" } else { "fixed" });
-                v
-            }).collect::<Vec<_>>(),
-            "denominators": s.denominators.iter().map(|x| entry(x, "term")).collect::<Vec<_>>(),
-        });
-    }
-    json
-}
-
-/// The table of Symbolica's solutions (key `symbolica`).
-pub fn solutions_table(t: &EmsTable, s: &Solutions) -> Table {
-    let mut tab = Table::new("symbolica", "Symbolic solutions (Symbolica)")
-        .columns(&[("Unknown", Align::Left), ("Solution", Align::Left)]);
-    // Display style, so that fractions are set at full size, with a strut that makes the
-    // table row tall enough for them.
-    let solution = |x: &SymbolicSolution| {
-        let latex = if x.latex.contains("\\frac") {
-            format!("\\displaystyle {}\\rule[-2.2ex]{{0pt}}{{5.4ex}}", x.latex)
-        } else {
-            x.latex.clone()
-        };
-        Cell::math(&x.text, &latex, html_escape(&x.text))
-    };
-    for x in &s.components {
-        tab.push(vec![
-            Cell::math(
-                t.component_text(x.term),
-                &t.component_latex(x.term),
-                t.component_html(x.term),
-            ),
-            solution(x),
-        ]);
-    }
-    for x in &s.denominators {
-        tab.push(vec![
-            Cell::text(format!("F′ denominator of {}", t.terms[x.term].name)),
-            solution(x),
-        ]);
-    }
-    tab.notes.push(format!(
-        "Solved by Symbolica {SYMBOLICA_VERSION}: the moment equations E(MS) = MS for every component (rational functions of the mean squares and level counts, simplified), and for every tested term the weights w of Σ w·E(MS) = its E(MS) without its own component."
-    ));
-    tab.notes.push(
-        "The tables above were computed from these solutions; the default engine (emslab's own exact algebra) gives the same tables."
-            .into(),
-    );
-    tab
 }
 
 /// Runs the worker (the hidden subcommand `emslab __symbolica-worker`): reads requests on

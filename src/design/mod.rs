@@ -7,7 +7,7 @@ mod spec;
 
 use std::fmt;
 
-pub use spec::{DesignSpec, FactorSpec, Kind, SpecParseError};
+pub use spec::{DesignSpec, FactorSpec, Kind, Role, SpecParseError};
 
 /// The most factors a design may have (one bit of a `u64` each, one more for the error).
 pub const MAX_FACTORS: usize = 62;
@@ -135,6 +135,16 @@ pub enum DesignError {
         name: String,
         levels: u32,
     },
+    #[error(
+        "factors[{index}] (`{name}`): role `{role}` is also the role of factors[{first}] (`{first_name}`); a design has at most one part and one operator factor"
+    )]
+    DuplicateRole {
+        index: usize,
+        name: String,
+        first: usize,
+        first_name: String,
+        role: &'static str,
+    },
     #[error("`replicates` is 0; it must be at least 1 (1 for one observation per cell)")]
     ZeroReplicates,
     #[error("factors[{index}] (`{name}`): nested in unknown factor `{parent}`{hint}")]
@@ -208,7 +218,8 @@ impl DesignError {
             | DuplicateParent { index, .. }
             | SelfNested { index, .. }
             | BadSymbol { index, .. }
-            | DuplicateSymbol { index, .. } => Some(format!("factors[{index}]")),
+            | DuplicateSymbol { index, .. }
+            | DuplicateRole { index, .. } => Some(format!("factors[{index}]")),
             UnknownTermFactor { index, .. }
             | ImpossibleTerm { index, .. }
             | DuplicateTerm { index, .. } => Some(format!("terms[{index}]")),
@@ -310,6 +321,22 @@ impl TryFrom<DesignSpec> for Design {
                     index,
                     name: f.name.clone(),
                     levels,
+                });
+            }
+        }
+        // Gauge roles: at most one factor each.
+        for (index, f) in spec.factors.iter().enumerate() {
+            let Some(role) = f.role else { continue };
+            if let Some(first) = spec.factors[..index]
+                .iter()
+                .position(|g| g.role == Some(role))
+            {
+                return Err(DesignError::DuplicateRole {
+                    index,
+                    name: f.name.clone(),
+                    first,
+                    first_name: spec.factors[first].name.clone(),
+                    role: role.as_str(),
                 });
             }
         }

@@ -151,7 +151,25 @@ pub struct Test {
     /// every sign is positive.
     pub f2_numerator: Combination,
     pub f2_denominator: Combination,
-    pub reason: Option<String>,
+    /// Why there is no test (`kind` is [`TestKind::None`]).
+    pub reason: Option<NoTest>,
+}
+
+/// Why a term has no F test (the report says it in words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum NoTest {
+    /// The Residual is the error term: nothing tests it.
+    ErrorTerm,
+    /// The term's EMS contains the fixed effect φ of `term` (an index into the terms),
+    /// which no other mean square can remove.
+    FixedEffect { term: usize },
+    /// The mean square of `term` that the denominator needs has 0 degrees of freedom.
+    ZeroDf { term: usize },
+    /// The term's EMS has no component other than its own.
+    NoOtherComponent,
+    /// The term was pooled into `into` (negative estimate, `--negative pool`).
+    Pooled { into: usize },
 }
 
 /// Method-of-moments estimator of a variance component: `Σ weight × MS / divisor`.
@@ -331,7 +349,7 @@ impl EmsTable {
                     .iter()
                     .find(|&&u| !terms[u].random && denominator.iter().any(|&(v, _)| v == u));
                 match fixed {
-                    Some(&u) => fixed_effect_test(&terms[u]),
+                    Some(&u) => fixed_effect_test(u),
                     None => test_from_denominator(ti, denominator, residual, residual_df_zero),
                 }
             })
@@ -450,7 +468,7 @@ fn synthesize_test(
             continue;
         }
         if !terms[u].random {
-            return fixed_effect_test(&terms[u]);
+            return fixed_effect_test(u);
         }
         weights[u] = w;
         for e in &ems[u] {
@@ -467,7 +485,7 @@ fn synthesize_test(
 }
 
 /// A test with no denominator, for a reason.
-fn no_test(reason: String) -> Test {
+fn no_test(reason: NoTest) -> Test {
     Test {
         kind: TestKind::None,
         denominator: Vec::new(),
@@ -478,14 +496,11 @@ fn no_test(reason: String) -> Test {
 }
 
 fn residual_test() -> Test {
-    no_test("the Residual is the error term: nothing tests it".into())
+    no_test(NoTest::ErrorTerm)
 }
 
-fn fixed_effect_test(fixed: &Term) -> Test {
-    no_test(format!(
-        "its expected mean square contains the fixed effect φ({}), which no other mean square can remove",
-        fixed.name
-    ))
+fn fixed_effect_test(fixed: usize) -> Test {
+    no_test(NoTest::FixedEffect { term: fixed })
 }
 
 /// The test of term `ti` given the weights of its F′ denominator (random terms only).
@@ -496,7 +511,7 @@ fn test_from_denominator(
     residual_df_zero: bool,
 ) -> Test {
     if residual_df_zero && denominator.iter().any(|&(v, _)| v == residual) {
-        return no_test("the Residual it needs has 0 degrees of freedom".into());
+        return no_test(NoTest::ZeroDf { term: residual });
     }
     let exact = denominator.len() == 1 && denominator[0].1 == 1;
     let (f2_numerator, f2_denominator) = if exact {

@@ -1215,8 +1215,9 @@ impl EmslabApp {
                 let steps =
                     self.session.export_steps || target.table.as_deref() == Some("derivation");
                 // The command line's `emslab ems` report, from the engine that made the table.
-                let (doc, json) = emslab::cas::ems_report(out, EmsOptions { steps });
-                report::render(&doc, Some(&json), format, target.table.as_deref())
+                let (doc, json) = report::ems_report(out, EmsOptions { steps });
+                report::render(&doc, &json, format, target.table.as_deref())
+                    .map_err(|e| e.to_string())
             }
             DocKind::Analysis => self.data.render(target.table.as_deref(), format),
         }

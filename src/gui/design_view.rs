@@ -557,6 +557,7 @@ impl DesignView {
                 levels: Some(2),
                 nested_in: Vec::new(),
                 symbol: None,
+                role: None,
             });
             key = EditKey::Discrete;
         }

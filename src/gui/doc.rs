@@ -211,7 +211,7 @@ impl Derived {
 
     /// Shows an engine's table (and, from Symbolica, its solutions) in place of the current one.
     pub fn set_output(&mut self, out: EngineOutput) {
-        let document = emslab::cas::engine_document(&out, EmsOptions { steps: false });
+        let document = emslab::report::engine_document(&out, EmsOptions { steps: false });
         self.ems = Some(out.table.clone());
         self.document = Some(document);
         self.output = Some(out);

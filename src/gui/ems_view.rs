@@ -345,7 +345,9 @@ impl EmsView {
                 ),
                 TestKind::None => format!(
                     "No test: {}.",
-                    test.reason.clone().unwrap_or_default()
+                    test.reason
+                        .map(|r| emslab::report::words::no_test(t, r))
+                        .unwrap_or_default()
                 ),
             };
             math_line(ui, &line);

@@ -5,7 +5,9 @@
 
 use egui::{RichText, Ui};
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
-use emslab::analysis::{self, AnalysisError};
+use emslab::analysis::{
+    self, Analysis, AnalysisError, Cancel, Input, Likelihood, RemlOutcome, Route, Stage,
+};
 use emslab::data::Dataset;
 use emslab::moments::{self, NegativePolicy};
 use emslab::reml::{Comparison, RemlFit};
@@ -71,19 +73,14 @@ impl CellMeans {
     }
 }
 
-/// Everything the results view shows.
+/// Everything the results view shows: one analysis of one (design, data, options), and
+/// what is drawn from it.
 pub struct AnalysisOutput {
-    /// The `emslab analyze` document and JSON, built as the command line builds them.
+    /// The analysis itself, as `emslab analyze` computes it.
+    pub analysis: Analysis,
+    /// Its document (every table format is written from it), built once.
     pub document: Document,
-    pub json: serde_json::Value,
-    /// Why there is no ANOVA or moment analysis (unbalanced data).
-    pub no_moments: Option<String>,
-    /// The REML fit (and the ML fit when asked for), each with its comparison.
-    pub fits: Vec<(RemlFit, Comparison)>,
-    pub reml_error: Option<String>,
     pub components: Vec<ComponentPoint>,
-    /// (fitted, residual) of the REML fit: y − Xβ̂ − Zû against Xβ̂ + Zû.
-    pub residuals: Vec<[f64; 2]>,
     pub cells: CellMeans,
     pub settings: AnalysisSettings,
 }
@@ -92,8 +89,8 @@ fn pair(i: &moments::Interval) -> (f64, f64) {
     (i.lower, i.upper)
 }
 
-/// Runs the analysis (off the UI thread) through [`emslab::analysis::analyze`], the
-/// function `emslab analyze` calls, so that every table and the JSON are the command line's.
+/// Runs the analysis (off the UI thread) through [`emslab::analysis::run`], the function
+/// `emslab analyze` calls, so that every table and the JSON are the command line's.
 pub fn analyze(
     design: &Design,
     ds: &Dataset,
@@ -108,40 +105,61 @@ pub fn analyze(
     };
     let opts = analysis::Options {
         model: settings.model,
-        moments: moments::Options {
-            alpha: settings.alpha,
-            negative: settings.negative,
+        alpha: settings.alpha,
+        negative: settings.negative,
+        likelihood: match (settings.reml, settings.ml) {
+            (false, _) => Likelihood::Off,
+            (true, false) => Likelihood::Reml,
+            (true, true) => Likelihood::RemlAndMl,
         },
-        reml: settings.reml,
-        ml: settings.ml,
         // For the residual plot.
         residuals: true,
-        cancel: Some(progress.cancel_flag()),
     };
-    let mut rows = || {
-        ds.reml_input()
-            .ok_or_else(|| "the rows were not kept for the REML fit".to_string())
+    let mut rows = || ds.reml_input().ok_or_else(|| analysis::rows_not_kept(ds));
+    let input = Input::Data {
+        dataset: ds,
+        rows: &mut rows,
     };
-    let a = analysis::analyze(design, ds, &mut rows, &opts, &mut |s| {
-        progress.stage(s.label());
+    let cancel = Cancel::new(progress.cancel_flag());
+    let a = analysis::run(design, input, &opts, &cancel, &mut |s| {
+        progress.stage(stage_label(s));
     })
     .map_err(|e| match e {
-        AnalysisError::UnbalancedWithoutReml(problem) => {
-            format!("{problem} Switch on the REML cross-check: REML handles unbalanced data.")
+        AnalysisError::Data(e) if !settings.reml => {
+            format!("{e} Switch on the REML cross-check: REML handles unbalanced data.")
         }
         AnalysisError::Cancelled => "Cancelled.".to_string(),
         AnalysisError::Sizes(e) => format!("The data do not fit the design: {e}"),
         e => e.to_string(),
     })?;
+    let components = component_points(&a);
+    Ok(AnalysisOutput {
+        document: report::analysis_document(&a),
+        analysis: a,
+        components,
+        cells,
+        settings,
+    })
+}
+
+fn stage_label(s: Stage) -> &'static str {
+    match s {
+        Stage::Moments => "ANOVA and moment estimates",
+        Stage::Reml => "REML fit",
+        Stage::RemlUnbalanced => "REML fit (unbalanced data)",
+    }
+}
+
+/// The components plot's points: moment estimates with their intervals, REML beside them.
+fn component_points(a: &Analysis) -> Vec<ComponentPoint> {
+    let fit = a.reml.fits().map(|f| &f.reml.fit);
     let reml_of = |term: &str| {
-        a.fits
-            .first()
-            .and_then(|(fit, _)| fit.component(term))
+        fit.and_then(|fit| fit.component(term))
             .map(|c| (c.variance, c.interval.as_ref().map(|i| (i.lower, i.upper))))
     };
-    let components = match &a.moments {
-        Some(m) => m
-            .analysis
+    match (a.balanced(), fit) {
+        (Some(b), _) => b
+            .moments
             .components
             .iter()
             .map(|c| {
@@ -156,42 +174,66 @@ pub fn analyze(
                 }
             })
             .collect(),
-        None => a
-            .fits
-            .first()
-            .map(|(fit, _)| {
-                fit.components
-                    .iter()
-                    .map(|c| ComponentPoint {
-                        term: c.term.clone(),
-                        estimate: f64::NAN,
-                        ci: None,
-                        mls: None,
-                        reml: Some(c.variance),
-                        reml_ci: c.interval.as_ref().map(|i| (i.lower, i.upper)),
-                    })
-                    .collect()
+        (None, Some(fit)) => fit
+            .components
+            .iter()
+            .map(|c| ComponentPoint {
+                term: c.term.clone(),
+                estimate: f64::NAN,
+                ci: None,
+                mls: None,
+                reml: Some(c.variance),
+                reml_ci: c.interval.as_ref().map(|i| (i.lower, i.upper)),
             })
-            .unwrap_or_default(),
-    };
-    Ok(AnalysisOutput {
-        document: a.document,
-        json: a.json,
-        no_moments: a.unbalanced,
-        fits: a.fits,
-        reml_error: a.reml_error,
-        components,
-        residuals: a.residuals,
-        cells,
-        settings,
-    })
+            .collect(),
+        (None, None) => Vec::new(),
+    }
 }
 
 impl AnalysisOutput {
     /// A table (or the whole report) in a format: what `emslab analyze ... [--table KEY]`
     /// writes for the same data and options.
     pub fn render(&self, table: Option<&str>, format: Format) -> Result<String, String> {
-        report::render(&self.document, Some(&self.json), format, table)
+        let json = report::AnalysisJson::new(&self.analysis);
+        report::render(&self.document, &json, format, table).map_err(|e| e.to_string())
+    }
+
+    /// Why there is no ANOVA or moment analysis (unbalanced data).
+    pub fn no_moments(&self) -> Option<String> {
+        match &self.analysis.route {
+            Route::Unbalanced(u) => Some(u.problem.to_string()),
+            Route::Balanced(_) => None,
+        }
+    }
+
+    /// The REML fit (and the ML fit when asked for), each with its comparison.
+    pub fn fits(&self) -> Vec<(&RemlFit, &Comparison)> {
+        self.analysis
+            .reml
+            .fits()
+            .map(|f| {
+                std::iter::once(&f.reml)
+                    .chain(f.ml.as_ref())
+                    .map(|x| (&x.fit, &x.comparison))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Why the REML fit failed.
+    pub fn reml_error(&self) -> Option<String> {
+        match &self.analysis.reml {
+            RemlOutcome::Failed(e) => Some(e.to_string()),
+            _ => None,
+        }
+    }
+
+    /// (fitted, residual) of the REML fit.
+    pub fn residuals(&self) -> &[[f64; 2]] {
+        self.analysis
+            .reml
+            .fits()
+            .map_or(&[][..], |f| f.residuals.as_slice())
     }
 }
 
@@ -319,7 +361,7 @@ impl ResultsView {
             ))
             .weak(),
         );
-        if let Some(m) = &a.no_moments {
+        if let Some(m) = &a.no_moments() {
             ui.colored_label(
                 ui.visuals().error_fg_color,
                 format!("⚠ No ANOVA or moment estimates: {m}"),
@@ -333,7 +375,7 @@ impl ResultsView {
         self.plots_ui(ui, a);
         ui.add_space(10.0);
         ui.heading("REML cross-check");
-        if let Some(e) = &a.reml_error {
+        if let Some(e) = &a.reml_error() {
             ui.colored_label(
                 ui.visuals().error_fg_color,
                 format!("⚠ The REML fit failed: {e}"),
@@ -342,7 +384,7 @@ impl ResultsView {
         if !a.settings.reml {
             ui.label("Not run (switch on “REML cross-check” above).");
         }
-        for (fit, cmp) in &a.fits {
+        for (fit, cmp) in a.fits() {
             let status = if fit.converged {
                 "converged"
             } else {
@@ -396,10 +438,10 @@ impl ResultsView {
                 plot_hint(ui);
             }
             PlotKind::Residuals => {
-                if a.residuals.is_empty() {
+                if a.residuals().is_empty() {
                     ui.label("Residuals come from the REML fit: run the analysis with the REML cross-check.");
                 } else {
-                    residual_plot(ui, &a.residuals);
+                    residual_plot(ui, a.residuals());
                     plot_hint(ui);
                 }
             }

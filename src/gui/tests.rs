@@ -88,7 +88,7 @@ fn cli_output(design: &Path, format: Format, table: Option<&str>) -> Vec<u8> {
     let t = emslab::derive(&d, emslab::Model::Restricted);
     let doc = report::ems_document(&t, EmsOptions { steps: false });
     let json = report::ems_json(&t);
-    let lib = report::render(&doc, Some(&json), format, table)
+    let lib = report::render(&doc, &json, format, table)
         .expect("renders")
         .into_bytes();
     let exe = std::env::current_exe()
@@ -395,7 +395,7 @@ fn loads_a_shipped_csv_and_shows_the_estimates() {
     assert!(shows(&h, "27.48919"));
     // REML beside them: balanced, every estimate positive, so they coincide.
     let a = h.state().data.analysis.as_ref().expect("analysed");
-    let fit = &a.fits.first().expect("REML ran").0;
+    let fit = a.fits().first().expect("REML ran").0;
     assert!((fit.variance("batch").expect("batch") - 1.657308642).abs() < 1e-6);
     assert!(shows_part(
         &h,
@@ -504,7 +504,7 @@ fn unbalanced_data_get_reml_only_with_the_reason() {
     assert!(shows_part(&h, "No ANOVA or moment estimates"));
     let a = h.state().data.analysis.as_ref().expect("analysed");
     assert!(a.document.tables.iter().all(|t| t.key != "anova"));
-    let (fit, _) = a.fits.first().expect("REML runs on unbalanced data");
+    let (fit, _) = *a.fits().first().expect("REML runs on unbalanced data");
     assert!(!fit.balanced);
     assert!(fit.variance("Batch").expect("Batch") > 0.0);
 }
@@ -529,6 +529,7 @@ fn frame_times_for_eight_factors() {
             levels: Some(3),
             nested_in: vec![],
             symbol: None,
+            role: None,
         });
     }
     let t = std::time::Instant::now();

@@ -4,11 +4,11 @@
 // `!(x > 0.0)` is meant: it is true for NaN as well.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
-use super::dist::{chi2_quantile, f_quantile};
+use crate::dist::{chi2_quantile, f_quantile};
 
 /// How an interval was computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
+pub enum IntervalMethod {
     /// Exact: the component is a multiple of one mean square (the Residual).
     ChiSquare,
     /// Cochran-Satterthwaite: θ̂ ν/θ approximately chi-square(ν).
@@ -20,22 +20,22 @@ pub enum Method {
     ExactF,
 }
 
-impl Method {
+impl IntervalMethod {
     pub fn as_str(self) -> &'static str {
         match self {
-            Method::ChiSquare => "chi-square",
-            Method::Satterthwaite => "satterthwaite",
-            Method::Mls => "mls",
-            Method::ExactF => "exact-f",
+            IntervalMethod::ChiSquare => "chi-square",
+            IntervalMethod::Satterthwaite => "satterthwaite",
+            IntervalMethod::Mls => "mls",
+            IntervalMethod::ExactF => "exact-f",
         }
     }
 
     pub fn label(self) -> &'static str {
         match self {
-            Method::ChiSquare => "exact chi-square",
-            Method::Satterthwaite => "Satterthwaite",
-            Method::Mls => "modified large-sample",
-            Method::ExactF => "exact F",
+            IntervalMethod::ChiSquare => "exact chi-square",
+            IntervalMethod::Satterthwaite => "Satterthwaite",
+            IntervalMethod::Mls => "modified large-sample",
+            IntervalMethod::ExactF => "exact F",
         }
     }
 }
@@ -43,7 +43,7 @@ impl Method {
 /// A two-sided interval. A bound that came out negative is set to 0 and marked.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Interval {
-    pub method: Method,
+    pub method: IntervalMethod,
     /// Confidence level, e.g. 0.95.
     pub level: f64,
     pub lower: f64,
@@ -53,7 +53,7 @@ pub struct Interval {
 }
 
 impl Interval {
-    fn clipped(method: Method, level: f64, lower: f64, upper: f64) -> Interval {
+    fn clipped(method: IntervalMethod, level: f64, lower: f64, upper: f64) -> Interval {
         Interval {
             method,
             level,
@@ -67,19 +67,19 @@ impl Interval {
 
 /// One mean square in a combination: weight `a`, value `ms`, degrees of freedom `df`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Term {
+pub struct MsTerm {
     pub a: f64,
     pub ms: f64,
     pub df: f64,
 }
 
 /// `Σ a_i MS_i`.
-pub fn value(terms: &[Term]) -> f64 {
+pub fn value(terms: &[MsTerm]) -> f64 {
     terms.iter().map(|t| t.a * t.ms).sum()
 }
 
 /// Cochran-Satterthwaite df: `(Σ a MS)² / Σ (a MS)² / df`, not rounded.
-pub fn satterthwaite_df(terms: &[Term]) -> f64 {
+pub fn satterthwaite_df(terms: &[MsTerm]) -> f64 {
     if let [t] = terms {
         return t.df;
     }
@@ -90,7 +90,7 @@ pub fn satterthwaite_df(terms: &[Term]) -> f64 {
 
 /// Standard error of `Σ a MS`: `sqrt(2 Σ a² MS² / (df + 2))` (unbiased estimate of the
 /// variance of the combination).
-pub fn standard_error(terms: &[Term]) -> f64 {
+pub fn standard_error(terms: &[MsTerm]) -> f64 {
     let v: f64 = terms
         .iter()
         .map(|t| 2.0 * (t.a * t.ms).powi(2) / (t.df + 2.0))
@@ -100,7 +100,7 @@ pub fn standard_error(terms: &[Term]) -> f64 {
 
 /// The chi-square interval with `nu` df for an estimate: `[ν θ̂ / χ²(1-α/2, ν), ν θ̂ /
 /// χ²(α/2, ν)]`. `None` unless the estimate is positive.
-pub fn chi_square(estimate: f64, nu: f64, alpha: f64, method: Method) -> Option<Interval> {
+pub fn chi_square(estimate: f64, nu: f64, alpha: f64, method: IntervalMethod) -> Option<Interval> {
     if !(estimate > 0.0) || !(nu > 0.0) {
         return None;
     }
@@ -135,7 +135,7 @@ pub fn chi_square(estimate: f64, nu: f64, alpha: f64, method: Method) -> Option<
 /// negative terms it is Graybill and Wang's interval for a sum; with one positive term and
 /// none negative it is the exact chi-square interval. Negative bounds are set to 0 and
 /// marked.
-pub fn mls(terms: &[Term], alpha: f64) -> Option<Interval> {
+pub fn mls(terms: &[MsTerm], alpha: f64) -> Option<Interval> {
     let shape: Vec<(f64, bool)> = terms.iter().map(|t| (t.df, t.a > 0.0)).collect();
     Mls::new(&shape, alpha)?.interval(terms)
 }
@@ -228,7 +228,19 @@ impl Mls {
     }
 
     /// The interval for mean squares and weights of this shape.
-    pub fn interval(&self, terms: &[Term]) -> Option<Interval> {
+    pub fn interval(&self, terms: &[MsTerm]) -> Option<Interval> {
+        let (lower, upper) = self.bounds(terms)?;
+        Some(Interval::clipped(
+            IntervalMethod::Mls,
+            1.0 - self.alpha,
+            lower,
+            upper,
+        ))
+    }
+
+    /// The bounds `θ̂ - sqrt(V_L)` and `θ̂ + sqrt(V_U)` as computed, before negative values
+    /// are set to 0 (an interval on a ratio is found where these cross 0).
+    pub fn bounds(&self, terms: &[MsTerm]) -> Option<(f64, f64)> {
         if terms.len() != self.df.len() || terms.iter().any(|t| !t.ms.is_finite()) {
             return None;
         }
@@ -254,14 +266,7 @@ impl Mls {
             return None;
         }
         let theta = value(terms);
-        let lower = theta - vl.max(0.0).sqrt();
-        let upper = theta + vu.max(0.0).sqrt();
-        Some(Interval::clipped(
-            Method::Mls,
-            1.0 - self.alpha,
-            lower,
-            upper,
-        ))
+        Some((theta - vl.max(0.0).sqrt(), theta + vu.max(0.0).sqrt()))
     }
 }
 
@@ -272,13 +277,13 @@ mod tests {
 
     #[test]
     fn mls_of_one_mean_square_is_exact_chi_square() {
-        let t = [Term {
+        let t = [MsTerm {
             a: 0.5,
             ms: 3.0,
             df: 7.0,
         }];
         let m = mls(&t, 0.05).unwrap();
-        let c = chi_square(1.5, 7.0, 0.05, Method::ChiSquare).unwrap();
+        let c = chi_square(1.5, 7.0, 0.05, IntervalMethod::ChiSquare).unwrap();
         assert!((m.lower - c.lower).abs() < 1e-12 * c.lower);
         assert!((m.upper - c.upper).abs() < 1e-12 * c.upper);
     }
@@ -287,12 +292,12 @@ mod tests {
     fn satterthwaite_of_pigment_batch() {
         // (86.495 - 57.983)/4 on (14, 15) df: nu = 1.0717374 (seed text).
         let t = [
-            Term {
+            MsTerm {
                 a: 0.25,
                 ms: 86.495,
                 df: 14.0,
             },
-            Term {
+            MsTerm {
                 a: -0.25,
                 ms: 57.983,
                 df: 15.0,

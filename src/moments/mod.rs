@@ -29,8 +29,8 @@
 //!     nested_in = ["batch"]
 //! "#).unwrap();
 //! let ms = [TermMs { df: 14, ms: 86.495 }, TermMs { df: 15, ms: 57.983 }, TermMs { df: 30, ms: 0.917 }];
-//! let a = moments::analyze(&derive(&d, Model::Restricted), &anova::from_summary(&d, &ms),
-//!                          &moments::Options::default());
+//! let a = moments::fit(&derive(&d, Model::Restricted), &anova::from_summary(&d, &ms),
+//!                      &moments::MomentOptions::default());
 //! assert!((a.components[0].estimate - 7.128).abs() < 1e-9);
 //! assert!((a.tests[0].f.unwrap() - 1.49173).abs() < 1e-5);
 //! ```
@@ -38,15 +38,16 @@
 // `!(x > 0.0)` is meant: it is true for NaN as well.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
-pub mod dist;
 pub mod intervals;
 
 use crate::anova::AnovaTable;
-use crate::ems::{EmsTable, Model, TestKind};
-pub use intervals::{Interval, Method};
+use crate::dist;
+use crate::ems::{EmsTable, Model, NoTest, TestKind};
+pub use intervals::{Interval, IntervalMethod, MsTerm};
 
 /// What to do with a negative variance-component estimate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum NegativePolicy {
     /// Report it as computed, with a note.
     #[default]
@@ -69,15 +70,15 @@ impl NegativePolicy {
 
 /// Options of the moment analysis.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Options {
+pub struct MomentOptions {
     /// 1 - confidence level of the intervals (two-sided), and the tests' reference level.
     pub alpha: f64,
     pub negative: NegativePolicy,
 }
 
-impl Default for Options {
-    fn default() -> Options {
-        Options {
+impl Default for MomentOptions {
+    fn default() -> MomentOptions {
+        MomentOptions {
             alpha: 0.05,
             negative: NegativePolicy::Report,
         }
@@ -170,9 +171,9 @@ impl System {
 
     /// The combination of mean squares whose expectation is `E(MS_t)` without `t`'s own
     /// component: back-substitution up the lattice.
-    pub fn denominator(&self, t: usize) -> Result<Weights, String> {
+    pub fn denominator(&self, t: usize) -> Result<Weights, NoTest> {
         if t == self.residual {
-            return Err("the Residual is the error term: nothing tests it".into());
+            return Err(NoTest::ErrorTerm);
         }
         let n = self.rows.len();
         let mut target = vec![0.0f64; n];
@@ -192,10 +193,7 @@ impl System {
                 continue;
             }
             if !self.rows[u].random {
-                return Err(format!(
-                    "its expected mean square contains the fixed effect φ({}), which no other mean square can remove",
-                    self.rows[u].name
-                ));
+                return Err(NoTest::FixedEffect { term: u });
             }
             let k = self.coefficient(u, u);
             let mut w = need / k;
@@ -214,18 +212,18 @@ impl System {
             .filter(|(_, w)| **w != 0.0)
             .map(|(v, w)| (v, *w))
             .collect();
-        if comb.iter().any(|&(v, _)| self.rows[v].df == 0) {
-            return Err("the mean square it needs has 0 degrees of freedom".into());
+        if let Some(&(v, _)) = comb.iter().find(|&&(v, _)| self.rows[v].df == 0) {
+            return Err(NoTest::ZeroDf { term: v });
         }
         if comb.is_empty() {
-            return Err("its expected mean square has no other component".into());
+            return Err(NoTest::NoOtherComponent);
         }
         Ok(comb)
     }
 
     /// The estimator of random component `u`: weights `a_i` with `Σ a_i E(MS_i) = σ²_u`,
     /// and the divisor `k_u`.
-    pub fn estimator(&self, u: usize) -> Result<(Weights, f64), String> {
+    pub fn estimator(&self, u: usize) -> Result<(Weights, f64), NoTest> {
         let k = self.coefficient(u, u);
         if u == self.residual {
             return Ok((vec![(u, 1.0 / k)], k));
@@ -236,9 +234,9 @@ impl System {
         Ok((comb, k))
     }
 
-    fn terms_of(&self, comb: &[(usize, f64)]) -> Vec<intervals::Term> {
+    fn terms_of(&self, comb: &[(usize, f64)]) -> Vec<MsTerm> {
         comb.iter()
-            .map(|&(v, a)| intervals::Term {
+            .map(|&(v, a)| MsTerm {
                 a,
                 ms: self.rows[v].ms,
                 df: self.rows[v].df as f64,
@@ -266,12 +264,13 @@ pub struct QuasiF {
 
 /// The F test of one term.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TestResult {
+pub struct TermTest {
     pub term: usize,
     pub kind: TestKind,
     /// F′ denominator (weights on mean squares).
     pub denominator: Weights,
-    pub reason: Option<String>,
+    /// Why there is no test (`kind` is [`TestKind::None`]).
+    pub reason: Option<NoTest>,
     pub df_num: u64,
     /// The denominator's value.
     pub denominator_ms: Option<f64>,
@@ -284,9 +283,36 @@ pub struct TestResult {
     pub f2: Option<QuasiF>,
 }
 
+/// Why a component has no chi-square interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoInterval {
+    /// The estimate is zero or negative.
+    NotPositive,
+    /// The Satterthwaite df is zero or undefined.
+    NoDf,
+    /// The term was pooled into `into` (`--negative pool`).
+    Pooled { into: usize },
+}
+
+/// Something the report says about one component.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ComponentNote {
+    /// Negative, pooled into `into` (`--negative pool`) and taken as 0.
+    PooledAsZero { computed: f64, into: usize },
+    /// Negative and set to 0 (`--negative zero`).
+    SetToZero { computed: f64 },
+    /// Negative and reported as computed; `unpoolable` when `--negative pool` could not
+    /// pool it (its denominator is a combination of mean squares).
+    NegativeReported { unpoolable: bool },
+    /// The modified large-sample lower bound came out negative and is shown as 0.
+    MlsLowerClipped,
+    /// The component's row includes these pooled terms.
+    IncludesPooled { terms: Vec<usize> },
+}
+
 /// A variance component.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Component {
+pub struct VarianceComponent {
     pub term: usize,
     pub name: String,
     /// `a_i`: the estimate is `Σ a_i MS_i`.
@@ -301,12 +327,12 @@ pub struct Component {
     pub se: f64,
     /// Exact chi-square (Residual) or Satterthwaite; `None` when the estimate is <= 0.
     pub ci: Option<Interval>,
-    pub ci_missing: Option<String>,
+    pub ci_missing: Option<NoInterval>,
     /// Modified large-sample interval, for a difference of mean squares.
     pub mls: Option<Interval>,
     /// Share of the total variance (negative estimates count as 0).
     pub share: Option<f64>,
-    pub notes: Vec<String>,
+    pub notes: Vec<ComponentNote>,
     /// Set when the term was pooled into another row.
     pub pooled_into: Option<usize>,
 }
@@ -331,26 +357,45 @@ pub struct PoolStep {
     pub ms: f64,
 }
 
+/// Something the report says about the whole fit (per-component notes are on the
+/// components, pooling steps in [`MomentFit::pooling`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum MomentNote {
+    /// Shares of the total variance count negative estimates as 0.
+    SharesCountNegativeAsZero,
+    /// The synthetic denominator of `term` is zero or negative (`value`): F′ is not
+    /// defined; F″ is given instead.
+    NegativeDenominator { term: usize, value: f64 },
+}
+
 /// Tests and components of one ANOVA under one model.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Analysis {
+pub struct MomentFit {
     pub model: Model,
     pub alpha: f64,
     pub policy: NegativePolicy,
     /// The (possibly reduced) system the tests and components come from.
     pub system: System,
     /// One per row of the EMS table.
-    pub tests: Vec<TestResult>,
+    pub tests: Vec<TermTest>,
     /// One per random term and the Residual, in term order.
-    pub components: Vec<Component>,
+    pub components: Vec<VarianceComponent>,
     pub icc: Option<Icc>,
     pub pooling: Vec<PoolStep>,
-    pub notes: Vec<String>,
+    pub notes: Vec<MomentNote>,
 }
 
-impl Analysis {
-    pub fn component(&self, term: usize) -> Option<&Component> {
+impl MomentFit {
+    pub fn component(&self, term: usize) -> Option<&VarianceComponent> {
         self.components.iter().find(|c| c.term == term)
+    }
+
+    /// `(term name, estimate as computed)` of every component, for comparisons with REML.
+    pub fn computed_estimates(&self) -> Vec<(String, f64)> {
+        self.components
+            .iter()
+            .map(|c| (c.name.clone(), c.computed))
+            .collect()
     }
 }
 
@@ -365,240 +410,42 @@ pub fn estimates(table: &EmsTable, anova: &AnovaTable) -> Vec<(usize, f64)> {
 }
 
 /// The F tests and variance components.
-pub fn analyze(table: &EmsTable, anova: &AnovaTable, opts: &Options) -> Analysis {
+pub fn fit(table: &EmsTable, anova: &AnovaTable, opts: &MomentOptions) -> MomentFit {
     let alpha = opts.alpha;
     let full = System::new(table, anova);
-    let mut system = full.clone();
-    let mut pooling = Vec::new();
-    let mut notes = Vec::new();
-    let mut unpoolable: Vec<(usize, String)> = Vec::new();
-    if opts.negative == NegativePolicy::Pool {
-        // Pool one negative term at a time, highest order first, and refit.
-        loop {
-            let mut negatives: Vec<(usize, f64)> = (0..system.rows.len())
-                .filter(|&u| {
-                    u != system.residual
-                        && system.rows[u].random
-                        && system.rows[u].pooled_into.is_none()
-                })
-                .filter_map(|u| {
-                    let (c, _) = system.estimator(u).ok()?;
-                    let v = system.value(&c);
-                    (v < 0.0).then_some((u, v))
-                })
-                .filter(|(u, _)| !unpoolable.iter().any(|(x, _)| x == u))
-                .collect();
-            negatives.sort_by_key(|&(u, _)| {
-                (std::cmp::Reverse(system.rows[u].size), std::cmp::Reverse(u))
-            });
-            let Some(&(t, v)) = negatives.first() else {
-                break;
-            };
-            match system.denominator(t) {
-                Ok(den) if den.len() == 1 && den[0].1 == 1.0 => {
-                    let into = den[0].0;
-                    system = system.pool(t, into);
-                    pooling.push(PoolStep {
-                        term: t,
-                        into,
-                        computed: v,
-                        df: system.rows[into].df,
-                        ms: system.rows[into].ms,
-                    });
-                }
-                _ => unpoolable.push((
-                    t,
-                    "its denominator is a combination of mean squares, so there is no single mean square to pool it into".to_string(),
-                )),
-            }
-        }
-        for p in &pooling {
-            notes.push(format!(
-                "`{}` (estimate {}) pooled into `{}` (--negative pool): the reduced model has {} with df {} and MS {}; tests and components below are from the reduced model.",
-                full.rows[p.term].name,
-                crate::report::fmt_sig(p.computed, 6),
-                full.rows[p.into].name,
-                full.rows[p.into].name,
-                p.df,
-                crate::report::fmt_sig(p.ms, 6)
-            ));
-        }
-    }
-
-    // Tests.
-    let tests: Vec<TestResult> = (0..system.rows.len())
+    let (system, pooling, unpoolable) = if opts.negative == NegativePolicy::Pool {
+        pool_negatives(full)
+    } else {
+        (full, Vec::new(), Vec::new())
+    };
+    let tests: Vec<TermTest> = (0..system.rows.len())
         .map(|t| test_of(&system, t))
         .collect();
-
-    // Components.
-    let mut components = Vec::new();
-    for u in 0..system.rows.len() {
-        if !system.rows[u].random {
-            continue;
-        }
-        if let Some(into) = system.rows[u].pooled_into {
-            let computed = pooling
-                .iter()
-                .find(|p| p.term == u)
-                .map_or(f64::NAN, |p| p.computed);
-            components.push(Component {
-                term: u,
-                name: system.rows[u].name.clone(),
-                combination: Vec::new(),
-                divisor: 0.0,
-                computed,
-                estimate: 0.0,
-                satterthwaite_df: f64::NAN,
-                se: f64::NAN,
-                ci: None,
-                ci_missing: Some(format!("pooled into `{}`", system.rows[into].name)),
-                mls: None,
-                share: Some(0.0),
-                notes: vec![format!(
-                    "negative estimate ({}): pooled into `{}`, taken as 0",
-                    crate::report::fmt_sig(computed, 6),
-                    system.rows[into].name
-                )],
-                pooled_into: Some(into),
-            });
-            continue;
-        }
-        let Ok((comb, k)) = system.estimator(u) else {
-            continue;
-        };
-        let terms = system.terms_of(&comb);
-        let computed = intervals::value(&terms);
-        let nu = intervals::satterthwaite_df(&terms);
-        let se = intervals::standard_error(&terms);
-        let single = comb.len() == 1;
-        let mut c_notes = Vec::new();
-        let estimate = if computed < 0.0 {
-            match opts.negative {
-                NegativePolicy::Zero => {
-                    c_notes.push(format!(
-                        "negative estimate ({}) set to 0 (--negative zero)",
-                        crate::report::fmt_sig(computed, 6)
-                    ));
-                    0.0
-                }
-                _ => {
-                    let why = unpoolable
-                        .iter()
-                        .find(|(x, _)| *x == u)
-                        .map(|(_, r)| format!("; not pooled: {r}"))
-                        .unwrap_or_default();
-                    c_notes.push(format!(
-                        "negative estimate, reported as computed: the mean square of `{}` is smaller than its denominator, which suggests the component is zero or small{why}",
-                        system.rows[u].name
-                    ));
-                    computed
-                }
-            }
-        } else {
-            computed
-        };
-        let method = if single {
-            Method::ChiSquare
-        } else {
-            Method::Satterthwaite
-        };
-        let ci = intervals::chi_square(estimate, nu, alpha, method);
-        let ci_missing = if ci.is_none() {
-            Some(if estimate <= 0.0 {
-                "none (estimate <= 0)".to_string()
-            } else {
-                "none (no degrees of freedom)".to_string()
-            })
-        } else {
-            None
-        };
-        let mls = if single {
-            None
-        } else {
-            intervals::mls(&terms, alpha)
-        };
-        if let Some(m) = &mls
-            && m.lower_clipped
-        {
-            c_notes.push(
-                "the modified large-sample lower bound came out negative and is shown as 0".into(),
-            );
-        }
-        if !system.rows[u].absorbed.is_empty() {
-            c_notes.push(format!(
-                "includes the pooled {}",
-                system.rows[u]
-                    .absorbed
-                    .iter()
-                    .map(|&a| format!("`{}`", system.rows[a].name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        components.push(Component {
-            term: u,
-            name: system.rows[u].name.clone(),
-            combination: comb,
-            divisor: k,
-            computed,
-            estimate,
-            satterthwaite_df: nu,
-            se,
-            ci,
-            ci_missing,
-            mls,
-            share: None,
-            notes: c_notes,
-            pooled_into: None,
-        });
-    }
+    let mut components: Vec<VarianceComponent> = (0..system.rows.len())
+        .filter(|&u| system.rows[u].random)
+        .filter_map(|u| match system.rows[u].pooled_into {
+            Some(into) => Some(pooled_component(&system, &pooling, u, into)),
+            None => component(&system, u, opts, unpoolable.contains(&u)),
+        })
+        .collect();
     let total: f64 = components.iter().map(|c| c.estimate.max(0.0)).sum();
     if total > 0.0 {
         for c in &mut components {
             c.share = Some(c.estimate.max(0.0) / total);
         }
     }
+    let mut notes = Vec::new();
     if components.iter().any(|c| c.estimate < 0.0) {
-        notes.push("Shares of the total variance count negative estimates as 0.".to_string());
+        notes.push(MomentNote::SharesCountNegativeAsZero);
     }
-
-    // Intraclass correlation: one random term besides the Residual.
-    let random_terms: Vec<&Component> = components
-        .iter()
-        .filter(|c| c.term != system.residual && c.pooled_into.is_none())
-        .collect();
-    let icc = match (
-        random_terms.as_slice(),
-        components.iter().find(|c| c.term == system.residual),
-    ) {
-        ([c], Some(e)) => {
-            let denom = c.estimate + e.estimate;
-            let estimate = if denom != 0.0 {
-                c.estimate / denom
-            } else {
-                f64::NAN
-            };
-            let interval = icc_interval(&system, c, alpha);
-            Some(Icc {
-                term: c.term,
-                estimate,
-                interval,
-            })
+    let icc = icc(&system, &components, alpha);
+    notes.extend(tests.iter().filter(|t| t.negative_denominator).map(|t| {
+        MomentNote::NegativeDenominator {
+            term: t.term,
+            value: t.denominator_ms.unwrap_or(f64::NAN),
         }
-        _ => None,
-    };
-
-    for (t, test) in tests.iter().enumerate() {
-        if test.negative_denominator {
-            notes.push(format!(
-                "The synthetic denominator of `{}` is negative ({}): F′ is not defined; F″ is given instead.",
-                system.rows[t].name,
-                crate::report::fmt_sig(test.denominator_ms.unwrap_or(f64::NAN), 6)
-            ));
-        }
-    }
-
-    Analysis {
+    }));
+    MomentFit {
         model: table.model,
         alpha,
         policy: opts.negative,
@@ -611,6 +458,173 @@ pub fn analyze(table: &EmsTable, anova: &AnovaTable, opts: &Options) -> Analysis
     }
 }
 
+/// `--negative pool`: pools one negative term at a time into its exact denominator,
+/// highest order first, and refits. Returns the reduced system, the steps, and the
+/// negative terms that could not be pooled (a synthetic denominator).
+fn pool_negatives(full: System) -> (System, Vec<PoolStep>, Vec<usize>) {
+    let mut system = full;
+    let mut pooling = Vec::new();
+    let mut unpoolable: Vec<usize> = Vec::new();
+    loop {
+        let mut negatives: Vec<(usize, f64)> = (0..system.rows.len())
+            .filter(|&u| {
+                u != system.residual
+                    && system.rows[u].random
+                    && system.rows[u].pooled_into.is_none()
+                    && !unpoolable.contains(&u)
+            })
+            .filter_map(|u| {
+                let (c, _) = system.estimator(u).ok()?;
+                let v = system.value(&c);
+                (v < 0.0).then_some((u, v))
+            })
+            .collect();
+        negatives
+            .sort_by_key(|&(u, _)| (std::cmp::Reverse(system.rows[u].size), std::cmp::Reverse(u)));
+        let Some(&(t, v)) = negatives.first() else {
+            break;
+        };
+        match system.denominator(t) {
+            Ok(den) if den.len() == 1 && den[0].1 == 1.0 => {
+                let into = den[0].0;
+                system = system.pool(t, into);
+                pooling.push(PoolStep {
+                    term: t,
+                    into,
+                    computed: v,
+                    df: system.rows[into].df,
+                    ms: system.rows[into].ms,
+                });
+            }
+            _ => unpoolable.push(t),
+        }
+    }
+    (system, pooling, unpoolable)
+}
+
+/// A component pooled away by `--negative pool`: 0, with the computed value kept.
+fn pooled_component(
+    system: &System,
+    pooling: &[PoolStep],
+    u: usize,
+    into: usize,
+) -> VarianceComponent {
+    let computed = pooling
+        .iter()
+        .find(|p| p.term == u)
+        .map_or(f64::NAN, |p| p.computed);
+    VarianceComponent {
+        term: u,
+        name: system.rows[u].name.clone(),
+        combination: Vec::new(),
+        divisor: 0.0,
+        computed,
+        estimate: 0.0,
+        satterthwaite_df: f64::NAN,
+        se: f64::NAN,
+        ci: None,
+        ci_missing: Some(NoInterval::Pooled { into }),
+        mls: None,
+        share: Some(0.0),
+        notes: vec![ComponentNote::PooledAsZero { computed, into }],
+        pooled_into: Some(into),
+    }
+}
+
+/// Component `u` from its estimator, after the negative-estimate policy; `None` when it
+/// has no estimator (no test).
+fn component(
+    system: &System,
+    u: usize,
+    opts: &MomentOptions,
+    unpoolable: bool,
+) -> Option<VarianceComponent> {
+    let alpha = opts.alpha;
+    let (comb, k) = system.estimator(u).ok()?;
+    let terms = system.terms_of(&comb);
+    let computed = intervals::value(&terms);
+    let nu = intervals::satterthwaite_df(&terms);
+    let se = intervals::standard_error(&terms);
+    let single = comb.len() == 1;
+    let mut notes = Vec::new();
+    let estimate = if computed < 0.0 {
+        if opts.negative == NegativePolicy::Zero {
+            notes.push(ComponentNote::SetToZero { computed });
+            0.0
+        } else {
+            notes.push(ComponentNote::NegativeReported { unpoolable });
+            computed
+        }
+    } else {
+        computed
+    };
+    let method = if single {
+        IntervalMethod::ChiSquare
+    } else {
+        IntervalMethod::Satterthwaite
+    };
+    let ci = intervals::chi_square(estimate, nu, alpha, method);
+    let ci_missing = match ci {
+        Some(_) => None,
+        None if estimate <= 0.0 => Some(NoInterval::NotPositive),
+        None => Some(NoInterval::NoDf),
+    };
+    let mls = if single {
+        None
+    } else {
+        intervals::mls(&terms, alpha)
+    };
+    if mls.is_some_and(|m| m.lower_clipped) {
+        notes.push(ComponentNote::MlsLowerClipped);
+    }
+    if !system.rows[u].absorbed.is_empty() {
+        notes.push(ComponentNote::IncludesPooled {
+            terms: system.rows[u].absorbed.clone(),
+        });
+    }
+    Some(VarianceComponent {
+        term: u,
+        name: system.rows[u].name.clone(),
+        combination: comb,
+        divisor: k,
+        computed,
+        estimate,
+        satterthwaite_df: nu,
+        se,
+        ci,
+        ci_missing,
+        mls,
+        share: None,
+        notes,
+        pooled_into: None,
+    })
+}
+
+/// Intraclass correlation: when there is one random term besides the Residual.
+fn icc(system: &System, components: &[VarianceComponent], alpha: f64) -> Option<Icc> {
+    let random_terms: Vec<&VarianceComponent> = components
+        .iter()
+        .filter(|c| c.term != system.residual && c.pooled_into.is_none())
+        .collect();
+    let ([c], Some(e)) = (
+        random_terms.as_slice(),
+        components.iter().find(|c| c.term == system.residual),
+    ) else {
+        return None;
+    };
+    let denom = c.estimate + e.estimate;
+    let estimate = if denom != 0.0 {
+        c.estimate / denom
+    } else {
+        f64::NAN
+    };
+    Some(Icc {
+        term: c.term,
+        estimate,
+        interval: icc_interval(system, c, alpha),
+    })
+}
+
 fn f_test(ms_num: f64, df_num: f64, ms_den: f64, df_den: f64) -> (Option<f64>, Option<f64>) {
     if !(ms_den > 0.0) || !(df_den > 0.0) || !(df_num > 0.0) || !ms_num.is_finite() {
         return (None, None);
@@ -619,9 +633,9 @@ fn f_test(ms_num: f64, df_num: f64, ms_den: f64, df_den: f64) -> (Option<f64>, O
     (Some(f), Some(dist::f_sf(f, df_num, df_den)))
 }
 
-fn test_of(s: &System, t: usize) -> TestResult {
+fn test_of(s: &System, t: usize) -> TermTest {
     let row = &s.rows[t];
-    let none = |reason: String| TestResult {
+    let none = |reason: NoTest| TermTest {
         term: t,
         kind: TestKind::None,
         denominator: Vec::new(),
@@ -635,22 +649,17 @@ fn test_of(s: &System, t: usize) -> TestResult {
         f2: None,
     };
     if let Some(into) = row.pooled_into {
-        return none(format!(
-            "pooled into `{}` (negative estimate, --negative pool)",
-            s.rows[into].name
-        ));
+        return none(NoTest::Pooled { into });
     }
     let den = match s.denominator(t) {
         Ok(d) => d,
         Err(reason) => return none(reason),
     };
-    let exact = den.len() == 1 && den[0].1 == 1.0;
     let den_ms = s.value(&den);
-    if exact {
-        let d = den[0].0;
-        let df_den = s.rows[d].df as f64;
+    if den.len() == 1 && den[0].1 == 1.0 {
+        let df_den = s.rows[den[0].0].df as f64;
         let (f, p) = f_test(row.ms, row.df as f64, den_ms, df_den);
-        return TestResult {
+        return TermTest {
             term: t,
             kind: TestKind::Exact,
             denominator: den,
@@ -665,26 +674,17 @@ fn test_of(s: &System, t: usize) -> TestResult {
         };
     }
     // Quasi: F′ with Satterthwaite df of the synthetic denominator.
-    let terms = s.terms_of(&den);
     let negative = !(den_ms > 0.0);
-    let df_den = intervals::satterthwaite_df(&terms);
+    let df_den = intervals::satterthwaite_df(&s.terms_of(&den));
     let (f, p) = if negative {
         (None, None)
     } else {
         f_test(row.ms, row.df as f64, den_ms, df_den)
     };
-    // F″: the negative parts join the numerator.
-    let mut num: Weights = vec![(t, 1.0)];
-    num.extend(den.iter().filter(|(_, w)| *w < 0.0).map(|&(v, w)| (v, -w)));
-    let dpos: Weights = den.iter().filter(|(_, w)| *w > 0.0).copied().collect();
-    let num_ms = s.value(&num);
-    let dpos_ms = s.value(&dpos);
-    let df1 = intervals::satterthwaite_df(&s.terms_of(&num));
-    let df2 = intervals::satterthwaite_df(&s.terms_of(&dpos));
-    let (f2, p2) = f_test(num_ms, df1, dpos_ms, df2);
-    TestResult {
+    TermTest {
         term: t,
         kind: TestKind::Quasi,
+        f2: quasi_f2(s, t, &den),
         denominator: den,
         reason: None,
         df_num: row.df,
@@ -693,25 +693,36 @@ fn test_of(s: &System, t: usize) -> TestResult {
         f,
         p,
         negative_denominator: negative,
-        f2: match (f2, p2) {
-            (Some(f), Some(p)) => Some(QuasiF {
-                numerator: num,
-                denominator: dpos,
-                numerator_ms: num_ms,
-                denominator_ms: dpos_ms,
-                df_num: df1,
-                df_den: df2,
-                f,
-                p,
-            }),
-            _ => None,
-        },
     }
+}
+
+/// F″ of term `t` with F′ denominator `den`: the negative parts join the numerator.
+fn quasi_f2(s: &System, t: usize, den: &Weights) -> Option<QuasiF> {
+    let mut num: Weights = vec![(t, 1.0)];
+    num.extend(den.iter().filter(|(_, w)| *w < 0.0).map(|&(v, w)| (v, -w)));
+    let dpos: Weights = den.iter().filter(|(_, w)| *w > 0.0).copied().collect();
+    let num_ms = s.value(&num);
+    let dpos_ms = s.value(&dpos);
+    let df1 = intervals::satterthwaite_df(&s.terms_of(&num));
+    let df2 = intervals::satterthwaite_df(&s.terms_of(&dpos));
+    let (Some(f), Some(p)) = f_test(num_ms, df1, dpos_ms, df2) else {
+        return None;
+    };
+    Some(QuasiF {
+        numerator: num,
+        denominator: dpos,
+        numerator_ms: num_ms,
+        denominator_ms: dpos_ms,
+        df_num: df1,
+        df_den: df2,
+        f,
+        p,
+    })
 }
 
 /// The exact interval on σ²_u/(σ²_u + σ²) when σ²_u = (MS_u - MS_Residual)/k (Searle,
 /// Casella and McCulloch 1992, §3.5).
-fn icc_interval(s: &System, c: &Component, alpha: f64) -> Option<Interval> {
+fn icc_interval(s: &System, c: &VarianceComponent, alpha: f64) -> Option<Interval> {
     let r = s.residual;
     let ok = c.combination.len() == 2
         && c.combination.iter().any(|&(v, w)| v == c.term && w > 0.0)
@@ -731,7 +742,7 @@ fn icc_interval(s: &System, c: &Component, alpha: f64) -> Option<Interval> {
     let lo = (fl - 1.0) / (fl + k - 1.0);
     let hi = (fu - 1.0) / (fu + k - 1.0);
     Some(Interval {
-        method: Method::ExactF,
+        method: IntervalMethod::ExactF,
         level: 1.0 - alpha,
         lower: lo.clamp(0.0, 1.0),
         upper: hi.clamp(0.0, 1.0),

@@ -1,96 +1,18 @@
 //! Tables and JSON of an analysis (`emslab analyze`): data, ANOVA with F tests, variance
-//! components with intervals. The JSON is the EMS report's ([`super::ems_json`]) with the
-//! data fields added.
+//! components with intervals, the REML fit beside them. One builder for the command line
+//! and the app.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
+use super::json::{ComponentJson, EmsJson, IntervalJson, TermJson, TermTestJson, TestJson};
+use super::reml_tables::{RemlJson, reml_tables};
 use super::table::{Align, Cell, Document, Table, fmt_sig};
-use super::{EmsOptions, ems_json, ems_tables, model_blurb};
+use super::{EmsOptions, ems_tables, model_blurb, words};
+use crate::analysis::{Analysis, Balanced, RemlOutcome, Route, Source, Unbalanced};
 use crate::anova::AnovaTable;
-use crate::data::summary::Summary;
-use crate::data::{Coding, Dataset};
-use crate::ems::{EmsTable, TestKind, combination_string};
-use crate::moments::{Analysis, Component, Interval, TestResult, Weights};
-
-/// Where the numbers came from, for the report.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct DataInfo {
-    /// The file, as named.
-    pub source: String,
-    /// `data` (raw observations) or `summary` (a published ANOVA table).
-    pub kind: String,
-    pub response: Option<String>,
-    pub n_rows: Option<u64>,
-    /// One per factor: name, column header, level count, coding.
-    pub factors: Vec<FactorInfo>,
-    pub notes: Vec<String>,
-    /// Grand mean in the data's units.
-    pub grand_mean: Option<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct FactorInfo {
-    pub name: String,
-    pub column: String,
-    pub levels: u32,
-    pub distinct_labels: usize,
-    pub coding: &'static str,
-    pub example_labels: Vec<String>,
-}
-
-impl DataInfo {
-    pub fn from_dataset(d: &Dataset, anova: Option<&AnovaTable>) -> DataInfo {
-        DataInfo {
-            source: d.source.clone(),
-            kind: "data".into(),
-            response: Some(d.response.clone()),
-            n_rows: Some(d.n_rows),
-            factors: d
-                .factors
-                .iter()
-                .map(|f| FactorInfo {
-                    name: f.name.clone(),
-                    column: f.header.clone(),
-                    levels: f.levels,
-                    distinct_labels: f.distinct_labels,
-                    coding: match f.coding {
-                        Coding::Crossed => "levels",
-                        Coding::Restarting => "restarting within parent",
-                        Coding::Unique => "unique labels",
-                        Coding::Mixed => "mixed",
-                    },
-                    example_labels: f.example_labels.clone(),
-                })
-                .collect(),
-            notes: d.notes.clone(),
-            grand_mean: anova.and_then(|a| a.grand_mean).map(|g| g + d.offset_f64()),
-        }
-    }
-
-    pub fn from_summary(s: &Summary) -> DataInfo {
-        DataInfo {
-            source: s.source.clone(),
-            kind: "summary".into(),
-            notes: vec![
-                "Mean squares and df from a published ANOVA table; SS = df × MS.".to_string(),
-            ],
-            ..DataInfo::default()
-        }
-    }
-}
-
-/// Everything an analysis report shows.
-#[derive(Debug, Clone, Copy)]
-pub struct AnalysisReport<'a> {
-    pub table: &'a EmsTable,
-    pub anova: &'a AnovaTable,
-    pub analysis: &'a Analysis,
-    pub data: &'a DataInfo,
-    /// The REML section (JSON), when a fit was made.
-    pub reml: Option<&'a Value>,
-    /// Lines about REML (not run, not available, ...).
-    pub reml_notes: &'a [String],
-}
+use crate::data::Coding;
+use crate::ems::{EmsTable, TestKind};
+use crate::moments::{MomentFit, TermTest};
 
 fn sig(v: f64, digits: usize) -> Cell {
     if v.is_nan() {
@@ -106,117 +28,147 @@ fn p_cell(p: f64) -> Cell {
     Cell::num(p, 4)
 }
 
-fn weight_json(w: f64) -> Value {
-    if w.fract() == 0.0 && w.abs() < 1e15 {
-        json!(w as i64)
-    } else {
-        json!(w)
+/// How a nested factor's labels were written, in words.
+pub fn coding_text(c: Coding) -> &'static str {
+    match c {
+        Coding::Crossed => "levels",
+        Coding::Restarting => "restarting within parent",
+        Coding::Unique => "unique labels",
+        Coding::Mixed => "mixed",
     }
 }
 
-fn weights_text(t: &EmsTable, comb: &Weights) -> String {
-    if comb.iter().all(|(_, w)| w.fract() == 0.0) {
-        let ints: Vec<(usize, i64)> = comb.iter().map(|&(v, w)| (v, w as i64)).collect();
-        t.combination_text(&ints)
-    } else {
-        combination_string(
-            &comb.iter().map(|&(v, _)| (v, 1)).collect::<Vec<_>>(),
-            |v| {
-                let w = comb.iter().find(|(x, _)| *x == v).map_or(0.0, |x| x.1);
-                format!("{} MS({})", fmt_sig(w, 6), t.terms[v].name)
-            },
-        )
+/// The report of an analysis: its document (every table format is written from it) and
+/// its JSON.
+pub struct AnalysisReport<'a> {
+    pub document: Document,
+    pub json: AnalysisJson<'a>,
+}
+
+/// The report of an analysis.
+pub fn analysis_report(a: &Analysis) -> AnalysisReport<'_> {
+    AnalysisReport {
+        document: analysis_document(a),
+        json: AnalysisJson::new(a),
     }
 }
 
-fn weights_json(t: &EmsTable, comb: &Weights) -> Value {
-    Value::Array(
-        comb.iter()
-            .map(|&(v, w)| json!({ "term": t.terms[v].name, "weight": weight_json(w) }))
-            .collect(),
-    )
-}
-
-fn interval_text(i: &Interval) -> String {
-    let lo = if i.lower_clipped {
-        "0*".to_string()
-    } else {
-        fmt_sig(i.lower, 5)
-    };
-    let hi = if i.upper_clipped {
-        "0*".to_string()
-    } else {
-        fmt_sig(i.upper, 5)
-    };
-    format!("[{lo}, {hi}]")
-}
-
-fn interval_json(i: &Interval) -> Value {
-    json!({
-        "method": i.method.as_str(),
-        "level": i.level,
-        "lower": i.lower,
-        "upper": i.upper,
-        "lower_clipped": i.lower_clipped,
-        "upper_clipped": i.upper_clipped,
-    })
-}
-
-fn level_text(alpha: f64) -> String {
-    format!("{}%", fmt_sig(100.0 * (1.0 - alpha), 4))
+/// Lines about the likelihood fit when there is none to show.
+fn reml_notes(a: &Analysis) -> Vec<String> {
+    match &a.reml {
+        RemlOutcome::NoObservations => {
+            vec!["No REML fit: a table of mean squares has no observations to fit.".to_string()]
+        }
+        RemlOutcome::Failed(e) => vec![format!("REML fit failed: {e}")],
+        _ => Vec::new(),
+    }
 }
 
 /// The document of `emslab analyze`.
-pub fn analysis_document(r: &AnalysisReport<'_>) -> Document {
-    let t = r.table;
-    let d = &t.design;
-    let title = if d.title.is_empty() {
-        "Analysis of variance".to_string()
-    } else {
-        d.title.clone()
+pub fn analysis_document(a: &Analysis) -> Document {
+    let mut doc = match &a.route {
+        Route::Balanced(b) => balanced_document(a, b),
+        Route::Unbalanced(u) => unbalanced_document(a, u),
     };
+    if let Some(f) = a.reml.fits() {
+        doc.tables
+            .extend(reml_tables(&f.reml.fit, &f.reml.comparison));
+        if let Some(ml) = &f.ml {
+            // The ML fit's tables under keys of their own (`ml_components`, ...).
+            doc.tables.extend(
+                reml_tables(&ml.fit, &ml.comparison)
+                    .into_iter()
+                    .map(|mut t| {
+                        t.key = t.key.replacen("reml_", "ml_", 1);
+                        t
+                    }),
+            );
+        }
+    }
+    doc
+}
+
+fn title(t: &EmsTable, default: &str) -> String {
+    if t.design.title.is_empty() {
+        default.to_string()
+    } else {
+        t.design.title.clone()
+    }
+}
+
+fn balanced_document(a: &Analysis, b: &Balanced) -> Document {
+    let t = &b.table;
     let mut preamble = vec![format!(
         "Model: {} ({}). emslab {}.",
         t.model.as_str(),
         model_blurb(t.model),
         env!("CARGO_PKG_VERSION")
     )];
-    match r.data.kind.as_str() {
-        "summary" => preamble.push(format!(
-            "Mean squares from the published table {}.",
-            r.data.source
-        )),
-        _ => preamble.push(format!(
-            "Data: {} ({} observations; response `{}`).",
-            r.data.source,
-            r.data.n_rows.unwrap_or(0),
-            r.data.response.clone().unwrap_or_default()
+    match &a.source {
+        Source::Summary { source } => {
+            preamble.push(format!("Mean squares from the published table {source}."))
+        }
+        Source::Data {
+            source,
+            n_rows,
+            response,
+            ..
+        } => preamble.push(format!(
+            "Data: {source} ({n_rows} observations; response `{response}`)."
         )),
     }
     let mut tables = Vec::new();
-    if r.data.kind == "data" {
-        tables.push(data_table(r.data));
+    if let Source::Data { .. } = &a.source {
+        tables.push(data_table(&a.source));
     }
     tables.extend(
         ems_tables(t, EmsOptions::default())
             .into_iter()
             .filter(|x| x.key == "design" || x.key == "ems"),
     );
-    tables.push(anova_table(r));
-    tables.push(components_table(r));
-    if !r.reml_notes.is_empty() {
+    tables.push(anova_table(t, &b.anova, &b.moments));
+    tables.push(components_table(t, &b.moments));
+    let notes = reml_notes(a);
+    if !notes.is_empty() {
         let mut tab = Table::new("reml", "REML cross-check").columns(&[("", Align::Left)]);
-        tab.notes = r.reml_notes.to_vec();
+        tab.notes = notes;
         tables.push(tab);
     }
     Document {
-        title,
+        title: title(t, "Analysis of variance"),
         preamble,
         tables,
     }
 }
 
-fn data_table(info: &DataInfo) -> Table {
+fn unbalanced_document(a: &Analysis, u: &Unbalanced) -> Document {
+    let mut doc = super::ems_document(&u.table, EmsOptions { steps: false });
+    doc.preamble.push(format!(
+        "Data: {} ({} observations). Unbalanced: {}",
+        a.source.file(),
+        a.reml.fits().map_or(0, |f| f.reml.fit.n_observations),
+        u.problem,
+    ));
+    doc.preamble.push(
+        "The ANOVA-table (method-of-moments) route needs balanced data, so it was not taken; the REML fit below handles unbalanced data."
+            .to_string(),
+    );
+    doc.tables.retain(|t| t.key == "design" || t.key == "ems");
+    doc
+}
+
+fn data_table(info: &Source) -> Table {
+    let Source::Data {
+        source,
+        response,
+        n_rows,
+        factors,
+        notes,
+        grand_mean,
+    } = info
+    else {
+        return Table::new("data", "Data");
+    };
     let mut tab = Table::new("data", "Data").columns(&[
         ("Factor", Align::Left),
         ("Column", Align::Left),
@@ -225,32 +177,27 @@ fn data_table(info: &DataInfo) -> Table {
         ("Coding", Align::Left),
         ("First labels", Align::Left),
     ]);
-    for f in &info.factors {
+    for f in factors {
         tab.push(vec![
             Cell::text(&f.name),
             Cell::text(&f.column),
             Cell::int(u64::from(f.levels)),
             Cell::int(f.distinct_labels as u64),
-            Cell::text(f.coding),
+            Cell::text(coding_text(f.coding)),
             Cell::text(f.example_labels.join(", ")),
         ]);
     }
     tab.notes.push(format!(
-        "{}: {} observations; response `{}`{}.",
-        info.source,
-        info.n_rows.unwrap_or(0),
-        info.response.clone().unwrap_or_default(),
-        info.grand_mean
+        "{source}: {n_rows} observations; response `{response}`{}.",
+        grand_mean
             .map(|g| format!(", grand mean {}", fmt_sig(g, 8)))
             .unwrap_or_default()
     ));
-    tab.notes.extend(info.notes.iter().cloned());
+    tab.notes.extend(notes.iter().cloned());
     tab
 }
 
-fn anova_table(r: &AnalysisReport<'_>) -> Table {
-    let t = r.table;
-    let a = r.analysis;
+fn anova_table(t: &EmsTable, anova: &AnovaTable, a: &MomentFit) -> Table {
     let sys = &a.system;
     let mut tab = Table::new("anova", "Analysis of variance").columns(&[
         ("Term", Align::Left),
@@ -262,7 +209,7 @@ fn anova_table(r: &AnalysisReport<'_>) -> Table {
         ("Test", Align::Left),
     ]);
     let mut notes = Vec::new();
-    for (u, row) in r.anova.rows.iter().enumerate() {
+    for (u, row) in anova.rows.iter().enumerate() {
         let test = &a.tests[u];
         let (f, p, what) = test_cells(t, test, &mut notes);
         tab.push(vec![
@@ -275,7 +222,7 @@ fn anova_table(r: &AnalysisReport<'_>) -> Table {
             Cell::text(what),
         ]);
     }
-    if let Some(total) = &r.anova.total {
+    if let Some(total) = &anova.total {
         tab.push(vec![
             Cell::text("Total"),
             Cell::int(total.df),
@@ -286,10 +233,10 @@ fn anova_table(r: &AnalysisReport<'_>) -> Table {
             Cell::empty(),
         ]);
     }
-    if !r.anova.pooled.is_empty() {
+    if !anova.pooled.is_empty() {
         notes.push(format!(
             "Residual includes the terms left out of the model: {}.",
-            r.anova
+            anova
                 .pooled
                 .iter()
                 .map(|p| format!(
@@ -312,25 +259,25 @@ fn anova_table(r: &AnalysisReport<'_>) -> Table {
             p.df
         ));
     }
-    if let Some(r2) = r.anova.r_squared()
-        && r.anova.pooled.is_empty()
+    if let Some(r2) = anova.r_squared()
+        && anova.pooled.is_empty()
     {
         notes.push(format!("R² = {}.", fmt_sig(r2, 6)));
     }
-    if r.anova.from_summary {
+    if anova.from_summary {
         notes.push("SS = df × MS from the published mean squares.".into());
     }
     notes.extend(
         a.notes
             .iter()
-            .filter(|n| n.contains("synthetic denominator"))
-            .cloned(),
+            .filter(|n| matches!(n, crate::moments::MomentNote::NegativeDenominator { .. }))
+            .map(|n| words::moment_note(t, n)),
     );
     tab.notes = notes;
     tab
 }
 
-fn test_cells(t: &EmsTable, test: &TestResult, notes: &mut Vec<String>) -> (Cell, Cell, String) {
+fn test_cells(t: &EmsTable, test: &TermTest, notes: &mut Vec<String>) -> (Cell, Cell, String) {
     let name = &t.terms[test.term].name;
     match test.kind {
         TestKind::None => (
@@ -339,11 +286,16 @@ fn test_cells(t: &EmsTable, test: &TestResult, notes: &mut Vec<String>) -> (Cell
             if test.term == t.residual() {
                 String::new()
             } else {
-                format!("none: {}", test.reason.clone().unwrap_or_default())
+                format!(
+                    "none: {}",
+                    test.reason
+                        .map(|r| words::no_test(t, r))
+                        .unwrap_or_default()
+                )
             },
         ),
         TestKind::Exact => {
-            let den = weights_text(t, &test.denominator);
+            let den = words::weights_text(t, &test.denominator);
             (
                 test.f.map_or_else(Cell::empty_dash, |f| sig(f, 6)),
                 test.p.map_or_else(Cell::empty_dash, p_cell),
@@ -355,12 +307,12 @@ fn test_cells(t: &EmsTable, test: &TestResult, notes: &mut Vec<String>) -> (Cell
             )
         }
         TestKind::Quasi => {
-            let den = weights_text(t, &test.denominator);
+            let den = words::weights_text(t, &test.denominator);
             if let Some(f2) = &test.f2 {
                 notes.push(format!(
                     "{name}: F″ = ({}) / ({}) = {} on ({}, {}) df, p = {}.",
-                    weights_text(t, &f2.numerator),
-                    weights_text(t, &f2.denominator),
+                    words::weights_text(t, &f2.numerator),
+                    words::weights_text(t, &f2.denominator),
                     fmt_sig(f2.f, 6),
                     fmt_sig(f2.df_num, 5),
                     fmt_sig(f2.df_den, 5),
@@ -384,9 +336,8 @@ fn test_cells(t: &EmsTable, test: &TestResult, notes: &mut Vec<String>) -> (Cell
     }
 }
 
-fn components_table(r: &AnalysisReport<'_>) -> Table {
-    let a = r.analysis;
-    let level = level_text(a.alpha);
+fn components_table(t: &EmsTable, a: &MomentFit) -> Table {
+    let level = words::level(a.alpha);
     let mut tab = Table::new("components", "Variance components (method of moments)").columns(&[
         ("Component", Align::Left),
         ("Estimate", Align::Right),
@@ -404,15 +355,15 @@ fn components_table(r: &AnalysisReport<'_>) -> Table {
         let ci = match (&c.ci, &c.ci_missing) {
             (Some(i), _) => {
                 clipped |= i.lower_clipped || i.upper_clipped;
-                Cell::text(interval_text(i))
+                Cell::text(words::interval(i))
             }
-            (None, Some(m)) => Cell::text(m),
+            (None, Some(m)) => Cell::text(words::no_interval(t, *m)),
             _ => Cell::empty_dash(),
         };
         let mls = match &c.mls {
             Some(i) => {
                 clipped |= i.lower_clipped || i.upper_clipped;
-                Cell::text(interval_text(i))
+                Cell::text(words::interval(i))
             }
             None if c.pooled_into.is_none() && c.combination.len() == 1 => {
                 Cell::text("(same: exact)")
@@ -433,7 +384,7 @@ fn components_table(r: &AnalysisReport<'_>) -> Table {
             }),
         ]);
         for n in &c.notes {
-            notes.push(format!("{}: {n}.", c.name));
+            notes.push(format!("{}: {}.", c.name, words::component_note(t, c, n)));
         }
     }
     tab.notes.push(format!(
@@ -446,10 +397,12 @@ fn components_table(r: &AnalysisReport<'_>) -> Table {
     }
     tab.notes.extend(notes);
     tab.notes.extend(
-        a.notes
-            .iter()
-            .filter(|n| !n.contains("synthetic denominator"))
-            .cloned(),
+        a.pooling.iter().map(|p| words::pool_step(t, p)).chain(
+            a.notes
+                .iter()
+                .filter(|n| !matches!(n, crate::moments::MomentNote::NegativeDenominator { .. }))
+                .map(|n| words::moment_note(t, n)),
+        ),
     );
     if let Some(icc) = &a.icc {
         let sys = &a.system;
@@ -459,208 +412,287 @@ fn components_table(r: &AnalysisReport<'_>) -> Table {
             sys.rows[icc.term].name,
             fmt_sig(icc.estimate, 5),
             icc.interval
-                .map(|i| format!(", {level} exact F interval {}", interval_text(&i)))
+                .map(|i| format!(", {level} exact F interval {}", words::interval(&i)))
                 .unwrap_or_default()
         ));
     }
     tab
 }
 
-fn test_json(t: &EmsTable, test: &TestResult) -> Value {
-    let mut v = json!({
-        "kind": match test.kind { TestKind::Exact => "exact", TestKind::Quasi => "quasi", TestKind::None => "none" },
-    });
-    if test.kind != TestKind::None {
-        v["denominator"] = weights_json(t, &test.denominator);
-        v["denominator_text"] = json!(weights_text(t, &test.denominator));
-        v["df_num"] = json!(test.df_num);
-        v["df_den"] = match test.kind {
-            TestKind::Exact => json!(test.df_den.map(|d| d as u64)),
-            _ => json!(test.df_den),
-        };
-        v["denominator_ms"] = json!(test.denominator_ms);
-        v["f"] = json!(test.f);
-        v["p"] = json!(test.p);
-        if test.kind == TestKind::Quasi {
-            v["negative_denominator"] = json!(test.negative_denominator);
-            if let Some(f2) = &test.f2 {
-                v["alternatives"] = json!([{
-                    "form": "F''",
-                    "numerator": weights_json(t, &f2.numerator),
-                    "denominator": weights_json(t, &f2.denominator),
-                    "df_num": f2.df_num,
-                    "df_den": f2.df_den,
-                    "f": f2.f,
-                    "p": f2.p,
-                }]);
-            }
-        }
-    }
-    if let Some(r) = &test.reason {
-        v["reason"] = json!(r);
-    }
-    v
+/// The data block of the JSON report.
+#[derive(Serialize)]
+pub struct DataJson<'a> {
+    pub source: &'a str,
+    pub kind: &'static str,
+    pub notes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_rows: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grand_mean: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub factors: Option<Vec<FactorJson<'a>>>,
 }
 
-fn component_json(t: &EmsTable, c: &Component, formulas: Option<&Value>) -> Value {
-    let mut v = json!({
-        "term": c.name,
-        "estimate": c.estimate,
-        "combination": weights_json(t, &c.combination),
-        "divisor": c.divisor,
-        "satterthwaite_df": c.satterthwaite_df,
-        "se": c.se,
-        "share": c.share,
-    });
-    if c.pooled_into.is_some() {
-        v["combination"] = json!([]);
-        v["satterthwaite_df"] = Value::Null;
-        v["se"] = Value::Null;
-        v["divisor"] = Value::Null;
-    }
-    if c.computed != c.estimate || c.computed < 0.0 {
-        v["computed"] = json!(c.computed);
-    }
-    v["ci"] = match &c.ci {
-        Some(i) => interval_json(i),
-        None => Value::Null,
-    };
-    if let Some(m) = &c.ci_missing {
-        v["ci_note"] = json!(m);
-    }
-    let mut intervals = Vec::new();
-    if let Some(i) = &c.ci {
-        intervals.push(interval_json(i));
-    }
-    if let Some(i) = &c.mls {
-        intervals.push(interval_json(i));
-    }
-    v["intervals"] = json!(intervals);
-    if let Some(into) = c.pooled_into {
-        v["pooled_into"] = json!(t.terms[into].name);
-    }
-    if !c.notes.is_empty() {
-        v["note"] = json!(c.notes.join("; "));
-    }
-    if let Some(f) = formulas {
-        for key in ["formula", "formula_latex"] {
-            if let Some(x) = f.get(key) {
-                v[key] = x.clone();
-            }
-        }
-    }
-    v
+#[derive(Serialize)]
+pub struct FactorJson<'a> {
+    pub name: &'a str,
+    pub column: &'a str,
+    pub levels: u32,
+    pub distinct_labels: usize,
+    pub coding: &'static str,
 }
 
-/// The JSON report of `emslab analyze`: the EMS report plus the data fields.
-pub fn analysis_json(r: &AnalysisReport<'_>) -> Value {
-    let t = r.table;
-    let a = r.analysis;
-    let mut v = ems_json(t);
-    v["n_observations"] = json!(r.anova.n_observations);
-    v["alpha"] = json!(a.alpha);
-    v["negative_policy"] = json!(a.policy.as_str());
-    let mut data = json!({
-        "source": r.data.source,
-        "kind": r.data.kind,
-        "notes": r.data.notes,
-    });
-    if r.data.kind == "data" {
-        data["response"] = json!(r.data.response);
-        data["n_rows"] = json!(r.data.n_rows);
-        data["grand_mean"] = json!(r.data.grand_mean);
-        data["factors"] = Value::Array(
-            r.data
-                .factors
-                .iter()
-                .map(|f| {
-                    json!({
-                        "name": f.name, "column": f.column, "levels": f.levels,
-                        "distinct_labels": f.distinct_labels, "coding": f.coding,
-                    })
-                })
-                .collect(),
-        );
+impl<'a> DataJson<'a> {
+    fn new(s: &'a Source) -> DataJson<'a> {
+        match s {
+            Source::Summary { source } => DataJson {
+                source,
+                kind: "summary",
+                notes: vec![
+                    "Mean squares and df from a published ANOVA table; SS = df × MS.".to_string(),
+                ],
+                response: None,
+                n_rows: None,
+                grand_mean: None,
+                factors: None,
+            },
+            Source::Data {
+                source,
+                response,
+                n_rows,
+                factors,
+                notes,
+                grand_mean,
+            } => DataJson {
+                source,
+                kind: "data",
+                notes: notes.clone(),
+                response: Some(response),
+                n_rows: Some(*n_rows),
+                grand_mean: Some(*grand_mean),
+                factors: Some(
+                    factors
+                        .iter()
+                        .map(|f| FactorJson {
+                            name: &f.name,
+                            column: &f.column,
+                            levels: f.levels,
+                            distinct_labels: f.distinct_labels,
+                            coding: coding_text(f.coding),
+                        })
+                        .collect(),
+                ),
+            },
+        }
     }
-    v["data"] = data;
-    if let Some(terms) = v.get_mut("terms").and_then(Value::as_array_mut) {
-        for (u, term) in terms.iter_mut().enumerate() {
-            let row = &r.anova.rows[u];
-            term["ss"] = json!(row.ss);
-            term["ms"] = json!(row.ms);
-            term["test"] = test_json(t, &a.tests[u]);
-            if let Some(into) = a.system.rows[u].pooled_into {
-                term["pooled_into"] = json!(t.terms[into].name);
-            }
-            if !a.system.rows[u].absorbed.is_empty() {
-                term["pooled_df"] = json!(a.system.rows[u].df);
-                term["pooled_ms"] = json!(a.system.rows[u].ms);
+}
+
+#[derive(Serialize)]
+pub struct DfSsJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub term: Option<&'a str>,
+    pub df: u64,
+    pub ss: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub struct PoolingJson<'a> {
+    pub term: &'a str,
+    pub into: &'a str,
+    pub computed: f64,
+    pub df: u64,
+    pub ms: f64,
+}
+
+#[derive(Serialize)]
+pub struct IccJson<'a> {
+    pub term: &'a str,
+    pub estimate: f64,
+    pub ci: Option<IntervalJson>,
+}
+
+/// The REML section: the REML fit, with the ML fit under `ml`.
+#[derive(Serialize)]
+pub struct FitsJson<'a> {
+    #[serde(flatten)]
+    pub reml: RemlJson<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ml: Option<RemlJson<'a>>,
+}
+
+fn fits_json(a: &Analysis) -> Option<FitsJson<'_>> {
+    let f = a.reml.fits()?;
+    Some(FitsJson {
+        reml: RemlJson::new(&f.reml.fit, &f.reml.comparison),
+        ml: f.ml.as_ref().map(|m| RemlJson::new(&m.fit, &m.comparison)),
+    })
+}
+
+/// The fields of a balanced (ANOVA-table) analysis.
+#[derive(Serialize)]
+pub struct MomentsJson<'a> {
+    pub n_observations: Option<u64>,
+    pub alpha: f64,
+    pub negative_policy: &'static str,
+    pub data: DataJson<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<DfSsJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pure_error: Option<DfSsJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pooled_into_residual: Option<Vec<DfSsJson<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r_squared: Option<f64>,
+    pub pooling: Vec<PoolingJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icc: Option<IccJson<'a>>,
+    pub notes: Vec<String>,
+}
+
+/// The fields of an unbalanced analysis.
+#[derive(Serialize)]
+pub struct UnbalancedJson {
+    pub balance_problem: String,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum RouteJson<'a> {
+    Balanced(Box<MomentsJson<'a>>),
+    Unbalanced(UnbalancedJson),
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum ComponentsJson<'a> {
+    Estimates(Vec<ComponentJson<'a>>),
+    Estimators(super::json::LazyRows<'a, super::json::EstimatorJson<'a>>),
+}
+
+/// The JSON report of `emslab analyze` (interface contract): the EMS report's fields,
+/// then the data's.
+#[derive(Serialize)]
+pub struct AnalysisJson<'a> {
+    #[serde(flatten)]
+    pub head: EmsJson<'a, ComponentsJson<'a>>,
+    pub balanced: bool,
+    #[serde(flatten)]
+    pub route: RouteJson<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reml: Option<FitsJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reml_notes: Option<Vec<String>>,
+}
+
+/// Term `u` of a balanced analysis: its EMS, SS, MS and the test from the mean squares.
+fn analysis_term<'a>(b: &'a Balanced, u: usize) -> TermJson<'a> {
+    let t = &b.table;
+    let m = &b.moments;
+    let mut term = TermJson::ems(t, u);
+    let row = &b.anova.rows[u];
+    term.ss = Some(row.ss);
+    term.ms = Some(row.ms);
+    term.test = TermTestJson::Computed(TestJson::new(t, &m.tests[u]));
+    term.pooled_into = m.system.rows[u]
+        .pooled_into
+        .map(|i| t.terms[i].name.as_str());
+    if !m.system.rows[u].absorbed.is_empty() {
+        term.pooled_df = Some(m.system.rows[u].df);
+        term.pooled_ms = Some(m.system.rows[u].ms);
+    }
+    term
+}
+
+impl<'a> AnalysisJson<'a> {
+    pub fn new(a: &'a Analysis) -> AnalysisJson<'a> {
+        let notes = reml_notes(a);
+        let reml = fits_json(a);
+        let reml_notes = (reml.is_none() && !notes.is_empty()).then_some(notes);
+        match &a.route {
+            Route::Balanced(b) => AnalysisJson {
+                head: EmsJson::with(
+                    &b.table,
+                    move |u| analysis_term(b, u),
+                    ComponentsJson::Estimates(components_json(b)),
+                ),
+                balanced: true,
+                route: RouteJson::Balanced(Box::new(moments_json(a, b))),
+                reml,
+                reml_notes,
+            },
+            Route::Unbalanced(u) => {
+                let t = &u.table;
+                AnalysisJson {
+                    head: EmsJson::with(
+                        t,
+                        move |i| TermJson::ems(t, i),
+                        ComponentsJson::Estimators(super::json::estimators(t)),
+                    ),
+                    balanced: false,
+                    route: RouteJson::Unbalanced(UnbalancedJson {
+                        balance_problem: u.problem.to_string(),
+                    }),
+                    reml,
+                    reml_notes,
+                }
             }
         }
     }
-    let formulas: Vec<Value> = v
-        .get("components")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let formula_of = |name: &str| {
-        if !a.pooling.is_empty() {
-            return None;
-        }
-        formulas
-            .iter()
-            .find(|f| f.get("term").and_then(Value::as_str) == Some(name))
+}
+
+fn components_json(b: &Balanced) -> Vec<ComponentJson<'_>> {
+    let t = &b.table;
+    let m = &b.moments;
+    m.components
+        .iter()
+        .map(|c| {
+            let formula = if m.pooling.is_empty() {
+                t.estimators.iter().find(|e| e.component == c.term)
+            } else {
+                None
+            };
+            ComponentJson::new(t, c, formula)
+        })
+        .collect()
+}
+
+fn moments_json<'a>(a: &'a Analysis, b: &'a Balanced) -> MomentsJson<'a> {
+    let t = &b.table;
+    let m = &b.moments;
+    let anova = &b.anova;
+    let df_ss = |r: &'a crate::anova::AnovaRow, named: bool| DfSsJson {
+        term: named.then_some(r.term.as_str()),
+        df: r.df,
+        ss: r.ss,
     };
-    v["components"] = Value::Array(
-        a.components
+    MomentsJson {
+        n_observations: anova.n_observations,
+        alpha: m.alpha,
+        negative_policy: m.policy.as_str(),
+        data: DataJson::new(&a.source),
+        total: anova.total.as_ref().map(|r| df_ss(r, false)),
+        pure_error: anova.pure_error.as_ref().map(|r| df_ss(r, false)),
+        pooled_into_residual: (!anova.pooled.is_empty())
+            .then(|| anova.pooled.iter().map(|r| df_ss(r, true)).collect()),
+        r_squared: anova.r_squared(),
+        pooling: m
+            .pooling
             .iter()
-            .map(|c| component_json(t, c, formula_of(&c.name)))
-            .collect(),
-    );
-    if let Some(total) = &r.anova.total {
-        v["total"] = json!({ "df": total.df, "ss": total.ss });
-    }
-    if let Some(pe) = &r.anova.pure_error {
-        v["pure_error"] = json!({ "df": pe.df, "ss": pe.ss });
-    }
-    if !r.anova.pooled.is_empty() {
-        v["pooled_into_residual"] = Value::Array(
-            r.anova
-                .pooled
-                .iter()
-                .map(|p| json!({ "term": p.term, "df": p.df, "ss": p.ss }))
-                .collect(),
-        );
-    }
-    if let Some(r2) = r.anova.r_squared() {
-        v["r_squared"] = json!(r2);
-    }
-    v["pooling"] = Value::Array(
-        a.pooling
-            .iter()
-            .map(|p| {
-                json!({
-                    "term": t.terms[p.term].name,
-                    "into": t.terms[p.into].name,
-                    "computed": p.computed,
-                    "df": p.df,
-                    "ms": p.ms,
-                })
+            .map(|p| PoolingJson {
+                term: &t.terms[p.term].name,
+                into: &t.terms[p.into].name,
+                computed: p.computed,
+                df: p.df,
+                ms: p.ms,
             })
             .collect(),
-    );
-    if let Some(icc) = &a.icc {
-        v["icc"] = json!({
-            "term": t.terms[icc.term].name,
-            "estimate": icc.estimate,
-            "ci": icc.interval.as_ref().map(interval_json),
-        });
+        icc: m.icc.as_ref().map(|icc| IccJson {
+            term: &t.terms[icc.term].name,
+            estimate: icc.estimate,
+            ci: icc.interval.as_ref().map(IntervalJson::from),
+        }),
+        notes: words::moment_notes(t, m),
     }
-    v["notes"] = json!(a.notes);
-    if let Some(reml) = r.reml {
-        v["reml"] = reml.clone();
-    } else if !r.reml_notes.is_empty() {
-        v["reml_notes"] = json!(r.reml_notes);
-    }
-    v
 }

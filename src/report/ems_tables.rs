@@ -1,11 +1,9 @@
 //! Tables and JSON of an [`EmsTable`].
 
-use serde_json::{Value, json};
-
 use super::EmsOptions;
 use super::table::{Align, Cell, Table, html_escape};
-use crate::design::Kind;
-use crate::ems::{Cell as Entry, CellValue, EmsTable, Model, TestKind, latex_symbol};
+use super::words;
+use crate::ems::{EmsTable, Model, TestKind, latex_symbol};
 
 fn kind_str(t: &EmsTable, u: usize) -> &'static str {
     if t.terms[u].random { "random" } else { "fixed" }
@@ -102,19 +100,6 @@ fn design_table(t: &EmsTable) -> Table {
     tab
 }
 
-fn entry_text(t: &EmsTable, row: usize, col: usize) -> (String, String) {
-    let cell = t.table.rows[row].cells[col];
-    let sym = &t.table.columns[col].symbol;
-    let value = cell.value(t.terms[row].random, t.model);
-    let marked = cell == Entry::LiveFixed && value == CellValue::One;
-    match value {
-        CellValue::Zero => ("0".into(), "0".into()),
-        CellValue::One if marked => ("1†".into(), "1^{\\dagger}".into()),
-        CellValue::One => ("1".into(), "1".into()),
-        CellValue::Levels => (sym.clone(), latex_symbol(sym)),
-    }
-}
-
 fn subscript_table(t: &EmsTable) -> Table {
     let cols = &t.table.columns;
     let mut tab = Table::new("subscripts", "Subscript table (Rule 6)");
@@ -155,7 +140,7 @@ fn subscript_table(t: &EmsTable) -> Table {
             ),
         ];
         for c in 0..cols.len() {
-            let (text, latex) = entry_text(t, r, c);
+            let (text, latex) = words::subscript_entry(t, r, c);
             marked |= text.contains('†');
             cells.push(Cell::math(&text, &latex, html_escape(&text)));
         }
@@ -273,7 +258,11 @@ fn tests_table(t: &EmsTable) -> Table {
                 tab.push(vec![
                     name,
                     Cell::text("none"),
-                    Cell::text(test.reason.clone().unwrap_or_default()),
+                    Cell::text(
+                        test.reason
+                            .map(|r| words::no_test(t, r))
+                            .unwrap_or_default(),
+                    ),
                     Cell::empty(),
                 ]);
             }
@@ -354,7 +343,13 @@ fn derivation_table(t: &EmsTable) -> Table {
             let entries = r
                 .cells
                 .iter()
-                .map(|&(c, _, _)| format!("{}: {}", cols[c].subscript, entry_text(t, r.row, c).0))
+                .map(|&(c, _, _)| {
+                    format!(
+                        "{}: {}",
+                        cols[c].subscript,
+                        words::subscript_entry(t, r.row, c).0
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ");
             let product = match r.product {
@@ -382,109 +377,4 @@ fn derivation_table(t: &EmsTable) -> Table {
     }
     tab.notes.push("For each term: cover its live columns; in every row whose term contains all its subscripts, multiply the uncovered entries.".into());
     tab
-}
-
-fn combination_json(t: &EmsTable, comb: &[(usize, i64)]) -> Value {
-    Value::Array(
-        comb.iter()
-            .map(|&(v, w)| json!({ "term": t.terms[v].name, "weight": w }))
-            .collect(),
-    )
-}
-
-/// The JSON report of `emslab ems` (interface contract), without data fields.
-pub fn ems_json(t: &EmsTable) -> Value {
-    let d = &t.design;
-    let terms: Vec<Value> = (0..t.terms.len())
-        .map(|u| {
-            let ems: Vec<Value> = t.ems[u]
-                .iter()
-                .map(|e| {
-                    json!({
-                        "component": t.terms[e.component].name,
-                        "coefficient": e.coefficient.value(d),
-                        "symbolic": e.coefficient.symbolic(d),
-                    })
-                })
-                .collect();
-            let test = &t.tests[u];
-            let mut test_json = json!({
-                "kind": match test.kind { TestKind::Exact => "exact", TestKind::Quasi => "quasi", TestKind::None => "none" },
-            });
-            if test.kind != TestKind::None {
-                test_json["denominator"] = combination_json(t, &test.denominator);
-                test_json["df_num"] = json!(t.df(u));
-                test_json["denominator_text"] = json!(t.combination_text(&test.denominator));
-                if test.kind == TestKind::Exact {
-                    test_json["df_den"] = json!(t.df(test.denominator[0].0));
-                } else {
-                    test_json["alternatives"] = json!([{
-                        "form": "F''",
-                        "numerator": combination_json(t, &test.f2_numerator),
-                        "denominator": combination_json(t, &test.f2_denominator),
-                    }]);
-                }
-            }
-            if let Some(r) = &test.reason {
-                test_json["reason"] = json!(r);
-            }
-            json!({
-                "term": t.terms[u].name,
-                "kind": kind_str(t, u),
-                "df": t.df(u),
-                "df_symbolic": t.df_symbolic(u),
-                "ems": ems,
-                "ems_text": t.ems_text(u),
-                "ems_latex": t.ems_latex(u),
-                "test": test_json,
-            })
-        })
-        .collect();
-    let components: Vec<Value> = t
-        .estimators
-        .iter()
-        .map(|e| {
-            let k = e.divisor.value(d);
-            let comb: Vec<Value> = e
-                .combination
-                .iter()
-                .map(|&(v, w)| {
-                    json!({
-                        "term": t.terms[v].name,
-                        "weight": k.map(|k| w as f64 / k as f64),
-                        "weight_symbolic": format!("{w}/({})", e.divisor.symbolic(d)),
-                    })
-                })
-                .collect();
-            json!({
-                "term": t.terms[e.component].name,
-                "combination": comb,
-                "formula": t.estimator_text(e),
-                "formula_latex": t.estimator_latex(e),
-            })
-        })
-        .collect();
-    let table = json!({
-        "columns": t.table.columns.iter().map(|c| json!({
-            "subscript": c.subscript, "factor": c.factor, "kind": if c.kind == Kind::Fixed {"fixed"} else {"random"},
-            "symbol": c.symbol, "levels": c.levels,
-        })).collect::<Vec<_>>(),
-        "rows": t.table.rows.iter().enumerate().map(|(r, row)| json!({
-            "term": row.term, "subscripts": row.subscripts,
-            "entries": (0..t.table.columns.len()).map(|c| entry_text(t, r, c).0).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    });
-    let mut design = serde_json::to_value(d.spec()).unwrap_or(Value::Null);
-    design["terms"] = json!(d.terms.iter().map(|x| x.name.clone()).collect::<Vec<_>>());
-    design["pooled_into_residual"] =
-        json!(d.pooled.iter().map(|x| x.name.clone()).collect::<Vec<_>>());
-    json!({
-        "emslab_version": env!("CARGO_PKG_VERSION"),
-        "model": t.model.as_str(),
-        "engine": "emslab",
-        "design": design,
-        "subscript_table": table,
-        "terms": terms,
-        "components": components,
-    })
 }

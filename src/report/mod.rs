@@ -5,15 +5,27 @@
 
 mod analysis_tables;
 mod ems_tables;
+mod engine_tables;
+pub mod gauge_tables;
+pub mod json;
 mod reml_tables;
 mod table;
+pub mod words;
 pub mod writers;
 
-pub use analysis_tables::{AnalysisReport, DataInfo, FactorInfo, analysis_document, analysis_json};
-pub use ems_tables::{ems_json, ems_tables};
-pub use reml_tables::{inference_json, reml_json, reml_tables};
+pub use analysis_tables::{
+    AnalysisJson, AnalysisReport, analysis_document, analysis_report, coding_text,
+};
+pub use ems_tables::ems_tables;
+pub use engine_tables::{EngineJson, ems_report, engine_document, solutions_table};
+pub use json::{EmsJson, ems_json};
+pub use reml_tables::{InferenceJson, RemlJson, reml_tables};
 pub use table::{Align, Cell, Document, Table, fmt_sig, html_escape, latex_escape};
 pub use writers::{Format, write_document};
+
+use std::io::Write;
+
+use serde::Serialize;
 
 use crate::ems::EmsTable;
 
@@ -55,28 +67,55 @@ pub fn model_blurb(model: crate::Model) -> &'static str {
     }
 }
 
-/// Renders a document (or one of its tables) in a format. JSON uses `json` when given.
-pub fn render(
+/// Why a report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("no table `{key}` in this report; the tables are: {keys}")]
+    NoTable { key: String, keys: String },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Writes a document (or one of its tables, `table`) in a format; JSON of the whole
+/// report is `json`, serialized as it is written.
+pub fn write_report<J: Serialize + ?Sized>(
+    out: &mut dyn Write,
     doc: &Document,
-    json: Option<&serde_json::Value>,
+    json: &J,
     format: Format,
     table: Option<&str>,
-) -> Result<String, String> {
+) -> Result<(), RenderError> {
+    let selected;
     let doc = match table {
-        Some(key) => doc.select(key).ok_or_else(|| {
-            format!(
-                "no table `{key}` in this report; the tables are: {}",
-                doc.keys().join(", ")
-            )
-        })?,
-        None => doc.clone(),
-    };
-    Ok(match (format, json, table) {
-        (Format::Json, Some(v), None) => {
-            let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
-            s.push('\n');
-            s
+        Some(key) => {
+            selected = doc.select(key).ok_or_else(|| RenderError::NoTable {
+                key: key.to_string(),
+                keys: doc.keys().join(", "),
+            })?;
+            &selected
         }
-        _ => write_document(&doc, format),
-    })
+        None => doc,
+    };
+    let mut out = std::io::BufWriter::new(out);
+    match (format, table) {
+        (Format::Json, None) => {
+            serde_json::to_writer_pretty(&mut out, json).map_err(std::io::Error::from)?;
+            out.write_all(b"\n")?;
+        }
+        _ => out.write_all(write_document(doc, format).as_bytes())?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// [`write_report`] into a string (the app's exports and copies, tests).
+pub fn render<J: Serialize + ?Sized>(
+    doc: &Document,
+    json: &J,
+    format: Format,
+    table: Option<&str>,
+) -> Result<String, RenderError> {
+    let mut buf = Vec::new();
+    write_report(&mut buf, doc, json, format, table)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
 }

@@ -1,13 +1,14 @@
 //! Tables of a REML (or ML) fit set beside the moment estimates: the one builder used by
 //! the CLI (`emslab analyze`) and the app.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::table::{Align, Cell, Table, fmt_sig};
 use crate::reml::inference::{
-    ConfidenceInterval, DdfMethod, Inference, InferenceError, InferenceNote, LevelSet, Size,
+    ComparisonFamily, ConfidenceInterval, DdfMethod, FixedTest, Inference, InferenceError,
+    InferenceNote, LevelSet, Mean, PairwiseComparison, Size,
 };
-use crate::reml::{Comparison, RemlFit};
+use crate::reml::{Comparison, FixedEffect, Interval, OptimLog, RemlFit};
 
 fn num(v: f64, sig: usize) -> Cell {
     if v.is_finite() {
@@ -436,71 +437,127 @@ pub(crate) fn capitalise(s: &str) -> String {
     }
 }
 
+/// A component in the `reml` section.
+#[derive(Serialize)]
+pub struct RemlComponentJson<'a> {
+    pub term: &'a str,
+    pub estimate: f64,
+    pub sd: f64,
+    pub boundary: bool,
+    pub se: Option<f64>,
+    pub interval: &'a Option<Interval>,
+    pub profile_interval: &'a Option<Interval>,
+    pub note: &'a Option<String>,
+}
+
 /// The `reml` section of the JSON report (interface contract): the fit's summary,
 /// components, fixed effects, the comparison with the moment estimates and the optimiser
 /// log. BLUPs and residuals are left out (they grow with the data); the app shows them.
-pub fn reml_json(fit: &RemlFit, cmp: &Comparison) -> Value {
-    let mut v = json!({
-        "method": fit.method.as_str(),
-        "model": fit.model,
-        "model_note": fit.model_note,
-        "converged": fit.converged,
-        "boundary": fit.boundary,
-        "balanced": fit.balanced,
-        "n_observations": fit.n_observations,
-        "log_likelihood": fit.log_likelihood,
-        "criterion": fit.criterion,
-        "reml_criterion": fit.reml_criterion,
-        "aic": fit.aic,
-        "bic": fit.bic,
-        "components": fit.components.iter().map(|c| json!({
-            "term": c.term,
-            "estimate": c.variance,
-            "sd": c.sd,
-            "boundary": c.boundary,
-            "se": c.se,
-            "interval": c.interval,
-            "profile_interval": c.profile,
-            "note": c.note,
-        })).collect::<Vec<_>>(),
-        "fixed_effects": fit.fixed_effects,
-        "comparison": cmp,
-        "optimizer": fit.optimizer,
-        "notes": fit.notes,
-    });
-    if let (Some(inf), Value::Object(map)) = (&fit.inference, &mut v) {
-        if let Value::Object(extra) = inference_json(inf) {
-            map.extend(extra);
-        }
-        map.insert("ddf_method".into(), json!(inf.ddf_method));
-        map.insert(
-            "comparison_families".into(),
-            serde_json::to_value(&inf.families).unwrap_or(Value::Null),
-        );
-        map.insert(
-            "inference_notes".into(),
-            Value::Array(
-                inf.notes
-                    .iter()
-                    .map(|n| {
-                        let mut o = serde_json::to_value(n).unwrap_or(Value::Null);
-                        o["text"] = json!(inference_note_text(n));
-                        o
-                    })
-                    .collect(),
-            ),
-        );
-    }
-    v
+#[derive(Serialize)]
+pub struct RemlJson<'a> {
+    pub method: &'static str,
+    pub model: &'a str,
+    pub model_note: &'a str,
+    pub converged: bool,
+    pub boundary: bool,
+    pub balanced: bool,
+    pub n_observations: usize,
+    pub log_likelihood: f64,
+    pub criterion: f64,
+    pub reml_criterion: Option<f64>,
+    pub aic: f64,
+    pub bic: f64,
+    pub components: Vec<RemlComponentJson<'a>>,
+    pub fixed_effects: &'a [FixedEffect],
+    pub comparison: &'a Comparison,
+    pub optimizer: &'a OptimLog,
+    pub notes: &'a [String],
+    /// The df method of the fixed effects' tests, the means and comparisons.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ddf_method: Option<DdfMethod>,
+    /// The inference from the fit (also the contract's top-level keys: [`InferenceJson`]).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub inference: Option<InferenceJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison_families: Option<&'a [ComparisonFamily]>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inference_notes: Vec<InferenceNoteJson<'a>>,
 }
 
 /// The interface contract's top-level keys from a REML fit's inference: `fixed_tests`,
-/// `means`, `comparisons` (unadjusted: the adjustment is added on top) and `grand_mean`.
-pub fn inference_json(inf: &Inference) -> Value {
-    json!({
-        "fixed_tests": inf.fixed_tests,
-        "grand_mean": inf.grand_mean,
-        "means": inf.means,
-        "comparisons": inf.comparisons,
-    })
+/// `grand_mean`, `means` and `comparisons` (unadjusted: an adjustment goes on top).
+#[derive(Serialize)]
+pub struct InferenceJson<'a> {
+    pub fixed_tests: &'a [FixedTest],
+    pub grand_mean: Option<&'a Mean>,
+    pub means: &'a [Mean],
+    pub comparisons: &'a [PairwiseComparison],
+}
+
+impl<'a> InferenceJson<'a> {
+    pub fn new(inf: &'a Inference) -> InferenceJson<'a> {
+        InferenceJson {
+            fixed_tests: &inf.fixed_tests,
+            grand_mean: inf.grand_mean.as_ref(),
+            means: &inf.means,
+            comparisons: &inf.comparisons,
+        }
+    }
+}
+
+/// A finding of the inference with its words.
+#[derive(Serialize)]
+pub struct InferenceNoteJson<'a> {
+    #[serde(flatten)]
+    pub note: &'a InferenceNote,
+    pub text: String,
+}
+
+impl<'a> RemlJson<'a> {
+    pub fn new(fit: &'a RemlFit, cmp: &'a Comparison) -> RemlJson<'a> {
+        RemlJson {
+            method: fit.method.as_str(),
+            model: &fit.model,
+            model_note: &fit.model_note,
+            converged: fit.converged,
+            boundary: fit.boundary,
+            balanced: fit.balanced,
+            n_observations: fit.n_observations,
+            log_likelihood: fit.log_likelihood,
+            criterion: fit.criterion,
+            reml_criterion: fit.reml_criterion,
+            aic: fit.aic,
+            bic: fit.bic,
+            components: fit
+                .components
+                .iter()
+                .map(|c| RemlComponentJson {
+                    term: &c.term,
+                    estimate: c.variance,
+                    sd: c.sd,
+                    boundary: c.boundary,
+                    se: c.se,
+                    interval: &c.interval,
+                    profile_interval: &c.profile,
+                    note: &c.note,
+                })
+                .collect(),
+            fixed_effects: &fit.fixed_effects,
+            comparison: cmp,
+            optimizer: &fit.optimizer,
+            notes: &fit.notes,
+            ddf_method: fit.inference.as_ref().map(|i| i.ddf_method),
+            inference: fit.inference.as_ref().map(InferenceJson::new),
+            comparison_families: fit.inference.as_ref().map(|i| i.families.as_slice()),
+            inference_notes: fit
+                .inference
+                .iter()
+                .flat_map(|i| &i.notes)
+                .map(|n| InferenceNoteJson {
+                    note: n,
+                    text: inference_note_text(n),
+                })
+                .collect(),
+        }
+    }
 }

@@ -75,6 +75,27 @@ pub fn matches_printed(value: f64, printed: &str) -> bool {
 /// optimisers stop within about 1e-6 relative of the optimum.
 pub const REML_VS_LME4: f64 = 1e-5;
 
+/// Runs the built `emslab` binary with `args` (the one helper every command-line test
+/// uses).
+pub fn emslab(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_emslab"))
+        .args(args)
+        .output()
+        .expect("the emslab binary runs")
+}
+
+/// The shipped design files (`designs/*.toml`), sorted.
+pub fn shipped_designs() -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("designs");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("designs/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    paths
+}
+
 // ---- Inference from the REML fit (issue 12 item 4, issue 11 item 4) ----
 
 /// Satterthwaite df (and the p-values and t intervals that depend on them) against lmerTest
@@ -101,3 +122,23 @@ pub const F_VS_LMERTEST: f64 = 1e-5;
 /// meets the moments to ~1e-10, the df's Hessian is a central difference of the analytic
 /// gradient, ~1e-8).
 pub const EMS_TEST_VS_REML: f64 = 1e-6;
+
+// ---- Gauge R&R (issue 14) ----
+
+/// Gauge tables against the independent R script (tests/data/gauge/gauge_reference.R):
+/// the same formulas evaluated with R's and emslab's full-precision quantiles and root
+/// finders, relative to the reference value (the issue asks for 1e-9).
+pub const GAUGE_VS_R: f64 = 1e-9;
+
+/// `|a - b| <= tol * |b|` (exact agreement required when `b` is 0).
+pub fn rel_close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * b.abs()
+}
+
+/// Agreement to the decimals a printed table shows (Minitab prints fixed decimals):
+/// `matches_decimals(27.8606, "27.86")` is within half a unit of the last printed digit.
+pub fn matches_decimals(value: f64, printed: &str) -> bool {
+    let p: f64 = printed.parse().expect("reference number");
+    let decimals = printed.split_once('.').map_or(0, |(_, d)| d.len()) as i32;
+    (value - p).abs() <= 0.5 * 10f64.powi(-decimals) * (1.0 + 1e-9)
+}

@@ -9,7 +9,7 @@ use super::DdfMethod;
 use super::kenward_roger::{self, KenwardRoger};
 use super::linalg::quad;
 use super::satterthwaite::{Satterthwaite, f_statistic_ddf};
-use crate::moments::dist::f_sf;
+use crate::dist::f_sf;
 
 /// A t test of one contrast l'beta.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -32,7 +32,7 @@ pub use engine::{ContrastEngine, ContrastTest, FTest};
 use super::frame::{Frame, label};
 use super::{Cancel, Criterion, FixedEffect};
 use crate::design::Design;
-use crate::moments::dist::f_quantile;
+use crate::dist::f_quantile;
 use contrasts::{Coding, FixedTerm, Layout};
 
 /// How the denominator degrees of freedom are found.

@@ -1,6 +1,7 @@
 //! Chi-square and F probabilities and quantiles to full double precision.
 //!
-//! The regularized incomplete gamma and beta functions come from statrs; the quantiles are
+//! The regularized incomplete gamma function comes from statrs, the incomplete beta function
+//! from [`super::beta`] (accurate at large degrees of freedom); the quantiles are
 //! solved here with Brent's method on a log scale (statrs' own inverse CDFs stop at a
 //! looser tolerance), each in the tail where it is small, so that an upper 2.5% point of a
 //! chi-square with 0.4 df, or a p-value of 1e-27, keeps its significant digits. Invalid
@@ -9,8 +10,10 @@
 // `!(x > 0.0)` is meant: it is true for NaN as well.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
-use statrs::function::beta::checked_beta_reg;
 use statrs::function::gamma::{checked_gamma_lr, checked_gamma_ur};
+
+use super::beta::beta_reg_pair_xy;
+use super::roots::solve_log;
 
 /// P(X <= x) for X ~ chi-square(nu).
 pub fn chi2_cdf(x: f64, nu: f64) -> f64 {
@@ -78,9 +81,7 @@ pub fn f_sf(x: f64, d1: f64, d2: f64) -> f64 {
     if d2.is_infinite() {
         return chi2_sf(x * d1, d1);
     }
-    // P(F > x) = I_{d2/(d2 + d1 x)}(d2/2, d1/2), computed without cancellation.
-    let z = d2 / (d2 + d1 * x);
-    checked_beta_reg(d2 / 2.0, d1 / 2.0, z).unwrap_or(f64::NAN)
+    f_tails(x, d1, d2).1
 }
 
 /// P(F <= x).
@@ -97,8 +98,15 @@ pub fn f_cdf(x: f64, d1: f64, d2: f64) -> f64 {
     if d2.is_infinite() {
         return chi2_cdf(x * d1, d1);
     }
-    let z = d1 * x / (d1 * x + d2);
-    checked_beta_reg(d1 / 2.0, d2 / 2.0, z).unwrap_or(f64::NAN)
+    f_tails(x, d1, d2).0
+}
+
+/// `(P(F ≤ x), P(F > x))` for finite positive x and d2: `I_y(d1/2, d2/2)` and its
+/// complement at y = d1 x / (d1 x + d2), with 1 - y = d2 / (d1 x + d2) formed without
+/// cancellation.
+fn f_tails(x: f64, d1: f64, d2: f64) -> (f64, f64) {
+    let denom = d1 * x + d2;
+    beta_reg_pair_xy(d1 / 2.0, d2 / 2.0, d1 * x / denom, d2 / denom)
 }
 
 /// The `p` quantile (lower-tail probability `p`) of F(d1, d2); `d2` may be infinite.
@@ -156,107 +164,6 @@ pub fn normal_quantile(p: f64) -> f64 {
         return f64::INFINITY;
     }
     statrs::function::erf::erfc_inv(2.0 * p) * -std::f64::consts::SQRT_2
-}
-
-/// Root of an increasing function of `t` (`f(t) < 0` below the root), from a guess:
-/// bracket by doubling steps, then Brent's method to full precision.
-fn solve_log(f: impl Fn(f64) -> f64, guess: f64) -> f64 {
-    let mut lo = guess - 0.5;
-    let mut hi = guess + 0.5;
-    let mut flo = f(lo);
-    let mut fhi = f(hi);
-    let mut step = 1.0;
-    let mut tries = 0;
-    while flo > 0.0 && tries < 200 {
-        hi = lo;
-        fhi = flo;
-        lo -= step;
-        step *= 2.0;
-        flo = f(lo);
-        tries += 1;
-    }
-    step = 1.0;
-    while fhi < 0.0 && tries < 400 {
-        lo = hi;
-        flo = fhi;
-        hi += step;
-        step *= 2.0;
-        fhi = f(hi);
-        tries += 1;
-    }
-    if flo.is_nan() || fhi.is_nan() || flo > 0.0 || fhi < 0.0 {
-        return f64::NAN;
-    }
-    brent(&f, lo, hi, flo, fhi).exp()
-}
-
-/// Brent's root finder on a bracket with `fa <= 0 <= fb`.
-fn brent(f: &impl Fn(f64) -> f64, a0: f64, b0: f64, fa0: f64, fb0: f64) -> f64 {
-    let (mut a, mut b, mut fa, mut fb) = (a0, b0, fa0, fb0);
-    if fa == 0.0 {
-        return a;
-    }
-    if fb == 0.0 {
-        return b;
-    }
-    let mut c = a;
-    let mut fc = fa;
-    let mut d = b - a;
-    let mut e = d;
-    for _ in 0..200 {
-        if (fb > 0.0) == (fc > 0.0) {
-            c = a;
-            fc = fa;
-            d = b - a;
-            e = d;
-        }
-        if fc.abs() < fb.abs() {
-            a = b;
-            b = c;
-            c = a;
-            fa = fb;
-            fb = fc;
-            fc = fa;
-        }
-        let tol = 2.0 * f64::EPSILON * b.abs().max(1e-300) + 1e-300;
-        let m = 0.5 * (c - b);
-        if m.abs() <= tol || fb == 0.0 {
-            return b;
-        }
-        if e.abs() >= tol && fa.abs() > fb.abs() {
-            let s = fb / fa;
-            let (mut p, mut q);
-            if a == c {
-                p = 2.0 * m * s;
-                q = 1.0 - s;
-            } else {
-                let qq = fa / fc;
-                let r = fb / fc;
-                p = s * (2.0 * m * qq * (qq - r) - (b - a) * (r - 1.0));
-                q = (qq - 1.0) * (r - 1.0) * (s - 1.0);
-            }
-            if p > 0.0 {
-                q = -q;
-            } else {
-                p = -p;
-            }
-            if 2.0 * p < (3.0 * m * q - (tol * q).abs()).min((e * q).abs()) {
-                e = d;
-                d = p / q;
-            } else {
-                d = m;
-                e = m;
-            }
-        } else {
-            d = m;
-            e = m;
-        }
-        a = b;
-        fa = fb;
-        b += if d.abs() > tol { d } else { tol.copysign(m) };
-        fb = f(b);
-    }
-    b
 }
 
 #[cfg(test)]

@@ -1,0 +1,156 @@
+//! `emslab analyze`: the analysis of a data file or of a published ANOVA table.
+
+use std::path::PathBuf;
+
+use emslab::analysis::{self, AnalysisError, Cancel, Input, Likelihood, rows_not_kept};
+use emslab::data::{self, DataErrorKind, summary};
+use emslab::io::read_design;
+use emslab::report;
+
+use super::{Failure, ModelArg, OutputArgs, design_failure, emit, parse_alpha, parse_column};
+
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["data", "summary"])))]
+pub struct AnalyzeArgs {
+    /// Design file (TOML).
+    design: PathBuf,
+    /// Data file (CSV with a header: one column per factor and the response).
+    data: Option<PathBuf>,
+    /// A published ANOVA table instead of data: CSV with columns term,df,ms (one row per
+    /// term and Residual).
+    #[arg(long, value_name = "TABLE.csv", conflicts_with = "data")]
+    summary: Option<PathBuf>,
+    /// The response column (default: the design's `response`, or the one numeric column
+    /// that is not a factor).
+    #[arg(long, value_name = "COL")]
+    response: Option<String>,
+    /// The column of a factor not named as the factor (repeatable): `--column
+    /// batch=Lot`. Other factors are matched to columns by name, ignoring case.
+    #[arg(long = "column", value_name = "FACTOR=COL", value_parser = parse_column)]
+    columns: Vec<(String, String)>,
+    /// Mixed model: restricted (textbook) or unrestricted (SAS, lme4, Minitab GLM).
+    #[arg(long, value_enum, default_value = "restricted")]
+    model: ModelArg,
+    /// 1 - confidence level of the intervals.
+    #[arg(long, default_value = "0.05", allow_negative_numbers = true, value_parser = parse_alpha)]
+    alpha: f64,
+    /// Negative variance-component estimates: report as computed, set to zero, or pool the
+    /// term into its denominator and refit.
+    #[arg(long, value_enum, default_value = "report")]
+    negative: NegativeArg,
+    /// Skip the REML cross-check.
+    #[arg(long)]
+    no_reml: bool,
+    /// Also fit by maximum likelihood (beside REML).
+    #[arg(long, conflicts_with = "no_reml")]
+    ml: bool,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum NegativeArg {
+    Report,
+    Zero,
+    Pool,
+}
+
+impl From<NegativeArg> for emslab::moments::NegativePolicy {
+    fn from(n: NegativeArg) -> emslab::moments::NegativePolicy {
+        use emslab::moments::NegativePolicy;
+        match n {
+            NegativeArg::Report => NegativePolicy::Report,
+            NegativeArg::Zero => NegativePolicy::Zero,
+            NegativeArg::Pool => NegativePolicy::Pool,
+        }
+    }
+}
+
+pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
+    let design = read_design(&args.design)?;
+    let opts = analysis::Options {
+        model: args.model.into(),
+        alpha: args.alpha,
+        negative: args.negative.into(),
+        likelihood: match (args.no_reml, args.ml) {
+            (true, _) => Likelihood::Off,
+            (false, false) => Likelihood::Reml,
+            (false, true) => Likelihood::RemlAndMl,
+        },
+        residuals: false,
+    };
+    let failure = |e: AnalysisError| match e {
+        AnalysisError::Sizes(e) => design_failure(&args.design, e),
+        AnalysisError::Data(e) if matches!(e.kind, DataErrorKind::Unbalanced(_)) => Failure::input(
+            format!("{e} (without --no-reml, `analyze` fits REML instead)"),
+        ),
+        AnalysisError::Data(_) | AnalysisError::Reml(_) => Failure::input(e.to_string()),
+        AnalysisError::Anova(_) | AnalysisError::Cancelled | AnalysisError::RowsNotKept { .. } => {
+            Failure::internal(e.to_string())
+        }
+    };
+    let a = if let Some(summary_path) = &args.summary {
+        let summary = summary::read_summary(summary_path).map_err(Failure::data)?;
+        analysis::run(
+            &design,
+            Input::Summary(&summary),
+            &opts,
+            &Cancel::none(),
+            &mut |_| {},
+        )
+        .map_err(failure)?
+    } else {
+        let Some(data_path) = &args.data else {
+            return Err(Failure::input(
+                "give a data file (emslab analyze DESIGN DATA.csv) or --summary TABLE.csv",
+            ));
+        };
+        check_columns(&args, &design)?;
+        let read_opts = data::ReadOptions {
+            response: args.response.clone(),
+            columns: args.columns.clone(),
+            // The balanced analysis streams; the REML step reads the rows itself when it
+            // needs them.
+            keep_rows: false,
+        };
+        let dataset = data::read_csv(data_path, &design, &read_opts).map_err(Failure::data)?;
+        let mut rows = || {
+            let rows_opts = data::ReadOptions {
+                keep_rows: true,
+                ..read_opts.clone()
+            };
+            let ds = data::read_csv(data_path, &design, &rows_opts)?;
+            ds.reml_input().ok_or_else(|| rows_not_kept(&ds))
+        };
+        let input = Input::Data {
+            dataset: &dataset,
+            rows: &mut rows,
+        };
+        analysis::run(&design, input, &opts, &Cancel::none(), &mut |_| {}).map_err(failure)?
+    };
+    let r = report::analysis_report(&a);
+    emit(&r.document, &r.json, &args.out)
+}
+
+/// Every `--column FACTOR=COL` names a factor of the design.
+fn check_columns(args: &AnalyzeArgs, design: &emslab::Design) -> Result<(), Failure> {
+    for (factor, _) in &args.columns {
+        if !design
+            .factors
+            .iter()
+            .any(|f| f.name.eq_ignore_ascii_case(factor))
+        {
+            let names: Vec<String> = design
+                .factors
+                .iter()
+                .map(|f| format!("`{}`", f.name))
+                .collect();
+            return Err(Failure::input(format!(
+                "--column {factor}=...: the design {} has no factor `{factor}`; its factors are {}",
+                args.design.display(),
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! `emslab simulate`: balanced data drawn from a design.
+
+use std::path::PathBuf;
+
+use emslab::io::read_design;
+use emslab::simulate::{SimError, SimSpec, Simulator};
+
+use super::{
+    Failure, ModelArg, design_failure, output_path, parse_seed, split_assignment, stdout_result,
+};
+
+#[derive(clap::Args, Debug)]
+pub struct SimulateArgs {
+    /// Design file (TOML).
+    design: PathBuf,
+    /// Variance components, TERM=VALUE (the Residual is required): --sigma2 batch=4 Residual=1
+    #[arg(long, value_name = "TERM=VALUE", num_args = 1.., required = true)]
+    sigma2: Vec<String>,
+    /// Effects of a fixed term, one per cell of its factors: --effect A=-1,0,1
+    #[arg(long, value_name = "TERM=V1,V2,...")]
+    effect: Vec<String>,
+    /// Grand mean.
+    #[arg(long, default_value = "0", allow_negative_numbers = true)]
+    mean: f64,
+    /// Seed of the random numbers: the same seed gives the same data.
+    #[arg(long, default_value = "1", allow_negative_numbers = true, value_parser = parse_seed)]
+    seed: u64,
+    /// Mixed model the data follow: restricted (mixed interactions sum to zero over fixed
+    /// levels) or unrestricted.
+    #[arg(long, value_enum, default_value = "restricted")]
+    model: ModelArg,
+    /// Level counts to use instead of (or in the absence of) the design's: NAME=K
+    #[arg(long, value_name = "NAME=K")]
+    levels: Vec<String>,
+    /// Replicates per cell (overrides the design's).
+    #[arg(long, value_name = "N")]
+    replicates: Option<u32>,
+    /// Round responses to this many decimals (default: shortest exact digits).
+    #[arg(long, value_name = "D")]
+    decimals: Option<usize>,
+    /// Write to FILE (atomically) instead of standard output (`-`: standard output).
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+pub fn simulate(args: SimulateArgs) -> Result<(), Failure> {
+    let design = read_design(&args.design)?;
+    // Level overrides.
+    let mut levels: Vec<Option<u32>> = vec![None; design.factors.len()];
+    for l in &args.levels {
+        let (name, value) = split_assignment("levels", l)?;
+        let Some(f) = design
+            .factors
+            .iter()
+            .position(|f| f.name.eq_ignore_ascii_case(name))
+        else {
+            return Err(Failure::input(format!(
+                "--levels {l}: the design has no factor `{name}`; its factors are: {}",
+                design
+                    .factors
+                    .iter()
+                    .map(|f| format!("`{}`", f.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let k: u32 = value.parse().map_err(|_| {
+            Failure::input(format!("--levels {l}: `{value}` is not a whole number"))
+        })?;
+        levels[f] = Some(k);
+    }
+    let design = if levels.iter().any(Option::is_some) || args.replicates.is_some() {
+        design
+            .with_sizes(&levels, args.replicates)
+            .map_err(|e| design_failure(&args.design, e))?
+    } else {
+        design
+    };
+    let mut sigma2 = Vec::new();
+    for s in &args.sigma2 {
+        let (name, value) = split_assignment("sigma2", s)?;
+        let v: f64 = value
+            .parse()
+            .map_err(|_| Failure::input(format!("--sigma2 {s}: `{value}` is not a number")))?;
+        sigma2.push((name, v));
+    }
+    let sim_err = |e: SimError| Failure::input(format!("{}: {e}", args.design.display()));
+    let mut spec = SimSpec::new(&design, args.model.into(), &sigma2, args.seed).map_err(sim_err)?;
+    spec.mean = args.mean;
+    for e in &args.effect {
+        let (name, values) = split_assignment("effect", e)?;
+        let v: Result<Vec<f64>, _> = values.split(',').map(|x| x.trim().parse::<f64>()).collect();
+        let v = v.map_err(|_| {
+            Failure::input(format!(
+                "--effect {e}: expected numbers separated by commas"
+            ))
+        })?;
+        spec = spec.with_effects(name, v).map_err(sim_err)?;
+    }
+    let sim = Simulator::new(spec).map_err(sim_err)?;
+    let decimals = args.decimals;
+    match output_path(&args.output) {
+        Some(path) => {
+            emslab::io::write_atomic_with(path, |file| sim.write_csv(&*file, decimals).map(drop))?;
+            Ok(())
+        }
+        None => stdout_result(sim.write_csv(std::io::stdout().lock(), decimals).map(drop)),
+    }
+}
