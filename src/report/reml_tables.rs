@@ -284,7 +284,7 @@ fn inference_tables(inf: &Inference) -> Vec<Table> {
             t.push(vec![
                 Cell::text(&r.term),
                 num(r.f, 6),
-                num(r.df_num, 4),
+                Cell::int(u64::from(r.df_num)),
                 num(r.df_den, 5),
                 num(r.p, 4),
                 Cell::text(ddf_name(r.ddf_method)),

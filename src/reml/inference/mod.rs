@@ -97,7 +97,7 @@ pub struct FixedTest {
     #[serde(rename = "type")]
     pub test_type: TestType,
     pub f: f64,
-    pub df_num: f64,
+    pub df_num: u32,
     pub df_den: f64,
     pub p: f64,
     pub ddf_method: DdfMethod,
