@@ -37,7 +37,9 @@
 //! ```
 
 mod blocks;
+mod descent;
 pub(crate) mod frame;
+pub(crate) mod hessian;
 pub mod inference;
 mod optim;
 mod profile;
@@ -88,8 +90,14 @@ pub struct RemlOptions {
     /// values are clipped at 0.
     pub start: Option<Vec<(String, f64)>>,
     /// Number of starts (the moment start, a per-term variance decomposition, theta = 1 as
-    /// lme4 starts, then 0.3 and 3); at least 1.
+    /// lme4 starts, then 0.3 and 3); at least 1. They are tried in turn until one reaches a
+    /// verified optimum (gradient at its rounding level, Hessian positive definite, boundary
+    /// conditions met); the log lists the starts not run.
     pub starts: usize,
+    /// The multi-start check (`--reml-starts N`): run N starts (at least 1) even after a
+    /// verified optimum, keep the best and log whether they agree. `None`: stop at the first
+    /// verified optimum.
+    pub reml_starts: Option<usize>,
     /// Level of the Wald intervals.
     pub level: f64,
     /// Labels of each factor's codes (`level_labels[f][code]`) for naming fixed-effect
@@ -123,6 +131,7 @@ impl Default for RemlOptions {
             ml: false,
             start: None,
             starts: 3,
+            reml_starts: None,
             level: 0.95,
             level_labels: None,
             blups: true,
@@ -379,6 +388,14 @@ impl Criterion {
         pc.logdet_z + ldx + df * (two_pi * sigma2).ln() + pc.pwrss / sigma2
     }
 
+    /// The residual degrees of freedom of the criterion: n - p (REML) or n (ML).
+    pub(crate) fn residual_df(&self) -> f64 {
+        match self.method {
+            Method::Reml => (self.n - self.p) as f64,
+            Method::Ml => self.n as f64,
+        }
+    }
+
     /// Residual variance at theta: pwrss / (n - p) (REML) or pwrss / n (ML).
     pub(crate) fn sigma2(&self, pwrss: f64) -> f64 {
         match self.method {
@@ -410,11 +427,13 @@ pub fn fit(
     let mut crit = Criterion::from_frame(&frame, y, method)?;
     let starts = results::starting_values(&frame, &crit, opts);
     let terms = crit.terms.clone();
-    let outcome = optim::optimize(&mut crit, starts, terms, cancel);
+    let outcome =
+        optim::optimize_with(&mut crit, starts, terms, cancel, opts.reml_starts.is_none());
     cancel.check()?;
     let theta = outcome.theta.clone();
     let boundary = outcome.boundary.clone();
-    let mut fit = results::assemble(&frame, &mut crit, y, outcome, opts, cancel)?;
+    let mut hessian = None;
+    let mut fit = results::assemble(&frame, &mut crit, y, outcome, opts, cancel, &mut hessian)?;
     cancel.check()?;
     if opts.inference && method == Method::Reml {
         let beta: Vec<f64> = fit.fixed_effects.iter().map(|f| f.estimate).collect();
@@ -427,6 +446,7 @@ pub fn fit(
             level: opts.level,
             kenward_roger: opts.kenward_roger,
             labels: opts.level_labels.as_deref(),
+            hessian: hessian.as_ref(),
         };
         match inference::infer(&state, &mut crit, cancel) {
             Ok(inf) => {

@@ -7,9 +7,10 @@ use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::frame::{Frame, label};
+use super::hessian::{DevianceHessian, HessianError};
 use super::inference::{ConfidenceInterval, DdfMethod, Inference, InferenceError};
 use super::optim::{OptimLog, OptimOutcome};
-use super::tolerances::{INFO_STEP, MOMENTS_AGREE_REL};
+use super::tolerances::MOMENTS_AGREE_REL;
 use super::{Cancel, Criterion, Method, RemlError, RemlOptions};
 
 /// A Wald interval.
@@ -200,7 +201,7 @@ pub(crate) fn starting_values(
     } else {
         list.push(("none".into(), Vec::new()));
     }
-    list.truncate(opts.starts.max(1));
+    list.truncate(opts.reml_starts.unwrap_or(opts.starts).max(1));
     list
 }
 
@@ -279,71 +280,8 @@ fn z_value(level: f64) -> f64 {
     })
 }
 
-/// Observed information of (log s_k^2 for interior k, log s^2): central differences of the
-/// non-profiled criterion. Returns the covariance of the log-variances.
-fn log_variance_covariance(
-    crit: &mut Criterion,
-    theta: &[f64],
-    sigma2: f64,
-    interior: &[usize],
-    cancel: Cancel<'_>,
-) -> Option<DMatrix<f64>> {
-    let m = interior.len() + 1;
-    let mut eta0: Vec<f64> = interior
-        .iter()
-        .map(|&j| (theta[j] * theta[j] * sigma2).ln())
-        .collect();
-    eta0.push(sigma2.ln());
-    let k = theta.len();
-    let mut dev = |eta: &[f64]| -> f64 {
-        if cancel.is_set() {
-            return f64::NAN;
-        }
-        let s2 = eta[m - 1].exp();
-        let mut th = vec![0.0; k];
-        for (i, &j) in interior.iter().enumerate() {
-            th[j] = (eta[i].exp() / s2).sqrt();
-        }
-        crit.full(&th, s2)
-    };
-    let f0 = dev(&eta0);
-    let h = INFO_STEP;
-    let mut hess = DMatrix::zeros(m, m);
-    let mut x = eta0.clone();
-    for a in 0..m {
-        x[a] = eta0[a] + h;
-        let up = dev(&x);
-        x[a] = eta0[a] - h;
-        let down = dev(&x);
-        x[a] = eta0[a];
-        hess[(a, a)] = (up - 2.0 * f0 + down) / (h * h);
-        for b in 0..a {
-            let mut v = 0.0;
-            for (sa, sb, sign) in [
-                (1.0, 1.0, 1.0),
-                (1.0, -1.0, -1.0),
-                (-1.0, 1.0, -1.0),
-                (-1.0, -1.0, 1.0),
-            ] {
-                x[a] = eta0[a] + sa * h;
-                x[b] = eta0[b] + sb * h;
-                v += sign * dev(&x);
-            }
-            x[a] = eta0[a];
-            x[b] = eta0[b];
-            let hv = v / (4.0 * h * h);
-            hess[(a, b)] = hv;
-            hess[(b, a)] = hv;
-        }
-    }
-    if !hess.iter().all(|v| v.is_finite()) {
-        return None;
-    }
-    // -2 log L has Hessian 2 I(eta): Cov = 2 H^{-1}.
-    let chol = hess.cholesky()?;
-    Some(chol.inverse() * 2.0)
-}
-
+/// The fit at the optimum; `hessian` receives the deviance's Hessian when the standard
+/// errors needed it (the inference reuses it).
 pub(crate) fn assemble(
     frame: &Frame,
     crit: &mut Criterion,
@@ -351,6 +289,7 @@ pub(crate) fn assemble(
     outcome: OptimOutcome,
     opts: &RemlOptions,
     cancel: Cancel<'_>,
+    hessian: &mut Option<DevianceHessian>,
 ) -> Result<RemlFit, RemlError> {
     let k = crit.terms.len();
     let theta = outcome.theta.clone();
@@ -473,7 +412,15 @@ pub(crate) fn assemble(
         .collect();
     cancel.check()?;
     let cov = if opts.information {
-        log_variance_covariance(crit, &theta, sigma2, &interior, cancel)
+        match DevianceHessian::at(crit, &theta, &interior, cancel) {
+            Ok(h) => {
+                let c = h.log_variance_covariance();
+                *hessian = Some(h);
+                c
+            }
+            Err(HessianError::Cancelled) => return Err(RemlError::Cancelled),
+            Err(HessianError::NotFinite) => None,
+        }
     } else {
         None
     };

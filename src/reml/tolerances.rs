@@ -12,8 +12,6 @@ pub const ALIAS_REL: f64 = 1e-9;
 pub const FD_REL: f64 = 1e-4;
 /// Floor of the scale of the finite-difference step (theta near the boundary).
 pub const FD_FLOOR: f64 = 0.05;
-/// Step in log-variance units for the observed information of the variance components.
-pub const INFO_STEP: f64 = 1e-4;
 
 /// Starting values of theta are raised to at least this (theta = 0 is a stationary point of
 /// the criterion, which is even in every theta_k, so Newton would not leave it).
