@@ -25,8 +25,8 @@ use super::optim::{
     snap_tol,
 };
 use super::tolerances::{
-    DECREMENT_CONVERGED, FD_FLOOR, GRADIENT_REL, MAX_ITER, POLISH_STEP_REL, START_FLOOR, THETA_MAX,
-    THETA_SNAP,
+    DECREMENT_CONVERGED, FD_FLOOR, GRADIENT_REL, MAX_ITER, POLISH_STEP_REL, STALL_STEP_REL,
+    START_FLOOR, THETA_MAX, THETA_SNAP,
 };
 
 /// What the check at an optimum found.
@@ -48,24 +48,56 @@ fn at_rounding_level(g: &DVector<f64>, scale: &[f64]) -> bool {
         .all(|(gi, si)| gi.abs() <= GRADIENT_REL * si)
 }
 
-/// Largest Newton step relative to max(|theta|, `FD_FLOOR`).
-fn step_rel(d: &DVector<f64>, theta: &[f64], free: &[usize]) -> f64 {
+/// Largest Newton step relative to max(|theta|, `FD_FLOOR`) (to max(|x|, 1) for the
+/// coordinates after the first `n_even`).
+fn step_rel(d: &DVector<f64>, theta: &[f64], free: &[usize], n_even: usize) -> f64 {
     free.iter()
         .enumerate()
-        .map(|(i, &a)| d[i].abs() / theta[a].abs().max(FD_FLOOR))
+        .map(|(i, &a)| d[i].abs() / theta[a].abs().max(if a < n_even { FD_FLOOR } else { 1.0 }))
         .fold(0.0, f64::max)
+}
+
+/// How [`iterate`] runs.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct IterOptions {
+    /// The first `n_even` coordinates are theta (even: folded to |theta|, snapped to 0 at
+    /// the boundary); the others (log sigma^2 in profiles) are free.
+    pub n_even: usize,
+    /// Also stop when the Newton decrement falls below this (profiles need the criterion,
+    /// not the last digit of theta).
+    pub decrement_stop: Option<f64>,
+    /// A Hessian to start from (the neighbouring profile point's).
+    pub hessian: Option<DMatrix<f64>>,
+}
+
+/// The end of [`iterate`].
+pub(crate) struct Iterated {
+    pub res: LocalResult,
+    /// The criterion at the start.
+    pub f_start: f64,
+    /// The Hessian over the free coordinates at the end (updated along the steps).
+    pub hessian: Option<DMatrix<f64>>,
 }
 
 /// Newton iterations on the analytic gradient over the coordinates not in `fixed`, which
 /// may grow when coordinates reach the boundary. None when the objective has no analytic
-/// gradient at the start; otherwise the result and the criterion at the start.
-fn iterate(f: &mut Counted<'_>, start: Vec<f64>, fixed: &mut [bool]) -> Option<(LocalResult, f64)> {
+/// gradient at the start.
+pub(crate) fn iterate(
+    f: &mut Counted<'_>,
+    start: Vec<f64>,
+    fixed: &mut [bool],
+    opts: IterOptions,
+) -> Option<Iterated> {
     let k = start.len();
+    let n_even = opts.n_even.min(k);
     let mut x = start;
     let mut cur = f.gradient(&x)?;
     let f_start = cur.value;
-    let mut h: Option<DMatrix<f64>> = None;
+    let mut h: Option<DMatrix<f64>> = opts.hessian;
+    let mut last_h: Option<DMatrix<f64>> = None;
     let mut prev_dec: Option<f64> = None;
+    let mut prev_step: Option<f64> = None;
+    let mut stalls = 0;
     let mut iterations = 0;
     let mut converged = false;
     let mut message = format!("stopped after {MAX_ITER} iterations");
@@ -75,7 +107,9 @@ fn iterate(f: &mut Counted<'_>, start: Vec<f64>, fixed: &mut [bool]) -> Option<(
             break;
         }
         // Components come to the boundary: try them at exactly 0.
-        let small: Vec<usize> = (0..k).filter(|&a| !fixed[a] && x[a] < THETA_SNAP).collect();
+        let small: Vec<usize> = (0..n_even)
+            .filter(|&a| !fixed[a] && x[a] < THETA_SNAP)
+            .collect();
         if !small.is_empty() {
             let mut trial = x.clone();
             for &a in &small {
@@ -115,23 +149,39 @@ fn iterate(f: &mut Counted<'_>, start: Vec<f64>, fixed: &mut [bool]) -> Option<(
                 }
             },
         };
+        last_h = Some(hm.clone());
         let (d, dec, _) = newton_direction(&g, &hm);
-        if std::env::var_os("DESCENT_TRACE").is_some() {
-            eprintln!(
-                "it {iterations} x {x:?} f {} dec {dec:e} fresh {fresh} g {:?} d {:?}",
-                cur.value,
-                g.as_slice(),
-                d.as_slice()
-            );
-        }
         if !dec.is_finite() {
             message = "non-finite Newton step".into();
             break;
         }
-        // (Not on the decrement: along a flat direction it is tiny while the step is not.)
-        if step_rel(&d, &x, &free) < POLISH_STEP_REL {
+        // (Not on the decrement by default: along a flat direction it is tiny while the step
+        // is not.)
+        let sr = step_rel(&d, &x, &free, n_even);
+        if sr < POLISH_STEP_REL {
             converged = true;
             message = "converged: Newton step below tolerance".into();
+            break;
+        }
+        // Near the optimum a Newton step squares the previous one; steps that stay at the
+        // same small size twice running are the gradient's rounding error (large problems
+        // sum it over many levels): the optimum is reached to that level.
+        stalls = if sr < STALL_STEP_REL && prev_step.is_some_and(|p| sr > 0.5 * p) {
+            stalls + 1
+        } else {
+            0
+        };
+        prev_step = Some(sr);
+        if stalls >= 2 {
+            converged = true;
+            message = format!(
+                "converged: Newton steps at the rounding level of the gradient ({sr:.1e} relative)"
+            );
+            break;
+        }
+        if opts.decrement_stop.is_some_and(|t| dec < t) {
+            converged = true;
+            message = "converged: Newton decrement below tolerance".into();
             break;
         }
         let noise = 1e-12 * cur.value.abs().max(1.0);
@@ -140,7 +190,7 @@ fn iterate(f: &mut Counted<'_>, start: Vec<f64>, fixed: &mut [bool]) -> Option<(
         for _ in 0..40 {
             let mut trial = x.clone();
             for (i, &a) in free.iter().enumerate() {
-                trial[a] = fold(x[a] + alpha * d[i], a, k);
+                trial[a] = fold(x[a] + alpha * d[i], a, n_even);
             }
             if let Some(next) = f.gradient(&trial) {
                 let enough = next.value <= cur.value - 1e-4 * alpha * dec;
@@ -176,7 +226,7 @@ fn iterate(f: &mut Counted<'_>, start: Vec<f64>, fixed: &mut [bool]) -> Option<(
         let folded = free
             .iter()
             .enumerate()
-            .any(|(i, &a)| x[a] + alpha * d[i] < 0.0);
+            .any(|(i, &a)| a < n_even && x[a] + alpha * d[i] < 0.0);
         // A Newton step at least quarters the decrement near the optimum; a Hessian carried
         // along by updates that does not is replaced by a fresh one.
         let slow = prev_dec.is_some_and(|p| dec > 0.25 * p);
@@ -198,15 +248,15 @@ fn iterate(f: &mut Counted<'_>, start: Vec<f64>, fixed: &mut [bool]) -> Option<(
         x = trial;
         cur = next;
         iterations += 1;
-        if free.iter().any(|&a| x[a] >= THETA_MAX) {
+        if free.iter().any(|&a| a < n_even && x[a] >= THETA_MAX) {
             message = format!(
                 "stopped: theta reached its upper limit {THETA_MAX:e} (residual variance -> 0)"
             );
             break;
         }
     }
-    Some((
-        LocalResult {
+    Some(Iterated {
+        res: LocalResult {
             theta: x,
             f: cur.value,
             iterations,
@@ -214,7 +264,8 @@ fn iterate(f: &mut Counted<'_>, start: Vec<f64>, fixed: &mut [bool]) -> Option<(
             message,
         },
         f_start,
-    ))
+        hessian: h.or(last_h),
+    })
 }
 
 /// Newton on the analytic gradient from one start; components at 0 that are not minima
@@ -225,7 +276,12 @@ pub(crate) fn descend(f: &mut Counted<'_>, start: &[f64]) -> Option<(LocalResult
     let k = start.len();
     let mut fixed = vec![false; k];
     let x: Vec<f64> = start.iter().map(|t| t.abs().min(THETA_MAX)).collect();
-    let (mut res, f_start) = iterate(f, x, &mut fixed)?;
+    let theta_only = || IterOptions {
+        n_even: k,
+        ..IterOptions::default()
+    };
+    let first = iterate(f, x, &mut fixed, theta_only())?;
+    let (mut res, f_start) = (first.res, first.f_start);
     for _ in 0..k {
         if !res.f.is_finite() || f.cancelled() {
             break;
@@ -247,7 +303,7 @@ pub(crate) fn descend(f: &mut Counted<'_>, start: &[f64]) -> Option<(LocalResult
             break;
         }
         let iterations = res.iterations;
-        let (again, _) = iterate(f, res.theta.clone(), &mut fixed)?;
+        let again = iterate(f, res.theta.clone(), &mut fixed, theta_only())?.res;
         res = LocalResult {
             iterations: iterations + again.iterations,
             ..again

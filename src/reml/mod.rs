@@ -222,6 +222,28 @@ pub(crate) struct Pieces {
     pub pwrss: f64,
 }
 
+/// The criterion's parts at one theta with their derivatives in theta.
+#[derive(Debug, Clone)]
+pub(crate) struct Derivatives {
+    pub pieces: Pieces,
+    /// d (log-determinants of the method) / d theta_k.
+    pub dld: Vec<f64>,
+    /// d (penalised RSS) / d theta_k.
+    pub dr: Vec<f64>,
+    /// Size of the terms `dld` is the difference of (its rounding scale).
+    pub scale_ld: Vec<f64>,
+}
+
+impl Pieces {
+    /// The log-determinants of the method: log|L_Z|^2 (+ log|L_X|^2 for REML).
+    pub(crate) fn logdet(&self, method: Method) -> f64 {
+        match method {
+            Method::Reml => self.logdet_z + self.logdet_x,
+            Method::Ml => self.logdet_z,
+        }
+    }
+}
+
 impl Criterion {
     /// Builds the criterion from a design and data (validates the data as [`fit`] does).
     pub fn new(
@@ -337,20 +359,44 @@ impl Criterion {
     /// θ_k (the criterion is even) and 0 at θ_k = 0. Σ_kk's diagonal comes from the selected
     /// inverse, as for the prediction-error variances of the BLUPs.
     pub(crate) fn value_and_gradient(&mut self, theta: &[f64]) -> Option<optim::Gradient> {
-        let pc = self.pieces(theta)?;
-        let value = self.profiled(pc);
+        let d = self.derivatives(theta)?;
+        let value = self.profiled(d.pieces);
         if !value.is_finite() {
             return None;
         }
+        let df = self.residual_df();
+        let r = d.pieces.pwrss;
+        let gradient = d
+            .dld
+            .iter()
+            .zip(&d.dr)
+            .map(|(&l, &dr)| l + df * dr / r)
+            .collect();
+        let scale = d
+            .scale_ld
+            .iter()
+            .zip(&d.dr)
+            .map(|(&sl, &dr)| sl + (df * dr / r).abs())
+            .collect();
+        Some(optim::Gradient {
+            value,
+            gradient,
+            scale,
+        })
+    }
+
+    /// The pieces of the criterion at theta and the derivatives of its two parts in theta:
+    /// of the log-determinant(s), 2 (q_k - tr Σ_kk) / theta_k, and of the penalised RSS,
+    /// -2 |u_k|^2 / theta_k (both 0 at theta_k = 0); with the size of the terms the first is
+    /// the difference of.
+    pub(crate) fn derivatives(&mut self, theta: &[f64]) -> Option<Derivatives> {
+        let pieces = self.pieces(theta)?;
         let (u, _) = self.l.solve();
         let sig = self.l.selected_inverse(self.method == Method::Reml);
-        let df = match self.method {
-            Method::Reml => (self.n - self.p) as f64,
-            Method::Ml => self.n as f64,
-        };
         let k = self.terms.len();
-        let mut gradient = vec![0.0; k];
-        let mut scale = vec![0.0; k];
+        let mut dld = vec![0.0; k];
+        let mut dr = vec![0.0; k];
+        let mut scale_ld = vec![0.0; k];
         for j in 0..k {
             let t = theta[j];
             if t == 0.0 {
@@ -359,15 +405,15 @@ impl Criterion {
             let q = self.l.q[j] as f64;
             let tr: f64 = (0..self.l.q[j]).map(|c| sig.diag_entry(j, c)).sum();
             let uu: f64 = u[j].iter().map(|v| v * v).sum();
-            let logdet = 2.0 * (q - tr) / t;
-            let rss = 2.0 * df * uu / (pc.pwrss * t);
-            gradient[j] = logdet - rss;
-            scale[j] = 2.0 * (q + tr.abs()) / t.abs() + rss.abs();
+            dld[j] = 2.0 * (q - tr) / t;
+            dr[j] = -2.0 * uu / t;
+            scale_ld[j] = 2.0 * (q + tr.abs()) / t.abs();
         }
-        Some(optim::Gradient {
-            value,
-            gradient,
-            scale,
+        Some(Derivatives {
+            pieces,
+            dld,
+            dr,
+            scale_ld,
         })
     }
 

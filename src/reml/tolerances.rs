@@ -37,6 +37,10 @@ pub const GRADIENT_REL: f64 = 1e-14;
 /// ... or after this many steps (Newton with BFGS updates of the Hessian converges
 /// superlinearly from where the finite-difference Newton stops; two to five steps are usual).
 pub const POLISH_MAX_ITER: usize = 20;
+/// Newton steps on the analytic gradient below this (relative) that stop shrinking twice
+/// running are at the gradient's rounding level: the descent ends there (near the optimum a
+/// Newton step squares the previous one, so only rounding keeps it at the same size).
+pub const STALL_STEP_REL: f64 = 1e-7;
 /// |theta_k| below this is tried at exactly 0 (a boundary fit).
 pub const THETA_SNAP: f64 = 1e-4;
 /// Snapping to 0 is accepted when the criterion does not grow by more than this (absolute).
