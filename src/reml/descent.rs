@@ -25,8 +25,8 @@ use super::optim::{
     snap_tol,
 };
 use super::tolerances::{
-    DECREMENT_CONVERGED, FD_FLOOR, GRADIENT_REL, MAX_ITER, POLISH_STEP_REL, STALL_STEP_REL,
-    START_FLOOR, THETA_MAX, THETA_SNAP,
+    DECREMENT_CONVERGED, FD_FLOOR, GRADIENT_REL, HESSIAN_FD_REL, MAX_ITER, NEWTON_DONE_REL,
+    STALL_STEP_REL, START_FLOOR, THETA_MAX, THETA_SNAP,
 };
 
 /// What the check at an optimum found.
@@ -77,6 +77,8 @@ pub(crate) struct Iterated {
     pub f_start: f64,
     /// The Hessian over the free coordinates at the end (updated along the steps).
     pub hessian: Option<DMatrix<f64>>,
+    /// The value and gradient at the end.
+    pub gradient: Gradient,
 }
 
 /// Newton iterations on the analytic gradient over the coordinates not in `fixed`, which
@@ -158,9 +160,9 @@ pub(crate) fn iterate(
         // (Not on the decrement by default: along a flat direction it is tiny while the step
         // is not.)
         let sr = step_rel(&d, &x, &free, n_even);
-        if sr < POLISH_STEP_REL {
+        if sr < NEWTON_DONE_REL {
             converged = true;
-            message = "converged: Newton step below tolerance".into();
+            message = format!("converged: Newton step {sr:.1e} relative");
             break;
         }
         // Near the optimum a Newton step squares the previous one; steps that stay at the
@@ -265,6 +267,7 @@ pub(crate) fn iterate(
         },
         f_start,
         hessian: h.or(last_h),
+        gradient: cur,
     })
 }
 
@@ -272,7 +275,7 @@ pub(crate) fn iterate(
 /// along their direction are released and the iterations resumed. None when the objective
 /// has no analytic gradient; otherwise the optimum, the components held at 0 and the
 /// criterion at the start.
-pub(crate) fn descend(f: &mut Counted<'_>, start: &[f64]) -> Option<(LocalResult, Vec<bool>, f64)> {
+pub(crate) fn descend(f: &mut Counted<'_>, start: &[f64]) -> Option<Descent> {
     let k = start.len();
     let mut fixed = vec![false; k];
     let x: Vec<f64> = start.iter().map(|t| t.abs().min(THETA_MAX)).collect();
@@ -281,7 +284,7 @@ pub(crate) fn descend(f: &mut Counted<'_>, start: &[f64]) -> Option<(LocalResult
         ..IterOptions::default()
     };
     let first = iterate(f, x, &mut fixed, theta_only())?;
-    let (mut res, f_start) = (first.res, first.f_start);
+    let (mut res, f_start, mut gradient) = (first.res, first.f_start, first.gradient);
     for _ in 0..k {
         if !res.f.is_finite() || f.cancelled() {
             break;
@@ -303,29 +306,64 @@ pub(crate) fn descend(f: &mut Counted<'_>, start: &[f64]) -> Option<(LocalResult
             break;
         }
         let iterations = res.iterations;
-        let again = iterate(f, res.theta.clone(), &mut fixed, theta_only())?.res;
+        let again = iterate(f, res.theta.clone(), &mut fixed, theta_only())?;
+        gradient = again.gradient;
         res = LocalResult {
-            iterations: iterations + again.iterations,
-            ..again
+            iterations: iterations + again.res.iterations,
+            ..again.res
         };
     }
-    Some((res, fixed, f_start))
+    Some(Descent {
+        res,
+        fixed,
+        f_start,
+        gradient,
+    })
 }
 
-/// The checks at the end of a descent: gradient, Hessian, boundary conditions.
-pub(crate) fn verify(
-    f: &mut Counted<'_>,
-    res: &LocalResult,
-    fixed: &[bool],
-) -> Option<Verification> {
+/// The end of a descent from one start.
+pub(crate) struct Descent {
+    pub res: LocalResult,
+    /// Components held at 0.
+    pub fixed: Vec<bool>,
+    /// The criterion at the start.
+    pub f_start: f64,
+    /// Value and gradient at the end.
+    pub gradient: Gradient,
+}
+
+/// The Hessian over the free coordinates by central differences of the analytic gradient,
+/// steps `HESSIAN_FD_REL` |theta| (the same as the deviance Hessian of the standard errors,
+/// which reuses it).
+fn central_hessian(f: &mut Counted<'_>, theta: &[f64], free: &[usize]) -> Option<DMatrix<f64>> {
+    let m = free.len();
+    let mut h = DMatrix::zeros(m, m);
+    let mut x = theta.to_vec();
+    for (ia, &a) in free.iter().enumerate() {
+        let step = HESSIAN_FD_REL * theta[a].abs();
+        x[a] = theta[a] + step;
+        let up = f.gradient(&x)?;
+        x[a] = theta[a] - step;
+        let down = f.gradient(&x)?;
+        x[a] = theta[a];
+        for (ib, &b) in free.iter().enumerate() {
+            h[(ib, ia)] = (up.gradient[b] - down.gradient[b]) / (2.0 * step);
+        }
+    }
+    Some((&h + h.transpose()) * 0.5)
+}
+
+/// The checks at the end of a descent: gradient, Hessian (central differences of the
+/// gradient), boundary conditions.
+pub(crate) fn verify(f: &mut Counted<'_>, d: &Descent) -> Option<Verification> {
+    let (res, fixed, cur) = (&d.res, &d.fixed, &d.gradient);
     let k = res.theta.len();
     let free: Vec<usize> = (0..k).filter(|&a| !fixed[a]).collect();
-    let cur = f.gradient(&res.theta)?;
-    let (g, scale) = restrict(&cur, &free);
+    let (g, scale) = restrict(cur, &free);
     let hessian = if free.is_empty() {
         DMatrix::zeros(0, 0)
     } else {
-        gradient_hessian(f, &res.theta, &cur, &free)?
+        central_hessian(f, &res.theta, &free)?
     };
     let (_, decrement, eigenvalues) = newton_direction(&g, &hessian);
     let mut boundary_slopes = vec![None; k];

@@ -34,6 +34,17 @@ pub(crate) enum HessianError {
 }
 
 impl DevianceHessian {
+    /// From the profiled criterion's Hessian over the interior components (the optimiser's
+    /// verification computed it at theta with the same differences).
+    pub(crate) fn from_profiled(
+        crit: &mut Criterion,
+        theta: &[f64],
+        interior: &[usize],
+        hp: DMatrix<f64>,
+    ) -> Result<DevianceHessian, HessianError> {
+        Self::complete(crit, theta, interior, hp)
+    }
+
     /// At theta (criterion order) over the given interior components.
     pub(crate) fn at(
         crit: &mut Criterion,
@@ -59,6 +70,20 @@ impl DevianceHessian {
             }
         }
         let hp = (&hp + hp.transpose()) * 0.5;
+        Self::complete(crit, theta, interior, hp)
+    }
+
+    /// The Hessian in (theta, s) from the profiled one: the terms profiling removed.
+    fn complete(
+        crit: &mut Criterion,
+        theta: &[f64],
+        interior: &[usize],
+        hp: DMatrix<f64>,
+    ) -> Result<DevianceHessian, HessianError> {
+        let m = interior.len();
+        if hp.nrows() != m {
+            return Err(HessianError::NotFinite);
+        }
         // The factorisation at the optimum, for the pieces below and the callers that follow.
         let pc = crit.pieces(theta).ok_or(HessianError::NotFinite)?;
         let (u, _) = crit.l.solve();

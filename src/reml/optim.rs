@@ -609,6 +609,9 @@ pub(crate) struct OptimOutcome {
     pub theta: Vec<f64>,
     pub boundary: Vec<bool>,
     pub log: OptimLog,
+    /// The profiled criterion's Hessian over the components off the boundary at the optimum
+    /// (central differences of the analytic gradient), when the verification computed it.
+    pub hessian: Option<DMatrix<f64>>,
 }
 
 /// Minimises `f` from each start, keeps the best, and ends the search at a verified optimum
@@ -690,9 +693,9 @@ pub(crate) fn optimize_with(
         }
         let before = counted.evaluations;
         let (res, fixed, f_start, check) = match descend(&mut counted, &start) {
-            Some((res, fixed, f_start)) => {
-                let check = verify(&mut counted, &res, &fixed);
-                (res, fixed, f_start, check)
+            Some(d) => {
+                let check = verify(&mut counted, &d);
+                (d.res, d.fixed, d.f_start, check)
             }
             None => {
                 let f_start = counted.eval(&start);
@@ -772,8 +775,10 @@ fn finish(
     } = best;
     let free: Vec<usize> = (0..k).filter(|&a| !fixed[a]).collect();
     let mut message = res.message.clone();
+    let mut kept_hessian = None;
     let (g, h, boundary_slopes, converged) = match check {
         Some(c) => {
+            kept_hessian = Some(c.hessian.clone());
             message.push_str(if c.verified {
                 "; verified: gradient at its rounding level or Newton decrement below 1e-8, Hessian positive definite, 0 a minimum along every component at the boundary"
             } else {
@@ -896,5 +901,6 @@ fn finish(
         theta: res.theta,
         boundary: fixed,
         log,
+        hessian: kept_hessian,
     }
 }

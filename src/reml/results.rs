@@ -411,8 +411,15 @@ pub(crate) fn assemble(
         .filter(|&j| !outcome.boundary[j] && theta[j] > 0.0)
         .collect();
     cancel.check()?;
+    let free: Vec<usize> = (0..k).filter(|&j| !outcome.boundary[j]).collect();
     let cov = if opts.information {
-        match DevianceHessian::at(crit, &theta, &interior, cancel) {
+        let h = match outcome.hessian.clone() {
+            Some(hp) if free == interior => {
+                DevianceHessian::from_profiled(crit, &theta, &interior, hp)
+            }
+            _ => DevianceHessian::at(crit, &theta, &interior, cancel),
+        };
+        match h {
             Ok(h) => {
                 let c = h.log_variance_covariance();
                 *hessian = Some(h);

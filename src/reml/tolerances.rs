@@ -37,6 +37,10 @@ pub const GRADIENT_REL: f64 = 1e-14;
 /// ... or after this many steps (Newton with BFGS updates of the Hessian converges
 /// superlinearly from where the finite-difference Newton stops; two to five steps are usual).
 pub const POLISH_MAX_ITER: usize = 20;
+/// A Newton step on the analytic gradient below this (relative to max(|theta|, `FD_FLOOR`))
+/// ends the descent: theta is that close to where the gradient vanishes (the variances to
+/// twice that).
+pub const NEWTON_DONE_REL: f64 = 1e-10;
 /// Newton steps on the analytic gradient below this (relative) that stop shrinking twice
 /// running are at the gradient's rounding level: the descent ends there (near the optimum a
 /// Newton step squares the previous one, so only rounding keeps it at the same size).
