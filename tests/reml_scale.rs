@@ -120,3 +120,68 @@ fn the_multi_start_check_runs_every_start() {
     assert_eq!(plain.optimizer.verified_start, Some(0));
     assert!((plain.criterion - f.criterion).abs() <= SAME_OPTIMUM);
 }
+
+/// The same rows visited in passes (`fit_source`) give the same fit as the columns, with the
+/// residuals in row order; rows that change between passes are an error, not a wrong fit.
+#[test]
+fn rows_from_a_source_give_the_same_fit() {
+    use emslab::reml::{RemlError, RowSource, fit_source};
+    let (d, codes, y) = machines();
+    let o = RemlOptions {
+        profile: false,
+        ..RemlOptions::default()
+    };
+    let a = fit(&d, &codes, &y, &o).unwrap();
+    /// Rows generated on every visit (nothing held but the generator's parameters).
+    struct Rows<'a> {
+        codes: &'a [Vec<u32>],
+        y: &'a [f64],
+        visits: usize,
+        change_on: Option<usize>,
+    }
+    impl RowSource for Rows<'_> {
+        fn visit(
+            &mut self,
+            row: &mut dyn FnMut(&[u32], f64) -> Result<(), RemlError>,
+        ) -> Result<(), RemlError> {
+            self.visits += 1;
+            for o in 0..self.y.len() {
+                let mut r = [self.codes[0][o], self.codes[1][o]];
+                if self.change_on == Some(self.visits) {
+                    r[1] += 100;
+                }
+                row(&r, self.y[o])?;
+            }
+            Ok(())
+        }
+    }
+    let mut src = Rows {
+        codes: &codes,
+        y: &y,
+        visits: 0,
+        change_on: None,
+    };
+    let b = fit_source(&d, &mut src, &o).unwrap();
+    // Codes, levels, the mean of y, cross-products and residuals: four passes.
+    assert_eq!(src.visits, 4);
+    assert_eq!(a.criterion, b.criterion);
+    assert_eq!(a.theta, b.theta);
+    assert_eq!(a.residuals, b.residuals);
+    let names = |f: &emslab::reml::RemlFit| -> Vec<String> {
+        f.random_effects
+            .iter()
+            .flat_map(|r| r.levels.iter().map(|l| l.level.clone()))
+            .collect()
+    };
+    assert_eq!(names(&a), names(&b));
+    let mut changed = Rows {
+        codes: &codes,
+        y: &y,
+        visits: 0,
+        change_on: Some(3),
+    };
+    assert_eq!(
+        fit_source(&d, &mut changed, &o).unwrap_err(),
+        RemlError::SourceChanged
+    );
+}

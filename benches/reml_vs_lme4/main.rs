@@ -20,6 +20,10 @@
 //!     lmerTest's `as_lmerModLmerTest` and `anova(type = 3)` on the same CSV
 //!     (`benches/reml_vs_lme4/lmertest_anova.R`), with both F statistics and df.
 //!
+//! (d) `stream`: the balanced design of (a) with 3,360 replicates, 16,800,000 rows generated
+//!     on every pass (`reml::fit_source` with a `RowSource`, nothing stored per row): time and
+//!     peak memory of the fit (run it alone, `REML_BENCH_CASES=stream`, for a clean peak).
+//!
 //! Each REML case is fitted as `analyze` runs it (the moment estimates as first start on
 //! balanced data, BLUPs, SEs, residuals, inference; profile intervals only up to 100,000
 //! rows, timed separately above that) and from the default starts without the moment start
@@ -403,6 +407,111 @@ kind = "random"
     );
 }
 
+/// The balanced design of (a), rows generated on every visit from their index.
+struct Generated {
+    reps: u32,
+    levels: [u32; 3],
+    effects: [Vec<f64>; 4],
+}
+
+impl Generated {
+    fn new(reps: u32) -> Generated {
+        let (a, b, c) = (5u32, 50u32, 20u32);
+        let mut rng = Rng(0x0123_4567_89AB_CDEF);
+        let mut draw =
+            |m: u32, v: f64| -> Vec<f64> { (0..m).map(|_| v.sqrt() * rng.normal()).collect() };
+        let effects = [
+            draw(b, 4.0),
+            draw(b * c, 2.0),
+            draw(a * b, 1.0),
+            draw(a * b * c, 0.5),
+        ];
+        Generated {
+            reps,
+            levels: [a, b, c],
+            effects,
+        }
+    }
+    fn rows(&self) -> u64 {
+        u64::from(self.levels.iter().product::<u32>()) * u64::from(self.reps)
+    }
+}
+
+/// N(0, 1) from a row index (splitmix64 and Box-Muller): the same value on every pass.
+fn noise(o: u64) -> f64 {
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let u1 = ((mix(2 * o + 1) >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+    let u2 = (mix(2 * o + 2) >> 11) as f64 / (1u64 << 53) as f64;
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+impl emslab::reml::RowSource for Generated {
+    fn visit(
+        &mut self,
+        row: &mut dyn FnMut(&[u32], f64) -> Result<(), emslab::reml::RemlError>,
+    ) -> Result<(), emslab::reml::RemlError> {
+        let [a, b, c] = self.levels;
+        let mut o = 0u64;
+        for i in 0..a {
+            for j in 0..b {
+                for k in 0..c {
+                    let e = self.effects[0][j as usize]
+                        + self.effects[1][(j * c + k) as usize]
+                        + self.effects[2][(i * b + j) as usize]
+                        + self.effects[3][((i * b + j) * c + k) as usize];
+                    for _ in 0..self.reps {
+                        row(&[i, j, k], 100.0 + f64::from(i) + e + noise(o))?;
+                        o += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// (d): 16.8 million generated rows through `fit_source`.
+fn stream_case(scale: f64, report: &mut String) {
+    let reps = ((3360.0 * scale).round() as u32).max(2);
+    let mut rows = Generated::new(reps);
+    let design = balanced("stream", 2).design;
+    let _ = writeln!(
+        report,
+        "## stream ({} rows generated on every pass)\n",
+        rows.rows()
+    );
+    let before = peak_rss_mib().unwrap_or(f64::NAN);
+    let opts = RemlOptions {
+        profile: false,
+        residuals: false,
+        ..RemlOptions::default()
+    };
+    let t = Instant::now();
+    match emslab::reml::fit_source(&design, &mut rows, &opts) {
+        Ok(f) => {
+            let _ = writeln!(
+                report,
+                "emslab fit_source (BLUPs, SEs, inference; no residuals): {:.3} s; {} criterion evaluations; peak RSS {:.0} MiB (before the fit {before:.0} MiB); components: {}\n",
+                t.elapsed().as_secs_f64(),
+                f.optimizer.evaluations,
+                peak_rss_mib().unwrap_or(f64::NAN),
+                f.components
+                    .iter()
+                    .map(|c| format!("{} {:.6}", c.term, c.variance))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        Err(e) => {
+            let _ = writeln!(report, "fit_source failed: {e}\n");
+        }
+    }
+}
+
 fn rscript_available() -> bool {
     Command::new("Rscript")
         .arg("-e")
@@ -655,6 +764,9 @@ fn main() {
     }
     if wanted("inference") {
         inference_case(scale, use_r, &root, &outdir, &mut report);
+    }
+    if only.split(',').any(|c| c == "stream") {
+        stream_case(scale, &mut report);
     }
     print!("{report}");
     let path = outdir.join("report.md");

@@ -54,6 +54,7 @@ use serde::Serialize;
 use crate::design::Design;
 use blocks::Blocked;
 use frame::Frame;
+pub use frame::{Columns, RowSource};
 
 pub use optim::{OptimLog, StartRecord};
 pub use results::{
@@ -176,6 +177,10 @@ pub enum RemlError {
     BadLevel(f64),
     #[error("the REML fit was cancelled")]
     Cancelled,
+    #[error("the rows changed between two passes over them (a level not seen before)")]
+    SourceChanged,
+    #[error("reading the rows: {0}")]
+    Source(String),
 }
 
 /// The cancellation flag of a fit, as the stages read it.
@@ -253,10 +258,14 @@ impl Criterion {
         method: Method,
     ) -> Result<Criterion, RemlError> {
         let frame = Frame::build(design, codes, y, None)?;
-        Criterion::from_frame(&frame, y, method)
+        Criterion::from_frame(&frame, &mut Columns { codes, y }, method)
     }
 
-    fn from_frame(frame: &Frame, y: &[f64], method: Method) -> Result<Criterion, RemlError> {
+    fn from_frame(
+        frame: &Frame,
+        source: &mut dyn RowSource,
+        method: Method,
+    ) -> Result<Criterion, RemlError> {
         let p = frame.fixed.p;
         if frame.n <= p {
             return Err(RemlError::TooFewObservations { n: frame.n, p });
@@ -271,7 +280,7 @@ impl Criterion {
                 )));
             }
         }
-        let cp = frame.cross_products(y);
+        let cp = frame.cross_products(source)?;
         let a = Blocked::from_cross_products(cp, &names)?;
         let l = a.clone();
         let mut c = Criterion {
@@ -467,10 +476,35 @@ pub fn fit(
         return Err(RemlError::BadLevel(opts.level));
     }
     let frame = Frame::build(design, codes, y, opts.level_labels.as_deref())?;
+    fit_frame(design, frame, &mut Columns { codes, y }, opts)
+}
+
+/// [`fit`] from rows visited in passes ([`RowSource`]) instead of columns in memory: nothing
+/// is kept per observation (but the residuals, when asked for), so memory is that of the
+/// levels and of the random-effects system (the rows of a file can be read again for each
+/// of the three or four passes).
+pub fn fit_source(
+    design: &Design,
+    source: &mut dyn RowSource,
+    opts: &RemlOptions,
+) -> Result<RemlFit, RemlError> {
+    if !(opts.level > 0.0 && opts.level < 1.0) {
+        return Err(RemlError::BadLevel(opts.level));
+    }
+    let frame = Frame::from_source(design, source, opts.level_labels.as_deref())?;
+    fit_frame(design, frame, source, opts)
+}
+
+fn fit_frame(
+    design: &Design,
+    frame: Frame,
+    source: &mut dyn RowSource,
+    opts: &RemlOptions,
+) -> Result<RemlFit, RemlError> {
     let method = if opts.ml { Method::Ml } else { Method::Reml };
     let cancel = Cancel::new(opts.cancel.as_ref());
     cancel.check()?;
-    let mut crit = Criterion::from_frame(&frame, y, method)?;
+    let mut crit = Criterion::from_frame(&frame, source, method)?;
     let starts = results::starting_values(&frame, &crit, opts);
     let terms = crit.terms.clone();
     let outcome =
@@ -479,7 +513,15 @@ pub fn fit(
     let theta = outcome.theta.clone();
     let boundary = outcome.boundary.clone();
     let mut hessian = None;
-    let mut fit = results::assemble(&frame, &mut crit, y, outcome, opts, cancel, &mut hessian)?;
+    let mut fit = results::assemble(
+        &frame,
+        &mut crit,
+        source,
+        outcome,
+        opts,
+        cancel,
+        &mut hessian,
+    )?;
     cancel.check()?;
     if opts.inference && method == Method::Reml {
         let beta: Vec<f64> = fit.fixed_effects.iter().map(|f| f.estimate).collect();

@@ -6,7 +6,7 @@ use nalgebra::DMatrix;
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal};
 
-use super::frame::{Frame, label};
+use super::frame::{Frame, RowSource, label};
 use super::hessian::{DevianceHessian, HessianError};
 use super::inference::{ConfidenceInterval, DdfMethod, Inference, InferenceError};
 use super::optim::{OptimLog, OptimOutcome};
@@ -285,7 +285,7 @@ fn z_value(level: f64) -> f64 {
 pub(crate) fn assemble(
     frame: &Frame,
     crit: &mut Criterion,
-    y: &[f64],
+    source: &mut dyn RowSource,
     outcome: OptimOutcome,
     opts: &RemlOptions,
     cancel: Cancel<'_>,
@@ -350,21 +350,15 @@ pub(crate) fn assemble(
     let mut random_effects = Vec::new();
     let mut residuals = Vec::new();
     if opts.residuals {
-        residuals = y
-            .iter()
-            .enumerate()
-            .map(|(o, &yo)| {
-                let c = frame.fixed.obs_cell[o] as usize;
-                let xb: f64 = frame.fixed.cell_cols[c]
-                    .iter()
-                    .map(|&j| beta[j as usize])
-                    .sum();
-                let zb: f64 = (0..k)
-                    .map(|j| theta[j] * u[j][frame.random[j].obs_level[o] as usize])
-                    .sum();
-                yo - xb - zb
-            })
-            .collect();
+        residuals.reserve(frame.n);
+        frame.visit_levels(source, &mut |levels, c, yo| {
+            let xb: f64 = frame.fixed.cell_cols[c]
+                .iter()
+                .map(|&j| beta[j as usize])
+                .sum();
+            let zb: f64 = (0..k).map(|j| theta[j] * u[j][levels[j] as usize]).sum();
+            residuals.push(yo - xb - zb);
+        })?;
     }
     // Order of the random terms in the design.
     let mut order: Vec<usize> = (0..k).collect();
