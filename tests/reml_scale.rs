@@ -140,10 +140,7 @@ fn rows_from_a_source_give_the_same_fit() {
         change_on: Option<usize>,
     }
     impl RowSource for Rows<'_> {
-        fn visit(
-            &mut self,
-            row: &mut dyn FnMut(&[u32], f64) -> Result<(), RemlError>,
-        ) -> Result<(), RemlError> {
+        fn visit(&mut self, row: &mut emslab::reml::RowVisitor<'_>) -> Result<(), RemlError> {
             self.visits += 1;
             for o in 0..self.y.len() {
                 let mut r = [self.codes[0][o], self.codes[1][o]];

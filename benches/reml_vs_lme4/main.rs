@@ -452,7 +452,7 @@ fn noise(o: u64) -> f64 {
 impl emslab::reml::RowSource for Generated {
     fn visit(
         &mut self,
-        row: &mut dyn FnMut(&[u32], f64) -> Result<(), emslab::reml::RemlError>,
+        row: &mut emslab::reml::RowVisitor<'_>,
     ) -> Result<(), emslab::reml::RemlError> {
         let [a, b, c] = self.levels;
         let mut o = 0u64;

@@ -104,11 +104,11 @@ pub trait RowSource {
     /// Calls `row(codes, y)` for every observation, in the same order on every call; `codes`
     /// are the design factors' level codes. An error from `row` ends the visit and is
     /// returned.
-    fn visit(
-        &mut self,
-        row: &mut dyn FnMut(&[u32], f64) -> Result<(), RemlError>,
-    ) -> Result<(), RemlError>;
+    fn visit(&mut self, row: &mut RowVisitor<'_>) -> Result<(), RemlError>;
 }
+
+/// What a [`RowSource`] calls for each row: the codes of the design's factors and y.
+pub type RowVisitor<'a> = dyn FnMut(&[u32], f64) -> Result<(), RemlError> + 'a;
 
 /// Data held in memory as columns: `codes[f][obs]`, `y[obs]`.
 #[derive(Debug, Clone, Copy)]
@@ -118,10 +118,7 @@ pub struct Columns<'a> {
 }
 
 impl RowSource for Columns<'_> {
-    fn visit(
-        &mut self,
-        row: &mut dyn FnMut(&[u32], f64) -> Result<(), RemlError>,
-    ) -> Result<(), RemlError> {
+    fn visit(&mut self, row: &mut RowVisitor<'_>) -> Result<(), RemlError> {
         let mut buf = vec![0u32; self.codes.len()];
         for (o, &y) in self.y.iter().enumerate() {
             for (b, c) in buf.iter_mut().zip(self.codes) {
@@ -631,7 +628,7 @@ impl Frame {
                 *l = self.sets[rt.set].level(&dense);
             }
             let cell = self.sets[self.fixed_set].level(&dense) as usize;
-            if levels.iter().any(|&l| l == u32::MAX) || cell >= self.fixed.cell_cols.len() {
+            if levels.contains(&u32::MAX) || cell >= self.fixed.cell_cols.len() {
                 return Err(RemlError::SourceChanged);
             }
             row_fn(&levels, cell, y);

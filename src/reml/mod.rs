@@ -54,7 +54,7 @@ use serde::Serialize;
 use crate::design::Design;
 use blocks::Blocked;
 use frame::Frame;
-pub use frame::{Columns, RowSource};
+pub use frame::{Columns, RowSource, RowVisitor};
 
 pub use optim::{OptimLog, StartRecord};
 pub use results::{
