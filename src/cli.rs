@@ -5,6 +5,7 @@
 
 mod analyze;
 mod gauge;
+mod power;
 mod simulate;
 
 use std::io::Write;
@@ -16,7 +17,7 @@ use serde::Serialize;
 
 use emslab::cas::{self, Engine};
 use emslab::data::DataError;
-use emslab::io::{FileError, read_design, write_atomic};
+use emslab::io::{FileError, read_design, read_design_with, write_output};
 use emslab::report::{self, EmsOptions, Format, RenderError};
 use emslab::{DesignError, Model};
 
@@ -83,6 +84,26 @@ pub(crate) struct OutputArgs {
     table: Option<String>,
 }
 
+impl OutputArgs {
+    /// Refuses an `--output` file that is not a plain file or that is one of `inputs`,
+    /// before anything is computed.
+    pub(crate) fn check(&self, inputs: &[&Path]) -> Result<(), Failure> {
+        if let Some(path) = output_path(&self.output) {
+            emslab::io::check_output(path, inputs)?;
+        }
+        Ok(())
+    }
+}
+
+/// The most terms a design's factors may allow, as an argument.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub(crate) struct LimitArgs {
+    /// The most terms the design's factors may allow (each is a row of every table; each
+    /// crossed factor doubles them).
+    #[arg(long, value_name = "N", default_value_t = emslab::design::DEFAULT_MAX_TERMS)]
+    pub max_terms: usize,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Open the desktop app, optionally with a design (and data) loaded.
@@ -106,6 +127,8 @@ enum Command {
         #[arg(long, value_enum, default_value = "emslab")]
         engine: EngineArg,
         #[command(flatten)]
+        limit: LimitArgs,
+        #[command(flatten)]
         out: OutputArgs,
     },
     /// ANOVA table, F tests, method-of-moments variance components with intervals (from
@@ -116,6 +139,9 @@ enum Command {
     /// Gauge R&R study (crossed or nested, ANOVA method): Minitab's table with intervals,
     /// AIAG's verdict, and the charts with --plot.
     Gauge(gauge::GaugeArgs),
+    /// Power of every F test under expected components and effects; the size reaching a
+    /// target power (--solve); a Monte Carlo check (--simulate).
+    Power(power::PowerArgs),
     /// The Symbolica engine's worker process (started by `ems --engine symbolica`).
     #[command(name = "__symbolica-worker", hide = true)]
     SymbolicaWorker,
@@ -143,10 +169,38 @@ fn name_value(s: &str) -> Option<(&str, &str)> {
     (!k.is_empty() && !v.is_empty()).then_some((k, v))
 }
 
-fn parse_column(s: &str) -> Result<(String, String), String> {
+/// `--column FACTOR=COL` (shared by the commands that read data).
+pub(crate) fn parse_column(s: &str) -> Result<(String, String), String> {
     name_value(s)
         .map(|(f, c)| (f.to_string(), c.to_string()))
         .ok_or_else(|| format!("`{s}` is not FACTOR=COLUMN (for example batch=Lot)"))
+}
+
+/// Every `--column FACTOR=COL` names a factor of the design read from `path`.
+pub(crate) fn check_columns(
+    columns: &[(String, String)],
+    design: &emslab::Design,
+    path: &Path,
+) -> Result<(), Failure> {
+    for (factor, _) in columns {
+        if !design
+            .factors
+            .iter()
+            .any(|f| f.name.eq_ignore_ascii_case(factor))
+        {
+            let names: Vec<String> = design
+                .factors
+                .iter()
+                .map(|f| format!("`{}`", f.name))
+                .collect();
+            return Err(Failure::input(format!(
+                "--column {factor}=...: the design {} has no factor `{factor}`; its factors are {}",
+                path.display(),
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn parse_alpha(s: &str) -> Result<f64, String> {
@@ -237,8 +291,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             model,
             steps,
             engine,
+            limit,
             out,
-        }) => ems(&design, model.into(), steps, engine.into(), &out),
+        }) => ems(&design, model.into(), steps, engine.into(), limit, &out),
         Some(Command::SymbolicaWorker) => match cas::run_worker() {
             0 => Ok(()),
             code => std::process::exit(i32::from(code)),
@@ -246,6 +301,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Analyze(args)) => analyze::analyze(args),
         Some(Command::Simulate(args)) => simulate::simulate(args),
         Some(Command::Gauge(args)) => gauge::run(args),
+        Some(Command::Power(args)) => power::run(args),
     }
 }
 
@@ -254,6 +310,7 @@ fn ems(
     model: Model,
     steps: bool,
     engine: Engine,
+    limit: LimitArgs,
     out: &OutputArgs,
 ) -> Result<(), Failure> {
     if !engine.is_available() {
@@ -261,14 +318,16 @@ fn ems(
             "--engine symbolica: this build of emslab lacks the `symbolica` feature (build with `cargo build --features symbolica`)",
         ));
     }
-    let design = read_design(design)?;
+    out.check(&[design])?;
+    let design_path = design;
+    let design = read_design_with(design, limit.max_terms)?;
     let exe = std::env::current_exe().unwrap_or_default();
     let result = cas::derive_with(engine, &exe, &design, model);
     if let Some(why) = &result.fallback {
         eprintln!("emslab: {why}; using the default engine");
     }
     let (doc, json) = report::ems_report(&result, EmsOptions { steps });
-    emit(&doc, &json, out)
+    emit(&doc, &json, out, &[design_path])
 }
 
 fn design_failure(path: &Path, e: DesignError) -> Failure {
@@ -287,6 +346,10 @@ fn split_assignment<'a>(flag: &str, s: &'a str) -> Result<(&'a str, &'a str), Fa
 }
 
 fn open_app(design: Option<PathBuf>, data: Option<PathBuf>) -> Result<(), Failure> {
+    // A bad design is one message and exit status 2 before any window opens.
+    if let Some(path) = &design {
+        read_design(path)?;
+    }
     #[cfg(feature = "gui")]
     {
         crate::gui::run(design, data).map_err(|e| match e {
@@ -324,13 +387,14 @@ pub(crate) fn emit<J: Serialize>(
     doc: &report::Document,
     json: &J,
     out: &OutputArgs,
+    inputs: &[&Path],
 ) -> Result<(), Failure> {
     let format: Format = out.format.into();
     let table = out.table.as_deref();
     match output_path(&out.output) {
         Some(path) => {
             let text = report::render(doc, json, format, table)?;
-            write_atomic(path, text.as_bytes())?;
+            write_output(path, inputs, |f| f.write_all(text.as_bytes()))?;
             Ok(())
         }
         None => {

@@ -15,9 +15,12 @@ pub mod ems;
 pub mod gauge;
 pub mod io;
 pub mod moments;
+pub mod notation;
+pub mod power;
 pub mod reml;
 pub mod report;
 pub mod simulate;
+pub mod unbalanced;
 
 pub use design::{Design, DesignError, DesignSpec};
 pub use ems::{EmsTable, Model, derive};

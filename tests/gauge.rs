@@ -248,6 +248,19 @@ fn every_number_of_the_table_matches_the_r_implementation() {
             sv.map(|b| b.upper),
             num(r, "pct_study_var_upper"),
         );
+        // The formula of each interval, as the R script names it.
+        assert_eq!(
+            ci.varcomp_method.as_str(),
+            r["varcomp_method"],
+            "{}",
+            w("varcomp method")
+        );
+        assert_eq!(
+            ci.share_method.map_or("NA", |m| m.as_str()),
+            r["share_method"],
+            "{}",
+            w("share method")
+        );
         let pt = ci.pct_tolerance;
         check(
             &w("%tolerance lower"),
@@ -315,6 +328,20 @@ fn anova_tables_and_interaction_decisions_match_the_r_implementation() {
             s.ndc_value,
             num(&r, "ndc_value"),
         );
+        let ndc_ci = s.ndc_ci.map(|c| c.bounds);
+        check(
+            &format!("{what} ndc lower"),
+            ndc_ci.map(|b| b.lower),
+            num(&r, "ndc_lower"),
+        );
+        check(
+            &format!("{what} ndc upper"),
+            ndc_ci.map(|b| b.upper),
+            num(&r, "ndc_upper"),
+        );
+        if let Some(c) = s.ndc_ci {
+            assert_eq!(c.method.as_str(), r["ndc_method"], "{what} ndc method");
+        }
         assert_eq!(s.ndc.map(|n| n as f64), num(&r, "ndc"), "{what} ndc");
     }
 }

@@ -140,3 +140,107 @@ fn bad_input_exits_2_with_one_message() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--lsl 5 --usl 1"), "{}", stderr(&o));
 }
+
+fn json(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "{}", stderr(o));
+    serde_json::from_slice(&o.stdout).expect("json")
+}
+
+#[test]
+fn column_and_response_flags_read_renamed_columns() {
+    // The AIAG data with every column renamed: --column maps the factors, --response the
+    // measurement, and the study is the one of the original file.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let original = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/designs/gauge_aiag.csv"
+    ))
+    .expect("data");
+    let renamed = original.replacen(
+        "part,operator,trial,measurement",
+        "Sample,Appraiser,Trial,Reading",
+        1,
+    );
+    let path = dir.path().join("renamed.csv");
+    std::fs::write(&path, renamed).expect("write");
+    let base = json(&emslab(&[
+        "gauge",
+        "designs/gauge_aiag.toml",
+        "designs/gauge_aiag.csv",
+        "--format",
+        "json",
+    ]));
+    let moved = json(&emslab(&[
+        "gauge",
+        "designs/gauge_aiag.toml",
+        path.to_str().expect("path"),
+        "--column",
+        "part=Sample",
+        "--column",
+        "Operator=appraiser",
+        "--response",
+        "Reading",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(base["gauge"]["rows"], moved["gauge"]["rows"]);
+    assert_eq!(moved["response"], "Reading");
+    // A factor the design lacks: exit 2, naming the design and its factors.
+    let o = emslab(&[
+        "gauge",
+        "designs/gauge_aiag.toml",
+        path.to_str().expect("path"),
+        "--column",
+        "widget=Sample",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("designs/gauge_aiag.toml") && e.contains("no factor `widget`"),
+        "{e}"
+    );
+    let o = emslab(&[
+        "gauge",
+        "designs/gauge_aiag.toml",
+        "designs/gauge_aiag.csv",
+        "--column",
+        "part",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("FACTOR=COLUMN"), "{}", stderr(&o));
+}
+
+#[test]
+fn json_names_the_formula_of_every_interval() {
+    // Montgomery's example (interaction removed): the book's closed forms for Part-To-Part,
+    // Total Gage R&R and the operator rows, exact chi-square for repeatability.
+    let v = json(&emslab(&[
+        "gauge",
+        "designs/montgomery_gauge.toml",
+        "designs/montgomery_gauge.csv",
+        "--format",
+        "json",
+    ]));
+    let g = &v["gauge"];
+    let method = |row: usize, key: &str| g["rows"][row]["ci"][key]["method"].clone();
+    let want = [
+        ("mls-graybill-wang", Some("mls-part-gauge-ratio")),
+        ("chi-square", Some("mls-inverted")),
+        ("mls-ting", Some("mls-operator-ratio")),
+        ("mls-ting", Some("mls-operator-ratio")),
+        ("mls-ting", Some("mls-part-gauge-ratio")),
+        ("mls-graybill-wang", None),
+    ];
+    for (i, (v, s)) in want.iter().enumerate() {
+        for key in ["varcomp", "sd", "study_var"] {
+            assert_eq!(method(i, key), *v, "row {i} {key}");
+        }
+        for key in ["pct_contribution", "pct_study_var"] {
+            match s {
+                Some(s) => assert_eq!(method(i, key), *s, "row {i} {key}"),
+                None => assert!(g["rows"][i]["ci"][key].is_null(), "row {i} {key}"),
+            }
+        }
+    }
+    assert_eq!(g["ndc_ci"]["method"], "mls-part-gauge-ratio");
+}

@@ -477,7 +477,7 @@ mod balanced {
     use common::random_design::{build, recipes};
     use emslab::anova;
     use emslab::data::CellAccumulator;
-    use emslab::ems::{Model, TestKind, derive};
+    use emslab::ems::{Model, Ratio, TestKind, derive};
     use emslab::moments;
     use proptest::prelude::*;
 
@@ -583,9 +583,12 @@ mod balanced {
             if term.random || test.kind != TestKind::Exact {
                 continue;
             }
-            let [(den, 1)] = test.denominator.as_slice() else {
+            let [(den, weight)] = test.denominator.as_slice() else {
                 continue;
             };
+            if *weight != Ratio::ONE {
+                continue;
+            }
             let want_f = anova.rows[t].ms / anova.rows[*den].ms;
             let want_df = anova.rows[*den].df as f64;
             let row = inf

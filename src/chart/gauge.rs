@@ -189,6 +189,7 @@ pub fn components_panel(s: &GaugeStudy) -> Panel {
         series: series_list,
         bands: Vec::new(),
         legend: true,
+        notes: Vec::new(),
     }
 }
 
@@ -262,6 +263,7 @@ fn control_panel(
         ],
         bands,
         legend: false,
+        notes: Vec::new(),
     }
 }
 
@@ -326,6 +328,7 @@ fn by_part_panel(s: &GaugeStudy, response: &str) -> Panel {
         ],
         bands,
         legend: false,
+        notes: Vec::new(),
     }
 }
 
@@ -363,6 +366,7 @@ fn by_operator_panel(s: &GaugeStudy, response: &str) -> Panel {
         ],
         bands: Vec::new(),
         legend: false,
+        notes: Vec::new(),
     }
 }
 
@@ -403,6 +407,7 @@ fn interaction_panel(s: &GaugeStudy) -> Panel {
         series: series_list,
         bands: Vec::new(),
         legend: true,
+        notes: Vec::new(),
     }
 }
 

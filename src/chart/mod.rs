@@ -4,6 +4,7 @@
 //! with plotters, and the desktop app draws the same data with its own widgets. Nothing
 //! here knows about a drawing library except `render`.
 
+pub mod analysis;
 pub mod gauge;
 pub mod render;
 
@@ -27,6 +28,9 @@ pub struct Panel {
     pub bands: Vec<Band>,
     /// Show a legend of the named series.
     pub legend: bool,
+    /// What a reader of the plot must know that it does not show (values left out on a
+    /// log scale, bounds cut at the edge, points thinned), shown under it.
+    pub notes: Vec<String>,
 }
 
 /// An axis: its title and scale.
@@ -44,6 +48,10 @@ pub enum Scale {
     Linear,
     /// Category `i` (0-based) is drawn at `x = i` and labelled with `labels[i]`.
     Categories(Vec<String>),
+    /// Positive numbers on a base-10 logarithmic scale (y axes): the data are in their own
+    /// units, the renderers draw `log10(y)` and leave out values that are not positive
+    /// (the figure's builder says which in [`Panel::notes`]).
+    Log10,
 }
 
 /// A labelled span `[from, to]` of the x axis.
@@ -54,7 +62,24 @@ pub struct Band {
     pub label: String,
 }
 
-/// A named series; `color` indexes the renderer's palette (0 is the first colour).
+/// The palette every renderer draws series in: Minitab-like blue, red, green, then more.
+pub const PALETTE: [[u8; 3]; 8] = [
+    [31, 91, 168],
+    [200, 40, 40],
+    [40, 140, 60],
+    [120, 120, 120],
+    [60, 60, 60],
+    [230, 140, 20],
+    [130, 60, 170],
+    [20, 150, 160],
+];
+
+/// The colour of palette index `i` (the palette repeats).
+pub fn palette(i: usize) -> [u8; 3] {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// A named series; `color` indexes the [`PALETTE`] (0 is the first colour).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub name: String,
@@ -224,4 +249,116 @@ pub fn box_stats(x: f64, values: &[f64]) -> BoxStats {
             .collect(),
         mean,
     }
+}
+
+impl Panel {
+    /// The panel as drawn: on a [`Scale::Log10`] y axis every y is replaced by its log10
+    /// (values that are not positive become NaN: points are left out, lines break).
+    pub fn drawn(&self) -> std::borrow::Cow<'_, Panel> {
+        if self.y.scale != Scale::Log10 {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let log = |v: f64| if v > 0.0 { v.log10() } else { f64::NAN };
+        let mut p = self.clone();
+        for s in &mut p.series {
+            match &mut s.data {
+                SeriesData::Points(v) | SeriesData::Line { points: v, .. } => {
+                    for q in v.iter_mut() {
+                        q[1] = log(q[1]);
+                    }
+                }
+                SeriesData::Bars(b) => {
+                    for b in b.iter_mut() {
+                        b.height = log(b.height);
+                    }
+                }
+                SeriesData::Boxes(b) => {
+                    for b in b.iter_mut() {
+                        for v in [
+                            &mut b.q1,
+                            &mut b.median,
+                            &mut b.q3,
+                            &mut b.whisker_low,
+                            &mut b.whisker_high,
+                            &mut b.mean,
+                        ] {
+                            *v = log(*v);
+                        }
+                        b.outliers.iter_mut().for_each(|v| *v = log(*v));
+                    }
+                }
+                SeriesData::Level { value, .. } => *value = log(*value),
+                SeriesData::Intervals(m) => {
+                    for m in m.iter_mut() {
+                        m.center = log(m.center);
+                        m.lower = log(m.lower);
+                        m.upper = log(m.upper);
+                    }
+                }
+            }
+        }
+        std::borrow::Cow::Owned(p)
+    }
+}
+
+/// Tick positions (in log10 units) of a log axis spanning `lo..hi` (log10 units): powers
+/// of ten on a wide range, 1, 2, 5 times them on a middling one, 1 to 9 times them on a
+/// narrow one, and round values in between when even those leave fewer than two ticks.
+/// Never fewer than two ticks for a finite range, so the axis always reads.
+pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
+        return Vec::new();
+    }
+    let span = hi - lo;
+    let mantissas: &[f64] = if span > 6.0 {
+        &[1.0]
+    } else if span > 1.5 {
+        &[1.0, 2.0, 5.0]
+    } else {
+        &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+    };
+    let step = if span > 12.0 {
+        (span / 8.0).ceil() as i64
+    } else {
+        1
+    };
+    let mut ticks = Vec::new();
+    for k in (lo.floor() as i64 - 1)..=(hi.ceil() as i64) {
+        if k.rem_euclid(step) != 0 {
+            continue;
+        }
+        for m in mantissas {
+            let v = k as f64 + m.log10();
+            if v >= lo - 1e-12 && v <= hi + 1e-12 {
+                ticks.push(v);
+            }
+        }
+    }
+    if ticks.len() < 2 {
+        // Round values in the data's units between the ends.
+        let (a, b) = (10f64.powf(lo), 10f64.powf(hi));
+        ticks = linear_ticks(a, b, 4)
+            .into_iter()
+            .filter(|v| *v > 0.0)
+            .map(f64::log10)
+            .collect();
+    }
+    ticks
+}
+
+/// About `n` round ticks (1, 2, 5 times a power of ten apart) within `lo..=hi`.
+pub fn linear_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo || n == 0 {
+        return Vec::new();
+    }
+    let raw = (hi - lo) / n as f64;
+    let pow = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * pow)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * pow);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).map(|i| i as f64 * step).collect()
 }

@@ -9,7 +9,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{BoxStats, Figure, Panel, Scale, SeriesData};
+use super::{BoxStats, Figure, Panel, Scale, SeriesData, linear_ticks, log_ticks};
+use crate::report::fmt_sig;
 
 /// Why a figure could not be drawn.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -61,20 +62,9 @@ fn font() -> Result<(), RenderError> {
     if ok { Ok(()) } else { Err(RenderError::Font) }
 }
 
-/// The palette: Minitab-like blue, red, green, then more.
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(31, 91, 168),
-    RGBColor(200, 40, 40),
-    RGBColor(40, 140, 60),
-    RGBColor(120, 120, 120),
-    RGBColor(60, 60, 60),
-    RGBColor(230, 140, 20),
-    RGBColor(130, 60, 170),
-    RGBColor(20, 150, 160),
-];
-
 fn color(i: usize) -> RGBColor {
-    PALETTE[i % PALETTE.len()]
+    let [r, g, b] = super::palette(i);
+    RGBColor(r, g, b)
 }
 
 /// Width and height of the figure in pixels.
@@ -160,7 +150,7 @@ fn draw<DB: DrawingBackend>(root: &Area<'_, DB>, fig: &Figure) -> Result<(), Ren
 /// Axis ranges with room around the data, and at the top for bands.
 fn ranges(p: &Panel) -> ((f64, f64), (f64, f64)) {
     let (mut x0, mut x1) = p.x_range().unwrap_or((0.0, 1.0));
-    if matches!(p.x.scale, Scale::Linear) {
+    if !matches!(p.x.scale, Scale::Categories(_)) {
         let pad = 0.05 * (x1 - x0).max(1e-12);
         x0 -= pad;
         x1 += pad;
@@ -194,9 +184,38 @@ fn category_label(labels: &[String], x: f64) -> String {
     labels.get(i as usize).cloned().unwrap_or_default()
 }
 
+/// Width of the legend strip to the right of a panel's plot area.
+const LEGEND_WIDTH: u32 = 190;
+/// Height of one line of notes under a panel.
+const NOTE_HEIGHT: u32 = 16;
+
 fn draw_panel<DB: DrawingBackend>(area: &Area<'_, DB>, p: &Panel) -> Result<(), RenderError> {
+    let log = p.y.scale == Scale::Log10;
+    let drawn = p.drawn();
+    let p = &*drawn;
+    let entries: Vec<(&str, RGBColor)> = p
+        .series
+        .iter()
+        .filter(|s| !s.name.is_empty() && p.legend)
+        .map(|s| (s.name.as_str(), color(s.color)))
+        .collect();
+    // The notes below the plot, the legend beside it: neither covers the data.
+    let (w, h) = area.dim_in_pixel();
+    let notes = p.notes.len().min(3) as u32;
+    let (area, notes_area) = area.split_vertically(h.saturating_sub(notes * NOTE_HEIGHT));
+    let (plot_area, legend_area) = if entries.is_empty() {
+        (area.clone(), None)
+    } else {
+        let (a, b) = area.split_horizontally(w.saturating_sub(LEGEND_WIDTH));
+        (a, Some(b))
+    };
     let ((x0, x1), (y0, y1)) = ranges(p);
-    let mut chart = ChartBuilder::on(area)
+    let ticks = if log {
+        log_ticks(y0, y1)
+    } else {
+        linear_ticks(y0, y1, 6)
+    };
+    let mut chart = ChartBuilder::on(&plot_area)
         .caption(p.title.as_str(), (FONT_NAME, 18))
         .margin(12)
         .x_label_area_size(if p.x.label.is_empty() { 28 } else { 48 })
@@ -205,7 +224,7 @@ fn draw_panel<DB: DrawingBackend>(area: &Area<'_, DB>, p: &Panel) -> Result<(), 
         .map_err(draw_err)?;
     let labels: Vec<String> = match &p.x.scale {
         Scale::Categories(c) => c.clone(),
-        Scale::Linear => Vec::new(),
+        Scale::Linear | Scale::Log10 => Vec::new(),
     };
     let fmt = |x: &f64| category_label(&labels, *x);
     let mut mesh = chart.configure_mesh();
@@ -216,83 +235,46 @@ fn draw_panel<DB: DrawingBackend>(area: &Area<'_, DB>, p: &Panel) -> Result<(), 
         .axis_desc_style((FONT_NAME, 13))
         .x_desc(p.x.label.as_str())
         .y_desc(p.y.label.as_str())
-        .y_labels(6);
+        .y_labels(0);
     if !labels.is_empty() {
         mesh.x_labels(labels.len() + 1).x_label_formatter(&fmt);
     }
     mesh.draw().map_err(draw_err)?;
+    draw_y_ticks(&mut chart, &plot_area, &ticks, log, (x0, x1))?;
     draw_bands(&mut chart, p, y0, y1)?;
     for s in &p.series {
         draw_series(&mut chart, &s.data, color(s.color), (x0, x1))?;
     }
-    if p.legend {
-        let entries: Vec<(&str, RGBColor)> = p
-            .series
-            .iter()
-            .filter(|s| !s.name.is_empty())
-            .map(|s| (s.name.as_str(), color(s.color)))
-            .collect();
-        let on_left = legend_on_left(p, (x0, x1));
-        draw_legend(&mut chart, &entries, on_left, (x0, x1), (y0, y1))?;
+    if let Some(legend) = legend_area {
+        draw_legend(&legend, &entries)?;
+    }
+    for (i, note) in p.notes.iter().take(3).enumerate() {
+        notes_area
+            .draw(&Text::new(
+                note.clone(),
+                (12, i as i32 * NOTE_HEIGHT as i32 + 2),
+                TextStyle::from((FONT_NAME, 11).into_font()).color(&RGBColor(90, 90, 90)),
+            ))
+            .map_err(draw_err)?;
     }
     Ok(())
 }
 
-/// Whether the data leave more room at the top left than at the top right: the highest
-/// point in the left third is lower than in the right third.
-fn legend_on_left(p: &Panel, (x0, x1): (f64, f64)) -> bool {
-    let mut pts: Vec<(f64, f64)> = Vec::new();
-    for s in &p.series {
-        match &s.data {
-            SeriesData::Points(v) | SeriesData::Line { points: v, .. } => {
-                pts.extend(v.iter().map(|q| (q[0], q[1])))
-            }
-            SeriesData::Bars(b) => pts.extend(b.iter().map(|b| (b.x, b.height))),
-            SeriesData::Boxes(b) => pts.extend(b.iter().map(|b| (b.x, b.whisker_high))),
-            SeriesData::Intervals(m) => pts.extend(m.iter().map(|m| (m.x, m.upper))),
-            SeriesData::Level { .. } => {}
-        }
-    }
-    let third = (x1 - x0) / 3.0;
-    let top = |lo: f64, hi: f64| {
-        pts.iter()
-            .filter(|q| q.0 >= lo && q.0 <= hi && q.1.is_finite())
-            .map(|q| q.1)
-            .fold(f64::NEG_INFINITY, f64::max)
-    };
-    top(x0, x0 + third) < top(x1 - third, x1)
-}
-
-/// A legend in the upper left or right corner: a swatch and the name of each series.
+/// A legend in its own strip: a swatch and the name of each series.
 fn draw_legend<DB: DrawingBackend>(
-    chart: &mut Chart<'_, '_, DB>,
+    area: &Area<'_, DB>,
     entries: &[(&str, RGBColor)],
-    on_left: bool,
-    (x0, x1): (f64, f64),
-    (y0, y1): (f64, f64),
 ) -> Result<(), RenderError> {
-    let (dx, dy) = (x1 - x0, y1 - y0);
-    let left = if on_left {
-        x0 + 0.03 * dx
-    } else {
-        x1 - 0.27 * dx
-    };
     for (i, (name, c)) in entries.iter().enumerate() {
-        let y = y1 - (0.05 + 0.075 * i as f64) * dy;
-        chart
-            .draw_series(std::iter::once(Rectangle::new(
-                [(left, y - 0.022 * dy), (left + 0.03 * dx, y + 0.022 * dy)],
-                c.filled(),
-            )))
+        let y = 48 + 20 * i as i32;
+        area.draw(&Rectangle::new([(4, y - 6), (18, y + 6)], c.filled()))
             .map_err(draw_err)?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                name.to_string(),
-                (left + 0.045 * dx, y),
-                TextStyle::from((FONT_NAME, 12).into_font())
-                    .pos(Pos::new(HPos::Left, VPos::Center)),
-            )))
-            .map_err(draw_err)?;
+        area.draw(&Text::new(
+            name.to_string(),
+            (24, y),
+            TextStyle::from((FONT_NAME, 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
+        ))
+        .map_err(draw_err)?;
     }
     Ok(())
 }
@@ -302,6 +284,39 @@ type Chart<'a, 'b, DB> = ChartContext<
     DB,
     Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
 >;
+
+/// Grid lines and labels of the y axis at the shared tick positions ([`log_ticks`] on a
+/// log axis, labelled in the data's units).
+fn draw_y_ticks<DB: DrawingBackend>(
+    chart: &mut Chart<'_, '_, DB>,
+    area: &Area<'_, DB>,
+    ticks: &[f64],
+    log: bool,
+    (x0, x1): (f64, f64),
+) -> Result<(), RenderError> {
+    let base = area.get_base_pixel();
+    for &t in ticks {
+        chart
+            .draw_series(LineSeries::new(
+                [(x0, t), (x1, t)],
+                RGBColor(230, 230, 230).stroke_width(1),
+            ))
+            .map_err(draw_err)?;
+        let (px, py) = chart.backend_coord(&(x0, t));
+        let label = if log {
+            fmt_sig(10f64.powf(t), 3)
+        } else {
+            fmt_sig(t, 6)
+        };
+        area.draw(&Text::new(
+            label,
+            (px - base.0 - 6, py - base.1),
+            TextStyle::from((FONT_NAME, 12).into_font()).pos(Pos::new(HPos::Right, VPos::Center)),
+        ))
+        .map_err(draw_err)?;
+    }
+    Ok(())
+}
 
 fn draw_bands<DB: DrawingBackend>(
     chart: &mut Chart<'_, '_, DB>,

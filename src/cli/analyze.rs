@@ -1,13 +1,16 @@
 //! `emslab analyze`: the analysis of a data file or of a published ANOVA table.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use emslab::analysis::{self, AnalysisError, Cancel, Input, Likelihood, rows_not_kept};
 use emslab::data::{self, DataErrorKind, summary};
-use emslab::io::read_design;
+use emslab::io::read_design_with;
 use emslab::report;
 
-use super::{Failure, ModelArg, OutputArgs, design_failure, emit, parse_alpha, parse_column};
+use super::{
+    Failure, LimitArgs, ModelArg, OutputArgs, check_columns, design_failure, emit, parse_alpha,
+    parse_column,
+};
 
 #[derive(clap::Args, Debug)]
 #[command(group(clap::ArgGroup::new("input").required(true).args(["data", "summary"])))]
@@ -38,12 +41,19 @@ pub struct AnalyzeArgs {
     /// term into its denominator and refit.
     #[arg(long, value_enum, default_value = "report")]
     negative: NegativeArg,
+    /// Sums of squares of unbalanced data: III (each term adjusted for all others, the
+    /// default, as SAS GLM and car::Anova) or I (sequential, as SAS VARCOMP TYPE1 and
+    /// anova(lm)). Balanced data have one kind.
+    #[arg(long, value_enum, default_value = "III")]
+    ss_type: SsTypeArg,
     /// Skip the REML cross-check.
     #[arg(long)]
     no_reml: bool,
     /// Also fit by maximum likelihood (beside REML).
     #[arg(long, conflicts_with = "no_reml")]
     ml: bool,
+    #[command(flatten)]
+    limit: LimitArgs,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -66,8 +76,26 @@ impl From<NegativeArg> for emslab::moments::NegativePolicy {
     }
 }
 
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum SsTypeArg {
+    #[value(name = "I", alias = "1", alias = "i")]
+    I,
+    #[value(name = "III", alias = "3", alias = "iii")]
+    Iii,
+}
+
 pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
-    let design = read_design(&args.design)?;
+    let inputs: Vec<&Path> = [
+        Some(&args.design),
+        args.data.as_ref(),
+        args.summary.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(PathBuf::as_path)
+    .collect();
+    args.out.check(&inputs)?;
+    let design = read_design_with(&args.design, args.limit.max_terms)?;
     let opts = analysis::Options {
         model: args.model.into(),
         alpha: args.alpha,
@@ -76,6 +104,10 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
             (true, _) => Likelihood::Off,
             (false, false) => Likelihood::Reml,
             (false, true) => Likelihood::RemlAndMl,
+        },
+        ss_type: match args.ss_type {
+            SsTypeArg::I => emslab::unbalanced::SsType::I,
+            SsTypeArg::Iii => emslab::unbalanced::SsType::III,
         },
         residuals: false,
     };
@@ -105,7 +137,7 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
                 "give a data file (emslab analyze DESIGN DATA.csv) or --summary TABLE.csv",
             ));
         };
-        check_columns(&args, &design)?;
+        check_columns(&args.columns, &design, &args.design)?;
         let read_opts = data::ReadOptions {
             response: args.response.clone(),
             columns: args.columns.clone(),
@@ -129,28 +161,5 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
         analysis::run(&design, input, &opts, &Cancel::none(), &mut |_| {}).map_err(failure)?
     };
     let r = report::analysis_report(&a);
-    emit(&r.document, &r.json, &args.out)
-}
-
-/// Every `--column FACTOR=COL` names a factor of the design.
-fn check_columns(args: &AnalyzeArgs, design: &emslab::Design) -> Result<(), Failure> {
-    for (factor, _) in &args.columns {
-        if !design
-            .factors
-            .iter()
-            .any(|f| f.name.eq_ignore_ascii_case(factor))
-        {
-            let names: Vec<String> = design
-                .factors
-                .iter()
-                .map(|f| format!("`{}`", f.name))
-                .collect();
-            return Err(Failure::input(format!(
-                "--column {factor}=...: the design {} has no factor `{factor}`; its factors are {}",
-                args.design.display(),
-                names.join(", ")
-            )));
-        }
-    }
-    Ok(())
+    emit(&r.document, &r.json, &args.out, &inputs)
 }

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use emslab::chart::{self, render::ImageFormat};
 use emslab::data::{self, ReadOptions};
 use emslab::gauge::{self, GaugeError, Options, Tolerance};
-use emslab::io::{read_design, write_atomic};
+use emslab::io::{read_design, write_output};
 use emslab::report::gauge_tables::{GaugeInfo, gauge_document, gauge_report_json};
 
-use super::{Failure, OutputArgs, emit};
+use super::{Failure, OutputArgs, check_columns, emit, parse_column};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct GaugeArgs {
@@ -71,6 +71,10 @@ pub(crate) struct GaugeArgs {
     /// that is not a factor).
     #[arg(long, value_name = "COL")]
     response: Option<String>,
+    /// The column of a factor not named as the factor (repeatable): `--column
+    /// part=Sample`. Other factors are matched to columns by name, ignoring case.
+    #[arg(long = "column", value_name = "FACTOR=COL", value_parser = parse_column)]
+    columns: Vec<(String, String)>,
     /// Write the charts (components of variation, measurement by part and by operator,
     /// interaction, X-bar and R charts by operator) to FILE.svg or FILE.png.
     #[arg(long, value_name = "FILE.svg|FILE.png")]
@@ -125,12 +129,18 @@ pub(crate) fn run(args: GaugeArgs) -> Result<(), Failure> {
         .map(ImageFormat::from_path)
         .transpose()
         .map_err(|e| Failure::input(format!("--plot {e}")))?;
+    let inputs = [args.design.as_path(), args.data.as_path()];
+    args.out.check(&inputs)?;
+    if let Some(plot) = &args.plot {
+        emslab::io::check_output(plot, &inputs)?;
+    }
     let design = read_design(&args.design)?;
+    check_columns(&args.columns, &design, &args.design)?;
     let opts = options(&args);
     let prepared = gauge::prepare(&design, &opts).map_err(|e| failure(e, &args))?;
     let read = ReadOptions {
         response: args.response.clone(),
-        columns: Vec::new(),
+        columns: args.columns.clone(),
         keep_rows: true,
     };
     let ds = data::read_csv(&args.data, &prepared.design, &read)
@@ -147,11 +157,12 @@ pub(crate) fn run(args: GaugeArgs) -> Result<(), Failure> {
             code: 1,
             message: e.to_string(),
         })?;
-        write_atomic(path, &bytes)?;
+        write_output(path, &inputs, |f| std::io::Write::write_all(f, &bytes))?;
     }
     emit(
         &gauge_document(&study, &info),
         &gauge_report_json(&study, &info),
         &args.out,
+        &inputs,
     )
 }

@@ -12,8 +12,8 @@
 //! ([`crate::anova::from_cells`], the reduced model by pooling the dropped term), the
 //! expected mean squares ([`crate::ems::derive`]) and the method-of-moments estimators with
 //! their F tests ([`crate::moments::analyze`]). Each row of the gauge table is a linear
-//! combination of those estimators, so its value and its modified large-sample interval
-//! ([`intervals`]) both come from the mean squares.
+//! combination of those estimators, so its value and its interval ([`intervals`]: Burdick,
+//! Borror and Montgomery's modified large-sample formulas) both come from the mean squares.
 //!
 //! Sources (Minitab's names): Total Gage R&R = Repeatability + Reproducibility;
 //! Reproducibility = Operator + Operator*Part; Part-To-Part; Total Variation = Total Gage
@@ -23,6 +23,7 @@
 pub mod intervals;
 mod study;
 
+pub use intervals::{ShareMethod, VarcompMethod};
 pub use study::{Observations, study};
 
 use crate::anova::AnovaTable;
@@ -340,18 +341,30 @@ pub struct Bounds {
     pub upper: f64,
 }
 
-/// The intervals of one row at [`GaugeStudy::level`]: the variance component by the
-/// modified large-sample method, the shares by inverting it for the ratio to the total,
-/// and the rest transformed from those.
+/// The intervals of one row at [`GaugeStudy::level`] ([`intervals`]): the variance
+/// component (with the SD, study variation and %Tolerance transformed from it) and the
+/// share of the total (%Contribution, and %Study Var from it), each with the formula used.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RowIntervals {
     pub varcomp: Bounds,
+    /// The formula of `varcomp`, `sd`, `study_var` and `pct_tolerance`.
+    pub varcomp_method: VarcompMethod,
     /// `None` for Total Variation (its share is 100% by definition).
     pub pct_contribution: Option<Bounds>,
+    /// The formula of `pct_contribution` and `pct_study_var`.
+    pub share_method: Option<ShareMethod>,
     pub sd: Bounds,
     pub study_var: Bounds,
     pub pct_study_var: Option<Bounds>,
     pub pct_tolerance: Option<Bounds>,
+}
+
+/// The interval on √2 × SD(Part-To-Part) / SD(Total Gage R&R), the number of distinct
+/// categories before truncation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NdcInterval {
+    pub bounds: Bounds,
+    pub method: ShareMethod,
 }
 
 /// One row of the gauge table.
@@ -514,8 +527,9 @@ pub struct GaugeStudy {
     pub ndc_value: Option<f64>,
     /// Truncated, at least 1 (Minitab).
     pub ndc: Option<u64>,
-    /// Bounds on √2 × SD(parts)/SD(gauge) from the interval on the gauge share.
-    pub ndc_ci: Option<Bounds>,
+    /// Bounds on √2 × SD(parts)/SD(gauge): from the book's interval on `γ_P/γ_M` (crossed),
+    /// from the interval on the gauge share (nested; `None` when its lower bound is 0).
+    pub ndc_ci: Option<NdcInterval>,
     pub assessment: Assessment,
     pub notes: Vec<GaugeNote>,
     /// The measurements themselves, for the charts.

@@ -4,10 +4,13 @@
 // `!(x > 0.0)` is meant: it is true for NaN as well.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
-use super::intervals::{MeanSquare, Solver};
+use super::intervals::{
+    CrossedSizes, MeanSquare, ShareMethod, Solver, factor_ratio_with_interaction,
+    factor_ratio_without_interaction, share_of_ratio, share_of_rest,
+};
 use super::{
     Acceptance, AnovaWithTests, Assessment, Bounds, GaugeError, GaugeNote, GaugeRow, GaugeStudy,
-    Interaction, InteractionStatus, Layout, Options, Prepared, RowIntervals, Source,
+    Interaction, InteractionStatus, Layout, NdcInterval, Options, Prepared, RowIntervals, Source,
 };
 use crate::anova;
 use crate::data::Dataset;
@@ -199,15 +202,83 @@ fn raw_rows(
     Ok(rows)
 }
 
+/// The book's closed-form ratios of a crossed study: parts, and operators, to the rest of
+/// the variance (`None` in a nested study).
+#[derive(Debug, Clone, Copy)]
+struct Ratios {
+    part: Option<(f64, f64)>,
+    operator: Option<(f64, f64)>,
+    /// The operator x part interaction is in the final model.
+    interaction: bool,
+}
+
+/// The ratios from the final model's mean squares: (part, operator, [part x operator,]
+/// repeatability).
+fn crossed_ratios(ms: &[MeanSquare], p: f64, o: f64, r: f64, alpha: f64) -> Ratios {
+    let part_n = CrossedSizes { a: p, b: o, r };
+    let op_n = CrossedSizes { a: o, b: p, r };
+    match *ms {
+        [sp, so, spo, se] => Ratios {
+            part: factor_ratio_with_interaction([sp, so, spo, se], part_n, alpha),
+            operator: factor_ratio_with_interaction([so, sp, spo, se], op_n, alpha),
+            interaction: true,
+        },
+        [sp, so, se] => Ratios {
+            part: factor_ratio_without_interaction([sp, so, se], part_n, alpha),
+            operator: factor_ratio_without_interaction([so, sp, se], op_n, alpha),
+            interaction: false,
+        },
+        _ => Ratios {
+            part: None,
+            operator: None,
+            interaction: false,
+        },
+    }
+}
+
+/// The interval on a row's share of the total and its formula: the book's closed form
+/// where there is one, else the inverted MLS interval.
+fn share_interval(
+    solver: &mut Solver,
+    row: &GaugeRow,
+    total: &[(usize, f64)],
+    ratios: Option<Ratios>,
+) -> Option<((f64, f64), ShareMethod)> {
+    let closed = ratios.and_then(|r| {
+        let part =
+            |f: fn((f64, f64)) -> (f64, f64)| r.part.map(|x| (f(x), ShareMethod::PartGaugeRatio));
+        let operator = r
+            .operator
+            .map(|x| (share_of_ratio(x), ShareMethod::OperatorRatio));
+        match row.source {
+            Source::PartToPart => part(share_of_ratio),
+            Source::TotalGageRr => part(share_of_rest),
+            Source::Operator => operator,
+            // Without the interaction, Reproducibility is the operator's component.
+            Source::Reproducibility if !r.interaction => operator,
+            _ => None,
+        }
+    });
+    match row.source {
+        Source::TotalVariation => None,
+        _ => closed.or_else(|| {
+            solver
+                .inverted_share(&row.combination, total)
+                .map(|b| (b, ShareMethod::Inverted))
+        }),
+    }
+}
+
 /// The intervals of one row.
 fn row_intervals(
     solver: &mut Solver,
     row: &GaugeRow,
     total: &[(usize, f64)],
+    ratios: Option<Ratios>,
     k: f64,
     width: Option<f64>,
 ) -> Option<RowIntervals> {
-    let (lo, hi) = solver.bounds(&row.combination)?;
+    let (lo, hi, varcomp_method) = solver.interval(&row.combination)?;
     let varcomp = Bounds {
         lower: lo.max(0.0),
         upper: hi.max(0.0),
@@ -216,30 +287,63 @@ fn row_intervals(
         lower: varcomp.lower.sqrt(),
         upper: varcomp.upper.sqrt(),
     };
-    let share = if row.source == Source::TotalVariation {
-        None
-    } else {
-        solver.ratio(&row.combination, total)
+    let share = share_interval(solver, row, total, ratios);
+    let bounds = |f: fn(f64) -> f64| {
+        share.map(|((l, u), _)| Bounds {
+            lower: f(l),
+            upper: f(u),
+        })
     };
     Some(RowIntervals {
         varcomp,
-        pct_contribution: share.map(|(l, u)| Bounds {
-            lower: 100.0 * l,
-            upper: 100.0 * u,
-        }),
+        varcomp_method,
+        pct_contribution: bounds(|x| 100.0 * x),
+        share_method: share.map(|s| s.1),
         sd,
         study_var: Bounds {
             lower: k * sd.lower,
             upper: k * sd.upper,
         },
-        pct_study_var: share.map(|(l, u)| Bounds {
-            lower: 100.0 * l.sqrt(),
-            upper: 100.0 * u.sqrt(),
-        }),
+        pct_study_var: bounds(|x| 100.0 * x.sqrt()),
         pct_tolerance: width.map(|w| Bounds {
             lower: 100.0 * k * sd.lower / w,
             upper: 100.0 * k * sd.upper / w,
         }),
+    })
+}
+
+/// Sets every row's intervals; returns the interval on the number of distinct categories.
+fn add_intervals(
+    rows: &mut [GaugeRow],
+    ms: &[MeanSquare],
+    ratios: Option<Ratios>,
+    opts: &Options,
+) -> Option<NdcInterval> {
+    let (k, width) = (opts.study_var, opts.tolerance.map(|t| t.width()));
+    let mut solver = Solver::new(ms, 1.0 - opts.level);
+    let total_w = rows
+        .last()
+        .map(|r| r.combination.clone())
+        .unwrap_or_default();
+    for row in rows.iter_mut() {
+        row.ci = row_intervals(&mut solver, row, &total_w, ratios, k, width);
+    }
+    let ndc = |lambda: (f64, f64)| Bounds {
+        lower: (2.0 * lambda.0.max(0.0)).sqrt(),
+        upper: (2.0 * lambda.1.max(0.0)).sqrt(),
+    };
+    if let Some(part) = ratios.and_then(|r| r.part) {
+        return Some(NdcInterval {
+            bounds: ndc(part),
+            method: ShareMethod::PartGaugeRatio,
+        });
+    }
+    // From the gauge share ρ: parts/gauge = (1 - ρ)/ρ, unbounded when ρ's lower bound is 0.
+    let gauge = rows.iter().find(|r| r.source == Source::TotalGageRr)?;
+    let (l, u) = solver.inverted_share(&gauge.combination, &total_w)?;
+    (l > 0.0).then(|| NdcInterval {
+        bounds: ndc(((1.0 - u) / u, (1.0 - l) / l)),
+        method: ShareMethod::Inverted,
     })
 }
 
@@ -327,8 +431,8 @@ pub fn study(prepared: &Prepared, ds: &Dataset, opts: &Options) -> Result<GaugeS
             ci: None,
         })
         .collect();
-    let fa = &final_fit.system;
-    let ms: Vec<MeanSquare> = fa
+    let ms: Vec<MeanSquare> = final_fit
+        .system
         .rows
         .iter()
         .map(|r| MeanSquare {
@@ -336,35 +440,30 @@ pub fn study(prepared: &Prepared, ds: &Dataset, opts: &Options) -> Result<GaugeS
             df: r.df as f64,
         })
         .collect();
-    let mut solver = Solver::new(&ms, 1.0 - opts.level);
-    let total_w = rows
-        .last()
-        .map(|r| r.combination.clone())
-        .unwrap_or_default();
-    for row in &mut rows {
-        row.ci = row_intervals(&mut solver, row, &total_w, k, width);
-    }
+    let (pi, oi) = prepared.indices();
+    let sized_levels = |f: usize| ds.factors[f].levels;
+    let ratios = (prepared.layout == Layout::Crossed).then(|| {
+        crossed_ratios(
+            &ms,
+            f64::from(sized_levels(pi)),
+            f64::from(sized_levels(oi)),
+            ds.balance.replicates as f64,
+            1.0 - opts.level,
+        )
+    });
+    let ndc_ci = add_intervals(&mut rows, &ms, ratios, opts);
     let get = |s: Source| rows.iter().find(|r| r.source == s);
     let (gauge, part) = match (get(Source::TotalGageRr), get(Source::PartToPart)) {
         (Some(g), Some(p)) => (g, p),
         _ => return Err(GaugeError::Internal("missing gauge rows".into())),
     };
     let (ndc_value, ndc) = distinct_categories(gauge.varcomp, part.varcomp, &mut notes);
-    let ndc_ci = solver
-        .ratio(&gauge.combination, &total_w)
-        .filter(|&(l, u)| l > 0.0 && u < 1.0)
-        .map(|(l, u)| Bounds {
-            lower: (2.0 * (1.0 - u) / u).sqrt(),
-            upper: (2.0 * (1.0 - l) / l).sqrt(),
-        });
     let assessment = Assessment {
         pct_study_var: Acceptance::of_pct_study_var(gauge.pct_study_var),
         pct_contribution: Acceptance::of_pct_contribution(gauge.pct_contribution),
         pct_tolerance: gauge.pct_tolerance.map(Acceptance::of_pct_study_var),
         ndc: ndc.map(Acceptance::of_ndc),
     };
-    let (pi, oi) = prepared.indices();
-    let sized_levels = |f: usize| ds.factors[f].levels;
     Ok(GaugeStudy {
         layout: prepared.layout,
         part: prepared.part.clone(),

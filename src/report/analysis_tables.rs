@@ -7,12 +7,14 @@ use serde::Serialize;
 use super::json::{ComponentJson, EmsJson, IntervalJson, TermJson, TermTestJson, TestJson};
 use super::reml_tables::{RemlJson, reml_tables};
 use super::table::{Align, Cell, Document, Table, fmt_sig};
+use super::unbalanced_tables::{unbalanced_note_text, unbalanced_tables};
 use super::{EmsOptions, ems_tables, model_blurb, words};
 use crate::analysis::{Analysis, Balanced, RemlOutcome, Route, Source, Unbalanced};
 use crate::anova::AnovaTable;
 use crate::data::Coding;
-use crate::ems::{EmsTable, TestKind};
+use crate::ems::{EmsTable, Model, TestKind};
 use crate::moments::{MomentFit, TermTest};
+use crate::unbalanced::{MomentComponent, SsPart, SsRow, SsType};
 
 fn sig(v: f64, digits: usize) -> Cell {
     if v.is_nan() {
@@ -143,17 +145,59 @@ fn balanced_document(a: &Analysis, b: &Balanced) -> Document {
 
 fn unbalanced_document(a: &Analysis, u: &Unbalanced) -> Document {
     let mut doc = super::ems_document(&u.table, EmsOptions { steps: false });
+    doc.preamble = vec![format!(
+        "Model: unrestricted (the sums of squares of unbalanced data, their expected mean squares and REML all use it{}). emslab {}.",
+        if a.options.model == Model::Unrestricted {
+            String::new()
+        } else {
+            format!(
+                "; --model {} applies to balanced data",
+                a.options.model.as_str()
+            )
+        },
+        env!("CARGO_PKG_VERSION")
+    )];
     doc.preamble.push(format!(
         "Data: {} ({} observations). Unbalanced: {}",
         a.source.file(),
-        a.reml.fits().map_or(0, |f| f.reml.fit.n_observations),
+        match &a.source {
+            Source::Data { n_rows, .. } => *n_rows,
+            Source::Summary { .. } => 0,
+        },
         u.problem,
     ));
-    doc.preamble.push(
-        "The ANOVA-table (method-of-moments) route needs balanced data, so it was not taken; the REML fit below handles unbalanced data."
-            .to_string(),
+    let mut tables = vec![data_table(&a.source)];
+    // The design as declared; its N does not hold for these data.
+    tables.extend(
+        doc.tables
+            .into_iter()
+            .filter(|t| t.key == "design")
+            .map(|mut t| {
+                t.notes.retain(|n| !n.starts_with("N = "));
+                t
+            }),
     );
-    doc.tables.retain(|t| t.key == "design" || t.key == "ems");
+    match &u.anova {
+        Ok(x) => {
+            doc.preamble.push(format!(
+                "The balanced-design expected mean squares and tests do not hold for these data: in their place, Type {} sums of squares in {} cells with their expected mean squares (numeric coefficients), the tests built from them and the moment estimates, as SAS GLM (RANDOM / TEST) and MIXED (METHOD=TYPE{}) give them; the REML fit follows.",
+                x.ss_type.as_str(),
+                x.n_cells,
+                if x.ss_type == SsType::I { "1" } else { "3" },
+            ));
+            tables.extend(unbalanced_tables(x));
+        }
+        Err(e) => doc.preamble.push(format!(
+            "The balanced-design expected mean squares and tests do not hold for these data, and the sums of squares could not be computed ({e}); the REML fit below handles unbalanced data."
+        )),
+    }
+    let notes = reml_notes(a);
+    if !notes.is_empty() {
+        let mut tab = Table::new("reml", "REML").columns(&[("", Align::Left)]);
+        tab.notes = notes;
+        tables.push(tab);
+    }
+    doc.tables = tables;
     doc
 }
 
@@ -193,7 +237,8 @@ fn data_table(info: &Source) -> Table {
             .map(|g| format!(", grand mean {}", fmt_sig(g, 8)))
             .unwrap_or_default()
     ));
-    tab.notes.extend(notes.iter().cloned());
+    tab.notes
+        .extend(notes.iter().map(super::data_notes::render));
     tab
 }
 
@@ -232,6 +277,15 @@ fn anova_table(t: &EmsTable, anova: &AnovaTable, a: &MomentFit) -> Table {
             Cell::empty(),
             Cell::empty(),
         ]);
+    }
+    for (row, into) in &anova.absorbed {
+        notes.push(format!(
+            "{} includes {}, which it absorbs (df {}, SS {}).",
+            anova.rows[*into].term,
+            row.term,
+            row.df,
+            row.ss.map_or("—".to_string(), |s| fmt_sig(s, 7))
+        ));
     }
     if !anova.pooled.is_empty() {
         notes.push(format!(
@@ -468,7 +522,7 @@ impl<'a> DataJson<'a> {
             } => DataJson {
                 source,
                 kind: "data",
-                notes: notes.clone(),
+                notes: notes.iter().map(super::data_notes::render).collect(),
                 response: Some(response),
                 n_rows: Some(*n_rows),
                 grand_mean: Some(*grand_mean),
@@ -487,6 +541,14 @@ impl<'a> DataJson<'a> {
             },
         }
     }
+}
+
+#[derive(Serialize)]
+pub struct AbsorbedSsJson<'a> {
+    pub term: &'a str,
+    pub into: &'a str,
+    pub df: u64,
+    pub ss: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -543,6 +605,9 @@ pub struct MomentsJson<'a> {
     pub pure_error: Option<DfSsJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pooled_into_residual: Option<Vec<DfSsJson<'a>>>,
+    /// Dropped terms whose df and SS a kept term's row holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub absorbed: Option<Vec<AbsorbedSsJson<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r_squared: Option<f64>,
     pub pooling: Vec<PoolingJson<'a>>,
@@ -551,24 +616,67 @@ pub struct MomentsJson<'a> {
     pub notes: Vec<String>,
 }
 
-/// The fields of an unbalanced analysis.
+/// The leading fields of an unbalanced analysis: the design, and in `terms` and
+/// `components` the Type III (or Type I) rows and moment estimates, never the
+/// balanced-design EMS.
 #[derive(Serialize)]
-pub struct UnbalancedJson {
+pub struct UnbalancedHeadJson<'a> {
+    pub emslab_version: &'static str,
+    /// Always `unrestricted`: the model of the unbalanced analysis and of REML.
+    pub model: &'static str,
+    /// The model asked for, when it was not the unrestricted one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_requested: Option<&'static str>,
+    pub engine: &'static str,
+    pub design: super::json::DesignJson<'a>,
+    pub terms: &'a [SsRow],
+    pub components: &'a [MomentComponent],
+}
+
+/// The fields of an unbalanced analysis after the leading ones.
+#[derive(Serialize)]
+pub struct UnbalancedJson<'a> {
     pub balance_problem: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ss_type: Option<SsType>,
+    pub n_observations: Option<u64>,
+    pub alpha: f64,
+    pub data: DataJson<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_cells: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pure_error: Option<SsPart>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lack_of_fit: Option<SsPart>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<SsPart>,
+    /// Why the sums of squares could not be computed (the REML fit remains).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ss_error: Option<String>,
+    pub notes: Vec<String>,
+}
+
+/// The leading fields: the EMS report's (balanced) or the unbalanced analysis's.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum HeadJson<'a> {
+    Ems(EmsJson<'a, ComponentsJson<'a>>),
+    Unbalanced(UnbalancedHeadJson<'a>),
 }
 
 #[derive(Serialize)]
 #[serde(untagged)]
 pub enum RouteJson<'a> {
     Balanced(Box<MomentsJson<'a>>),
-    Unbalanced(UnbalancedJson),
+    Unbalanced(Box<UnbalancedJson<'a>>),
 }
 
 #[derive(Serialize)]
 #[serde(untagged)]
 pub enum ComponentsJson<'a> {
     Estimates(Vec<ComponentJson<'a>>),
-    Estimators(super::json::LazyRows<'a, super::json::EstimatorJson<'a>>),
 }
 
 /// The JSON report of `emslab analyze` (interface contract): the EMS report's fields,
@@ -576,7 +684,7 @@ pub enum ComponentsJson<'a> {
 #[derive(Serialize)]
 pub struct AnalysisJson<'a> {
     #[serde(flatten)]
-    pub head: EmsJson<'a, ComponentsJson<'a>>,
+    pub head: HeadJson<'a>,
     pub balanced: bool,
     #[serde(flatten)]
     pub route: RouteJson<'a>,
@@ -612,33 +720,66 @@ impl<'a> AnalysisJson<'a> {
         let reml_notes = (reml.is_none() && !notes.is_empty()).then_some(notes);
         match &a.route {
             Route::Balanced(b) => AnalysisJson {
-                head: EmsJson::with(
+                head: HeadJson::Ems(EmsJson::with(
                     &b.table,
                     move |u| analysis_term(b, u),
                     ComponentsJson::Estimates(components_json(b)),
-                ),
+                )),
                 balanced: true,
                 route: RouteJson::Balanced(Box::new(moments_json(a, b))),
                 reml,
                 reml_notes,
             },
-            Route::Unbalanced(u) => {
-                let t = &u.table;
-                AnalysisJson {
-                    head: EmsJson::with(
-                        t,
-                        move |i| TermJson::ems(t, i),
-                        ComponentsJson::Estimators(super::json::estimators(t)),
-                    ),
-                    balanced: false,
-                    route: RouteJson::Unbalanced(UnbalancedJson {
-                        balance_problem: u.problem.to_string(),
-                    }),
-                    reml,
-                    reml_notes,
-                }
-            }
+            Route::Unbalanced(u) => AnalysisJson {
+                head: HeadJson::Unbalanced(unbalanced_head(a, u)),
+                balanced: false,
+                route: RouteJson::Unbalanced(Box::new(unbalanced_json(a, u))),
+                reml,
+                reml_notes,
+            },
         }
+    }
+}
+
+fn unbalanced_head<'a>(a: &'a Analysis, u: &'a Unbalanced) -> UnbalancedHeadJson<'a> {
+    let requested = a.options.model;
+    let (terms, components): (&[SsRow], &[MomentComponent]) = match &u.anova {
+        Ok(x) => (&x.terms, &x.components),
+        Err(_) => (&[], &[]),
+    };
+    UnbalancedHeadJson {
+        emslab_version: env!("CARGO_PKG_VERSION"),
+        model: Model::Unrestricted.as_str(),
+        model_requested: (requested != Model::Unrestricted).then_some(requested.as_str()),
+        engine: "emslab",
+        design: super::json::DesignJson::new(&a.design),
+        terms,
+        components,
+    }
+}
+
+fn unbalanced_json<'a>(a: &'a Analysis, u: &'a Unbalanced) -> UnbalancedJson<'a> {
+    let x = u.anova.as_ref().ok();
+    UnbalancedJson {
+        balance_problem: u.problem.to_string(),
+        ss_type: x.map(|x| x.ss_type),
+        n_observations: x.map(|x| x.n_observations).or(match &a.source {
+            Source::Data { n_rows, .. } => Some(*n_rows),
+            Source::Summary { .. } => None,
+        }),
+        alpha: a.options.alpha,
+        data: DataJson::new(&a.source),
+        n_cells: x.map(|x| x.n_cells),
+        order: x
+            .filter(|x| x.ss_type == SsType::I)
+            .map(|x| x.order.as_slice()),
+        pure_error: x.map(|x| x.pure_error),
+        lack_of_fit: x.map(|x| x.lack_of_fit),
+        total: x.map(|x| x.total),
+        ss_error: u.anova.as_ref().err().map(|e| e.to_string()),
+        notes: x
+            .map(|x| x.notes.iter().map(unbalanced_note_text).collect())
+            .unwrap_or_default(),
     }
 }
 
@@ -676,6 +817,18 @@ fn moments_json<'a>(a: &'a Analysis, b: &'a Balanced) -> MomentsJson<'a> {
         pure_error: anova.pure_error.as_ref().map(|r| df_ss(r, false)),
         pooled_into_residual: (!anova.pooled.is_empty())
             .then(|| anova.pooled.iter().map(|r| df_ss(r, true)).collect()),
+        absorbed: (!anova.absorbed.is_empty()).then(|| {
+            anova
+                .absorbed
+                .iter()
+                .map(|(r, into)| AbsorbedSsJson {
+                    term: &r.term,
+                    into: &anova.rows[*into].term,
+                    df: r.df,
+                    ss: r.ss,
+                })
+                .collect()
+        }),
         r_squared: anova.r_squared(),
         pooling: m
             .pooling

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::table::{Align, Cell, Document, Table, fmt_sig};
 use crate::gauge::{
     Acceptance, AnovaWithTests, Bounds, GaugeNote, GaugeRow, GaugeStudy, InteractionStatus, Layout,
-    Source, Tolerance,
+    ShareMethod, Source, Tolerance, VarcompMethod,
 };
 
 /// What the report says about where the data came from.
@@ -145,10 +145,71 @@ fn varcomp_table(s: &GaugeStudy) -> Table {
             bounds_cell(r.ci.and_then(|c| c.pct_contribution), true),
         ]);
     }
-    t.notes.push(format!(
-        "Intervals: {lv}% modified large-sample (MLS) intervals on each combination of mean squares (Ting et al. 1990; Burdick, Borror and Montgomery 2005); shares of the total by inverting the MLS interval on the difference from a multiple of the total."
-    ));
+    t.notes.extend(interval_notes(s));
     t
+}
+
+/// The words for a variance-component formula.
+pub fn varcomp_method_text(m: VarcompMethod) -> &'static str {
+    match m {
+        VarcompMethod::ChiSquare => "exact chi-square interval on the mean square",
+        VarcompMethod::GraybillWang => {
+            "modified large-sample (MLS) interval on a sum of mean squares (Graybill and Wang 1980)"
+        }
+        VarcompMethod::Ting => "MLS interval on a difference of mean squares (Ting et al. 1990)",
+    }
+}
+
+/// The words for a share formula.
+pub fn share_method_text(m: ShareMethod) -> &'static str {
+    match m {
+        ShareMethod::PartGaugeRatio => {
+            "from the MLS interval on the ratio of the part-to-part to the gauge variance (Burdick and Larsen 1997)"
+        }
+        ShareMethod::OperatorRatio => {
+            "from the same ratio interval with parts and operators exchanged (operator variance to the rest)"
+        }
+        ShareMethod::Inverted => {
+            "by inverting the MLS interval on the component minus a multiple of the total (no closed form)"
+        }
+    }
+}
+
+/// The rows whose interval used each formula, in table order.
+fn rows_by<M: Copy + PartialEq>(
+    s: &GaugeStudy,
+    method: impl Fn(&GaugeRow) -> Option<M>,
+) -> Vec<(M, String)> {
+    let mut groups: Vec<(M, Vec<&str>)> = Vec::new();
+    for r in &s.rows {
+        let Some(m) = method(r) else { continue };
+        match groups.iter_mut().find(|g| g.0 == m) {
+            Some(g) => g.1.push(r.source.name()),
+            None => groups.push((m, vec![r.source.name()])),
+        }
+    }
+    groups.into_iter().map(|(m, v)| (m, v.join(", "))).collect()
+}
+
+/// The table notes naming each row's interval formula.
+fn interval_notes(s: &GaugeStudy) -> Vec<String> {
+    let lv = level_pct(s.level);
+    let varcomp = rows_by(s, |r| r.ci.map(|c| c.varcomp_method))
+        .into_iter()
+        .map(|(m, rows)| format!("{rows}: {}", varcomp_method_text(m)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let share = rows_by(s, |r| r.ci.and_then(|c| c.share_method))
+        .into_iter()
+        .map(|(m, rows)| format!("{rows}: {}", share_method_text(m)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    vec![
+        format!(
+            "{lv}% intervals on VarComp (Burdick, Borror and Montgomery 2005, ch. 3) — {varcomp}."
+        ),
+        format!("{lv}% intervals on %Contribution — {share}."),
+    ]
 }
 
 fn evaluation_table(s: &GaugeStudy) -> Table {
@@ -202,6 +263,17 @@ fn evaluation_table(s: &GaugeStudy) -> Table {
             .notes
             .push("Number of distinct categories: undefined (no gauge variation).".to_string()),
     }
+    if let Some(c) = s.ndc_ci {
+        t.notes.push(format!(
+            "{lv}% interval on √2 × SD(Part-To-Part) / SD(Total Gage R&R): [{}, {}], {}.",
+            fmt_sig(c.bounds.lower, 4),
+            fmt_sig(c.bounds.upper, 4),
+            share_method_text(c.method)
+        ));
+    }
+    t.notes.push(
+        "Interval bounds on %Study Var are 100 × √(share), the share being %Contribution / 100; those on SD, Study Var and %Tolerance come from the VarComp bounds.".to_string(),
+    );
     t
 }
 
@@ -381,7 +453,8 @@ pub fn gauge_document(s: &GaugeStudy, info: &GaugeInfo) -> Document {
 
 // ---- JSON ----
 
-/// An interval: `{"level", "lower", "upper", "method"}`.
+/// An interval: `{"level", "lower", "upper", "method"}`; `method` names the formula
+/// ([`VarcompMethod::as_str`], [`ShareMethod::as_str`]).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct IntervalJson {
     pub level: f64,
@@ -495,12 +568,12 @@ pub struct GaugeReportJson {
     pub gauge: GaugeJson,
 }
 
-fn interval(level: f64, b: Bounds) -> IntervalJson {
+fn interval(level: f64, b: Bounds, method: &'static str) -> IntervalJson {
     IntervalJson {
         level,
         lower: b.lower,
         upper: b.upper,
-        method: "mls",
+        method,
     }
 }
 
@@ -513,13 +586,20 @@ fn row_json(level: f64, r: &GaugeRow) -> GaugeRowJson {
         study_var: r.study_var,
         pct_study_var: r.pct_study_var,
         pct_tolerance: r.pct_tolerance,
-        ci: r.ci.map(|c| RowCiJson {
-            varcomp: interval(level, c.varcomp),
-            pct_contribution: c.pct_contribution.map(|b| interval(level, b)),
-            sd: interval(level, c.sd),
-            study_var: interval(level, c.study_var),
-            pct_study_var: c.pct_study_var.map(|b| interval(level, b)),
-            pct_tolerance: c.pct_tolerance.map(|b| interval(level, b)),
+        ci: r.ci.map(|c| {
+            let v = c.varcomp_method.as_str();
+            let share = |b: Option<Bounds>| {
+                b.zip(c.share_method)
+                    .map(|(b, m)| interval(level, b, m.as_str()))
+            };
+            RowCiJson {
+                varcomp: interval(level, c.varcomp, v),
+                pct_contribution: share(c.pct_contribution),
+                sd: interval(level, c.sd, v),
+                study_var: interval(level, c.study_var, v),
+                pct_study_var: share(c.pct_study_var),
+                pct_tolerance: c.pct_tolerance.map(|b| interval(level, b, v)),
+            }
         }),
         computed: (r.computed < 0.0 && r.varcomp == 0.0).then_some(r.computed),
     }
@@ -567,7 +647,9 @@ pub fn gauge_json(s: &GaugeStudy) -> GaugeJson {
         confidence_level: s.level,
         rows: s.rows.iter().map(|r| row_json(s.level, r)).collect(),
         ndc: s.ndc,
-        ndc_ci: s.ndc_ci.map(|b| interval(s.level, b)),
+        ndc_ci: s
+            .ndc_ci
+            .map(|n| interval(s.level, n.bounds, n.method.as_str())),
         assessment: AssessmentJson {
             pct_study_var: a.pct_study_var.as_str(),
             pct_contribution: a.pct_contribution.as_str(),
