@@ -11,11 +11,13 @@
 //!
 //! | stage | here | lme4 / MixedModels.jl |
 //! |---|---|---|
-//! | X and the levels of each Z_k; Z'Z, Z'X, X'X, Z'y, X'y, y'y in one pass | `frame` | `lFormula`, `remat.jl` |
+//! | X and the levels of each Z_k; Z'Z, Z'X, X'X, Z'y, X'y, y'y from passes over the rows ([`RowSource`]), nothing kept per row | `frame` | `lFormula`, `remat.jl` |
 //! | blocked sparse/dense Cholesky of [Z X y]'[Z X y] with Λ(θ) | `blocks` | `updateL!` |
-//! | the profiled criterion θ -> -2 log L | [`Criterion`] | `mkLmerDevfun` |
-//! | bounded minimisation with a log | `optim` | `optimizeLmer`, `OptSummary` |
-//! | estimates, BLUEs, BLUPs, intervals | `results` | `mkMerMod` |
+//! | the profiled criterion θ -> -2 log L and its analytic gradient | [`Criterion`] | `mkLmerDevfun` |
+//! | Newton steps on the gradient from each start until a verified optimum, with a log | `descent`, `optim` | `optimizeLmer`, `OptSummary` |
+//! | the deviance's Hessian in (θ, σ²) for SEs and df | `hessian` | lmerTest's `as_lmerModLmerTest` |
+//! | estimates, BLUEs, BLUPs, intervals (profiles by Newton steps) | `results`, `profile` | `mkMerMod`, `profile` |
+//! | tests, means, comparisons (Satterthwaite, Kenward-Roger) | [`inference`] | lmerTest, pbkrtest, emmeans |
 //!
 //! ```
 //! use emslab::Design;
