@@ -326,8 +326,13 @@ fn ems(
     if let Some(why) = &result.fallback {
         eprintln!("emslab: {why}; using the default engine");
     }
-    let (doc, json) = report::ems_report(&result, EmsOptions { steps });
-    emit(&doc, &json, out, &[design_path])
+    let json = report::EngineJson::new(&result);
+    emit(
+        || report::engine_document(&result, EmsOptions { steps }),
+        &json,
+        out,
+        &[design_path],
+    )
 }
 
 fn design_failure(path: &Path, e: DesignError) -> Failure {
@@ -384,26 +389,41 @@ fn stdout_result(r: std::io::Result<()>) -> Result<(), Failure> {
 
 /// Writes a report (document and JSON) as `--format`, `--table` and `--output` say.
 pub(crate) fn emit<J: Serialize>(
-    doc: &report::Document,
+    doc: impl FnOnce() -> report::Document,
     json: &J,
     out: &OutputArgs,
     inputs: &[&Path],
 ) -> Result<(), Failure> {
     let format: Format = out.format.into();
     let table = out.table.as_deref();
-    match output_path(&out.output) {
-        Some(path) => {
-            let text = report::render(doc, json, format, table)?;
-            write_output(path, inputs, |f| f.write_all(text.as_bytes()))?;
-            Ok(())
+    // The JSON of a whole report needs no document: it streams as it is serialized.
+    let doc = match (format, table) {
+        (Format::Json, None) => None,
+        _ => Some(doc()),
+    };
+    if let (Some(d), Some(key)) = (&doc, table)
+        && d.select(key).is_none()
+    {
+        return Err(RenderError::NoTable {
+            key: key.to_string(),
+            keys: d.keys().join(", "),
         }
+        .into());
+    }
+    let write = |w: &mut dyn Write| -> std::io::Result<()> {
+        match &doc {
+            None => report::write_json(w, json),
+            Some(d) => report::write_report(w, d, json, format, table).map_err(|e| match e {
+                RenderError::Io(e) => e,
+                other => std::io::Error::other(other.to_string()),
+            }),
+        }
+    };
+    match output_path(&out.output) {
+        Some(path) => Ok(write_output(path, inputs, |f| write(f))?),
         None => {
             let mut stdout = std::io::stdout().lock();
-            match report::write_report(&mut stdout, doc, json, format, table) {
-                Err(RenderError::Io(e)) => stdout_result(Err(e)),
-                r => Ok(r?),
-            }
-            .and_then(|()| stdout_result(stdout.flush()))
+            stdout_result(write(&mut stdout).and_then(|()| stdout.flush()))
         }
     }
 }

@@ -160,6 +160,6 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
         };
         analysis::run(&design, input, &opts, &Cancel::none(), &mut |_| {}).map_err(failure)?
     };
-    let r = report::analysis_report(&a);
-    emit(&r.document, &r.json, &args.out, &inputs)
+    let json = report::AnalysisJson::new(&a);
+    emit(|| report::analysis_document(&a), &json, &args.out, &inputs)
 }

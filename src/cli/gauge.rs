@@ -160,7 +160,7 @@ pub(crate) fn run(args: GaugeArgs) -> Result<(), Failure> {
         write_output(path, &inputs, |f| std::io::Write::write_all(f, &bytes))?;
     }
     emit(
-        &gauge_document(&study, &info),
+        || gauge_document(&study, &info),
         &gauge_report_json(&study, &info),
         &args.out,
         &inputs,

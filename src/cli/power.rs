@@ -105,7 +105,7 @@ pub(crate) fn run(args: PowerArgs) -> Result<(), Failure> {
         simulation: simulation.as_ref(),
     };
     emit(
-        &power_document(&report),
+        || power_document(&report),
         &power_json(&report),
         &args.out,
         &[path],
