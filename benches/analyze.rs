@@ -91,10 +91,9 @@ fn analyze(path: &Path, replicates: u32) -> (usize, f64) {
         likelihood: analysis::Likelihood::Off,
         ..analysis::Options::default()
     };
-    let mut rows = || unreachable!("no REML in this benchmark");
     let input = analysis::Input::Data {
         dataset: &ds,
-        rows: &mut rows,
+        rows: analysis::Rows::Kept,
     };
     let a = analysis::run(&d, input, &opts, &analysis::Cancel::none(), &mut |_| {})
         .expect("balanced analysis");

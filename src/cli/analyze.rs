@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use emslab::analysis::{self, AnalysisError, Cancel, Input, Likelihood, rows_not_kept};
+use emslab::analysis::{self, AnalysisError, Cancel, Input, Likelihood};
 use emslab::data::{self, DataErrorKind, summary};
 use emslab::io::read_design_with;
 use emslab::report;
@@ -151,12 +151,11 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
                 keep_rows: true,
                 ..read_opts.clone()
             };
-            let ds = data::read_csv(data_path, &design, &rows_opts)?;
-            ds.reml_input().ok_or_else(|| rows_not_kept(&ds))
+            Ok(data::read_csv(data_path, &design, &rows_opts)?)
         };
         let input = Input::Data {
             dataset: &dataset,
-            rows: &mut rows,
+            rows: analysis::Rows::Reread(&mut rows),
         };
         analysis::run(&design, input, &opts, &Cancel::none(), &mut |_| {}).map_err(failure)?
     };

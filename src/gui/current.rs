@@ -139,11 +139,8 @@ impl Current {
             Route::Unbalanced(_) => "REML fit (unbalanced data)",
         };
         let job = Job::spawn(label, ctx, move |progress: &Progress| {
-            let input = ds
-                .reml_input()
-                .ok_or_else(|| analysis::rows_not_kept(&ds))?;
             let cancel = Cancel::new(progress.cancel_flag());
-            analysis::fit_likelihood(&a, &input, &cancel)
+            analysis::fit_likelihood(&a, &ds, &cancel)
         })?;
         self.fit = Fit::Running(job);
         Ok(())
