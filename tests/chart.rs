@@ -40,8 +40,7 @@ fn power_curves_draw_the_curve_and_the_solution() {
     use emslab::chart::power::{effect_curve_panel, single, solve_panel};
     use emslab::power::{self, PowerSpec, SolveSpec, Vary};
 
-    let d = emslab::io::read_design(&common::design_path("two_factor_mixed.toml"))
-        .expect("design");
+    let d = emslab::io::read_design(&common::design_path("two_factor_mixed.toml")).expect("design");
     let m = emslab::Model::Restricted;
     let spec = PowerSpec::new(
         &d,

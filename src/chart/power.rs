@@ -87,20 +87,19 @@ pub fn solve_panel(table: &EmsTable, design: &Design, s: &Solution) -> Panel {
         .get(s.spec.term)
         .map_or("?", |t| t.name.as_str());
     let vary = vary_name(design, s.spec.vary);
-    let x_label = match s.spec.vary {
-        Vary::Factor(_) => format!("Levels of {vary}"),
-        Vary::Replicates => "Replicates per cell".to_string(),
+    let (x_label, against) = match s.spec.vary {
+        Vary::Factor(_) => (format!("Levels of {vary}"), format!("the levels of {vary}")),
+        Vary::Replicates => (
+            "Replicates per cell".to_string(),
+            "the replicates".to_string(),
+        ),
     };
     let mut series = vec![
         Series {
             name: format!("power of the test of {term}"),
             color: 0,
             data: SeriesData::Line {
-                points: s
-                    .curve
-                    .iter()
-                    .map(|&(n, p)| [f64::from(n), p])
-                    .collect(),
+                points: s.curve.iter().map(|&(n, p)| [f64::from(n), p]).collect(),
                 markers: true,
             },
         },
@@ -124,7 +123,7 @@ pub fn solve_panel(table: &EmsTable, design: &Design, s: &Solution) -> Panel {
         )),
     }
     Panel {
-        title: format!("Power of the test of {term} against {vary}"),
+        title: format!("Power of the test of {term} against {against}"),
         x: Axis {
             label: x_label,
             scale: Scale::Linear,

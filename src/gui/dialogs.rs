@@ -61,7 +61,9 @@ fn extensions(purpose: &DialogPurpose) -> Vec<&'static str> {
 fn saves(purpose: &DialogPurpose) -> bool {
     matches!(
         purpose,
-        DialogPurpose::SaveDesign | DialogPurpose::Export { .. } | DialogPurpose::ExportChart { .. }
+        DialogPurpose::SaveDesign
+            | DialogPurpose::Export { .. }
+            | DialogPurpose::ExportChart { .. }
     )
 }
 

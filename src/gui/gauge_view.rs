@@ -169,12 +169,7 @@ impl GaugeState {
 }
 
 /// Reads the analysed file again for the study's design, with the columns the analysis read.
-fn start_read(
-    prepared: &Prepared,
-    own: &Dataset,
-    path: PathBuf,
-    ctx: &egui::Context,
-) -> GaugeData {
+fn start_read(prepared: &Prepared, own: &Dataset, path: PathBuf, ctx: &egui::Context) -> GaugeData {
     let design = prepared.design.clone();
     let opts = ReadOptions {
         response: Some(own.response.clone()),

@@ -141,6 +141,21 @@ impl EmslabApp {
                 ui.label(RichText::new("HTML includes the plots.").weak());
             });
         }
+        if self
+            .analysis
+            .current
+            .as_ref()
+            .is_some_and(|c| c.gauge.shown().is_some())
+        {
+            ui.menu_button("Export gauge report", |ui| {
+                export(ui, DocKind::Gauge, &mut self.commands);
+            });
+        }
+        if self.plan.result().is_some() {
+            ui.menu_button("Export power report", |ui| {
+                export(ui, DocKind::Power, &mut self.commands);
+            });
+        }
         if !self.session.recent.is_empty() {
             ui.separator();
             ui.menu_button("Recent designs", |ui| {

@@ -288,11 +288,7 @@ fn error_words(e: &PowerError) -> String {
 }
 
 /// The plan, and the effects left out of it.
-fn compute(
-    design: &Design,
-    table: &EmsTable,
-    s: &PlanSettings,
-) -> (Plan, Vec<(String, String)>) {
+fn compute(design: &Design, table: &EmsTable, s: &PlanSettings) -> (Plan, Vec<(String, String)>) {
     let residual = table.residual();
     let sigma2: Vec<(&str, f64)> = table
         .terms
@@ -396,7 +392,15 @@ pub fn plan_ui(
     if wide {
         ui.columns(2, |cols| {
             inputs(&mut cols[0], settings, state);
-            solve_ui(&mut cols[1], settings, design, table, state, input.spec, commands);
+            solve_ui(
+                &mut cols[1],
+                settings,
+                design,
+                table,
+                state,
+                input.spec,
+                commands,
+            );
         });
     } else {
         inputs(ui, settings, state);
@@ -678,11 +682,7 @@ fn results_ui(ui: &mut Ui, r: &PlanResult, s: &mut PlanSettings, commands: &mut 
             Err(_) => "against the size".to_string(),
         };
         ui.radio_value(&mut s.curve, CurveKind::Sizes, sizes);
-        ui.radio_value(
-            &mut s.curve,
-            CurveKind::Effect,
-            "against the effect size",
-        );
+        ui.radio_value(&mut s.curve, CurveKind::Effect, "against the effect size");
         ui.separator();
         plots::export_buttons(ui, ChartSource::Plan, commands);
     });

@@ -224,7 +224,10 @@ pub fn export_buttons(ui: &mut Ui, chart: ChartSource, commands: &mut Vec<Comman
             .accessible_name(format!("Save {what}{ext}…"))
             .clicked()
         {
-            commands.push(Command::Dialog(DialogPurpose::ExportChart { chart, format }));
+            commands.push(Command::Dialog(DialogPurpose::ExportChart {
+                chart,
+                format,
+            }));
         }
     }
 }

@@ -5,8 +5,8 @@
 use egui::{RichText, Ui};
 use emslab::analysis::{self, Likelihood, RemlOutcome, Route};
 use emslab::moments::NegativePolicy;
-use emslab::unbalanced::SsType;
 use emslab::report::{Table, fmt_sig};
+use emslab::unbalanced::SsType;
 
 use super::command::{Command, DocKind};
 use super::current::{AnalysisState, Current, Fit, Inputs};
@@ -385,6 +385,7 @@ fn balance_section(ui: &mut Ui, s: &mut SectionCtx<'_>) {
         ui.add(egui::Label::new(RichText::new(p).weak()).wrap());
     }
     let t = super::data_view::balance_table(b);
+    ui.label(RichText::new(&t.title).strong());
     table_view::table_ui(ui, &t, &format!("{}-balance", c.id), &Hooks::default());
     for n in &b.level_notes {
         table_view::notes_label(ui, &n.to_string());
