@@ -169,6 +169,8 @@ impl GaugeState {
 }
 
 /// Reads the analysed file again for the study's design, with the columns the analysis read.
+// `DataError` is the library's error type, returned as is.
+#[allow(clippy::result_large_err)]
 fn start_read(prepared: &Prepared, own: &Dataset, path: PathBuf, ctx: &egui::Context) -> GaugeData {
     let design = prepared.design.clone();
     let opts = ReadOptions {

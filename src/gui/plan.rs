@@ -637,12 +637,17 @@ fn answer_ui(
             fmt_sig(p, 4)
         ));
     }
+    let take = |ui: &mut Ui, n: u32| {
+        ui.horizontal(|ui| {
+            ui.button(format!("Set {vary} to {n} in the design"))
+                .on_hover_text("Edit the design's size (undo with Ctrl+Z)")
+                .clicked()
+        })
+        .inner
+    };
     if let Some(n) = sol.size
         && now != Some(n)
-        && ui
-            .button(format!("Set {vary} to {n} in the design"))
-            .on_hover_text("Edit the design's size (undo with Ctrl+Z)")
-            .clicked()
+        && take(ui, n)
     {
         let mut s = spec.clone();
         match sol.spec.vary {

@@ -446,8 +446,21 @@ pub fn panel_ui(
                 ));
             }
         }
+        let x_right = p.x_range().map(|r| r.1);
         for s in &p.series {
             draw_series(plot_ui, s);
+            // A control limit's or reference line's label at the right end, as Minitab
+            // and the exported figures have it.
+            if let (SeriesData::Level { value, label, .. }, Some(x)) = (&s.data, x_right)
+                && value.is_finite()
+                && !label.is_empty()
+            {
+                plot_ui.text(
+                    Text::new("", PlotPoint::new(x, *value), RichText::new(label).small())
+                        .anchor(egui::Align2::RIGHT_BOTTOM)
+                        .color(color(s.color)),
+                );
+            }
         }
     });
     legend_ui(ui, panel);

@@ -381,7 +381,13 @@ fn balance_section(ui: &mut Ui, s: &mut SectionCtx<'_>) {
             b.n_problems, b.n_cells, b.replicates
         ),
     );
-    for p in &c.document.preamble {
+    // The report's words, but for the data line: the table below names the cells.
+    for p in c
+        .document
+        .preamble
+        .iter()
+        .filter(|p| !p.starts_with("Data: "))
+    {
         ui.add(egui::Label::new(RichText::new(p).weak()).wrap());
     }
     let t = super::data_view::balance_table(b);
