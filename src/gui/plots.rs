@@ -153,13 +153,14 @@ pub fn figure(c: &Current, kind: PlotKind, log: bool, means: &MeansChoice) -> Op
 }
 
 /// Every figure of an analysis, for the HTML report: components, residuals, the cell means
-/// as chosen, the variability chart.
+/// as chosen, the variability chart, and the gauge study's charts when it was shown.
 pub fn all_figures(c: &Current) -> Vec<Figure> {
     let p = &c.plots;
     let means = p.key().means;
     PlotKind::ALL
         .iter()
         .filter_map(|&k| figure(c, k, k == PlotKind::Components && p.log, &means))
+        .chain(c.gauge.figure().cloned())
         .collect()
 }
 

@@ -1438,14 +1438,15 @@ fn gauge_shown<'a>(h: &'a Harness<'_, EmslabApp>) -> &'a super::gauge_view::Show
 fn the_gauge_section_reproduces_minitab_and_follows_its_inputs() {
     use emslab::gauge::{InteractionStatus, Source};
     let dir = temp_dir();
-    let (png, svg, csv) = (
+    let (png, svg, csv, html) = (
         dir.path().join("gauge.png"),
         dir.path().join("gauge.svg"),
         dir.path().join("evaluation.csv"),
+        dir.path().join("report.html"),
     );
     let mut h = harness(
         EmslabApp::default(),
-        vec![png.clone(), svg.clone(), csv.clone()],
+        vec![png.clone(), svg.clone(), csv.clone(), html.clone()],
     );
     let design = repo().join("designs/gauge_aiag.toml");
     let data = repo().join("designs/gauge_aiag.csv");
@@ -1535,6 +1536,12 @@ fn the_gauge_section_reproduces_minitab_and_follows_its_inputs() {
     if let Some(cli) = cli_run(&args) {
         assert_eq!(app, cli);
     }
+    // The HTML analysis report carries the gauge charts with the other plots.
+    click(&mut h, "File");
+    click(&mut h, "Export analysis report");
+    click(&mut h, "HTML (.html)");
+    let report = std::fs::read_to_string(&html).expect("HTML written");
+    assert!(report.contains("Gage R&amp;R (ANOVA) Report for measurement"));
     set_value(&mut h, "Interaction alpha", "0.05");
     set_value(&mut h, "Study variation multiplier", "6");
 
