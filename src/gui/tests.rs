@@ -1412,6 +1412,13 @@ fn the_plan_view_gives_power_live_and_solves_for_the_levels() {
     set_text(&mut h, "Effects of A", "1, 2");
     assert!(shows_part(&h, "2 given: 3 values, one per level of A"));
     assert!(shown(&h, 0.05));
+    // Solving for the replicates of a test with power α: unreachable, and said so.
+    click(&mut h, "Solve for");
+    click(&mut h, "replicates");
+    let sol = plan_result(&h).solution.clone().expect("solved");
+    assert_eq!(sol.spec.vary, emslab::power::Vary::Replicates);
+    assert_eq!(sol.size, None);
+    assert!(shows_part(&h, "No size up to 1000 reaches 0.8"));
     // The inputs are kept with the session.
     let back: Session =
         serde_json::from_str(&serde_json::to_string(&h.state().session_snapshot()).expect("json"))
