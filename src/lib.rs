@@ -15,6 +15,7 @@ pub mod ems;
 pub mod gauge;
 pub mod io;
 pub mod moments;
+pub mod notation;
 pub mod power;
 pub mod reml;
 pub mod report;

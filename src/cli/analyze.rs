@@ -1,14 +1,15 @@
 //! `emslab analyze`: the analysis of a data file or of a published ANOVA table.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use emslab::analysis::{self, AnalysisError, Cancel, Input, Likelihood, rows_not_kept};
 use emslab::data::{self, DataErrorKind, summary};
-use emslab::io::read_design;
+use emslab::io::read_design_with;
 use emslab::report;
 
 use super::{
-    Failure, ModelArg, OutputArgs, check_columns, design_failure, emit, parse_alpha, parse_column,
+    Failure, LimitArgs, ModelArg, OutputArgs, check_columns, design_failure, emit, parse_alpha,
+    parse_column,
 };
 
 #[derive(clap::Args, Debug)]
@@ -52,6 +53,8 @@ pub struct AnalyzeArgs {
     #[arg(long, conflicts_with = "no_reml")]
     ml: bool,
     #[command(flatten)]
+    limit: LimitArgs,
+    #[command(flatten)]
     out: OutputArgs,
 }
 
@@ -82,7 +85,17 @@ pub enum SsTypeArg {
 }
 
 pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
-    let design = read_design(&args.design)?;
+    let inputs: Vec<&Path> = [
+        Some(&args.design),
+        args.data.as_ref(),
+        args.summary.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(PathBuf::as_path)
+    .collect();
+    args.out.check(&inputs)?;
+    let design = read_design_with(&args.design, args.limit.max_terms)?;
     let opts = analysis::Options {
         model: args.model.into(),
         alpha: args.alpha,
@@ -147,6 +160,6 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
         };
         analysis::run(&design, input, &opts, &Cancel::none(), &mut |_| {}).map_err(failure)?
     };
-    let r = report::analysis_report(&a);
-    emit(&r.document, &r.json, &args.out)
+    let json = report::AnalysisJson::new(&a);
+    emit(|| report::analysis_document(&a), &json, &args.out, &inputs)
 }

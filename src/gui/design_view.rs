@@ -771,6 +771,15 @@ fn terms_ui(ui: &mut Ui, form: &mut Form<'_>, derived: &Derived) {
                 )
             };
             ui.label(format!("Residual: df {df}{pooled}"));
+            for a in &d.absorbed {
+                ui.label(format!(
+                    "{} absorbs {} (the smallest kept term containing it): df {}",
+                    d.terms[a.into].name,
+                    a.term.name,
+                    d.row_df(a.into)
+                        .map_or_else(|| d.row_df_symbolic(a.into), |v| v.to_string())
+                ));
+            }
         }
         // Errors about the term list.
         match where_ {

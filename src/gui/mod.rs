@@ -99,12 +99,9 @@ pub fn make_app(
 ) -> Result<EmslabApp, GuiError> {
     let mut app = EmslabApp::new(session);
     if let Some(path) = &design {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| GuiError::Input(format!("{}: {e}", path.display())))?;
-        // A syntax error cannot be shown in the form; a design that parses but is invalid
-        // opens with the problem shown next to its field.
-        emslab::DesignSpec::from_toml_str(&text)
-            .map_err(|e| GuiError::Input(format!("{}: {e}", path.display())))?;
+        // A design named on the command line is checked in full before any window opens:
+        // a bad file is one message on the terminal and exit status 2, as for `ems`.
+        emslab::io::read_design(path).map_err(|e| GuiError::Input(e.to_string()))?;
     }
     if let Some(path) = &data
         && !path.is_file()

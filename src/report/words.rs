@@ -1,7 +1,9 @@
 //! The words of the report: every typed finding of the computation said in English.
 
 use super::table::fmt_sig;
-use crate::ems::{Cell as Entry, CellValue, EmsTable, NoTest, combination_string, latex_symbol};
+use crate::ems::{
+    Cell as Entry, CellValue, EmsTable, NoTest, Ratio, combination_string, latex_symbol,
+};
 use crate::moments::{
     ComponentNote, Interval, MomentFit, MomentNote, NoInterval, PoolStep, VarianceComponent,
     Weights,
@@ -31,6 +33,10 @@ pub fn no_test(t: &EmsTable, reason: NoTest) -> String {
             "pooled into `{}` (negative estimate, --negative pool)",
             name(t, into)
         ),
+        NoTest::WeightsOverflow => {
+            "its denominator's exact weights do not fit in 64-bit integers".into()
+        }
+        NoTest::NeedsLevels => "the weights of its denominator depend on the level counts, which the design does not give (a kept term absorbs a dropped one)".into(),
     }
 }
 
@@ -118,11 +124,17 @@ pub fn moment_notes(t: &EmsTable, m: &MomentFit) -> Vec<String> {
 /// `0.5 MS(A) + 0.25 MS(B)`.
 pub fn weights_text(t: &EmsTable, comb: &Weights) -> String {
     if comb.iter().all(|(_, w)| w.fract() == 0.0) {
-        let ints: Vec<(usize, i64)> = comb.iter().map(|&(v, w)| (v, w as i64)).collect();
+        let ints: Vec<(usize, Ratio)> = comb
+            .iter()
+            .map(|&(v, w)| (v, Ratio::integer(w as i64)))
+            .collect();
         t.combination_text(&ints)
     } else {
         combination_string(
-            &comb.iter().map(|&(v, _)| (v, 1)).collect::<Vec<_>>(),
+            &comb
+                .iter()
+                .map(|&(v, _)| (v, Ratio::ONE))
+                .collect::<Vec<_>>(),
             |v| {
                 let w = comb.iter().find(|(x, _)| *x == v).map_or(0.0, |x| x.1);
                 format!("{} MS({})", fmt_sig(w, 6), name(t, v))
