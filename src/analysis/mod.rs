@@ -56,6 +56,11 @@ pub struct Options {
     pub likelihood: Likelihood,
     /// The sums of squares of unbalanced data (`--ss-type`; balanced data have one kind).
     pub ss_type: SsType,
+    /// Starts of the likelihood optimiser: `None` stops at the first start whose optimum
+    /// is verified (gradient, curvature, boundary); `Some(n)` runs `n` starts and keeps
+    /// the best (`--reml-starts N`, the multi-start check).
+    #[serde(default)]
+    pub reml_starts: Option<usize>,
     /// Keep (fitted, residual) pairs of the REML fit ([`RemlFits::residuals`]), for plots.
     pub residuals: bool,
 }
@@ -68,6 +73,7 @@ impl Default for Options {
             negative: NegativePolicy::default(),
             likelihood: Likelihood::default(),
             ss_type: SsType::default(),
+            reml_starts: None,
             residuals: false,
         }
     }
@@ -494,6 +500,7 @@ pub fn fit_likelihood(
             residuals: opts.residuals && !ml,
             level_labels: Some(labels.clone()),
             cancel: cancel.flag(),
+            reml_starts: opts.reml_starts,
             ..RemlOptions::default()
         };
         let fit = match reml::fit_source(&a.design, &mut DatasetRows(rows), &ropts) {

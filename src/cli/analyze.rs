@@ -46,6 +46,10 @@ pub struct AnalyzeArgs {
     /// anova(lm)). Balanced data have one kind.
     #[arg(long, value_enum, default_value = "III")]
     ss_type: SsTypeArg,
+    /// Run N starts of the REML optimiser and keep the best (the multi-start check);
+    /// by default the search ends at the first start whose optimum is verified.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=20))]
+    reml_starts: Option<u64>,
     /// Skip the REML cross-check.
     #[arg(long)]
     no_reml: bool,
@@ -109,6 +113,7 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
             SsTypeArg::I => emslab::unbalanced::SsType::I,
             SsTypeArg::Iii => emslab::unbalanced::SsType::III,
         },
+        reml_starts: args.reml_starts.map(|n| n as usize),
         residuals: false,
     };
     let failure = |e: AnalysisError| match e {

@@ -116,6 +116,7 @@ impl From<SessionFile> for Session {
                     (true, true) => Likelihood::RemlAndMl,
                 },
                 ss_type: default.ss_type,
+                reml_starts: default.reml_starts,
                 residuals: true,
             }
         });
