@@ -11,6 +11,7 @@ pub mod gauge_tables;
 pub mod json;
 pub mod power_tables;
 mod reml_tables;
+pub mod reml_words;
 mod table;
 mod unbalanced_tables;
 pub mod words;
