@@ -12,6 +12,7 @@ pub mod design;
 pub mod dist;
 pub mod ems;
 pub mod io;
+pub mod means;
 pub mod moments;
 pub mod reml;
 pub mod report;

@@ -114,6 +114,7 @@ pub fn analyze(
         },
         // For the residual plot.
         residuals: true,
+        ..analysis::Options::default()
     };
     let mut rows = || ds.reml_input().ok_or_else(|| analysis::rows_not_kept(ds));
     let input = Input::Data {

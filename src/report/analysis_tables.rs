@@ -5,6 +5,10 @@
 use serde::Serialize;
 
 use super::json::{ComponentJson, EmsJson, IntervalJson, TermJson, TermTestJson, TestJson};
+use super::means_tables::{
+    MeansJson, PrecisionSource, comparisons_table, covariances_json, covariances_table,
+    means_table, precision_json, precision_table,
+};
 use super::reml_tables::{RemlJson, reml_tables};
 use super::table::{Align, Cell, Document, Table, fmt_sig};
 use super::{EmsOptions, ems_tables, model_blurb, words};
@@ -12,7 +16,9 @@ use crate::analysis::{Analysis, Balanced, RemlOutcome, Route, Source, Unbalanced
 use crate::anova::AnovaTable;
 use crate::data::Coding;
 use crate::ems::{EmsTable, TestKind};
-use crate::moments::{MomentFit, TermTest};
+use crate::means::Means;
+use crate::moments::{MomentFit, NegativePolicy, TermTest};
+use crate::reml::inference::FixedTest;
 
 fn sig(v: f64, digits: usize) -> Cell {
     if v.is_nan() {
@@ -60,8 +66,25 @@ fn reml_notes(a: &Analysis) -> Vec<String> {
             vec!["No REML fit: a table of mean squares has no observations to fit.".to_string()]
         }
         RemlOutcome::Failed(e) => vec![format!("REML fit failed: {e}")],
+        RemlOutcome::Off if a.table().terms.iter().any(|t| !t.random) => vec![
+            "No REML fit (--no-reml): no fixed-effect tests from the likelihood fit (fixed_tests)."
+                .to_string(),
+        ],
         _ => Vec::new(),
     }
+}
+
+/// The means tables of an analysis: means (with letters), comparisons.
+fn means_tables(a: &Analysis, m: &Means) -> Vec<Table> {
+    let (t, p) = match &a.route {
+        Route::Balanced(b) => (Some(&b.table), Some(&b.precision)),
+        Route::Unbalanced(_) => (None, None),
+    };
+    let mut out = vec![means_table(m, t, p)];
+    if m.terms.iter().any(|t| !t.comparisons.is_empty()) {
+        out.push(comparisons_table(m));
+    }
+    out
 }
 
 /// The document of `emslab analyze`.
@@ -128,6 +151,13 @@ fn balanced_document(a: &Analysis, b: &Balanced) -> Document {
     );
     tables.push(anova_table(t, &b.anova, &b.moments));
     tables.push(components_table(t, &b.moments));
+    tables.push(precision_table(t, &b.precision, Some(&b.precision_estimates)));
+    if let Some(m) = &a.means {
+        tables.extend(means_tables(a, m));
+    }
+    if let Some(c) = &a.covariances {
+        tables.push(covariances_table(t, c, Some("method-of-moments estimates")));
+    }
     let notes = reml_notes(a);
     if !notes.is_empty() {
         let mut tab = Table::new("reml", "REML cross-check").columns(&[("", Align::Left)]);
@@ -154,6 +184,13 @@ fn unbalanced_document(a: &Analysis, u: &Unbalanced) -> Document {
             .to_string(),
     );
     doc.tables.retain(|t| t.key == "design" || t.key == "ems");
+    if let Some(m) = &a.means {
+        doc.tables.extend(means_tables(a, m));
+    }
+    if let Some(c) = &a.covariances {
+        doc.tables
+            .push(covariances_table(&u.table, c, Some("REML estimates")));
+    }
     doc
 }
 
@@ -580,6 +617,10 @@ pub struct AnalysisJson<'a> {
     pub balanced: bool,
     #[serde(flatten)]
     pub route: RouteJson<'a>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub means: Option<MeansJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_tests: Option<&'a [FixedTest]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reml: Option<FitsJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -610,30 +651,61 @@ impl<'a> AnalysisJson<'a> {
         let notes = reml_notes(a);
         let reml = fits_json(a);
         let reml_notes = (reml.is_none() && !notes.is_empty()).then_some(notes);
+        let fixed_tests = a
+            .reml
+            .fits()
+            .and_then(|f| f.reml.fit.inference.as_ref())
+            .filter(|inf| !inf.fixed_tests.is_empty())
+            .map(|inf| inf.fixed_tests.as_slice());
         match &a.route {
-            Route::Balanced(b) => AnalysisJson {
-                head: EmsJson::with(
-                    &b.table,
+            Route::Balanced(b) => {
+                let t = &b.table;
+                let src = PrecisionSource {
+                    table: t,
+                    precision: &b.precision,
+                    estimates: &b.precision_estimates,
+                    symbolic: !(b.moments.policy == NegativePolicy::Pool
+                        && !b.moments.pooling.is_empty()),
+                };
+                let mut head = EmsJson::with(
+                    t,
                     move |u| analysis_term(b, u),
                     ComponentsJson::Estimates(components_json(b)),
-                ),
-                balanced: true,
-                route: RouteJson::Balanced(Box::new(moments_json(a, b))),
-                reml,
-                reml_notes,
-            },
+                );
+                head.precision = Some(precision_json(
+                    t,
+                    &b.precision,
+                    Some(&b.precision_estimates),
+                    src.symbolic,
+                ));
+                head.covariances = a.covariances.as_ref().map(|c| covariances_json(t, c));
+                AnalysisJson {
+                    head,
+                    balanced: true,
+                    route: RouteJson::Balanced(Box::new(moments_json(a, b))),
+                    means: a.means.as_ref().map(|m| MeansJson::new(m, Some(src))),
+                    fixed_tests,
+                    reml,
+                    reml_notes,
+                }
+            }
             Route::Unbalanced(u) => {
                 let t = &u.table;
+                let mut head = EmsJson::with(
+                    t,
+                    move |i| TermJson::ems(t, i),
+                    ComponentsJson::Estimators(super::json::estimators(t)),
+                );
+                // The covariance patterns are the unrestricted model's, over the same terms.
+                head.covariances = a.covariances.as_ref().map(|c| covariances_json(t, c));
                 AnalysisJson {
-                    head: EmsJson::with(
-                        t,
-                        move |i| TermJson::ems(t, i),
-                        ComponentsJson::Estimators(super::json::estimators(t)),
-                    ),
+                    head,
                     balanced: false,
                     route: RouteJson::Unbalanced(UnbalancedJson {
                         balance_problem: u.problem.to_string(),
                     }),
+                    means: a.means.as_ref().map(|m| MeansJson::new(m, None)),
+                    fixed_tests,
                     reml,
                     reml_notes,
                 }

@@ -7,6 +7,7 @@ mod analysis_tables;
 mod ems_tables;
 mod engine_tables;
 pub mod json;
+pub mod means_tables;
 mod reml_tables;
 mod table;
 pub mod words;

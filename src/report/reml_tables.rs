@@ -4,6 +4,8 @@
 use serde::Serialize;
 
 use super::table::{Align, Cell, Table, fmt_sig};
+use super::words;
+use crate::reml::inference::{DdfMethod, Inference};
 use crate::reml::{Comparison, FixedEffect, Interval, OptimLog, RemlFit};
 
 fn num(v: f64, sig: usize) -> Cell {
@@ -95,13 +97,12 @@ pub fn reml_tables(fit: &RemlFit, cmp: &Comparison) -> Vec<Table> {
     kv("BIC", num(fit.bic, 10));
     kv("σ² (Residual)", num(fit.sigma2, 7));
 
-    let mut fixed = Table::new("reml_blue", "Fixed effects (BLUE)").columns(&[
-        ("Column", Align::Left),
-        ("Estimate", Align::Right),
-        ("SE", Align::Right),
-    ]);
-    for f in &fit.fixed_effects {
-        fixed.push(vec![Cell::text(&f.name), num(f.estimate, 7), num(f.se, 5)]);
+    let mut fixed = blue_table(fit);
+    if let Some(e) = &fit.inference_error {
+        fixed.notes.push(format!(
+            "No tests, means or comparisons from the fit: {}.",
+            words::inference_error(e)
+        ));
     }
 
     let mut blups = Table::new("reml_blup", "Random effects (BLUP)").columns(&[
@@ -171,7 +172,101 @@ pub fn reml_tables(fit: &RemlFit, cmp: &Comparison) -> Vec<Table> {
             log.message
         ),
     );
-    vec![comps, summary, fixed, blups, opt]
+    let mut tables = vec![comps, summary, fixed];
+    if let Some(t) = fit.inference.as_ref().and_then(fixed_tests_table) {
+        tables.push(t);
+    }
+    tables.extend([blups, opt]);
+    tables
+}
+
+fn opt_num(v: Option<f64>, sig: usize) -> Cell {
+    v.map_or_else(Cell::empty_dash, |x| num(x, sig))
+}
+
+/// The BLUEs, with their t tests (df by the fit's method) when the fit has inference.
+fn blue_table(fit: &RemlFit) -> Table {
+    let tested = fit.fixed_effects.iter().any(|f| f.df.is_some());
+    let mut cols = vec![
+        ("Column", Align::Left),
+        ("Estimate", Align::Right),
+        ("SE", Align::Right),
+    ];
+    if tested {
+        cols.extend([
+            ("df", Align::Right),
+            ("t", Align::Right),
+            ("p", Align::Right),
+            ("CI", Align::Left),
+        ]);
+    }
+    let mut fixed = Table::new("reml_blue", "Fixed effects (BLUE)").columns(&cols);
+    if let Some(level) = fit.fixed_effects.iter().find_map(|f| f.ci.map(|c| c.level)) {
+        fixed.headers[0][6] = Cell::text(format!("{}% CI", fmt_sig(100.0 * level, 4)));
+    }
+    for f in &fit.fixed_effects {
+        let mut row = vec![
+            Cell::text(&f.name),
+            num(f.estimate, 7),
+            num(f.se_adjusted.unwrap_or(f.se), 5),
+        ];
+        if tested {
+            row.extend([
+                opt_num(f.df, 5),
+                opt_num(f.t, 5),
+                opt_num(f.p, 4),
+                f.ci.map_or_else(Cell::empty_dash, |i| {
+                    Cell::text(format!("[{}, {}]", fmt_sig(i.lower, 6), fmt_sig(i.upper, 6)))
+                }),
+            ]);
+        }
+        fixed.push(row);
+    }
+    if let Some(m) = fit.fixed_effects.iter().find_map(|f| f.ddf_method) {
+        fixed.notes.push(format!(
+            "t tests with {} df{}.",
+            words::ddf_method(m),
+            if m == DdfMethod::KenwardRoger {
+                " and Kenward-Roger's adjusted standard errors (pbkrtest's vcovAdj)"
+            } else {
+                " (lmerTest)"
+            }
+        ));
+    }
+    fixed
+}
+
+/// The Type III tests of the fixed terms from the fit (key `reml_fixed_tests`).
+fn fixed_tests_table(inf: &Inference) -> Option<Table> {
+    if inf.fixed_tests.is_empty() {
+        return None;
+    }
+    let mut t = Table::new(
+        "reml_fixed_tests",
+        "Fixed-effect tests from the REML fit (Type III)",
+    )
+    .columns(&[
+        ("Term", Align::Left),
+        ("F", Align::Right),
+        ("df num", Align::Right),
+        ("df den", Align::Right),
+        ("p", Align::Right),
+        ("df method", Align::Left),
+    ]);
+    for r in &inf.fixed_tests {
+        t.push(vec![
+            Cell::text(&r.term),
+            num(r.f, 6),
+            num(r.df_num, 4),
+            num(r.df_den, 5),
+            num(r.p, 4),
+            Cell::text(words::ddf_method(r.ddf_method)),
+        ]);
+    }
+    t.notes.push("Type III hypotheses as lmerTest's anova(type = 3) forms them. Satterthwaite: the F of the decorrelated contrasts with lmerTest's df; Kenward-Roger: pbkrtest's scaled F.".into());
+    t.notes
+        .extend(inf.notes.iter().map(words::inference_note));
+    Some(t)
 }
 
 pub(crate) fn capitalise(s: &str) -> String {

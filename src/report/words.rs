@@ -166,3 +166,195 @@ pub fn subscript_entry(t: &EmsTable, row: usize, col: usize) -> (String, String)
         CellValue::Levels => (sym.clone(), latex_symbol(sym)),
     }
 }
+
+// ---- means, precision, comparisons ----------------------------------------------------
+
+use crate::design::Subscripts;
+use crate::means::precision::{NoMsForm, PrecisionNote};
+use crate::means::{Adjustment, MeanMethod, MeansNote, Precision, Quantity};
+use crate::reml::inference::{DdfMethod, InferenceError, InferenceNote, LevelSet, Size};
+
+/// Factor names of a subscript set, comma-separated.
+pub fn factor_list(t: &EmsTable, set: Subscripts) -> String {
+    set.iter()
+        .filter(|&c| c < t.design.n_factors())
+        .map(|c| t.design.factors[c].name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a precision row is the variance of: `mean`, `difference (A differs)`.
+pub fn quantity(t: &EmsTable, q: Quantity) -> String {
+    match q {
+        Quantity::Mean => "mean".into(),
+        Quantity::Difference { differ } if differ.len() == 1 => {
+            format!("difference ({} differs)", factor_list(t, differ))
+        }
+        Quantity::Difference { differ } => {
+            format!("difference ({} differ)", factor_list(t, differ))
+        }
+    }
+}
+
+/// Why a precision row has no form in mean squares.
+pub fn no_ms_form(t: &EmsTable, n: NoMsForm) -> String {
+    match n {
+        NoMsForm::NoEstimator { component } => format!(
+            "none: {} has no method-of-moments estimator",
+            t.component_text(component)
+        ),
+    }
+}
+
+/// A note of the precision table.
+pub fn precision_note(t: &EmsTable, n: &PrecisionNote) -> String {
+    match n {
+        PrecisionNote::DifferencesNotListed { term, factors } => format!(
+            "Differences of two `{}` means are not listed ({factors} factors: {} kinds); the comparisons compute the ones they need.",
+            name(t, *term),
+            (1u128 << (*factors).min(100)) - 1
+        ),
+    }
+}
+
+/// The adjustment's name.
+pub fn adjustment(a: Adjustment) -> &'static str {
+    match a {
+        Adjustment::Tukey => "Tukey",
+        Adjustment::Bonferroni => "Bonferroni",
+        Adjustment::Sidak => "Šidák",
+        Adjustment::None => "none",
+    }
+}
+
+/// How the means were found.
+pub fn mean_method(m: MeanMethod) -> &'static str {
+    match m {
+        MeanMethod::Ems => {
+            "balanced data: each variance is the combination of mean squares of the precision table, with Satterthwaite df"
+        }
+        MeanMethod::RemlSatterthwaite => {
+            "estimated marginal means of the REML fit (equal weights over the other fixed factors, as emmeans) with Satterthwaite df (lmerTest)"
+        }
+        MeanMethod::RemlKenwardRoger => {
+            "estimated marginal means of the REML fit (equal weights over the other fixed factors, as emmeans) with Kenward-Roger df and adjusted standard errors (pbkrtest)"
+        }
+    }
+}
+
+/// `A` for one factor, `diet=1, time=3` for several, `(all)` for none.
+pub fn levels(l: &LevelSet) -> String {
+    match l.0.as_slice() {
+        [] => "(all)".into(),
+        [(_, v)] => v.clone(),
+        many => many
+            .iter()
+            .map(|(f, v)| format!("{f}={v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// A note of the means stage. `t` and `p` are the EMS table and precision table of a
+/// balanced analysis.
+pub fn means_note(t: Option<&EmsTable>, p: Option<&Precision>, n: &MeansNote) -> String {
+    let row = |r: usize| match (t, p.and_then(|p| p.rows.get(r))) {
+        (Some(t), Some(row)) => format!(
+            "{} of {}",
+            quantity(t, row.quantity),
+            row.term.map_or("the grand mean".to_string(), |u| format!("`{}`", name(t, u)))
+        ),
+        _ => format!("row {r}"),
+    };
+    match n {
+        MeansNote::NotPositive { row: r } => format!(
+            "The estimated variance of the {} is zero or negative: no standard error, t or p for it.",
+            row(*r)
+        ),
+        MeansNote::NoEstimator { row: r, component } => format!(
+            "The variance of the {} needs {}, which has no estimator: no standard error.",
+            row(*r),
+            t.map_or_else(|| format!("component {component}"), |t| t.component_text(*component))
+        ),
+        MeansNote::SyntheticDf { term } => format!(
+            "`{term}`: the variance of a difference is a combination of several mean squares (a synthetic denominator): Satterthwaite df."
+        ),
+        MeansNote::ReducedModel => "--negative pool: the variances are estimated in the reduced model (a pooled component is 0); the symbolic forms are the full model's.".into(),
+        MeansNote::NoLevelMeans => "A published table has no level means: only the grand mean (with --grand-mean) can be estimated.".into(),
+        MeansNote::NoGrandMean => "A published table has no grand mean: give it with --grand-mean VALUE for its interval.".into(),
+        MeansNote::TooManyMeans { term, means, limit } => format!(
+            "`{term}` has {means} means, more than {limit}: its pairwise comparisons are not made."
+        ),
+        MeansNote::TukeyUndefined { term } => format!(
+            "`{term}`: a pair with fewer than 1 df has no studentized-range probability."
+        ),
+        MeansNote::Inference(i) => inference_note(i),
+    }
+}
+
+fn ddf_name(m: DdfMethod) -> &'static str {
+    match m {
+        DdfMethod::Satterthwaite => "Satterthwaite",
+        DdfMethod::KenwardRoger => "Kenward-Roger",
+    }
+}
+
+/// The df method's name.
+pub fn ddf_method(m: DdfMethod) -> &'static str {
+    ddf_name(m)
+}
+
+fn size_text(s: Size) -> &'static str {
+    match s {
+        Size::ReferenceGrid => "the reference grid of the fixed factors",
+        Size::FixedColumns => "the treatment-coded fixed-effect columns",
+        Size::KenwardRoger => "the random plus fixed effects (Kenward-Roger's dense matrices)",
+    }
+}
+
+/// Why the REML fit has no inference.
+pub fn inference_error(e: &InferenceError) -> String {
+    match e {
+        InferenceError::Cancelled => "cancelled".into(),
+        InferenceError::NotFinite => {
+            "the criterion or its derivatives are not finite at the optimum".into()
+        }
+        InferenceError::TooLarge { what, size, limit } => {
+            format!("{} number {size}, more than {limit}", size_text(*what))
+        }
+        InferenceError::Parametrisation => {
+            "the treatment coding does not span the fixed effects of the fit (a bug; please report it)".into()
+        }
+    }
+}
+
+/// A finding of the REML inference.
+pub fn inference_note(n: &InferenceNote) -> String {
+    match n {
+        InferenceNote::BoundaryComponents { terms } => format!(
+            "Components estimated at 0 ({}) do not enter Satterthwaite's df (their derivatives vanish there, as in lmerTest); Kenward-Roger keeps them, as pbkrtest does.",
+            terms.join(", ")
+        ),
+        InferenceNote::HessianNotPositiveDefinite { eigenvalues } => format!(
+            "The Hessian of the REML deviance is not positive definite at the optimum (eigenvalues in log-parameters {}): the df use its inverse over the positive eigenvalues (lmerTest warns alike).",
+            eigenvalues.iter().map(|v| fmt_sig(*v, 3)).collect::<Vec<_>>().join(", ")
+        ),
+        InferenceNote::MissingCells { cells } => format!(
+            "No data in {} cell(s) of the fixed factors ({}): the Type III hypotheses of the terms involving them depend on the coding; interpret them with care (lmerTest's warning).",
+            cells.len(),
+            cells.iter().map(levels).collect::<Vec<_>>().join("; ")
+        ),
+        InferenceNote::NotEstimable { term, levels: l } => format!(
+            "`{term}`: the means of {} are not estimable (empty cells); they and the differences involving them are left out.",
+            l.iter().map(levels).collect::<Vec<_>>().join("; ")
+        ),
+        InferenceNote::TestUnavailable { term, ddf_method } => format!(
+            "`{term}`: no {} test (its contrast has no variance).",
+            ddf_name(*ddf_method)
+        ),
+        InferenceNote::KenwardRogerUnavailable { error } => format!(
+            "Kenward-Roger not computed: {}; Satterthwaite's df are used.",
+            inference_error(error)
+        ),
+    }
+}
