@@ -353,10 +353,9 @@ pub fn run(
     stage(Stage::Moments);
     let (mut analysis, rows) = match input {
         Input::Data { dataset, rows } => (analyze_data(design, dataset, opts)?, Some(rows)),
-        Input::Summary { table, grand_mean } => (
-            analyze_summary(design, table, grand_mean, opts)?,
-            None,
-        ),
+        Input::Summary { table, grand_mean } => {
+            (analyze_summary(design, table, grand_mean, opts)?, None)
+        }
     };
     if let (true, Some(rows)) = (analysis.needs_likelihood(), rows) {
         cancel.check()?;

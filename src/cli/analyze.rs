@@ -55,7 +55,7 @@ pub struct AnalyzeArgs {
     kenward_roger: bool,
     /// The grand mean of the data behind a published table (`--summary`), for its
     /// interval.
-    #[arg(long, value_name = "VALUE", requires = "summary", allow_negative_numbers = true, value_parser = parse_finite)]
+    #[arg(long, value_name = "VALUE", allow_negative_numbers = true, value_parser = parse_finite)]
     grand_mean: Option<f64>,
     #[command(flatten)]
     out: OutputArgs,
@@ -107,6 +107,11 @@ impl From<NegativeArg> for emslab::moments::NegativePolicy {
 }
 
 pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
+    if args.grand_mean.is_some() && args.summary.is_none() {
+        return Err(Failure::input(
+            "--grand-mean is for a published table (--summary): a data file gives its own grand mean",
+        ));
+    }
     let design = read_design(&args.design)?;
     let opts = analysis::Options {
         model: args.model.into(),

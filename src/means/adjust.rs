@@ -75,9 +75,7 @@ pub fn adjusted_p(adj: Adjustment, t: f64, p: f64, df: f64, family: Family) -> f
         Adjustment::Bonferroni => (m * p).min(1.0),
         Adjustment::Sidak => -(m * (-p).ln_1p()).exp_m1(),
         Adjustment::Tukey if family.means < 2 => p,
-        Adjustment::Tukey => {
-            ptukey_sf(std::f64::consts::SQRT_2 * t.abs(), family.means as f64, df)
-        }
+        Adjustment::Tukey => ptukey_sf(std::f64::consts::SQRT_2 * t.abs(), family.means as f64, df),
     }
 }
 
@@ -89,9 +87,7 @@ pub fn critical_value(adj: Adjustment, level: f64, df: f64, family: Family) -> f
         Adjustment::Bonferroni => t_quantile(1.0 - (1.0 - level) / m, df),
         Adjustment::Sidak => t_quantile(level.powf(1.0 / m), df),
         Adjustment::Tukey if family.means < 2 => t_quantile(level, df),
-        Adjustment::Tukey => {
-            qtukey(level, family.means as f64, df) / std::f64::consts::SQRT_2
-        }
+        Adjustment::Tukey => qtukey(level, family.means as f64, df) / std::f64::consts::SQRT_2,
     }
 }
 

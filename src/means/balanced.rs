@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use super::precision::{self, Estimated, NotEstimated, Precision, Quantity};
 use super::{
-    Adjustment, LevelSet, MeanEstimate, MeanMethod, Means, MeansNote,
-    PairInput, TermMeans, compare, t_interval,
+    Adjustment, LevelSet, MeanEstimate, MeanMethod, Means, MeansNote, PairInput, TermMeans,
+    compare, t_interval,
 };
 use crate::data::Cells;
 use crate::design::Subscripts;
@@ -71,7 +71,14 @@ pub fn balanced_means(
         }
     }
     let grand = grand_mean.or_else(|| {
-        cells.map(|c| c.cells.marginal_means(&[]).first().copied().unwrap_or(f64::NAN) + c.offset)
+        cells.map(|c| {
+            c.cells
+                .marginal_means(&[])
+                .first()
+                .copied()
+                .unwrap_or(f64::NAN)
+                + c.offset
+        })
     });
     let grand_row = input.precision.find(Subscripts::EMPTY, Quantity::Mean);
     let grand_mean = grand.map(|mean| {
@@ -147,9 +154,7 @@ fn term_means(
     let d = &table.design;
     let level = 1.0 - input.alpha;
     let term = &table.terms[u];
-    let over = term
-        .subscripts
-        .minus(Subscripts::single(d.error_index()));
+    let over = term.subscripts.minus(Subscripts::single(d.error_index()));
     let keep: Vec<usize> = over.iter().collect();
     let values = c.cells.marginal_means(&keep);
     let codes = combinations(&c.cells.radix, &keep);

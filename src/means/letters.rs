@@ -114,8 +114,7 @@ fn sweep(mut mat: Vec<Vec<bool>>) -> Vec<Vec<bool>> {
             let tmp: Vec<Vec<bool>> = (0..ncol)
                 .map(|c| (0..nrow).map(|r| mat[i][r] && mat[c][r]).collect())
                 .collect();
-            let every_row_elsewhere =
-                (0..nrow).all(|r| (0..ncol).any(|c| c != i && tmp[c][r]));
+            let every_row_elsewhere = (0..nrow).all(|r| (0..ncol).any(|c| c != i && tmp[c][r]));
             if every_row_elsewhere {
                 continue;
             }
@@ -129,8 +128,7 @@ fn sweep(mut mat: Vec<Vec<bool>>) -> Vec<Vec<bool>> {
                         continue;
                     }
                     // The last other letter rows j and k share.
-                    if let Some(hit) = (0..ncol).rev().find(|&c| c != i && tmp[c][j] && tmp[c][k])
-                    {
+                    if let Some(hit) = (0..ncol).rev().find(|&c| c != i && tmp[c][j] && tmp[c][k]) {
                         locks.push((j, k, hit));
                     }
                 }

@@ -25,7 +25,12 @@ fn factor_names(levels: &LevelSet) -> Vec<String> {
 
 /// The means stage from a REML fit's inference, at `alpha` with `adjustment`.
 pub fn reml_means(inf: &Inference, adjustment: Adjustment, alpha: f64) -> Means {
-    let mut notes: Vec<MeansNote> = inf.notes.iter().cloned().map(MeansNote::Inference).collect();
+    let mut notes: Vec<MeansNote> = inf
+        .notes
+        .iter()
+        .cloned()
+        .map(MeansNote::Inference)
+        .collect();
     let mut terms = Vec::new();
     for fam in &inf.families {
         let means: Vec<MeanEstimate> = inf
@@ -51,10 +56,12 @@ pub fn reml_means(inf: &Inference, adjustment: Adjustment, alpha: f64) -> Means 
                 })
             })
             .collect();
-        let factors = means.first().map(|m| factor_names(&m.levels)).unwrap_or_default();
+        let factors = means
+            .first()
+            .map(|m| factor_names(&m.levels))
+            .unwrap_or_default();
         let n = means.len();
-        let (comparisons, family, letters, tukey_undefined) =
-            compare(n, pairs, adjustment, alpha);
+        let (comparisons, family, letters, tukey_undefined) = compare(n, pairs, adjustment, alpha);
         if tukey_undefined && adjustment == Adjustment::Tukey {
             notes.push(MeansNote::TukeyUndefined {
                 term: fam.term.clone(),

@@ -169,6 +169,9 @@ pub(crate) fn compare(
     };
     let level = 1.0 - alpha;
     let mut tukey_undefined = false;
+    // Balanced data: every pair of one kind has the same df, so each critical value (a
+    // studentized-range quantile for Tukey) is found once.
+    let mut critical: std::collections::HashMap<u64, f64> = std::collections::HashMap::new();
     let comparisons: Vec<PairComparison> = pairs
         .into_iter()
         .map(|x| {
@@ -179,7 +182,9 @@ pub(crate) fn compare(
                     let t = x.difference / se;
                     let p = adjust::t_p_value(t, df);
                     let pa = adjust::adjusted_p(adjustment, t, p, df, family);
-                    let c = adjust::critical_value(adjustment, level, df, family);
+                    let c = *critical
+                        .entry(df.to_bits())
+                        .or_insert_with(|| adjust::critical_value(adjustment, level, df, family));
                     tukey_undefined |= pa.is_nan() || c.is_nan();
                     let ci = c.is_finite().then(|| ConfidenceInterval {
                         level,
@@ -230,6 +235,11 @@ pub(crate) struct PairInput {
 }
 
 /// A t interval `estimate ± t_ν((1 + level)/2) se`.
-pub(crate) fn t_interval(estimate: f64, se: Option<f64>, df: Option<f64>, level: f64) -> Option<ConfidenceInterval> {
+pub(crate) fn t_interval(
+    estimate: f64,
+    se: Option<f64>,
+    df: Option<f64>,
+    level: f64,
+) -> Option<ConfidenceInterval> {
     ConfidenceInterval::t(estimate, se?, df?, level)
 }

@@ -77,7 +77,12 @@ impl Poly {
 
     /// `k × self`.
     pub fn scale(&self, k: i64) -> Poly {
-        let mut p = Poly(self.0.iter().map(|&(m, c)| (m, c.saturating_mul(k))).collect());
+        let mut p = Poly(
+            self.0
+                .iter()
+                .map(|&(m, c)| (m, c.saturating_mul(k)))
+                .collect(),
+        );
         p.normalise();
         p
     }
@@ -133,9 +138,9 @@ impl Poly {
     /// The value at the design's level counts, when all are known.
     pub fn eval(&self, design: &Design) -> Option<f64> {
         self.0.iter().try_fold(0.0, |acc, &(m, c)| {
-            let v = m.iter().try_fold(c as f64, |v, s| {
-                Some(v * f64::from(design.levels_of(s)?))
-            })?;
+            let v = m
+                .iter()
+                .try_fold(c as f64, |v, s| Some(v * f64::from(design.levels_of(s)?)))?;
             Some(acc + v)
         })
     }
@@ -160,7 +165,9 @@ impl Poly {
         let symbols = p.common_symbols();
         p = p.divide_symbols(symbols);
         let mut minus_one = Subscripts::EMPTY;
-        let vars = p.0.iter().fold(Subscripts::EMPTY, |acc, &(m, _)| acc.union(m));
+        let vars =
+            p.0.iter()
+                .fold(Subscripts::EMPTY, |acc, &(m, _)| acc.union(m));
         for s in vars.iter() {
             if let Some(q) = p.divide_by_s_minus_one(s) {
                 p = q;

@@ -310,9 +310,9 @@ pub fn difference_patterns(design: &Design, over: Subscripts) -> Vec<Subscripts>
                 .fold(Subscripts::EMPTY, |s, (_, &c)| s.with(c))
         })
         .filter(|d| {
-            members.iter().all(|&c| {
-                d.contains(c) || design.factors[c].ancestors.intersection(*d).is_empty()
-            })
+            members
+                .iter()
+                .all(|&c| d.contains(c) || design.factors[c].ancestors.intersection(*d).is_empty())
         })
         .collect();
     out.sort_by_key(|d| (d.len(), d.iter().collect::<Vec<_>>()));
@@ -497,7 +497,12 @@ impl MsForm {
             text: "1".into(),
             latex: "1".into(),
         };
-        let (num, _) = sum_over(&table.design, self.constant, &[(p.clone(), one)], Subscripts::EMPTY);
+        let (num, _) = sum_over(
+            &table.design,
+            self.constant,
+            &[(p.clone(), one)],
+            Subscripts::EMPTY,
+        );
         let num = num.strip_suffix(" 1").unwrap_or(&num).to_string();
         let den = Monomial(self.divisor).symbolic(&table.design);
         if self.divisor.is_empty() {

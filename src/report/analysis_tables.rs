@@ -151,7 +151,11 @@ fn balanced_document(a: &Analysis, b: &Balanced) -> Document {
     );
     tables.push(anova_table(t, &b.anova, &b.moments));
     tables.push(components_table(t, &b.moments));
-    tables.push(precision_table(t, &b.precision, Some(&b.precision_estimates)));
+    tables.push(precision_table(
+        t,
+        &b.precision,
+        Some(&b.precision_estimates),
+    ));
     if let Some(m) = &a.means {
         tables.extend(means_tables(a, m));
     }

@@ -24,7 +24,11 @@ fn num(v: Option<f64>, digits: usize) -> Cell {
 
 fn ci_cell(ci: Option<&ConfidenceInterval>) -> Cell {
     ci.map_or_else(Cell::empty_dash, |i| {
-        Cell::text(format!("[{}, {}]", fmt_sig(i.lower, 6), fmt_sig(i.upper, 6)))
+        Cell::text(format!(
+            "[{}, {}]",
+            fmt_sig(i.lower, 6),
+            fmt_sig(i.upper, 6)
+        ))
     })
 }
 
@@ -72,11 +76,7 @@ pub fn precision_table(t: &EmsTable, p: &Precision, estimates: Option<&[Estimate
             math(precision::components_text(t, &r.unrestricted)),
         ];
         if let Some(e) = estimates.and_then(|e| e.get(k)) {
-            row.extend([
-                num(Some(e.value), 6),
-                num(e.df, 5),
-                num(e.se, 5),
-            ]);
+            row.extend([num(Some(e.value), 6), num(e.df, 5), num(e.se, 5)]);
         }
         tab.push(row);
     }
@@ -125,7 +125,8 @@ pub fn means_table(m: &Means, t: Option<&EmsTable>, p: Option<&Precision>) -> Ta
             row(&tm.term, x, tm.letters.get(k).map_or("", String::as_str));
         }
     }
-    tab.notes.push(format!("{}.", capitalise(words::mean_method(m.method))));
+    tab.notes
+        .push(format!("{}.", capitalise(words::mean_method(m.method))));
     if m.terms.iter().any(|t| !t.letters.is_empty()) {
         tab.notes.push(format!(
             "Group: means of a term that share a letter do not differ at α = {} ({} adjustment; compact letters as multcomp::cld).",
@@ -218,7 +219,11 @@ pub fn covariances_table(t: &EmsTable, c: &Covariances, source: Option<&str>) ->
             .join(", ");
         let mut row = vec![
             Cell::text(who),
-            Cell::text(if shared.is_empty() { "—".into() } else { shared }),
+            Cell::text(if shared.is_empty() {
+                "—".into()
+            } else {
+                shared
+            }),
             math(r.text(t)),
         ];
         if let Some(e) = c.estimates.get(k) {
@@ -370,7 +375,11 @@ impl<'a> PrecisionJson<'a> {
             estimate: estimate.map(|e| e.value.is_finite().then_some(e.value)),
             df: estimate.map(|e| e.df),
             se: estimate.map(|e| e.se),
-            note: r.mean_squares.as_ref().err().map(|e| words::no_ms_form(t, *e)),
+            note: r
+                .mean_squares
+                .as_ref()
+                .err()
+                .map(|e| words::no_ms_form(t, *e)),
         }
     }
 }
@@ -418,7 +427,11 @@ pub struct PrecisionSource<'a> {
 }
 
 impl<'a> MeanJson<'a> {
-    pub fn new(m: &'a MeanEstimate, method: MeanMethod, src: Option<PrecisionSource<'a>>) -> MeanJson<'a> {
+    pub fn new(
+        m: &'a MeanEstimate,
+        method: MeanMethod,
+        src: Option<PrecisionSource<'a>>,
+    ) -> MeanJson<'a> {
         let row = src.zip(m.precision);
         MeanJson {
             term: (!m.term.is_empty()).then_some(m.term.as_str()),
@@ -485,7 +498,10 @@ impl<'a> MeansJson<'a> {
     pub fn new(m: &'a Means, src: Option<PrecisionSource<'a>>) -> MeansJson<'a> {
         let adjustment = m.adjustment.as_str();
         MeansJson {
-            grand_mean: m.grand_mean.as_ref().map(|g| MeanJson::new(g, m.method, src)),
+            grand_mean: m
+                .grand_mean
+                .as_ref()
+                .map(|g| MeanJson::new(g, m.method, src)),
             means: m
                 .terms
                 .iter()
@@ -515,11 +531,14 @@ impl<'a> MeansJson<'a> {
                 .terms
                 .iter()
                 .flat_map(|t| {
-                    t.letters.iter().zip(&t.means).map(move |(l, x)| LettersJson {
-                        term: &t.term,
-                        levels: &x.levels,
-                        letters: l,
-                    })
+                    t.letters
+                        .iter()
+                        .zip(&t.means)
+                        .map(move |(l, x)| LettersJson {
+                            term: &t.term,
+                            levels: &x.levels,
+                            letters: l,
+                        })
                 })
                 .collect(),
             means_method: m.method,
@@ -527,13 +546,7 @@ impl<'a> MeansJson<'a> {
             means_notes: m
                 .notes
                 .iter()
-                .map(|n| {
-                    words::means_note(
-                        src.map(|s| s.table),
-                        src.map(|s| s.precision),
-                        n,
-                    )
-                })
+                .map(|n| words::means_note(src.map(|s| s.table), src.map(|s| s.precision), n))
                 .collect(),
         }
     }

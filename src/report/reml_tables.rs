@@ -216,7 +216,11 @@ fn blue_table(fit: &RemlFit) -> Table {
                 opt_num(f.t, 5),
                 opt_num(f.p, 4),
                 f.ci.map_or_else(Cell::empty_dash, |i| {
-                    Cell::text(format!("[{}, {}]", fmt_sig(i.lower, 6), fmt_sig(i.upper, 6)))
+                    Cell::text(format!(
+                        "[{}, {}]",
+                        fmt_sig(i.lower, 6),
+                        fmt_sig(i.upper, 6)
+                    ))
                 }),
             ]);
         }
@@ -264,8 +268,7 @@ fn fixed_tests_table(inf: &Inference) -> Option<Table> {
         ]);
     }
     t.notes.push("Type III hypotheses as lmerTest's anova(type = 3) forms them. Satterthwaite: the F of the decorrelated contrasts with lmerTest's df; Kenward-Roger: pbkrtest's scaled F.".into());
-    t.notes
-        .extend(inf.notes.iter().map(words::inference_note));
+    t.notes.extend(inf.notes.iter().map(words::inference_note));
     Some(t)
 }
 

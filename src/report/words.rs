@@ -262,7 +262,10 @@ pub fn means_note(t: Option<&EmsTable>, p: Option<&Precision>, n: &MeansNote) ->
         (Some(t), Some(row)) => format!(
             "{} of {}",
             quantity(t, row.quantity),
-            row.term.map_or("the grand mean".to_string(), |u| format!("`{}`", name(t, u)))
+            row.term.map_or("the grand mean".to_string(), |u| format!(
+                "`{}`",
+                name(t, u)
+            ))
         ),
         _ => format!("row {r}"),
     };
@@ -337,7 +340,11 @@ pub fn inference_note(n: &InferenceNote) -> String {
         ),
         InferenceNote::HessianNotPositiveDefinite { eigenvalues } => format!(
             "The Hessian of the REML deviance is not positive definite at the optimum (eigenvalues in log-parameters {}): the df use its inverse over the positive eigenvalues (lmerTest warns alike).",
-            eigenvalues.iter().map(|v| fmt_sig(*v, 3)).collect::<Vec<_>>().join(", ")
+            eigenvalues
+                .iter()
+                .map(|v| fmt_sig(*v, 3))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         InferenceNote::MissingCells { cells } => format!(
             "No data in {} cell(s) of the fixed factors ({}): the Type III hypotheses of the terms involving them depend on the coding; interpret them with care (lmerTest's warning).",

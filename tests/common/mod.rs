@@ -111,3 +111,13 @@ pub const KENWARD_ROGER_VS_PBKRTEST: f64 = 1e-3;
 /// Estimates, means, unadjusted standard errors and F statistics (functions of the fit alone)
 /// against lme4 / emmeans at the same optimum: 1e-6 relative (the issues' bound).
 pub const MEANS_VS_EMMEANS: f64 = 1e-6;
+
+// ---- Means and comparisons (issue 11) ----
+
+/// Multiplicity-adjusted p-values against emmeans 1.8.4 (R's ptukey for Tukey): the issue
+/// asks for 1e-6 absolute.
+pub const ADJUSTED_P_VS_EMMEANS: f64 = 1e-6;
+
+/// Tukey's simultaneous intervals against emmeans: R's qtukey is accurate to about 4
+/// decimals (its documentation says so), so 1e-4 relative (the issue's bound).
+pub const TUKEY_INTERVAL_VS_QTUKEY: f64 = 1e-4;
