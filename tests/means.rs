@@ -550,3 +550,134 @@ fn published_table_grand_mean_interval_on_14_df() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// The course's diet × time questions: the covariance matrix of one subject's observations
+/// is compound symmetric (σ²(subject) off the diagonal, σ²(subject) + σ² on it), Var(ȳ_ij.)
+/// = MS(subject(diet)) / (t n) on the 15 df of subject(diet), and Var(ȳ_i.k) is the
+/// synthetic (MS(subject(diet)) + (t-1) MS(Residual)) / (s t n). The components are lme4's
+/// REML estimates at the optimum (reference.csv: diet:subject 12.585942741726, Residual
+/// 2.78499559255084), equal to the moment estimates here.
+#[test]
+fn diet_time_covariance_and_precision() {
+    let refs = reference();
+    let var = |g: &str| {
+        refs[&(
+            "diet_time".into(),
+            String::new(),
+            "variance".into(),
+            g.into(),
+            String::new(),
+        )]
+    };
+    let (s2s, s2) = (var("diet:subject"), var("Residual"));
+    let v = json(&[
+        "analyze",
+        &design("diet_time.toml"),
+        &format!("{DATA}/diet_time.csv"),
+        "--no-reml",
+        "--adjust",
+        "none",
+        "--format",
+        "json",
+    ]);
+    let cov = v["covariances"].as_array().unwrap();
+    assert_eq!(cov[0]["covariance_symbolic"], "σ²(subject(diet)) + σ²");
+    assert!(close(num(&cov[0]["estimate"]), s2s + s2, MEANS_VS_EMMEANS));
+    let subject = cov
+        .iter()
+        .find(|c| c["shared"] == serde_json::json!(["subject(diet)"]))
+        .unwrap();
+    assert_eq!(subject["covariance_symbolic"], "σ²(subject(diet))");
+    assert!(close(num(&subject["estimate"]), s2s, MEANS_VS_EMMEANS));
+    assert!(close(
+        num(&subject["correlation"]),
+        s2s / (s2s + s2),
+        MEANS_VS_EMMEANS
+    ));
+    let row = |term: &str| {
+        v["precision"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["term"] == term && p["quantity"] == "mean")
+            .unwrap()
+            .clone()
+    };
+    let cell = row("subject(diet)");
+    assert_eq!(cell["variance_symbolic"], "MS(subject(diet)) / (t n)");
+    assert_eq!(cell["df"], 15.0);
+    assert!(close(
+        num(&cell["estimate"]),
+        s2s + s2 / 6.0,
+        MEANS_VS_EMMEANS
+    ));
+    let dt = row("diet:time");
+    assert_eq!(
+        dt["variance_symbolic"],
+        "(MS(subject(diet)) + (t-1) MS(Residual)) / (s t n)"
+    );
+    assert!(close(
+        num(&dt["estimate"]),
+        s2s / 6.0 + s2 / 6.0,
+        MEANS_VS_EMMEANS
+    ));
+    assert!(num(&dt["df"]) > 15.0 && num(&dt["df"]) < 90.0);
+}
+
+/// `--negative pool`: Dyestuff2's batch estimate is negative, Batch is pooled into the
+/// Residual, and the grand mean's variance is that of the reduced model, σ² / (b n) with
+/// σ² the pooled mean square on 5 + 24 = 29 df; the symbolic form (the full model's
+/// MS(Batch) / (b n)) is then left out and a note says why. Without pooling, MS(Batch) /
+/// (b n) on Batch's 5 df.
+#[test]
+fn pooling_gives_the_reduced_models_precision() {
+    let (d, data) = (design("dyestuff2.toml"), design("dyestuff2.csv"));
+    let full = json(&["analyze", &d, &data, "--no-reml", "--format", "json"]);
+    let g = &full["grand_mean"];
+    let ms = |v: &Value, term: &str| {
+        num(&v["terms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["term"] == term)
+            .unwrap()["ms"])
+    };
+    assert_eq!(g["df"], 5.0);
+    assert_eq!(g["variance_symbolic"], "MS(Batch) / (b n)");
+    assert!(close(
+        num(&g["se"]),
+        (ms(&full, "Batch") / 30.0).sqrt(),
+        RELATIVE_EXACT
+    ));
+    let pooled = json(&[
+        "analyze",
+        &d,
+        &data,
+        "--no-reml",
+        "--negative",
+        "pool",
+        "--format",
+        "json",
+    ]);
+    let g = &pooled["grand_mean"];
+    assert_eq!(g["df"], 29.0);
+    assert!(g.get("variance_symbolic").is_none());
+    let ss: f64 = pooled["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| num(&t["ss"]))
+        .sum();
+    assert!(close(
+        num(&g["se"]),
+        (ss / 29.0 / 30.0).sqrt(),
+        RELATIVE_EXACT
+    ));
+    assert!(
+        pooled["means_notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("reduced model"))
+    );
+}
