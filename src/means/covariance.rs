@@ -105,7 +105,11 @@ fn coefficient(
             }
             let agree = f.intersection(e);
             let differ = f.minus(e);
-            let sign = if differ.len() % 2 == 0 { 1 } else { -1 };
+            let sign = if differ.len().is_multiple_of(2) {
+                1
+            } else {
+                -1
+            };
             Some(Fraction::new(Poly::minus_ones(agree).scale(sign), f))
         }
     }

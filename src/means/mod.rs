@@ -186,7 +186,7 @@ pub(crate) fn compare(
                         .entry(df.to_bits())
                         .or_insert_with(|| adjust::critical_value(adjustment, level, df, family));
                     tukey_undefined |= pa.is_nan() || c.is_nan();
-                    let ci = c.is_finite().then(|| ConfidenceInterval {
+                    let ci = c.is_finite().then_some(ConfidenceInterval {
                         level,
                         lower: x.difference - c * se,
                         upper: x.difference + c * se,

@@ -191,7 +191,7 @@ fn difference_components(w: Subscripts, f: Subscripts, d: Subscripts) -> Option<
         return Some(Poly::minus_ones(f).scale(2));
     }
     let g = f.intersection(d);
-    let sign = if g.len() % 2 == 0 { 1 } else { -1 };
+    let sign = if g.len().is_multiple_of(2) { 1 } else { -1 };
     let mut bracket = Poly::minus_ones(g);
     bracket.add(&Poly::constant(-sign));
     Some(Poly::minus_ones(f.minus(g)).times(&bracket).scale(2))

@@ -668,8 +668,8 @@ impl<'a> AnalysisJson<'a> {
                     table: t,
                     precision: &b.precision,
                     estimates: &b.precision_estimates,
-                    symbolic: !(b.moments.policy == NegativePolicy::Pool
-                        && !b.moments.pooling.is_empty()),
+                    symbolic: b.moments.policy != NegativePolicy::Pool
+                        || b.moments.pooling.is_empty(),
                 };
                 let mut head = EmsJson::with(
                     t,

@@ -292,7 +292,7 @@ pub struct PrecisionJson<'a> {
     pub note: Option<String>,
 }
 
-fn names<'a>(t: &'a EmsTable, set: crate::design::Subscripts) -> Vec<&'a str> {
+fn names(t: &EmsTable, set: crate::design::Subscripts) -> Vec<&str> {
     set.iter()
         .filter(|&c| c < t.design.n_factors())
         .map(|c| t.design.factors[c].name.as_str())
