@@ -39,6 +39,7 @@ fn crossed(n: usize) -> DesignSpec {
                 levels: Some(2 + (i % 3) as u32),
                 nested_in: Vec::new(),
                 symbol: None,
+                role: None,
             })
             .collect(),
         terms: None,
@@ -61,6 +62,7 @@ fn nested_chain(n: usize) -> DesignSpec {
                     vec![format!("L{}", i - 1)]
                 },
                 symbol: None,
+                role: None,
             })
             .collect(),
         terms: None,

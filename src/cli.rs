@@ -4,6 +4,8 @@
 //! built ([`emit`]): the command line adds no computation and no wording of its own.
 
 mod analyze;
+mod gauge;
+mod power;
 mod simulate;
 
 use std::io::Write;
@@ -70,7 +72,7 @@ impl From<FormatArg> for Format {
 }
 
 #[derive(clap::Args, Debug)]
-struct OutputArgs {
+pub(crate) struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: FormatArg,
@@ -112,6 +114,12 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Balanced data drawn from the design with given variance components, as CSV.
     Simulate(simulate::SimulateArgs),
+    /// Gauge R&R study (crossed or nested, ANOVA method): Minitab's table with intervals,
+    /// AIAG's verdict, and the charts with --plot.
+    Gauge(gauge::GaugeArgs),
+    /// Power of every F test under expected components and effects; the size reaching a
+    /// target power (--solve); a Monte Carlo check (--simulate).
+    Power(power::PowerArgs),
     /// The Symbolica engine's worker process (started by `ems --engine symbolica`).
     #[command(name = "__symbolica-worker", hide = true)]
     SymbolicaWorker,
@@ -139,10 +147,38 @@ fn name_value(s: &str) -> Option<(&str, &str)> {
     (!k.is_empty() && !v.is_empty()).then_some((k, v))
 }
 
-fn parse_column(s: &str) -> Result<(String, String), String> {
+/// `--column FACTOR=COL` (shared by the commands that read data).
+pub(crate) fn parse_column(s: &str) -> Result<(String, String), String> {
     name_value(s)
         .map(|(f, c)| (f.to_string(), c.to_string()))
         .ok_or_else(|| format!("`{s}` is not FACTOR=COLUMN (for example batch=Lot)"))
+}
+
+/// Every `--column FACTOR=COL` names a factor of the design read from `path`.
+pub(crate) fn check_columns(
+    columns: &[(String, String)],
+    design: &emslab::Design,
+    path: &Path,
+) -> Result<(), Failure> {
+    for (factor, _) in columns {
+        if !design
+            .factors
+            .iter()
+            .any(|f| f.name.eq_ignore_ascii_case(factor))
+        {
+            let names: Vec<String> = design
+                .factors
+                .iter()
+                .map(|f| format!("`{}`", f.name))
+                .collect();
+            return Err(Failure::input(format!(
+                "--column {factor}=...: the design {} has no factor `{factor}`; its factors are {}",
+                path.display(),
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn parse_alpha(s: &str) -> Result<f64, String> {
@@ -165,14 +201,14 @@ fn parse_seed(s: &str) -> Result<u64, String> {
 }
 
 /// A failure: exit code and one message.
-struct Failure {
-    code: u8,
-    message: String,
+pub(crate) struct Failure {
+    pub(crate) code: u8,
+    pub(crate) message: String,
 }
 
 impl Failure {
     /// Bad usage or input: exit 2.
-    fn input(message: impl Into<String>) -> Failure {
+    pub(crate) fn input(message: impl Into<String>) -> Failure {
         Failure {
             code: 2,
             message: message.into(),
@@ -241,6 +277,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         },
         Some(Command::Analyze(args)) => analyze::analyze(args),
         Some(Command::Simulate(args)) => simulate::simulate(args),
+        Some(Command::Gauge(args)) => gauge::run(args),
+        Some(Command::Power(args)) => power::run(args),
     }
 }
 
@@ -315,7 +353,11 @@ fn stdout_result(r: std::io::Result<()>) -> Result<(), Failure> {
 }
 
 /// Writes a report (document and JSON) as `--format`, `--table` and `--output` say.
-fn emit<J: Serialize>(doc: &report::Document, json: &J, out: &OutputArgs) -> Result<(), Failure> {
+pub(crate) fn emit<J: Serialize>(
+    doc: &report::Document,
+    json: &J,
+    out: &OutputArgs,
+) -> Result<(), Failure> {
     let format: Format = out.format.into();
     let table = out.table.as_deref();
     match output_path(&out.output) {

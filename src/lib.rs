@@ -7,16 +7,20 @@
 pub mod analysis;
 pub mod anova;
 pub mod cas;
+pub mod chart;
 pub mod data;
 pub mod design;
 pub mod dist;
 pub mod ems;
+pub mod gauge;
 pub mod io;
 pub mod means;
 pub mod moments;
+pub mod power;
 pub mod reml;
 pub mod report;
 pub mod simulate;
+pub mod unbalanced;
 
 pub use design::{Design, DesignError, DesignSpec};
 pub use ems::{EmsTable, Model, derive};

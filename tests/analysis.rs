@@ -166,10 +166,38 @@ fn unbalanced_data_go_to_reml_or_say_why_not() {
         likelihood: Likelihood::Off,
         ..Options::default()
     };
-    let r = run(&design, &ds, &no_reml, &Cancel::none(), &mut |_| {});
+    // Without REML the Type III analysis stands on its own: the one-way Type III SS of
+    // Batch equals the one-way ANOVA's between-batch SS of the 29 observations.
+    let a = run(&design, &ds, &no_reml, &Cancel::none(), &mut |_| {}).expect("Type III");
+    assert!(matches!(a.reml, RemlOutcome::Off));
+    let Route::Unbalanced(u) = &a.route else {
+        panic!("unbalanced route");
+    };
+    let t3 = u.anova.as_ref().expect("Type III table");
+    let batch = t3.row("Batch").expect("Batch row");
+    assert_eq!(
+        (batch.df, t3.row("Residual").expect("Residual").df),
+        (5, 23)
+    );
+    let y: Vec<f64> = ds.reml_input().expect("rows").y;
+    let codes = ds.reml_input().expect("rows").codes;
+    let grand = y.iter().sum::<f64>() / y.len() as f64;
+    let between: f64 = (0..6u32)
+        .map(|b| {
+            let g: Vec<f64> = y
+                .iter()
+                .zip(&codes[0])
+                .filter(|(_, c)| **c == b)
+                .map(|(v, _)| *v)
+                .collect();
+            let m = g.iter().sum::<f64>() / g.len() as f64;
+            g.len() as f64 * (m - grand).powi(2)
+        })
+        .sum();
     assert!(
-        matches!(&r, Err(AnalysisError::Data(e)) if matches!(e.kind, DataErrorKind::Unbalanced(_))),
-        "{r:?}"
+        common::close(batch.ss, between, 1e-10),
+        "{} vs {between}",
+        batch.ss
     );
 }
 

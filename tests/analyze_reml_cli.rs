@@ -157,14 +157,24 @@ fn unbalanced_data_fall_back_to_reml() {
     }
     let crit = v["reml"]["reml_criterion"].as_f64().expect("criterion");
     assert!(common::close(crit, 208.083230814486, 1e-8), "{crit}");
-    // Without REML, unbalanced data are refused with the balance report.
-    let (code, _, err) = analyze(&[
+    // Without REML, the Type III analysis with the balance report (no REML section).
+    let (code, out, err) = analyze(&[
         &path("machines.toml"),
         &csv.display().to_string(),
         "--no-reml",
+        "--format",
+        "json",
     ]);
-    assert_eq!(code, 2);
-    assert!(err.contains("2 short"), "{err}");
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert!(v.get("reml").is_none());
+    assert!(
+        v["balance_problem"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("2 short")
+    );
+    assert_eq!(v["ss_type"], "III");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

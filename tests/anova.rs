@@ -116,6 +116,7 @@ fn random_design(
                 .map(|p| vec![format!("F{p}")])
                 .unwrap_or_default(),
             symbol: None,
+            role: None,
         })
         .collect();
     let mut spec = DesignSpec {

@@ -339,3 +339,69 @@ fn a_published_table_has_the_analysis_keys_without_observations() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn unbalanced_data_never_carry_a_balanced_number() {
+    // Machines without its last 10 rows (cells of Machine C empty or short): the terms are
+    // the Type III rows with numeric EMS coefficients, never the balanced EMS or tests.
+    let text = std::fs::read_to_string(common::design_path("machines.csv")).expect("csv");
+    let lines: Vec<&str> = text.lines().collect();
+    let dir = std::env::temp_dir().join(format!("emslab-contract-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let csv = dir.join("machines_short.csv");
+    std::fs::write(&csv, lines[..lines.len() - 10].join("\n")).expect("write");
+    let d = common::design_path("machines.toml");
+    let (d, csv) = (d.to_str().expect("path"), csv.to_str().expect("path"));
+    for ss in ["III", "I"] {
+        let v = json_of(&["analyze", d, csv, "--ss-type", ss, "--format", "json"]);
+        let ctx = format!("unbalanced --ss-type {ss}");
+        let mut failures = Vec::new();
+        for (key, t) in [
+            ("emslab_version", Type::Str),
+            ("model", Type::Str),
+            ("balanced", Type::Bool),
+            ("ss_type", Type::Str),
+            ("n_observations", Type::Num),
+            ("terms[].term", Type::Str),
+            ("terms[].df", Type::Num),
+            ("terms[].ss", Type::Num),
+            ("terms[].ems[].component", Type::Str),
+            ("terms[].ems[].coefficient", Type::Num),
+            ("terms[].test.kind", Type::Str),
+            ("components[].term", Type::Str),
+            ("components[].estimate", Type::Num),
+            ("reml.components[].estimate", Type::Num),
+        ] {
+            require(&v, key, t, &ctx, &mut failures);
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert_eq!(v["balanced"], false);
+        assert_eq!(v["ss_type"], ss);
+        assert_eq!(
+            v["model"], "unrestricted",
+            "SAS's model, whatever --model says"
+        );
+        assert_eq!(v["n_observations"], 44);
+        for term in v["terms"].as_array().expect("terms") {
+            for e in term["ems"].as_array().expect("ems") {
+                assert!(
+                    e.get("symbolic").is_none(),
+                    "{ctx}: a symbolic (balanced) EMS"
+                );
+            }
+        }
+        // Without REML the Type III analysis stands on its own.
+        let v = json_of(&[
+            "analyze",
+            d,
+            csv,
+            "--ss-type",
+            ss,
+            "--no-reml",
+            "--format",
+            "json",
+        ]);
+        assert!(v.get("reml").is_none() && v["terms"].as_array().is_some_and(|t| !t.is_empty()));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::{close, design_path};
+use common::{RELATIVE_EXACT, close, design_path};
 use emslab::Design;
-use emslab::data::{Coding, DataErrorKind, Dataset, ReadOptions, read_csv_from};
+use emslab::data::{Coding, DataErrorKind, DataNote, Dataset, ReadOptions, read_csv_from};
 
 const PASTES_TOML: &str = r#"
 response = "strength"
@@ -61,7 +61,9 @@ fn reads_pastes_and_detects_restarting_labels() {
     assert_eq!(d.n_rows, 12);
     assert_eq!(d.response, "strength");
     assert_eq!(d.factors[1].coding, Coding::Restarting);
-    assert!(d.notes.iter().any(|n| n.contains("restart")));
+    assert!(d.notes.iter().any(
+        |n| matches!(n, DataNote::NestedCoding(c) if c.coding == Coding::Restarting && c.first_labels == ["a", "b"])
+    ));
     assert!(d.balance.is_balanced());
     assert_eq!(d.cells.radix, vec![3, 2]);
     // Cell (B, b): 57.5, 56.9.
@@ -87,7 +89,9 @@ fn globally_unique_nested_labels_give_the_same_cells() {
     let a = read(&pastes(), PASTES_CSV);
     let b = read(&pastes(), &relabelled);
     assert_eq!(b.factors[1].coding, Coding::Unique);
-    assert!(b.notes.iter().any(|n| n.contains("unique")));
+    assert!(b.notes.iter().any(
+        |n| matches!(n, DataNote::NestedCoding(c) if c.coding == Coding::Unique && c.distinct_labels == 6)
+    ));
     same_cells(&a, &b);
 }
 
@@ -106,7 +110,7 @@ fn semicolon_tab_bom_crlf_and_quotes_read_the_same() {
     same_cells(&base, &read(&pastes(), &crlf));
     let bom = format!("\u{FEFF}{}", crlf);
     let d = read(&pastes(), &bom);
-    assert!(d.notes.iter().any(|n| n.contains("byte-order mark")));
+    assert!(d.notes.contains(&DataNote::ByteOrderMark));
     same_cells(&base, &d);
     // Quoted fields, a delimiter inside a label, spaces around fields, a blank last line.
     let quoted = PASTES_CSV
@@ -185,7 +189,7 @@ fn level_counts_and_replicates_from_the_data() {
 }
 
 #[test]
-fn unbalanced_data_name_the_cells_and_point_to_reml() {
+fn unbalanced_data_name_the_cells() {
     // One observation of (B, b) removed, one extra in (C, a).
     let text = PASTES_CSV.replace("B,b,56.9\n", "") + "C,a,59.0\n";
     let d = read(&pastes(), &text);
@@ -195,7 +199,10 @@ fn unbalanced_data_name_the_cells_and_point_to_reml() {
     assert!(msg.starts_with("test.csv: "), "{msg}");
     assert!(msg.contains("batch=B, cask=b has 1 (1 short)"), "{msg}");
     assert!(msg.contains("batch=C, cask=a has 3 (1 extra)"), "{msg}");
-    assert!(msg.contains("REML"), "{msg}");
+    assert!(
+        msg.contains("balanced-design expected mean squares"),
+        "{msg}"
+    );
     // A missing cell and a nested factor with fewer levels in one batch.
     let text = PASTES_CSV.replace("C,b,63.9\nC,b,63.1\n", "");
     let msg = read(&pastes(), &text)
@@ -302,12 +309,13 @@ fn bad_inputs_name_line_and_column() {
         }
     ));
     located(&e, Some(7), None);
-    // Non-numeric, NaN, infinite and empty responses.
+    // Non-numeric and infinite responses (empty, NA, NaN and `.` are missing values:
+    // see `missing_values_drop_their_rows`).
     for (bad, reason) in [
         ("abc", "not a number"),
-        ("NaN", "not a finite number"),
         ("inf", "not a finite number"),
-        ("", "empty value"),
+        ("-Infinity", "not a finite number"),
+        ("N/A", "not a finite number"),
         ("1e999", "not a finite number"),
     ] {
         let e = read_err(&d, &PASTES_CSV.replace("57.5\nB,b", &format!("{bad}\nB,b")));
@@ -315,9 +323,6 @@ fn bad_inputs_name_line_and_column() {
         assert!(e.to_string().contains(reason), "{bad}: {e}");
         assert!(e.to_string().contains("(`strength`)"), "{e}");
     }
-    // Empty level label.
-    let e = read_err(&d, &PASTES_CSV.replace("C,a,58.7", ",a,58.7"));
-    located(&e, Some(10), Some(1));
     // A factor with one level.
     let one = Design::from_toml_str("[[factors]]\nname = \"g\"\nkind = \"random\"\n").unwrap();
     let e = read_err(&one, "g,y\nx,1\nx,2\n");
@@ -592,4 +597,259 @@ fn marginal_means_are_means_over_the_other_factors() {
     assert!(others.iter().all(|m| m.is_finite()));
     let expected = others.iter().sum::<f64>() / 5.0;
     assert!(close(ub.marginal_means(&[machine])[a], expected, 1e-13));
+}
+
+// ---- Missing values (issue 12 item 5), overflow (issue 16 item 1), long fields (16.10).
+
+fn read_rows(design: &Design, text: &str) -> Dataset {
+    let opts = ReadOptions {
+        keep_rows: true,
+        ..ReadOptions::default()
+    };
+    read_csv_from(text.as_bytes(), "test.csv", design, &opts).unwrap()
+}
+
+/// A row with an empty, NA, NaN or `.` response, or an empty or `NA` label, is dropped (as
+/// R's `na.omit` and SAS's procedures drop it): the cells, the balance and the rows kept
+/// for REML are those of the file without it, and a note gives the count, the first lines
+/// and the columns.
+#[test]
+fn missing_values_drop_their_rows() {
+    // Lines 3, 5, 7, 9, 11, 13 of PASTES_CSV (header on line 1), one marker each.
+    let marked = PASTES_CSV
+        .replace("A,a,62.6", "A,a,NA")
+        .replace("A,b,62.3", "A,b,")
+        .replace("B,a,61.4", "B,a, nan ")
+        .replace("B,b,56.9", "B,b,.")
+        .replace("C,a,57.5", "NA,a,57.5")
+        .replace("C,b,63.1", ",,");
+    let deleted: String = PASTES_CSV
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| ![2, 4, 6, 8, 10, 12].contains(i))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    let d = read_rows(&pastes(), &marked);
+    let plain = read_rows(&pastes(), &deleted);
+    assert_eq!(d.n_rows, 6);
+    assert_eq!(d.dropped_rows, 6);
+    assert_eq!(d.cells, plain.cells);
+    assert_eq!(d.balance.problems, plain.balance.problems);
+    assert_eq!(d.balance.dropped.as_ref().map(|x| x.count), Some(6));
+    assert_eq!(d.reml_input(), plain.reml_input());
+    let r = d.reml_input().unwrap();
+    for (y, kept) in r.y.iter().zip([62.8, 60.1, 60.0, 57.5, 58.7, 63.9]) {
+        assert!(close(*y, kept, RELATIVE_EXACT), "{y} vs {kept}");
+    }
+    // One observation in every cell of a design declaring two: unbalanced.
+    assert!(!d.balance.is_balanced());
+    assert_eq!(d.balance.n_problems, 6);
+    let Some(DataNote::DroppedRows(note)) = d.notes.last() else {
+        panic!("{:?}", d.notes)
+    };
+    assert_eq!(note.count, 6);
+    assert_eq!(note.first_lines, vec![3, 5, 7, 9, 11]);
+    // The last row misses both its labels and its response.
+    assert_eq!(
+        note.by_column,
+        vec![
+            ("batch".to_string(), 2),
+            ("cask".to_string(), 1),
+            ("strength".to_string(), 5)
+        ]
+    );
+    // `na` is a label (sodium `Na` too), not a missing value: a fourth batch here.
+    let e = read_err(&pastes(), &PASTES_CSV.replace("C,a,57.5", "na,a,57.5"));
+    assert!(
+        matches!(e.kind, DataErrorKind::TooManyLevels { count: 4, .. }),
+        "{e}"
+    );
+    located(&e, Some(11), Some(1));
+    // Nothing left.
+    let e = read_err(&pastes(), "batch,cask,strength\nA,a,NA\nB,,1\n");
+    assert!(
+        matches!(e.kind, DataErrorKind::AllRowsMissing { dropped: 2 }),
+        "{e}"
+    );
+    // The first row's response missing: the response column is still found among
+    // several candidates, and the offset is the first value read.
+    let two = "batch,cask,note,strength\nA,a,x,NA\n".to_string()
+        + &PASTES_CSV
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let (bc, y) = l.rsplit_once(',').unwrap();
+                format!("{bc},x,{y}\n")
+            })
+            .collect::<String>();
+    let d = read(&pastes(), &two);
+    assert_eq!(d.response, "strength");
+    assert_eq!(d.dropped_rows, 1);
+}
+
+/// Cells left empty (every row of them dropped or absent) are named in the balance report.
+#[test]
+fn empty_cells_are_named_in_the_balance_report() {
+    let design = Design::from_toml_str(
+        "response = \"y\"\nreplicates = 2\n[[factors]]\nname = \"A\"\nkind = \"fixed\"\nlevels = 2\n\
+         [[factors]]\nname = \"B\"\nkind = \"random\"\nlevels = 2\n",
+    )
+    .unwrap();
+    let text = "A,B,y\na1,b1,1\na1,b1,2\na1,b2,3\na1,b2,4\na2,b1,5\na2,b1,6\na2,b2,NA\na2,b2,\n";
+    let d = read(&design, text);
+    assert_eq!(d.balance.n_empty, 1);
+    assert_eq!(d.balance.empty, vec!["A=a2, B=b2".to_string()]);
+    let msg = d.require_balanced().unwrap_err().to_string();
+    assert!(msg.contains("A=a2, B=b2 has 0 (missing)"), "{msg}");
+    assert!(msg.contains("1 cell holds no observation"), "{msg}");
+    // A nested factor short of a level in one parent: the cell named by its code.
+    let d = read(
+        &pastes(),
+        &PASTES_CSV
+            .replace("C,b,63.9", "C,b,NA")
+            .replace("C,b,63.1", "C,b,"),
+    );
+    assert_eq!(d.balance.empty, vec!["batch=C, cask=#2".to_string()]);
+    assert_eq!(d.balance.level_notes.len(), 1);
+    assert_eq!(d.balance.level_notes[0].n_short, 1);
+}
+
+/// Responses whose squares would overflow binary64 are refused with their line, never
+/// summed (issue 16: 1e160, 1e200, 1e308 and ±1e308 gave exit 0 with wrong sums of
+/// squares). The bound is `MAX_RESPONSE` = 1e60.
+#[test]
+fn responses_beyond_the_binary64_range_of_squares_are_refused() {
+    for big in [
+        "1e160",
+        "1e200",
+        "1e308",
+        "-1e308",
+        "1e61",
+        "-2E+60",
+        "1000000000000000000000000000000000000000000000000000000000000000",
+    ] {
+        let e = read_err(
+            &pastes(),
+            &PASTES_CSV.replace("57.5\nB,b", &format!("{big}\nB,b")),
+        );
+        assert!(
+            matches!(e.kind, DataErrorKind::ResponseTooLarge { .. }),
+            "{big}: {e}"
+        );
+        located(&e, Some(8), Some(3));
+        assert!(e.to_string().contains(&big[..big.len().min(40)]), "{e}");
+    }
+    // Underflow, the mirror: a value other than zero below 1e-60 (pastes in units of
+    // 1e-200 gave every SS 0 and every component 0).
+    for tiny in [
+        "1e-61",
+        "-5E-200",
+        "0.0000000000000000000000000000000000000000000000000000000000000001",
+    ] {
+        let e = read_err(
+            &pastes(),
+            &PASTES_CSV.replace("57.5\nB,b", &format!("{tiny}\nB,b")),
+        );
+        assert!(
+            matches!(e.kind, DataErrorKind::ResponseTooSmall { .. }),
+            "{tiny}: {e}"
+        );
+        located(&e, Some(8), Some(3));
+    }
+    let d = read(&pastes(), &PASTES_CSV.replace("57.5\nB,b", "0e-300\nB,b"));
+    assert_eq!(d.n_rows, 12);
+    // The largest accepted, and as the first value (the offset).
+    let d = read(&pastes(), &PASTES_CSV.replace("62.8", "1e60"));
+    assert!(d.cells.within_ss.iter().all(|w| w.is_finite()));
+    let d = read(&pastes(), &PASTES_CSV.replace("57.5\nB,b", "-1e60\nB,b"));
+    assert!(d.cells.within_ss.iter().all(|w| w.is_finite()));
+}
+
+/// The ANOVA refuses sums that overflowed, whatever built the cells (here the public
+/// accumulator, which takes any binary64 value): no SS from an overflowed sum.
+#[test]
+fn anova_refuses_overflowed_sums() {
+    use emslab::anova::{self, AnovaError};
+    use emslab::data::CellAccumulator;
+    let design = Design::from_toml_str(
+        "replicates = 2\n[[factors]]\nname = \"A\"\nkind = \"fixed\"\nlevels = 2\n",
+    )
+    .unwrap();
+    for (y1, y2) in [(1e308, -1e308), (1e160, 0.0), (1.0, 1e200)] {
+        let mut acc = CellAccumulator::new(vec![2]);
+        for (a, y) in [(0, y1), (0, y2), (1, 1.0), (1, 2.0)] {
+            acc.push(&[a], y);
+        }
+        let cells = acc.finish();
+        assert_eq!(
+            anova::from_cells(&design, &cells),
+            Err(AnovaError::Overflow),
+            "{y1}, {y2}: {cells:?}"
+        );
+    }
+}
+
+/// A field quoted in a message is cut to 40 characters and its length (issue 16: a 10 MB
+/// number gave 10 MB on stderr).
+#[test]
+fn messages_quote_a_readable_prefix_of_long_fields() {
+    let huge = "9".repeat(10_000_000);
+    let cut = format!("{}… (10000000 bytes)", "9".repeat(40));
+    // A response with more digits than can be held.
+    let e = read_err(
+        &pastes(),
+        &PASTES_CSV.replace("57.5\nB,b", &format!("{huge}\nB,b")),
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.len() < 300 && msg.contains(&cut),
+        "{}",
+        &msg[..msg.len().min(300)]
+    );
+    // A label beyond the declared levels.
+    let e = read_err(&pastes(), &(PASTES_CSV.to_string() + &huge + ",a,1\n"));
+    let msg = e.to_string();
+    assert!(
+        msg.len() < 400 && msg.contains(&cut),
+        "{}",
+        &msg[..msg.len().min(400)]
+    );
+    // A header (the list of columns in a message), and the column named by an error.
+    let e = read_err(&pastes(), &PASTES_CSV.replacen("cask", &huge, 1));
+    let msg = e.to_string();
+    assert!(
+        msg.len() < 300 && msg.contains(&cut),
+        "{}",
+        &msg[..msg.len().min(300)]
+    );
+    let e = read_err(
+        &pastes(),
+        &PASTES_CSV
+            .replacen("strength", &format!("strength,{huge}"), 1)
+            .replace("57.5\nB,b", "x,1\nB,b"),
+    );
+    let msg = e.to_string();
+    assert!(msg.len() < 300, "{}", &msg[..msg.len().min(300)]);
+}
+
+/// The public preview: the delimiter sniffed, the header, the first rows with their lines,
+/// whether they are all.
+#[test]
+fn preview_gives_delimiter_header_and_first_rows() {
+    use emslab::data::preview_from;
+    let text = "\u{FEFF}batch;cask;strength\r\nA;a;62,8\r\n\r\n\"A\";\"a\nb\";62,6\r\nA;b;60,1\r\n";
+    let p = preview_from(text.as_bytes(), "t.csv", 2).unwrap();
+    assert_eq!(p.delimiter, b';');
+    assert!(p.byte_order_mark && p.decimal_comma());
+    assert_eq!(p.header, vec!["batch", "cask", "strength"]);
+    assert_eq!(p.rows.len(), 2);
+    assert_eq!((p.rows[0].line, p.rows[1].line), (2, 4));
+    assert_eq!(p.rows[1].fields, vec!["A", "a\nb", "62,6"]);
+    assert!(!p.complete);
+    let all = preview_from(text.as_bytes(), "t.csv", 3).unwrap();
+    assert!(all.complete && all.rows.len() == 3);
+    // The reader sniffs the same.
+    assert_eq!(emslab::data::sniff_delimiter(b"a\tb;c\td\n"), b'\t');
+    let e = preview_from(&b" \n"[..], "t.csv", 5).unwrap_err();
+    assert!(matches!(e.kind, DataErrorKind::Empty));
 }

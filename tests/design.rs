@@ -50,6 +50,20 @@ fn default_symbols_are_unique_and_avoid_n() {
     assert_eq!(d.replicate_symbol, "n");
 }
 
+// Issue 15 item 13: `o` reads as a zero in `o n σ²(operator)`; a name starting with `o`
+// takes its next letter that is free.
+#[test]
+fn default_symbols_avoid_o() {
+    let d = Design::from_toml_str(&factors(&[
+        ("part", "random", &[]),
+        ("operator", "random", &[]),
+        ("oven", "fixed", &[]),
+    ]))
+    .expect("valid");
+    let syms: Vec<&str> = d.factors.iter().map(|f| f.symbol.as_str()).collect();
+    assert_eq!(syms, ["p", "e", "v"]);
+}
+
 // interface.md: `wafer(source,lot)` for wafer in lot in source; `C(A,B)` for C nested in
 // the cells of A x B; `A:C(B)` for C nested in B and crossed with A.
 #[test]

@@ -24,13 +24,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::anova::{self, AnovaError, AnovaTable};
 use crate::data::summary::{self, Summary};
-use crate::data::{Balance, Coding, DataError, Dataset, RemlInput};
+use crate::data::{Balance, Coding, DataError, DataNote, Dataset, RemlInput};
 use crate::design::{Design, DesignError};
 use crate::ems::{self, EmsTable, Model};
 use crate::means::covariance::{self, Covariances};
 use crate::means::{self, Adjustment, CellSource, Estimated, Means, Precision};
 use crate::moments::{self, MomentFit, MomentOptions, NegativePolicy};
 use crate::reml::{self, Comparison, RemlError, RemlFit, RemlOptions};
+use crate::unbalanced::{self, SsType, UnbalancedAnova, UnbalancedError, UnbalancedOptions};
 
 pub use cancel::Cancel;
 
@@ -59,6 +60,8 @@ pub struct Options {
     pub alpha: f64,
     pub negative: NegativePolicy,
     pub likelihood: Likelihood,
+    /// The sums of squares of unbalanced data (`--ss-type`; balanced data have one kind).
+    pub ss_type: SsType,
     /// Keep (fitted, residual) pairs of the REML fit ([`RemlFits::residuals`]), for plots.
     pub residuals: bool,
     /// The multiplicity adjustment of the pairwise comparisons (`--adjust`).
@@ -75,6 +78,7 @@ impl Default for Options {
             alpha: 0.05,
             negative: NegativePolicy::default(),
             likelihood: Likelihood::default(),
+            ss_type: SsType::default(),
             residuals: false,
             adjust: Adjustment::default(),
             kenward_roger: false,
@@ -175,8 +179,8 @@ pub enum Source {
         response: String,
         n_rows: u64,
         factors: Vec<FactorSource>,
-        /// What the reader did that a user may want to know.
-        notes: Vec<String>,
+        /// What the reader did that a user may want to know (words: `report::data_notes`).
+        notes: Vec<DataNote>,
         /// Grand mean in the data's units (balanced data).
         grand_mean: Option<f64>,
     },
@@ -231,16 +235,19 @@ pub struct Balanced {
     pub precision_estimates: Vec<Estimated>,
 }
 
-/// Unbalanced data: no ANOVA-table route.
+/// Unbalanced data: Type III (or Type I) sums of squares with their expected mean squares,
+/// tests and moment estimates (unrestricted model), instead of the balanced-design EMS.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unbalanced {
     /// The EMS table of the design as declared (for the design table only: its EMS and
-    /// tests do not hold for unbalanced data).
+    /// tests do not hold for unbalanced data and are never reported).
     pub table: EmsTable,
     /// Which cells are short or extra.
     pub balance: Balance,
     /// The same, as the data stage words it.
     pub problem: DataError,
+    /// The cell-level analysis, or why it could not be made (the REML fit remains).
+    pub anova: Result<UnbalancedAnova, UnbalancedError>,
 }
 
 /// Which route the analysis took: a state per route, so that contradictory states cannot
@@ -367,7 +374,10 @@ pub fn run(
         analysis.reml = fit_likelihood(&analysis, &input, cancel)?;
         likelihood_means(&mut analysis);
     }
-    if let (Route::Unbalanced(_), RemlOutcome::Failed(e)) = (&analysis.route, &analysis.reml) {
+    // Unbalanced data with neither the cell-level analysis nor a REML fit: nothing to report.
+    if let (Route::Unbalanced(u), RemlOutcome::Failed(e)) = (&analysis.route, &analysis.reml)
+        && u.anova.is_err()
+    {
         return Err(AnalysisError::Reml(e.clone()));
     }
     Ok(analysis)
@@ -393,7 +403,12 @@ fn pending(opts: &Options) -> RemlOutcome {
 
 fn analyze_data(design: &Design, ds: &Dataset, opts: &Options) -> Result<Analysis, AnalysisError> {
     if let Err(problem) = ds.require_balanced() {
-        if opts.likelihood == Likelihood::Off {
+        let uopts = UnbalancedOptions {
+            ss_type: opts.ss_type,
+            alpha: opts.alpha,
+        };
+        let anova = unbalanced::analyze(design, &ds.cells, &uopts);
+        if anova.is_err() && opts.likelihood == Likelihood::Off {
             return Err(problem.into());
         }
         return Ok(Analysis {
@@ -404,8 +419,9 @@ fn analyze_data(design: &Design, ds: &Dataset, opts: &Options) -> Result<Analysi
                 table: ems::derive(design, opts.model),
                 balance: ds.balance.clone(),
                 problem,
+                anova,
             })),
-            reml: RemlOutcome::Pending,
+            reml: pending(opts),
             means: None,
             covariances: None,
         });

@@ -103,6 +103,10 @@ pub enum AnovaError {
     SizeMismatch { expected: Vec<u32>, found: Vec<u32> },
     #[error("the cells do not all hold {0} observations")]
     Unbalanced(u64),
+    #[error(
+        "the sums of squares overflow binary64 (responses too large in magnitude); rescale the response"
+    )]
+    Overflow,
 }
 
 /// Marginal means of the centred cell means over subsets of the factors, memoised; each
@@ -271,6 +275,15 @@ pub fn from_cells(design: &Design, cells: &Cells) -> Result<AnovaTable, AnovaErr
             f64::NAN
         },
     });
+    // Never a number from an overflowed sum: every SS (and the Total, their bound) finite.
+    if !total_ss.is_finite()
+        || rows
+            .iter()
+            .chain(&pooled)
+            .any(|r| !r.ss.is_some_and(f64::is_finite))
+    {
+        return Err(AnovaError::Overflow);
+    }
     Ok(AnovaTable {
         rows,
         pooled,

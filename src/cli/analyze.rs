@@ -8,7 +8,9 @@ use emslab::io::read_design;
 use emslab::means::Adjustment;
 use emslab::report;
 
-use super::{Failure, ModelArg, OutputArgs, design_failure, emit, parse_alpha, parse_column};
+use super::{
+    Failure, ModelArg, OutputArgs, check_columns, design_failure, emit, parse_alpha, parse_column,
+};
 
 #[derive(clap::Args, Debug)]
 #[command(group(clap::ArgGroup::new("input").required(true).args(["data", "summary"])))]
@@ -39,6 +41,11 @@ pub struct AnalyzeArgs {
     /// term into its denominator and refit.
     #[arg(long, value_enum, default_value = "report")]
     negative: NegativeArg,
+    /// Sums of squares of unbalanced data: III (each term adjusted for all others, the
+    /// default, as SAS GLM and car::Anova) or I (sequential, as SAS VARCOMP TYPE1 and
+    /// anova(lm)). Balanced data have one kind.
+    #[arg(long, value_enum, default_value = "III")]
+    ss_type: SsTypeArg,
     /// Skip the REML cross-check.
     #[arg(long)]
     no_reml: bool,
@@ -106,6 +113,14 @@ impl From<NegativeArg> for emslab::moments::NegativePolicy {
     }
 }
 
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum SsTypeArg {
+    #[value(name = "I", alias = "1", alias = "i")]
+    I,
+    #[value(name = "III", alias = "3", alias = "iii")]
+    Iii,
+}
+
 pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
     if args.grand_mean.is_some() && args.summary.is_none() {
         return Err(Failure::input(
@@ -121,6 +136,10 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
             (true, _) => Likelihood::Off,
             (false, false) => Likelihood::Reml,
             (false, true) => Likelihood::RemlAndMl,
+        },
+        ss_type: match args.ss_type {
+            SsTypeArg::I => emslab::unbalanced::SsType::I,
+            SsTypeArg::Iii => emslab::unbalanced::SsType::III,
         },
         residuals: false,
         adjust: args.adjust.into(),
@@ -155,7 +174,7 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
                 "give a data file (emslab analyze DESIGN DATA.csv) or --summary TABLE.csv",
             ));
         };
-        check_columns(&args, &design)?;
+        check_columns(&args.columns, &design, &args.design)?;
         let read_opts = data::ReadOptions {
             response: args.response.clone(),
             columns: args.columns.clone(),
@@ -180,27 +199,4 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
     };
     let r = report::analysis_report(&a);
     emit(&r.document, &r.json, &args.out)
-}
-
-/// Every `--column FACTOR=COL` names a factor of the design.
-fn check_columns(args: &AnalyzeArgs, design: &emslab::Design) -> Result<(), Failure> {
-    for (factor, _) in &args.columns {
-        if !design
-            .factors
-            .iter()
-            .any(|f| f.name.eq_ignore_ascii_case(factor))
-        {
-            let names: Vec<String> = design
-                .factors
-                .iter()
-                .map(|f| format!("`{}`", f.name))
-                .collect();
-            return Err(Failure::input(format!(
-                "--column {factor}=...: the design {} has no factor `{factor}`; its factors are {}",
-                args.design.display(),
-                names.join(", ")
-            )));
-        }
-    }
-    Ok(())
 }

@@ -1,7 +1,8 @@
 //! `emslab simulate`: balanced data drawn from a design.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use emslab::Design;
 use emslab::io::read_design;
 use emslab::simulate::{SimError, SimSpec, Simulator};
 
@@ -45,9 +46,34 @@ pub struct SimulateArgs {
 
 pub fn simulate(args: SimulateArgs) -> Result<(), Failure> {
     let design = read_design(&args.design)?;
-    // Level overrides.
-    let mut levels: Vec<Option<u32>> = vec![None; design.factors.len()];
-    for l in &args.levels {
+    let design = resize(design, &args.design, &args.levels, args.replicates)?;
+    let sigma2 = parse_sigma2(&args.sigma2)?;
+    let sim_err = |e: SimError| Failure::input(format!("{}: {e}", args.design.display()));
+    let mut spec = SimSpec::new(&design, args.model.into(), &sigma2, args.seed).map_err(sim_err)?;
+    spec.mean = args.mean;
+    for (name, v) in parse_effects(&args.effect)? {
+        spec = spec.with_effects(name, v).map_err(sim_err)?;
+    }
+    let sim = Simulator::new(spec).map_err(sim_err)?;
+    let decimals = args.decimals;
+    match output_path(&args.output) {
+        Some(path) => {
+            emslab::io::write_atomic_with(path, |file| sim.write_csv(&*file, decimals).map(drop))?;
+            Ok(())
+        }
+        None => stdout_result(sim.write_csv(std::io::stdout().lock(), decimals).map(drop)),
+    }
+}
+
+/// The design with `--levels NAME=K` and `--replicates N` applied (shared with `power`).
+pub(super) fn resize(
+    design: Design,
+    path: &Path,
+    levels: &[String],
+    replicates: Option<u32>,
+) -> Result<Design, Failure> {
+    let mut counts: Vec<Option<u32>> = vec![None; design.factors.len()];
+    for l in levels {
         let (name, value) = split_assignment("levels", l)?;
         let Some(f) = design
             .factors
@@ -67,43 +93,43 @@ pub fn simulate(args: SimulateArgs) -> Result<(), Failure> {
         let k: u32 = value.parse().map_err(|_| {
             Failure::input(format!("--levels {l}: `{value}` is not a whole number"))
         })?;
-        levels[f] = Some(k);
+        counts[f] = Some(k);
     }
-    let design = if levels.iter().any(Option::is_some) || args.replicates.is_some() {
+    if counts.iter().any(Option::is_some) || replicates.is_some() {
         design
-            .with_sizes(&levels, args.replicates)
-            .map_err(|e| design_failure(&args.design, e))?
+            .with_sizes(&counts, replicates)
+            .map_err(|e| design_failure(path, e))
     } else {
-        design
-    };
-    let mut sigma2 = Vec::new();
-    for s in &args.sigma2 {
-        let (name, value) = split_assignment("sigma2", s)?;
-        let v: f64 = value
-            .parse()
-            .map_err(|_| Failure::input(format!("--sigma2 {s}: `{value}` is not a number")))?;
-        sigma2.push((name, v));
+        Ok(design)
     }
-    let sim_err = |e: SimError| Failure::input(format!("{}: {e}", args.design.display()));
-    let mut spec = SimSpec::new(&design, args.model.into(), &sigma2, args.seed).map_err(sim_err)?;
-    spec.mean = args.mean;
-    for e in &args.effect {
-        let (name, values) = split_assignment("effect", e)?;
-        let v: Result<Vec<f64>, _> = values.split(',').map(|x| x.trim().parse::<f64>()).collect();
-        let v = v.map_err(|_| {
-            Failure::input(format!(
-                "--effect {e}: expected numbers separated by commas"
-            ))
-        })?;
-        spec = spec.with_effects(name, v).map_err(sim_err)?;
-    }
-    let sim = Simulator::new(spec).map_err(sim_err)?;
-    let decimals = args.decimals;
-    match output_path(&args.output) {
-        Some(path) => {
-            emslab::io::write_atomic_with(path, |file| sim.write_csv(&*file, decimals).map(drop))?;
-            Ok(())
-        }
-        None => stdout_result(sim.write_csv(std::io::stdout().lock(), decimals).map(drop)),
-    }
+}
+
+/// `--sigma2 TERM=VALUE` arguments as (term, variance) pairs (shared with `power`).
+pub(super) fn parse_sigma2(args: &[String]) -> Result<Vec<(&str, f64)>, Failure> {
+    args.iter()
+        .map(|s| {
+            let (name, value) = split_assignment("sigma2", s)?;
+            let v: f64 = value
+                .parse()
+                .map_err(|_| Failure::input(format!("--sigma2 {s}: `{value}` is not a number")))?;
+            Ok((name, v))
+        })
+        .collect()
+}
+
+/// `--effect TERM=V1,V2,...` arguments as (term, effects) pairs (shared with `power`).
+pub(super) fn parse_effects(args: &[String]) -> Result<Vec<(&str, Vec<f64>)>, Failure> {
+    args.iter()
+        .map(|e| {
+            let (name, values) = split_assignment("effect", e)?;
+            let v: Result<Vec<f64>, _> =
+                values.split(',').map(|x| x.trim().parse::<f64>()).collect();
+            let v = v.map_err(|_| {
+                Failure::input(format!(
+                    "--effect {e}: expected numbers separated by commas"
+                ))
+            })?;
+            Ok((name, v))
+        })
+        .collect()
 }

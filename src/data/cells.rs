@@ -267,7 +267,7 @@ impl CellAcc {
                     exponent: 2 * self.exp,
                 }
                 .to_f64();
-                return (v / self.n as f64).max(0.0);
+                return non_negative(v / self.n as f64);
             }
             let s1 = Decimal {
                 mantissa: self.is1,
@@ -279,11 +279,18 @@ impl CellAcc {
                 exponent: 2 * self.exp,
             }
             .to_f64();
-            return (s2 - s1 * s1 / self.n as f64).max(0.0);
+            return non_negative(s2 - s1 * s1 / self.n as f64);
         }
         let s1 = unpack(self.is1).value();
-        (unpack(self.is2).value() - s1 * s1 / self.n as f64).max(0.0)
+        non_negative(unpack(self.is2).value() - s1 * s1 / self.n as f64)
     }
+}
+
+/// A sum of squares rounded below zero is zero; an overflowed one (infinite or NaN) stays
+/// so, for the ANOVA to refuse (`f64::max` would turn NaN into 0: a silently wrong SS).
+#[inline]
+fn non_negative(x: f64) -> f64 {
+    if x < 0.0 { 0.0 } else { x }
 }
 
 /// `v - offset` in binary64: the exact difference rounded once (`true`), or, beyond 38

@@ -28,7 +28,9 @@ use std::io::Read;
 use std::path::Path;
 
 use super::decimal::Decimal;
-use super::{DataError, DataErrorKind, sniff_delimiter};
+use super::error::{DataError, DataErrorKind, column_list, excerpt};
+use super::preview::preview_from;
+use super::{MAX_MEAN_SQUARE, PreviewRow};
 use crate::design::{Design, suggestion};
 
 /// One row as written.
@@ -45,6 +47,11 @@ pub struct SummaryRow {
 pub struct Summary {
     pub source: String,
     pub rows: Vec<SummaryRow>,
+    /// The header as written, and the 0-based columns of the terms and the df (for
+    /// messages).
+    pub header: Vec<String>,
+    pub term_column: usize,
+    pub df_column: usize,
 }
 
 /// A design term's df and mean square from the table (in design order, `Residual` last).
@@ -54,185 +61,103 @@ pub struct TermMs {
     pub ms: f64,
 }
 
-fn error(source: &str, line: Option<u64>, column: Option<(usize, &str)>, msg: String) -> DataError {
-    DataError {
-        source: source.to_string(),
-        line,
-        column: column.map(|(c, n)| (c, n.to_string())),
-        kind: DataErrorKind::Message(msg),
-    }
-}
-
 /// Reads a summary table file.
 pub fn read_summary(path: &Path) -> Result<Summary, DataError> {
     let source = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| DataError {
-        source: source.clone(),
-        line: None,
-        column: None,
-        kind: DataErrorKind::Io(e.to_string()),
-    })?;
+    let file = std::fs::File::open(path).map_err(|e| DataError::io(&source, &e))?;
     read_summary_from(file, &source)
 }
 
+/// The columns of a summary table: term, df, mean square (0-based).
+struct Columns {
+    term: usize,
+    df: usize,
+    ms: usize,
+}
+
 /// Reads summary CSV text.
-pub fn read_summary_from<R: Read>(mut reader: R, source: &str) -> Result<Summary, DataError> {
-    let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes).map_err(|e| DataError {
-        source: source.to_string(),
-        line: None,
-        column: None,
-        kind: DataErrorKind::Io(e.to_string()),
-    })?;
-    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        return Err(DataError {
-            source: source.to_string(),
-            line: Some(1),
-            column: None,
-            kind: DataErrorKind::Utf16("FF FE / FE FF"),
-        });
-    }
-    let text: &[u8] = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(&bytes);
-    if text.iter().all(u8::is_ascii_whitespace) {
-        return Err(DataError {
-            source: source.to_string(),
-            line: None,
-            column: None,
-            kind: DataErrorKind::Empty,
-        });
-    }
-    let delimiter = sniff_delimiter(text);
-    let decimal_comma = delimiter != b',';
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text);
-    let mut records = rdr.byte_records();
-    let header = match records.next() {
-        Some(Ok(h)) => h,
-        Some(Err(e)) => {
-            return Err(error(
-                source,
-                e.position().map(|p| p.line()),
-                None,
-                format!("CSV syntax error: {e}"),
-            ));
-        }
-        None => {
-            return Err(DataError {
-                source: source.to_string(),
-                line: None,
-                column: None,
-                kind: DataErrorKind::Empty,
-            });
-        }
-    };
-    let names: Vec<String> = header
-        .iter()
-        .map(|f| String::from_utf8_lossy(f).trim().to_ascii_lowercase())
-        .collect();
+pub fn read_summary_from<R: Read>(reader: R, source: &str) -> Result<Summary, DataError> {
+    let table = preview_from(reader, source, usize::MAX)?;
+    let decimal_comma = table.decimal_comma();
+    let header = &table.header;
+    let names: Vec<String> = header.iter().map(|h| h.to_ascii_lowercase()).collect();
     let find = |wanted: &[&str]| names.iter().position(|n| wanted.contains(&n.as_str()));
-    let (Some(ct), Some(cd), Some(cm)) = (
+    let (Some(term), Some(df), Some(ms)) = (
         find(&["term", "source"]),
         find(&["df"]),
         find(&["ms", "mean square", "mean_square"]),
     ) else {
-        return Err(error(
-            source,
-            Some(1),
-            None,
-            format!(
-                "the header must name the columns `term`, `df` and `ms`; it has: {}",
-                names
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
+        let columns = column_list(&names);
+        return Err(DataError::new(source, DataErrorKind::SummaryHeader { columns }).at_line(1));
     };
-    let mut rows = Vec::new();
-    for rec in records {
-        let rec = rec.map_err(|e| {
-            error(
-                source,
-                e.position().map(|p| p.line()),
-                None,
-                format!("CSV syntax error: {e}"),
-            )
-        })?;
-        let line = rec.position().map_or(0, |p| p.line());
-        if rec.len() == 1 && rec[0].trim_ascii().is_empty() {
-            continue;
-        }
-        if rec.len() != names.len() {
-            return Err(DataError {
-                source: source.to_string(),
-                line: Some(line),
-                column: None,
-                kind: DataErrorKind::Ragged {
-                    expected: names.len(),
-                    found: rec.len(),
-                },
-            });
-        }
-        let term = String::from_utf8_lossy(rec[ct].trim_ascii()).into_owned();
-        if term.is_empty() {
-            return Err(error(
-                source,
-                Some(line),
-                Some((ct + 1, "term")),
-                "empty term name".into(),
-            ));
-        }
-        let df_text = String::from_utf8_lossy(rec[cd].trim_ascii()).into_owned();
-        let df = Decimal::parse(rec[cd].trim_ascii(), decimal_comma)
-            .ok()
-            .map(|d| d.to_f64())
-            .filter(|v| *v >= 1.0 && v.fract() == 0.0 && *v < 1e15)
-            .ok_or_else(|| {
-                error(
-                    source,
-                    Some(line),
-                    Some((cd + 1, "df")),
-                    format!("df {df_text:?} is not a whole number of at least 1"),
-                )
-            })? as u64;
-        let ms_text = String::from_utf8_lossy(rec[cm].trim_ascii()).into_owned();
-        let ms = match Decimal::parse(rec[cm].trim_ascii(), decimal_comma) {
-            Ok(d) if d.to_f64() >= 0.0 => d.to_f64(),
-            Ok(_) => {
-                return Err(error(
-                    source,
-                    Some(line),
-                    Some((cm + 1, "ms")),
-                    format!("mean square {ms_text:?} is negative"),
-                ));
-            }
-            Err(reason) => {
-                return Err(error(
-                    source,
-                    Some(line),
-                    Some((cm + 1, "ms")),
-                    format!("mean square {ms_text:?} is {reason}"),
-                ));
-            }
-        };
-        rows.push(SummaryRow { line, term, df, ms });
-    }
+    let cols = Columns { term, df, ms };
+    let rows = table
+        .rows
+        .iter()
+        .map(|row| summary_row(row, header, &cols, decimal_comma, source))
+        .collect::<Result<Vec<_>, _>>()?;
     if rows.is_empty() {
-        return Err(DataError {
-            source: source.to_string(),
-            line: None,
-            column: None,
-            kind: DataErrorKind::NoRows,
-        });
+        return Err(DataError::new(source, DataErrorKind::NoRows));
     }
     Ok(Summary {
         source: source.to_string(),
         rows,
+        header: header.clone(),
+        term_column: term,
+        df_column: df,
     })
+}
+
+/// One row of a summary table: its term, a whole df of at least 1, a finite mean square
+/// from 0 to [`MAX_MEAN_SQUARE`].
+fn summary_row(
+    row: &PreviewRow,
+    header: &[String],
+    cols: &Columns,
+    decimal_comma: bool,
+    source: &str,
+) -> Result<SummaryRow, DataError> {
+    let line = row.line;
+    let at = |c: usize, kind| {
+        DataError::new(source, kind)
+            .at_line(line)
+            .in_column(c, &header[c])
+    };
+    if row.fields.len() != header.len() {
+        let kind = DataErrorKind::Ragged {
+            expected: header.len(),
+            found: row.fields.len(),
+        };
+        return Err(DataError::new(source, kind).at_line(line));
+    }
+    let term = row.fields[cols.term].trim().to_string();
+    if term.is_empty() {
+        return Err(at(cols.term, DataErrorKind::EmptyTerm));
+    }
+    let df_field = row.fields[cols.df].as_bytes();
+    let df = Decimal::parse(df_field, decimal_comma)
+        .ok()
+        .map(|d| d.to_f64())
+        .filter(|v| *v >= 1.0 && v.fract() == 0.0 && *v < 1e15)
+        .ok_or_else(|| {
+            let text = excerpt(df_field);
+            at(cols.df, DataErrorKind::BadDf { text })
+        })? as u64;
+    let ms_field = row.fields[cols.ms].as_bytes();
+    let text = excerpt(ms_field);
+    let ms = match Decimal::parse(ms_field, decimal_comma) {
+        Ok(d) if d.to_f64() > MAX_MEAN_SQUARE => {
+            let limit = MAX_MEAN_SQUARE;
+            return Err(at(
+                cols.ms,
+                DataErrorKind::MeanSquareTooLarge { text, limit },
+            ));
+        }
+        Ok(d) if d.to_f64() >= 0.0 => d.to_f64(),
+        Ok(_) => return Err(at(cols.ms, DataErrorKind::NegativeMeanSquare { text })),
+        Err(reason) => return Err(at(cols.ms, DataErrorKind::BadMeanSquare { text, reason })),
+    };
+    Ok(SummaryRow { line, term, df, ms })
 }
 
 /// Normalises a term name for matching: no spaces, `*` as `:`, lower case; `Error`,
@@ -267,16 +192,18 @@ pub fn match_summary(summary: &Summary, design: &Design) -> Result<Vec<TermMs>, 
                     .then(|| "`replicates`".to_string()),
             )
             .collect();
-        return Err(error(
+        let missing = missing.join(", ");
+        return Err(DataError::new(
             src,
-            None,
-            None,
-            format!(
-                "a summary table has no data to count levels from: the design must declare {}",
-                missing.join(", ")
-            ),
+            DataErrorKind::SummaryUnsized { missing },
         ));
     }
+    let at = |row: &SummaryRow, column: usize, kind| {
+        DataError::new(src, kind)
+            .at_line(row.line)
+            .in_column(column, &summary.header[column])
+    };
+    let term_col = summary.term_column;
     let terms = design.terms_with_residual();
     let nterms = terms.len();
     let mut found: Vec<Option<(u64, TermMs)>> = vec![None; nterms];
@@ -284,71 +211,52 @@ pub fn match_summary(summary: &Summary, design: &Design) -> Result<Vec<TermMs>, 
         let key = normalise(&row.term);
         let Some(t) = terms.iter().position(|t| normalise(&t.name) == key) else {
             if let Some(p) = design.pooled.iter().find(|p| normalise(&p.name) == key) {
-                return Err(error(
-                    src,
-                    Some(row.line),
-                    Some((1, "term")),
-                    format!(
-                        "`{}` is not a term of this design's model: its `terms` list pools it into Residual (give the pooled Residual instead)",
-                        p.name
-                    ),
-                ));
+                let term = p.name.clone();
+                return Err(at(row, term_col, DataErrorKind::PooledTerm { term }));
             }
-            return Err(error(
-                src,
-                Some(row.line),
-                Some((1, "term")),
-                format!(
-                    "`{}` is not a term of the design{}; the terms are: {}",
-                    row.term,
-                    suggestion(&row.term, terms.iter().map(|t| t.name.as_str())),
-                    terms
-                        .iter()
-                        .map(|t| format!("`{}`", t.name))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
+            let kind = DataErrorKind::UnknownTerm {
+                term: excerpt(row.term.as_bytes()),
+                hint: suggestion(&row.term, terms.iter().map(|t| t.name.as_str())),
+                terms: terms
+                    .iter()
+                    .map(|t| format!("`{}`", t.name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            return Err(at(row, term_col, kind));
         };
-        if let Some((first, _)) = found[t] {
-            return Err(error(
-                src,
-                Some(row.line),
-                Some((1, "term")),
-                format!("`{}` is given twice (also on line {first})", terms[t].name),
-            ));
+        if let Some((first_line, _)) = found[t] {
+            let term = terms[t].name.clone();
+            let kind = DataErrorKind::TermTwice { term, first_line };
+            return Err(at(row, term_col, kind));
         }
-        let expected = if t == nterms - 1 {
+        let residual = t == nterms - 1;
+        let expected = if residual {
             design.residual_df()
         } else {
             design.df(&terms[t])
         }
         .unwrap_or(0);
         if row.df != expected {
-            let formula = if t == nterms - 1 {
+            let formula = if residual {
                 design.residual_df_symbolic()
             } else {
                 design.df_symbolic(&terms[t])
             };
-            return Err(error(
-                src,
-                Some(row.line),
-                Some((2, "df")),
-                format!(
-                    "`{}` has df {} in the table, but the design gives {expected} (= {formula} with {})",
-                    terms[t].name,
-                    row.df,
-                    sizes_text(design)
-                ),
-            ));
+            let kind = DataErrorKind::DfMismatch {
+                term: terms[t].name.clone(),
+                found: row.df,
+                expected,
+                formula,
+                sizes: sizes_text(design),
+            };
+            return Err(at(row, summary.df_column, kind));
         }
-        found[t] = Some((
-            row.line,
-            TermMs {
-                df: row.df,
-                ms: row.ms,
-            },
-        ));
+        let ms = TermMs {
+            df: row.df,
+            ms: row.ms,
+        };
+        found[t] = Some((row.line, ms));
     }
     let missing: Vec<String> = terms
         .iter()
@@ -357,15 +265,8 @@ pub fn match_summary(summary: &Summary, design: &Design) -> Result<Vec<TermMs>, 
         .map(|(t, _)| format!("`{}`", t.name))
         .collect();
     if !missing.is_empty() {
-        return Err(error(
-            src,
-            None,
-            None,
-            format!(
-                "the table has no row for {}: it needs one row per term and Residual",
-                missing.join(", ")
-            ),
-        ));
+        let terms = missing.join(", ");
+        return Err(DataError::new(src, DataErrorKind::MissingTerms { terms }));
     }
     Ok(found.into_iter().flatten().map(|(_, m)| m).collect())
 }

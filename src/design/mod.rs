@@ -7,7 +7,7 @@ mod spec;
 
 use std::fmt;
 
-pub use spec::{DesignSpec, FactorSpec, Kind, SpecParseError};
+pub use spec::{DesignSpec, FactorSpec, Kind, Role, SpecParseError};
 
 /// The most factors a design may have (one bit of a `u64` each, one more for the error).
 pub const MAX_FACTORS: usize = 62;
@@ -135,6 +135,16 @@ pub enum DesignError {
         name: String,
         levels: u32,
     },
+    #[error(
+        "factors[{index}] (`{name}`): role `{role}` is also the role of factors[{first}] (`{first_name}`); a design has at most one part and one operator factor"
+    )]
+    DuplicateRole {
+        index: usize,
+        name: String,
+        first: usize,
+        first_name: String,
+        role: &'static str,
+    },
     #[error("`replicates` is 0; it must be at least 1 (1 for one observation per cell)")]
     ZeroReplicates,
     #[error("factors[{index}] (`{name}`): nested in unknown factor `{parent}`{hint}")]
@@ -208,7 +218,8 @@ impl DesignError {
             | DuplicateParent { index, .. }
             | SelfNested { index, .. }
             | BadSymbol { index, .. }
-            | DuplicateSymbol { index, .. } => Some(format!("factors[{index}]")),
+            | DuplicateSymbol { index, .. }
+            | DuplicateRole { index, .. } => Some(format!("factors[{index}]")),
             UnknownTermFactor { index, .. }
             | ImpossibleTerm { index, .. }
             | DuplicateTerm { index, .. } => Some(format!("terms[{index}]")),
@@ -226,6 +237,28 @@ fn valid_identifier(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// The letter of a factor's level count when the design names none: the first letter of
+/// its name, lowercased; but never `o`, which reads as a zero in `o n σ²`: a name starting
+/// with `o` takes its next letter that is neither `o` nor taken (`operator` -> `p`, or `e`
+/// when `p` is taken).
+fn default_symbol_letter(name: &str, used: &[(String, String)]) -> String {
+    let letters: Vec<char> = name
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let first = letters.first().copied().unwrap_or('x');
+    if first != 'o' {
+        return first.to_string();
+    }
+    let others: Vec<char> = letters.into_iter().filter(|&c| c != 'o').collect();
+    others
+        .iter()
+        .find(|c| !used.iter().any(|(s, _)| *s == c.to_string()))
+        .or(others.first())
+        .map_or_else(|| "x".to_string(), char::to_string)
+}
+
 fn valid_symbol(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
@@ -235,10 +268,17 @@ fn valid_symbol(s: &str) -> bool {
 /// A "did you mean" hint: the known name closest to `wanted`, when close enough.
 pub(crate) fn suggestion<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) -> String {
     let wanted_lower = wanted.to_ascii_lowercase();
+    let limit = 2.max(wanted.len() / 3);
+    let wanted_chars = wanted.chars().count();
     let mut best: Option<(usize, &str)> = None;
     for k in known {
+        // The distance is at least the difference in length: skip the quadratic
+        // comparison of a long field (a 10 MB header) that cannot be close.
+        if k.chars().count().abs_diff(wanted_chars) > limit {
+            continue;
+        }
         let d = edit_distance(&wanted_lower, &k.to_ascii_lowercase());
-        if d <= 2.max(wanted.len() / 3) && best.is_none_or(|(bd, _)| d < bd) {
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, k));
         }
     }
@@ -313,6 +353,22 @@ impl TryFrom<DesignSpec> for Design {
                 });
             }
         }
+        // Gauge roles: at most one factor each.
+        for (index, f) in spec.factors.iter().enumerate() {
+            let Some(role) = f.role else { continue };
+            if let Some(first) = spec.factors[..index]
+                .iter()
+                .position(|g| g.role == Some(role))
+            {
+                return Err(DesignError::DuplicateRole {
+                    index,
+                    name: f.name.clone(),
+                    first,
+                    first_name: spec.factors[first].name.clone(),
+                    role: role.as_str(),
+                });
+            }
+        }
         // Parents.
         let mut parents: Vec<Vec<usize>> = Vec::with_capacity(nf);
         for (index, f) in spec.factors.iter().enumerate() {
@@ -372,12 +428,7 @@ impl TryFrom<DesignSpec> for Design {
             let symbol = match &f.symbol {
                 Some(s) => s.clone(),
                 None => {
-                    let first = f
-                        .name
-                        .chars()
-                        .next()
-                        .map_or('x', |c| c.to_ascii_lowercase())
-                        .to_string();
+                    let first = default_symbol_letter(&f.name, &used);
                     let mut candidate = first.clone();
                     let mut k = 2;
                     while used.iter().any(|(s, _)| *s == candidate) {

@@ -29,6 +29,26 @@ impl Kind {
     }
 }
 
+/// The part a factor plays in a measurement-system (gauge R&R) study: `role = "part"` or
+/// `role = "operator"` in a design file. Other analyses ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The items measured (parts, samples, batches).
+    Part,
+    /// Who or what measures them (operators, appraisers, instruments).
+    Operator,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Part => "part",
+            Role::Operator => "operator",
+        }
+    }
+}
+
 /// One factor as declared.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,6 +62,9 @@ pub struct FactorSpec {
     pub nested_in: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub symbol: Option<String>,
+    /// Its role in a gauge R&R study (`emslab gauge`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
 }
 
 /// A whole design file.

@@ -1,24 +1,25 @@
-//! The app: session state, the document being edited, the views, and the command queue
-//! applied after each frame.
+//! The app's state: the session, the design being edited and what is derived from it, the
+//! data file, the analysis, the EMS engine, and the command queue applied after each frame.
+//! The panels are drawn in [`super::panels`]; commands are applied in [`super::apply`].
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
-use egui::{Key, KeyboardShortcut, Modifiers, RichText, Ui};
-use emslab::report::{self, EmsOptions, Format};
+use egui::{Key, KeyboardShortcut, Modifiers, Ui};
 use emslab::{DesignSpec, Model};
 use serde::{Deserialize, Serialize};
 
-use super::command::{Command, DialogPurpose, DocKind, ExportTarget, Resolution};
-use super::data_view::DataPanel;
-use super::design_view::{self, DesignView};
-use super::dialogs::{FileChooser, NativeChooser};
+use super::command::{Command, DialogPurpose};
+use super::current::{AnalysisState, Inputs};
+use super::data::DataFile;
+use super::design_view::DesignView;
+use super::dialogs::{BuiltinDialog, FileChooser, NativeChooser};
 use super::doc::{Derived, DesignDoc};
-use super::ems_view::{self, EmsView};
-use super::engine::{self, CasService};
-use super::templates::{self, TEMPLATES};
+use super::engine::EngineState;
+use super::session::Session;
+use super::templates::TEMPLATES;
 
-/// The main views.
+/// The views.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum View {
     #[default]
@@ -27,9 +28,12 @@ pub enum View {
     Ems,
     Data,
     Results,
+    /// What each table says and the rules behind it (F1).
+    Help,
 }
 
 impl View {
+    /// The five main views, in the order of their shortcuts (Ctrl+1 … Ctrl+5).
     pub const ALL: [View; 5] = [
         View::Start,
         View::Design,
@@ -45,10 +49,11 @@ impl View {
             View::Ems => "EMS derivation",
             View::Data => "Data",
             View::Results => "Results",
+            View::Help => "Help",
         }
     }
 
-    fn tip(self) -> &'static str {
+    pub fn tip(self) -> &'static str {
         match self {
             View::Start => "Templates and recent files (Ctrl+1)",
             View::Design => "Declare the factors, levels, nesting and terms (Ctrl+2)",
@@ -57,56 +62,7 @@ impl View {
             }
             View::Data => "Load a CSV, map its columns, check the balance (Ctrl+4)",
             View::Results => "ANOVA, variance components, REML, plots (Ctrl+5)",
-        }
-    }
-}
-
-/// What is restored at the next start (eframe persistence). Every field has a default, so
-/// an old or damaged session never prevents the app from starting.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Session {
-    pub design_path: Option<PathBuf>,
-    /// The design as last seen, saved or not (unsaved edits survive a restart).
-    pub design_toml: Option<String>,
-    pub template: Option<String>,
-    pub data_path: Option<PathBuf>,
-    pub model: Model,
-    /// The EMS engine (Symbolica only in builds with the `symbolica` feature).
-    pub engine: emslab::cas::Engine,
-    pub view: View,
-    /// `None`: follow the system theme.
-    pub dark: Option<bool>,
-    pub zoom: f32,
-    /// Include the derivation steps when exporting the whole EMS report.
-    pub export_steps: bool,
-    pub alpha: f64,
-    pub reml: bool,
-    /// Also fit by maximum likelihood.
-    pub ml: bool,
-    /// Negative variance-component estimates: `report`, `zero` or `pool`.
-    pub negative: String,
-    pub recent: Vec<PathBuf>,
-}
-
-impl Default for Session {
-    fn default() -> Self {
-        Session {
-            design_path: None,
-            design_toml: None,
-            template: None,
-            data_path: None,
-            model: Model::Restricted,
-            engine: emslab::cas::Engine::Emslab,
-            view: View::Start,
-            dark: None,
-            zoom: 1.0,
-            export_steps: false,
-            alpha: 0.05,
-            reml: true,
-            ml: false,
-            negative: "report".into(),
-            recent: Vec::new(),
+            View::Help => "What each table says, and the rules behind it (F1)",
         }
     }
 }
@@ -116,6 +72,15 @@ impl Default for Session {
 pub struct Status {
     pub text: String,
     pub error: bool,
+}
+
+/// File dialogs: the chooser (the system's, or the tests'), the in-app one when it is
+/// open, and whether a save dialog is open for a command waiting on it.
+pub struct Dialogs {
+    pub chooser: Box<dyn FileChooser>,
+    pub builtin: Option<BuiltinDialog>,
+    /// A save dialog is open for the pending command.
+    pub awaiting_save: bool,
 }
 
 pub struct EmslabApp {
@@ -128,28 +93,23 @@ pub struct EmslabApp {
     pub last_copied: Option<String>,
     /// A command waiting for the answer to "save changes?".
     pub pending: Option<Command>,
-    pub data: DataPanel,
+    /// The data file of the design (none until one is opened).
+    pub data: Option<DataFile>,
+    pub analysis: AnalysisState,
+    pub engine: EngineState,
+    pub dialogs: Dialogs,
+    /// The Help view's topic (a table key or a rule).
+    pub help_topic: Option<String>,
+    /// Numbers data reads.
+    pub(super) next_read: u64,
     /// Set once the user agreed to close.
-    close_confirmed: bool,
-    /// A save dialog is open for the pending command.
-    awaiting_save: bool,
-    commands: Vec<Command>,
-    inbox: (Sender<Command>, Receiver<Command>),
-    chooser: Box<dyn FileChooser>,
-    design_view: DesignView,
-    ems_view: EmsView,
+    pub(super) close_confirmed: bool,
+    pub(super) commands: Vec<Command>,
+    pub(super) inbox: (Sender<Command>, Receiver<Command>),
+    pub(super) design_view: DesignView,
     title_shown: String,
     applied_theme: Option<Option<bool>>,
-    /// The Symbolica client thread (started when Symbolica is first chosen).
-    cas: Option<CasService>,
-    /// The edit generation of the last request to Symbolica, and whether it is unanswered.
-    cas_generation: u64,
-    cas_waiting: bool,
-    /// The executable that runs the Symbolica worker (`None`: this one).
-    pub worker_exe: Option<PathBuf>,
-    /// A request to Symbolica waits for the first frame (which brings the context).
-    cas_deferred: bool,
-    ctx: Option<egui::Context>,
+    pub(super) ctx: Option<egui::Context>,
 }
 
 impl Default for EmslabApp {
@@ -158,41 +118,58 @@ impl Default for EmslabApp {
     }
 }
 
+/// The design of a session: as last seen, with its unsaved marker when it differs from the
+/// file it was opened from, or from the template it started as.
+fn restored_doc(session: &Session) -> Result<DesignDoc, String> {
+    let Some(text) = &session.design_toml else {
+        return Ok(DesignDoc::default());
+    };
+    let spec = DesignSpec::from_toml_str(text).map_err(|e| e.to_string())?;
+    let original = match (&session.design_path, &session.template) {
+        (Some(p), _) => std::fs::read_to_string(p)
+            .ok()
+            .and_then(|t| DesignSpec::from_toml_str(&t).ok())
+            .map(|disk| DesignDoc::new(disk, Some(p.clone()), None)),
+        (None, Some(stem)) => TEMPLATES
+            .iter()
+            .find(|t| t.stem == stem)
+            .and_then(|t| DesignSpec::from_toml_str(t.toml).ok())
+            .map(|s| DesignDoc::new(s, None, Some(stem.clone()))),
+        (None, None) => None,
+    };
+    Ok(match original {
+        Some(mut d) => {
+            d.edit(spec, super::command::EditKey::Discrete);
+            d
+        }
+        None => {
+            // A file that is gone: the design is kept, marked unsaved.
+            let mut d = DesignDoc::new(spec, None, session.template.clone());
+            if session.design_path.is_some() {
+                d.mark_unsaved();
+            }
+            d
+        }
+    })
+}
+
 impl EmslabApp {
     /// An app with a session (no design loaded unless the session has one).
     pub fn new(session: Session) -> EmslabApp {
-        let mut status = None;
-        let doc = match &session.design_toml {
-            Some(text) => match DesignSpec::from_toml_str(text) {
-                Ok(spec) => {
-                    let mut d = DesignDoc::new(spec, None, session.template.clone());
-                    if let Some(p) = &session.design_path {
-                        d.path = Some(p.clone());
-                        // Compare with the file on disk: unsaved edits stay marked.
-                        if let Ok(disk) = std::fs::read_to_string(p)
-                            .map_err(|e| e.to_string())
-                            .and_then(|t| DesignSpec::from_toml_str(&t).map_err(|e| e.to_string()))
-                        {
-                            let edited = d.spec.clone();
-                            d = DesignDoc::new(disk, Some(p.clone()), None);
-                            d.edit(edited, super::command::EditKey::Discrete);
-                        }
-                    }
-                    d
-                }
-                Err(e) => {
-                    status = Some(Status {
-                        text: format!(
-                            "The design of the last session could not be restored ({e}); starting empty."
-                        ),
-                        error: true,
-                    });
-                    DesignDoc::default()
-                }
-            },
-            None => DesignDoc::default(),
+        let (doc, status) = match restored_doc(&session) {
+            Ok(d) => (d, None),
+            Err(e) => (
+                DesignDoc::default(),
+                Some(Status {
+                    text: format!(
+                        "The design of the last session could not be restored ({e}); starting empty."
+                    ),
+                    error: true,
+                }),
+            ),
         };
-        let derived = Derived::compute(&doc.spec, session.model);
+        let derived = Derived::compute(&doc.spec, session.options.model);
+        let chooser: Box<dyn FileChooser> = Box::new(NativeChooser);
         EmslabApp {
             session,
             doc,
@@ -201,21 +178,22 @@ impl EmslabApp {
             status,
             last_copied: None,
             pending: None,
-            data: DataPanel::default(),
+            data: None,
+            analysis: AnalysisState::default(),
+            engine: EngineState::default(),
+            dialogs: Dialogs {
+                chooser,
+                builtin: None,
+                awaiting_save: false,
+            },
+            help_topic: None,
+            next_read: 0,
             close_confirmed: false,
-            awaiting_save: false,
             commands: Vec::new(),
             inbox: channel(),
-            chooser: Box::new(NativeChooser),
             design_view: DesignView::default(),
-            ems_view: EmsView,
             title_shown: String::new(),
             applied_theme: None,
-            cas: None,
-            cas_generation: 0,
-            cas_waiting: false,
-            cas_deferred: false,
-            worker_exe: None,
             ctx: None,
         }
     }
@@ -223,7 +201,7 @@ impl EmslabApp {
     /// Replaces the file chooser (tests answer dialogs with fixed paths).
     #[cfg(test)]
     pub fn with_chooser(mut self, chooser: Box<dyn FileChooser>) -> EmslabApp {
-        self.chooser = chooser;
+        self.dialogs.chooser = chooser;
         self
     }
 
@@ -238,6 +216,11 @@ impl EmslabApp {
         self.commands.push(c);
     }
 
+    /// The model of every table.
+    pub fn model(&self) -> Model {
+        self.session.options.model
+    }
+
     /// The state to persist.
     pub fn session_snapshot(&self) -> Session {
         let mut s = self.session.clone();
@@ -245,83 +228,53 @@ impl EmslabApp {
         s.template = self.doc.template.clone();
         s.design_toml =
             (self.doc.spec != DesignSpec::default()).then(|| self.doc.spec.to_toml_string());
-        s.data_path = self.data.path().map(Path::to_path_buf);
+        s.data_path = self.data.as_ref().map(|d| d.path.clone());
         s
     }
 
-    fn info(&mut self, text: impl Into<String>) {
+    /// The inputs an analysis run now would have: the design, the data read and the
+    /// options (`None` while no data are loaded).
+    pub fn inputs(&self) -> Option<Inputs> {
+        let d = self.data.as_ref()?;
+        d.dataset()?;
+        Some(Inputs {
+            spec: self.doc.spec.clone(),
+            read_id: d.read_id,
+            options: self.session.options,
+        })
+    }
+
+    /// Whether background work (a read, an analysis) is running.
+    pub fn is_busy(&self) -> bool {
+        self.data.as_ref().is_some_and(DataFile::is_reading) || self.analysis.is_busy()
+    }
+
+    pub(super) fn info(&mut self, text: impl Into<String>) {
         self.status = Some(Status {
             text: text.into(),
             error: false,
         });
     }
 
-    fn error(&mut self, text: impl Into<String>) {
+    pub(super) fn error(&mut self, text: impl Into<String>) {
         self.status = Some(Status {
             text: text.into(),
             error: true,
         });
     }
 
-    fn rederive(&mut self) {
-        self.derived = Derived::compute(&self.doc.spec, self.session.model);
+    /// Recomputes what the design gives (and asks Symbolica, when it is the engine).
+    pub(super) fn rederive(&mut self) {
+        self.derived = Derived::compute(&self.doc.spec, self.model());
         if let Some(t) = &self.derived.ems {
             self.selected_term = self.selected_term.min(t.terms.len().saturating_sub(1));
         }
-        self.data
-            .design_changed(self.derived.design.as_ref().ok().map(|d| d.spec()));
-        self.ask_engine();
-    }
-
-    /// Asks Symbolica for the current design when it is the chosen engine (the built-in
-    /// table shows until it answers).
-    fn ask_engine(&mut self) {
-        self.cas_generation += 1;
-        self.cas_waiting = false;
-        let engine = self.session.engine;
-        if engine == emslab::cas::Engine::Emslab || !engine.is_available() {
-            return;
-        }
-        let Ok(design) = &self.derived.design else {
-            return;
-        };
-        if self.cas.is_none() {
-            let Some(ctx) = &self.ctx else {
-                self.cas_deferred = true;
-                return;
-            };
-            let exe = self
-                .worker_exe
-                .clone()
-                .or_else(|| std::env::current_exe().ok())
-                .unwrap_or_default();
-            match CasService::start(ctx, exe) {
-                Ok(s) => self.cas = Some(s),
-                Err(e) => {
-                    self.error(e);
-                    return;
-                }
-            }
-        }
-        if let Some(s) = &self.cas {
-            self.cas_waiting = s.request(self.cas_generation, design.clone(), self.session.model);
-        }
-    }
-
-    /// Whether Symbolica has not answered for the current design yet.
-    #[cfg(all(test, feature = "symbolica"))]
-    pub fn engine_waiting(&self) -> bool {
-        self.cas_waiting || self.cas_deferred
-    }
-
-    /// Takes Symbolica's answer for the current design, if it has come.
-    fn poll_engine(&mut self) {
-        let Some(s) = &self.cas else { return };
-        if let Some((generation, out)) = s.poll()
-            && generation == self.cas_generation
+        let design = self.derived.design.as_ref().ok();
+        if let Err(e) =
+            self.engine
+                .ask(self.session.engine, design, self.model(), self.ctx.as_ref())
         {
-            self.cas_waiting = false;
-            self.derived.set_output(out);
+            self.error(e);
         }
     }
 
@@ -333,8 +286,8 @@ impl EmslabApp {
         if self.ctx.is_none() {
             self.ctx = Some(ctx.clone());
         }
-        if std::mem::take(&mut self.cas_deferred) {
-            self.ask_engine();
+        if self.engine.take_deferred() {
+            self.rederive();
         }
         self.apply_theme(&ctx);
         self.shortcuts(&ctx);
@@ -351,17 +304,45 @@ impl EmslabApp {
                 .show(ui, |ui| self.view_ui(ui));
         });
         self.unsaved_modal(&ctx);
+        self.builtin_dialog(&ctx);
 
         while let Ok(c) = self.inbox.1.try_recv() {
             self.commands.push(c);
         }
-        self.data.poll(&ctx, &mut self.commands);
-        self.poll_engine();
+        self.poll_work(&ctx);
         let commands = std::mem::take(&mut self.commands);
+        let applied = !commands.is_empty();
         for c in commands {
             self.apply(c, &ctx);
         }
+        if applied {
+            // What the commands changed (a question to answer, a dialog, a new view) shows
+            // at once, not at the next input.
+            ctx.request_repaint();
+        }
         self.update_title(&ctx);
+    }
+
+    /// Collects finished background work: the data read, the analysis, Symbolica.
+    fn poll_work(&mut self, ctx: &egui::Context) {
+        let design = self.derived.design.as_ref().ok();
+        if let Some(d) = &mut self.data {
+            d.poll(design);
+        }
+        self.analysis.poll(ctx);
+        self.engine.poll(&mut self.derived);
+    }
+
+    /// The in-app file chooser, while it is open.
+    fn builtin_dialog(&mut self, ctx: &egui::Context) {
+        let Some(d) = &mut self.dialogs.builtin else {
+            return;
+        };
+        if let Some(path) = d.show(ctx) {
+            let purpose = d.purpose.clone();
+            self.dialogs.builtin = None;
+            self.commands.push(Command::DialogAnswer { purpose, path });
+        }
     }
 
     fn apply_theme(&mut self, ctx: &egui::Context) {
@@ -380,9 +361,17 @@ impl EmslabApp {
     }
 
     fn shortcuts(&mut self, ctx: &egui::Context) {
+        if self.pending.is_some() || self.dialogs.builtin.is_some() {
+            // A dialog is open: its keys are its own.
+            return;
+        }
         let cmd = Modifiers::COMMAND;
         let cmd_shift = Modifiers::COMMAND | Modifiers::SHIFT;
-        let table: Vec<(KeyboardShortcut, Command)> = vec![
+        let other_model = match self.model() {
+            Model::Restricted => Model::Unrestricted,
+            Model::Unrestricted => Model::Restricted,
+        };
+        let mut table: Vec<(KeyboardShortcut, Command)> = vec![
             (KeyboardShortcut::new(cmd_shift, Key::Z), Command::Redo),
             (KeyboardShortcut::new(cmd, Key::Y), Command::Redo),
             (KeyboardShortcut::new(cmd, Key::Z), Command::Undo),
@@ -403,9 +392,9 @@ impl EmslabApp {
             (KeyboardShortcut::new(cmd, Key::R), Command::RunAnalysis),
             (
                 KeyboardShortcut::new(cmd, Key::M),
-                Command::SetModel(match self.session.model {
-                    Model::Restricted => Model::Unrestricted,
-                    Model::Unrestricted => Model::Restricted,
+                Command::SetAnalysisOptions(emslab::analysis::Options {
+                    model: other_model,
+                    ..self.session.options
                 }),
             ),
             (KeyboardShortcut::new(cmd, Key::T), Command::ToggleTheme),
@@ -413,27 +402,16 @@ impl EmslabApp {
             (KeyboardShortcut::new(cmd, Key::Equals), Command::ZoomIn),
             (KeyboardShortcut::new(cmd, Key::Minus), Command::ZoomOut),
             (KeyboardShortcut::new(cmd, Key::Num0), Command::ZoomReset),
+            (KeyboardShortcut::new(cmd, Key::Q), Command::Quit),
             (
-                KeyboardShortcut::new(cmd, Key::Num1),
-                Command::ShowView(View::Start),
-            ),
-            (
-                KeyboardShortcut::new(cmd, Key::Num2),
-                Command::ShowView(View::Design),
-            ),
-            (
-                KeyboardShortcut::new(cmd, Key::Num3),
-                Command::ShowView(View::Ems),
-            ),
-            (
-                KeyboardShortcut::new(cmd, Key::Num4),
-                Command::ShowView(View::Data),
-            ),
-            (
-                KeyboardShortcut::new(cmd, Key::Num5),
-                Command::ShowView(View::Results),
+                KeyboardShortcut::new(Modifiers::NONE, Key::F1),
+                Command::ShowView(View::Help),
             ),
         ];
+        let keys = [Key::Num1, Key::Num2, Key::Num3, Key::Num4, Key::Num5];
+        for (k, v) in keys.into_iter().zip(View::ALL) {
+            table.push((KeyboardShortcut::new(cmd, k), Command::ShowView(v)));
+        }
         for (sc, c) in table {
             // Consumed here, so a focused text field does not also act on it.
             if ctx.input_mut(|i| i.consume_shortcut(&sc)) {
@@ -457,7 +435,7 @@ impl EmslabApp {
                 .map(|e| e.to_string_lossy().to_ascii_lowercase())
                 .unwrap_or_default();
             match ext.as_str() {
-                "toml" => self.commands.push(Command::OpenDesign(path)),
+                "toml" => self.commands.push(Command::OpenDesign { path, data: None }),
                 _ => self.commands.push(Command::OpenData(path)),
             }
         }
@@ -497,738 +475,53 @@ impl EmslabApp {
         }
     }
 
-    // ---------------------------------------------------------------- panels
-
-    fn menu_bar(&mut self, ui: &mut Ui) {
-        egui::MenuBar::new().ui(ui, |ui| {
-            ui.menu_button("File", |ui| {
-                let mut item = |ui: &mut Ui, text: &str, shortcut: &str, c: Command| {
-                    if ui
-                        .add(egui::Button::new(text).shortcut_text(shortcut))
-                        .clicked()
-                    {
-                        self.commands.push(c);
-                        ui.close();
-                    }
-                };
-                item(ui, "New design", "Ctrl+N", Command::NewDesign);
-                item(ui, "Open design…", "Ctrl+O", Command::Dialog(DialogPurpose::OpenDesign));
-                item(ui, "Save design", "Ctrl+S", Command::SaveDesign);
-                item(ui, "Save design as…", "Ctrl+Shift+S", Command::Dialog(DialogPurpose::SaveDesign));
-                ui.separator();
-                item(ui, "Open data (CSV)…", "Ctrl+D", Command::Dialog(DialogPurpose::OpenData));
-                ui.separator();
-                ui.menu_button("Export EMS report", |ui| {
-                    for format in Format::ALL {
-                        if ui.button(super::table_view::format_label(format)).clicked() {
-                            self.commands.push(Command::ExportDialog {
-                                target: ExportTarget {
-                                    doc: DocKind::Ems,
-                                    table: None,
-                                },
-                                format,
-                            });
-                            ui.close();
-                        }
-                    }
-                    ui.checkbox(&mut self.session.export_steps, "Include the derivation steps");
-                });
-                if self.data.has_analysis() {
-                    ui.menu_button("Export analysis report", |ui| {
-                        for format in Format::ALL {
-                            if ui.button(super::table_view::format_label(format)).clicked() {
-                                self.commands.push(Command::ExportDialog {
-                                    target: ExportTarget {
-                                        doc: DocKind::Analysis,
-                                        table: None,
-                                    },
-                                    format,
-                                });
-                                ui.close();
-                            }
-                        }
-                    });
-                }
-                if !self.session.recent.is_empty() {
-                    ui.separator();
-                    ui.menu_button("Recent designs", |ui| {
-                        for p in self.session.recent.clone() {
-                            if ui.button(p.display().to_string()).clicked() {
-                                self.commands.push(Command::OpenDesign(p));
-                                ui.close();
-                            }
-                        }
-                    });
-                }
-                ui.separator();
-                if ui.add(egui::Button::new("Quit").shortcut_text("Ctrl+Q")).clicked() {
-                    self.commands.push(Command::Quit);
-                    ui.close();
-                }
-            });
-            ui.menu_button("Edit", |ui| {
-                if ui
-                    .add_enabled(self.doc.can_undo(), egui::Button::new("Undo").shortcut_text("Ctrl+Z"))
-                    .clicked()
-                {
-                    self.commands.push(Command::Undo);
-                    ui.close();
-                }
-                if ui
-                    .add_enabled(self.doc.can_redo(), egui::Button::new("Redo").shortcut_text("Ctrl+Shift+Z"))
-                    .clicked()
-                {
-                    self.commands.push(Command::Redo);
-                    ui.close();
-                }
-            });
-            ui.menu_button("View", |ui| {
-                for v in View::ALL {
-                    if ui.button(v.label()).clicked() {
-                        self.commands.push(Command::ShowView(v));
-                        ui.close();
-                    }
-                }
-                ui.separator();
-                ui.label("Theme");
-                ui.horizontal(|ui| {
-                    ui.radio_value(&mut self.session.dark, None, "System");
-                    ui.radio_value(&mut self.session.dark, Some(false), "Light");
-                    ui.radio_value(&mut self.session.dark, Some(true), "Dark");
-                });
-                if ui.add(egui::Button::new("Switch light / dark").shortcut_text("Ctrl+T")).clicked() {
-                    self.commands.push(Command::ToggleTheme);
-                }
-                ui.separator();
-                if ui.add(egui::Button::new("Zoom in").shortcut_text("Ctrl++")).clicked() {
-                    self.commands.push(Command::ZoomIn);
-                }
-                if ui.add(egui::Button::new("Zoom out").shortcut_text("Ctrl+-")).clicked() {
-                    self.commands.push(Command::ZoomOut);
-                }
-                if ui.add(egui::Button::new("Reset zoom").shortcut_text("Ctrl+0")).clicked() {
-                    self.commands.push(Command::ZoomReset);
-                }
-            });
-            ui.menu_button("Help", |ui| {
-                ui.label(RichText::new("emslab").strong());
-                ui.label(format!("version {}", env!("CARGO_PKG_VERSION")));
-                ui.label("Expected mean squares by the subscript-table rules, F tests, variance components.");
-                ui.separator();
-                ui.label("Shortcuts");
-                egui::Grid::new("shortcuts").show(ui, |ui| {
-                    for (k, what) in [
-                        ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo a design edit"),
-                        ("Ctrl+N, Ctrl+O, Ctrl+S", "new, open, save design"),
-                        ("Ctrl+D", "open data"),
-                        ("Ctrl+R", "run the analysis"),
-                        ("Ctrl+M", "switch restricted / unrestricted"),
-                        ("Ctrl+T", "switch light / dark theme"),
-                        ("Ctrl+1 … Ctrl+5", "views"),
-                        ("Ctrl++ / Ctrl+- / Ctrl+0", "zoom"),
-                    ] {
-                        ui.label(RichText::new(k).monospace());
-                        ui.label(what);
-                        ui.end_row();
-                    }
-                });
-                ui.label("Hover over a column heading or a field for what it means.");
-            });
-        });
-        if ui.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::Q)))
-        {
-            self.commands.push(Command::Quit);
-        }
-    }
-
-    fn tool_bar(&mut self, ui: &mut Ui) {
-        ui.horizontal(|ui| {
-            for v in View::ALL {
-                if ui
-                    .selectable_label(self.session.view == v, RichText::new(v.label()).size(15.0))
-                    .on_hover_text(v.tip())
-                    .clicked()
-                {
-                    self.commands.push(Command::ShowView(v));
-                }
-            }
-            ui.separator();
-            design_view::model_switch(ui, self.session.model, &mut self.commands);
-            ui.separator();
-            if emslab::cas::SYMBOLICA_BUILT {
-                engine::engine_switch(ui, self.session.engine, &mut self.commands);
-                ui.separator();
-            }
-            if ui
-                .add_enabled(self.doc.can_undo(), egui::Button::new("Undo"))
-                .on_hover_text("Undo the last design edit (Ctrl+Z)")
-                .clicked()
-            {
-                self.commands.push(Command::Undo);
-            }
-            if ui
-                .add_enabled(self.doc.can_redo(), egui::Button::new("Redo"))
-                .on_hover_text("Redo (Ctrl+Shift+Z)")
-                .clicked()
-            {
-                self.commands.push(Command::Redo);
-            }
-        });
-    }
-
-    fn status_bar(&mut self, ui: &mut Ui) {
-        ui.horizontal(|ui| {
-            self.data.progress_ui(ui, &mut self.commands);
-            match &self.derived.design {
-                Ok(d) => {
-                    let n = d
-                        .n_observations()
-                        .map_or_else(|| "N from data".to_string(), |n| format!("N = {n}"));
-                    ui.label(format!(
-                        "{}: {} factor{}, {} term{}, {n}",
-                        self.doc.display_name(),
-                        d.factors.len(),
-                        if d.factors.len() == 1 { "" } else { "s" },
-                        d.terms.len(),
-                        if d.terms.len() == 1 { "" } else { "s" },
-                    ));
-                }
-                Err(e) if self.doc.spec.factors.is_empty() => {
-                    let _ = e;
-                    ui.label(format!("{}: no factors yet", self.doc.display_name()));
-                }
-                Err(e) => {
-                    ui.colored_label(ui.visuals().error_fg_color, format!("Design: {e}"));
-                }
-            }
-            if let Some(s) = self.status.clone() {
-                ui.separator();
-                if s.error {
-                    ui.colored_label(ui.visuals().error_fg_color, &s.text);
-                } else {
-                    ui.label(&s.text);
-                }
-                if ui
-                    .small_button("✕")
-                    .on_hover_text("Dismiss")
-                    .accessible_name("Dismiss message")
-                    .clicked()
-                {
-                    self.status = None;
-                }
-            }
-        });
-    }
-
-    fn view_ui(&mut self, ui: &mut Ui) {
-        match self.session.view {
-            View::Start => self.start_ui(ui),
-            View::Design => {
-                self.design_view
-                    .ui(ui, &self.doc.spec, &self.derived, &mut self.commands);
-                ui.add_space(16.0);
-                ui.separator();
-                if let Some(doc) = &self.derived.document {
-                    ui.label(RichText::new("Updated as you edit:").weak());
-                    ems_view::titled_table(ui, doc, "ems", DocKind::Ems, &mut self.commands);
-                    ems_view::titled_table(ui, doc, "tests", DocKind::Ems, &mut self.commands);
-                }
-            }
-            View::Ems => match (&self.derived.ems, &self.derived.document) {
-                (Some(_), Some(_)) => {
-                    engine::produced_by(ui, self.derived.output.as_ref(), self.cas_waiting);
-                    self.ems_view
-                        .ui(ui, &self.derived, self.selected_term, &mut self.commands);
-                }
-                _ => self.needs_design(ui),
-            },
-            View::Data => {
-                let design = self.derived.design.as_ref().ok();
-                self.data
-                    .data_ui(ui, design, &self.doc.spec, &mut self.commands);
-            }
-            View::Results => {
-                let mut settings = self.analysis_settings();
-                self.data.results_ui(ui, &mut settings, &mut self.commands);
-                self.session.alpha = settings.alpha;
-                self.session.reml = settings.reml;
-                self.session.ml = settings.ml;
-                self.session.negative = settings.negative.as_str().to_string();
-            }
-        }
-    }
-
-    fn needs_design(&mut self, ui: &mut Ui) {
-        ui.add_space(20.0);
-        match &self.derived.design {
-            Err(e) if !self.doc.spec.factors.is_empty() => {
-                ui.label(RichText::new("The design has a problem:").strong());
-                ui.colored_label(ui.visuals().error_fg_color, e.to_string());
-                if ui.button("Go to the design").clicked() {
-                    self.commands.push(Command::ShowView(View::Design));
-                }
-            }
-            _ => {
-                ui.label("No design yet. Start from a template or declare the factors.");
-                ui.horizontal(|ui| {
-                    if ui.button("Templates").clicked() {
-                        self.commands.push(Command::ShowView(View::Start));
-                    }
-                    if ui.button("Declare a design").clicked() {
-                        self.commands.push(Command::ShowView(View::Design));
-                    }
-                });
-            }
-        }
-    }
-
-    fn start_ui(&mut self, ui: &mut Ui) {
-        ui.heading("Expected mean squares, step by step");
-        ui.label("Declare the factors of an experiment (fixed or random, crossed or nested) and watch the EMS table derive by the subscript-table rules; then load data for the ANOVA, variance components and a REML cross-check.");
-        ui.add_space(10.0);
-        ui.horizontal(|ui| {
-            if ui
-                .button("New empty design")
-                .on_hover_text("Ctrl+N")
-                .clicked()
-            {
-                self.commands.push(Command::NewDesign);
-            }
-            if ui.button("Open design…").on_hover_text("Ctrl+O").clicked() {
-                self.commands
-                    .push(Command::Dialog(DialogPurpose::OpenDesign));
-            }
-            if ui.button("Open data…").on_hover_text("Ctrl+D").clicked() {
-                self.commands.push(Command::Dialog(DialogPurpose::OpenData));
-            }
-        });
-        ui.add_space(12.0);
-        ui.heading("Templates");
-        egui::Grid::new("templates")
-            .num_columns(3)
-            .striped(true)
-            .spacing([16.0, 8.0])
-            .show(ui, |ui| {
-                for (i, t) in TEMPLATES.iter().enumerate() {
-                    let title = DesignSpec::from_toml_str(t.toml)
-                        .map(|s| s.title)
-                        .unwrap_or_else(|_| t.stem.to_string());
-                    if ui
-                        .button(t.stem)
-                        .on_hover_text(format!("Open designs/{}.toml as a new design", t.stem))
-                        .clicked()
-                    {
-                        self.commands.push(Command::OpenTemplate(i));
-                    }
-                    ui.horizontal(|ui| {
-                        ui.label(RichText::new(title).strong());
-                        if t.csv.is_some()
-                            && ui
-                                .small_button("with data")
-                                .on_hover_text(format!(
-                                    "Open {} and load designs/{}.csv",
-                                    t.stem, t.stem
-                                ))
-                                .accessible_name(format!("{} with data", t.stem))
-                                .clicked()
-                        {
-                            self.commands.push(Command::OpenTemplateWithData(i));
-                        }
-                    });
-                    ui.label(t.blurb);
-                    ui.end_row();
-                }
-            });
-        if let Some(dir) = templates::designs_dir() {
-            ui.add_space(6.0);
-            ui.label(RichText::new(format!("The design files are in {}", dir.display())).weak());
-        }
-        if !self.session.recent.is_empty() {
-            ui.add_space(12.0);
-            ui.heading("Recent designs");
-            for p in self.session.recent.clone() {
-                if ui.link(p.display().to_string()).clicked() {
-                    self.commands.push(Command::OpenDesign(p));
-                }
-            }
-        }
-    }
-
-    fn unsaved_modal(&mut self, ctx: &egui::Context) {
-        if self.pending.is_none() || self.awaiting_save {
-            return;
-        }
-        let name = self.doc.display_name();
-        egui::Modal::new(egui::Id::unique("unsaved-changes")).show(ctx, |ui| {
-            ui.set_max_width(420.0);
-            ui.heading("Unsaved changes");
-            ui.label(format!(
-                "The design {} has changes that are not saved. Save them first?",
-                name.trim_end_matches(" •")
-            ));
-            ui.add_space(8.0);
-            ui.horizontal(|ui| {
-                if ui.button("Save").clicked() {
-                    self.commands.push(Command::Resolve(Resolution::Save));
-                }
-                if ui.button("Discard changes").clicked() {
-                    self.commands.push(Command::Resolve(Resolution::Discard));
-                }
-                if ui.button("Cancel").clicked() {
-                    self.commands.push(Command::Resolve(Resolution::Cancel));
-                }
-            });
-        });
-    }
-
-    // ---------------------------------------------------------------- commands
-
-    /// Applies one command; one that would lose unsaved changes waits for an answer.
-    pub fn apply(&mut self, c: Command, ctx: &egui::Context) {
-        if c.replaces_design() && self.doc.is_dirty() && !self.close_confirmed {
-            self.pending = Some(c);
-            return;
-        }
-        self.apply_unguarded(c, ctx);
-    }
-
-    fn apply_unguarded(&mut self, c: Command, ctx: &egui::Context) {
-        match c {
-            Command::Edit { spec, key } => {
-                self.doc.edit(spec, key);
-                self.rederive();
-            }
-            Command::Undo => {
-                if self.doc.undo() {
-                    ctx.memory_mut(|m| m.stop_text_input());
-                    self.rederive();
-                    self.info("Undone.");
-                }
-            }
-            Command::Redo => {
-                if self.doc.redo() {
-                    ctx.memory_mut(|m| m.stop_text_input());
-                    self.rederive();
-                    self.info("Redone.");
-                }
-            }
-            Command::SetModel(m) => {
-                self.session.model = m;
-                self.rederive();
-                self.data.model_changed();
-            }
-            Command::SetEngine(e) => {
-                self.session.engine = e;
-                self.rederive();
-            }
-            Command::NewDesign => {
-                self.doc = DesignDoc::default();
-                self.session.view = View::Design;
-                self.rederive();
-            }
-            Command::OpenTemplate(i) => {
-                if let Some(t) = TEMPLATES.get(i) {
-                    match DesignSpec::from_toml_str(t.toml) {
-                        Ok(spec) => {
-                            self.doc = DesignDoc::new(spec, None, Some(t.stem.to_string()));
-                            self.selected_term = 0;
-                            self.session.view = View::Design;
-                            self.rederive();
-                            self.info(format!(
-                                "Template {} opened; save it to keep your changes.",
-                                t.stem
-                            ));
-                        }
-                        Err(e) => self.error(format!("Template {}: {e}", t.stem)),
-                    }
-                }
-            }
-            Command::OpenTemplateWithData(i) => {
-                self.apply_unguarded(Command::OpenTemplate(i), ctx);
-                if let Some(t) = TEMPLATES.get(i) {
-                    match templates::data_path(t) {
-                        Ok(p) => self.apply_unguarded(Command::OpenData(p), ctx),
-                        Err(e) => self.error(e),
-                    }
-                }
-            }
-            Command::OpenDesign(path) => self.open_design(&path),
-            Command::SaveDesign => match self.doc.path.clone() {
-                Some(p) => self.save_design(&p),
-                None => self.open_dialog(DialogPurpose::SaveDesign, ctx),
-            },
-            Command::Dialog(purpose) => self.open_dialog(purpose, ctx),
-            Command::DialogAnswer { purpose, path } => {
-                let Some(path) = path else {
-                    // Cancelled: a close or replace waiting for this save is cancelled too.
-                    if purpose == DialogPurpose::SaveDesign && self.awaiting_save {
-                        self.awaiting_save = false;
-                        self.pending = None;
-                    }
-                    return;
-                };
-                match purpose {
-                    DialogPurpose::OpenDesign => self.commands.push(Command::OpenDesign(path)),
-                    DialogPurpose::SaveDesign => {
-                        let path = with_extension(path, "toml");
-                        self.save_design(&path);
-                        if self.awaiting_save {
-                            self.awaiting_save = false;
-                            if let Some(p) = self.pending.take()
-                                && !self.doc.is_dirty()
-                            {
-                                self.run_confirmed(p, ctx);
-                            }
-                        }
-                    }
-                    DialogPurpose::OpenData => self.commands.push(Command::OpenData(path)),
-                    DialogPurpose::Export { target, format } => {
-                        self.commands.push(Command::ExportTo {
-                            target,
-                            format,
-                            path: with_extension(path, format.extension()),
-                        });
-                    }
-                }
-            }
-            Command::Resolve(r) => {
-                let Some(p) = self.pending.take() else { return };
-                match r {
-                    Resolution::Cancel => {}
-                    Resolution::Discard => self.run_confirmed(p, ctx),
-                    Resolution::Save => match self.doc.path.clone() {
-                        Some(path) => {
-                            self.save_design(&path);
-                            if !self.doc.is_dirty() {
-                                self.run_confirmed(p, ctx);
-                            }
-                        }
-                        None => {
-                            // Ask for a file; the pending command runs after the save.
-                            self.pending = Some(p);
-                            self.awaiting_save = true;
-                            self.open_dialog(DialogPurpose::SaveDesign, ctx);
-                        }
-                    },
-                }
-            }
-            Command::ShowView(v) => self.session.view = v,
-            Command::SelectTerm(u) => self.selected_term = u,
-            Command::ExportDialog { target, format } => {
-                let stem = self.doc.suggested_stem();
-                let name = match &target.table {
-                    Some(k) => format!("{stem}_{k}.{}", format.extension()),
-                    None => format!(
-                        "{stem}_{}.{}",
-                        match target.doc {
-                            DocKind::Ems => "ems",
-                            DocKind::Analysis => "analysis",
-                        },
-                        format.extension()
-                    ),
-                };
-                let dir = self
-                    .doc
-                    .path
-                    .as_ref()
-                    .and_then(|p| p.parent().map(Path::to_path_buf))
-                    .or_else(|| std::env::current_dir().ok());
-                let suggested = dir
-                    .map(|d| d.join(&name))
-                    .unwrap_or_else(|| PathBuf::from(&name));
-                self.chooser.choose(
-                    DialogPurpose::Export { target, format },
-                    Some(suggested),
-                    self.inbox.0.clone(),
-                    ctx.clone(),
-                );
-            }
-            Command::ExportTo {
-                target,
-                format,
-                path,
-            } => match self.render_target(&target, format) {
-                Ok(text) => match emslab::io::write_atomic(&path, text.as_bytes()) {
-                    Ok(()) => self.info(format!("Wrote {}", path.display())),
-                    Err(e) => self.error(format!("{e}: choose another folder or file name")),
-                },
-                Err(e) => self.error(e),
-            },
-            Command::Copy { target, format } => match self.render_target(&target, format) {
-                Ok(text) => {
-                    ctx.copy_text(text.clone());
-                    self.last_copied = Some(text);
-                    let what = target.table.as_deref().unwrap_or("report");
-                    self.info(format!(
-                        "Copied the {what} table as {} to the clipboard.",
-                        match format {
-                            Format::Latex => "LaTeX",
-                            Format::Markdown => "Markdown",
-                            _ => format.as_str(),
-                        }
-                    ));
-                }
-                Err(e) => self.error(e),
-            },
-            Command::OpenData(path) => {
-                let design = self.derived.design.as_ref().ok().cloned();
-                match design {
-                    Some(d) => {
-                        self.data.open(path, &d, ctx);
-                        self.session.view = View::Data;
-                    }
-                    None => self.error(
-                        "Declare a valid design before loading data: the columns are matched to its factors.",
-                    ),
-                }
-            }
-            Command::CancelJob => self.data.cancel(),
-            Command::RunAnalysis => {
-                if let Ok(d) = &self.derived.design {
-                    let d = d.clone();
-                    let opts = self.analysis_settings();
-                    match self.data.run_analysis(&d, opts, ctx) {
-                        Ok(()) => self.session.view = View::Results,
-                        Err(e) => self.error(e),
-                    }
-                }
-            }
-            Command::ZoomIn => self.session.zoom = (self.session.zoom + 0.1).min(3.0),
-            Command::ZoomOut => self.session.zoom = (self.session.zoom - 0.1).max(0.5),
-            Command::ZoomReset => self.session.zoom = 1.0,
-            Command::ToggleTheme => {
-                self.session.dark = Some(!ctx.global_style().visuals.dark_mode);
-            }
-            Command::Quit => {
-                // Reached only when nothing is unsaved or the user agreed.
-                self.close_confirmed = true;
-                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-            }
-        }
-    }
-
-    /// Runs a command the user agreed to (after "save" or "discard changes").
-    fn run_confirmed(&mut self, c: Command, ctx: &egui::Context) {
-        self.apply_unguarded(c, ctx);
-    }
-
-    fn open_dialog(&mut self, purpose: DialogPurpose, ctx: &egui::Context) {
-        let suggested = match &purpose {
+    /// Where an open or save dialog starts.
+    pub(super) fn suggested_path(&self, purpose: &DialogPurpose) -> Option<PathBuf> {
+        use super::templates::designs_dir;
+        match purpose {
             DialogPurpose::SaveDesign => {
                 let name = format!("{}.toml", self.doc.suggested_stem());
                 Some(
                     self.doc
                         .path
                         .clone()
-                        .or_else(|| templates::designs_dir().map(|d| d.join(&name)))
+                        .or_else(|| designs_dir().map(|d| d.join(&name)))
                         .unwrap_or_else(|| PathBuf::from(name)),
                 )
             }
-            DialogPurpose::OpenDesign => templates::designs_dir().map(|d| d.join("x")),
+            DialogPurpose::OpenDesign => designs_dir().map(|d| d.join("x")),
             DialogPurpose::OpenData => self
                 .data
-                .path()
-                .map(Path::to_path_buf)
-                .or_else(|| self.doc.path.clone()),
-            DialogPurpose::Export { .. } => None,
-        };
-        self.chooser
-            .choose(purpose, suggested, self.inbox.0.clone(), ctx.clone());
-    }
-
-    fn open_design(&mut self, path: &Path) {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                self.error(format!("{}: {e}", path.display()));
-                return;
+                .as_ref()
+                .map(|d| d.path.clone())
+                .or_else(|| self.doc.path.clone())
+                .or_else(|| designs_dir().map(|d| d.join("x"))),
+            DialogPurpose::Export { .. } | DialogPurpose::ExportChart(_) => {
+                let dir = self
+                    .doc
+                    .path
+                    .as_ref()
+                    .and_then(|p| p.parent().map(Path::to_path_buf))
+                    .or_else(|| std::env::current_dir().ok());
+                let stem = self.doc.suggested_stem();
+                let name = match purpose {
+                    DialogPurpose::ExportChart(f) => {
+                        let plot = self
+                            .analysis
+                            .current
+                            .as_ref()
+                            .map_or("plot", |c| c.plots.kind.file_stem());
+                        let ext = match f {
+                            emslab::chart::render::ImageFormat::Png => "png",
+                            emslab::chart::render::ImageFormat::Svg => "svg",
+                        };
+                        format!("{stem}_{plot}.{ext}")
+                    }
+                    _ => format!("{stem}.x"),
+                };
+                dir.map(|d| d.join(name))
             }
-        };
-        match DesignSpec::from_toml_str(&text) {
-            Ok(spec) => {
-                self.doc = DesignDoc::new(spec, Some(path.to_path_buf()), None);
-                self.selected_term = 0;
-                self.remember(path);
-                if self.session.view == View::Start {
-                    self.session.view = View::Design;
-                }
-                self.rederive();
-                match &self.derived.design {
-                    Ok(_) => self.info(format!("Opened {}", path.display())),
-                    Err(e) => self.error(format!(
-                        "Opened {}, but the design has a problem: {e}. Fix it in the Design view.",
-                        path.display()
-                    )),
-                }
-            }
-            Err(e) => self.error(format!(
-                "{}: {e}. The design was not opened; fix the file and open it again.",
-                path.display()
-            )),
         }
-    }
-
-    fn save_design(&mut self, path: &Path) {
-        let text = self.doc.spec.to_toml_string();
-        match emslab::io::write_atomic(path, text.as_bytes()) {
-            Ok(()) => {
-                self.doc.mark_saved(path);
-                self.doc.template = None;
-                self.remember(path);
-                self.info(format!("Saved {}", path.display()));
-            }
-            Err(e) => self.error(format!(
-                "{e}: the design was not saved; choose another folder."
-            )),
-        }
-    }
-
-    fn remember(&mut self, path: &Path) {
-        let p = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        self.session.recent.retain(|q| *q != p);
-        self.session.recent.insert(0, p);
-        self.session.recent.truncate(8);
-    }
-
-    fn analysis_settings(&self) -> super::data_view::AnalysisSettings {
-        use emslab::moments::NegativePolicy;
-        super::data_view::AnalysisSettings {
-            model: self.session.model,
-            alpha: self.session.alpha,
-            reml: self.session.reml,
-            ml: self.session.ml,
-            negative: match self.session.negative.as_str() {
-                "zero" => NegativePolicy::Zero,
-                "pool" => NegativePolicy::Pool,
-                _ => NegativePolicy::Report,
-            },
-        }
-    }
-
-    /// The text of an export, through the same writers as the command line.
-    pub fn render_target(&self, target: &ExportTarget, format: Format) -> Result<String, String> {
-        match target.doc {
-            DocKind::Ems => {
-                let out = self.derived.output.as_ref().ok_or_else(|| {
-                    "The design has a problem, so there is nothing to export yet: fix it in the Design view.".to_string()
-                })?;
-                let steps =
-                    self.session.export_steps || target.table.as_deref() == Some("derivation");
-                // The command line's `emslab ems` report, from the engine that made the table.
-                let (doc, json) = report::ems_report(out, EmsOptions { steps });
-                report::render(&doc, &json, format, target.table.as_deref())
-                    .map_err(|e| e.to_string())
-            }
-            DocKind::Analysis => self.data.render(target.table.as_deref(), format),
-        }
-    }
-}
-
-fn with_extension(path: PathBuf, ext: &str) -> PathBuf {
-    if path.extension().is_some() {
-        path
-    } else {
-        path.with_extension(ext)
     }
 }
 

@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
+use emslab::DesignSpec;
+use emslab::analysis::Options;
+use emslab::chart::render::ImageFormat;
 use emslab::report::Format;
-use emslab::{DesignSpec, Model};
 
 use super::app::View;
 
@@ -44,6 +46,8 @@ pub enum DialogPurpose {
         target: ExportTarget,
         format: Format,
     },
+    /// The plot shown in the results view, as an image.
+    ExportChart(ImageFormat),
 }
 
 /// How the user answered the unsaved-changes question.
@@ -63,7 +67,8 @@ pub enum Command {
     },
     Undo,
     Redo,
-    SetModel(Model),
+    /// The analysis settings (the model of every table included).
+    SetAnalysisOptions(Options),
     /// The EMS engine (builds with the `symbolica` feature).
     SetEngine(emslab::cas::Engine),
     /// Replace the design (asks first when there are unsaved changes).
@@ -71,13 +76,22 @@ pub enum Command {
     OpenTemplate(usize),
     /// A template and its shipped data.
     OpenTemplateWithData(usize),
-    OpenDesign(PathBuf),
+    /// Open a design file, then (when given) a data file for it.
+    OpenDesign {
+        path: PathBuf,
+        data: Option<PathBuf>,
+    },
     SaveDesign,
     /// Open a file dialog; its answer comes back as [`Command::DialogAnswer`].
     Dialog(DialogPurpose),
     DialogAnswer {
         purpose: DialogPurpose,
         path: Option<PathBuf>,
+    },
+    /// The system's file dialog did not open: use the in-app chooser.
+    NoSystemDialog {
+        purpose: DialogPurpose,
+        suggested: Option<PathBuf>,
     },
     /// Answer to the unsaved-changes question.
     Resolve(Resolution),
@@ -97,6 +111,20 @@ pub enum Command {
         format: Format,
     },
     OpenData(PathBuf),
+    /// Read the data file again (after a design edit).
+    RereadData,
+    /// The columns chosen in the Data view: read the file again with them.
+    SetColumns {
+        response: Option<String>,
+        columns: Vec<(String, String)>,
+    },
+    /// Write the plot shown to a file.
+    ExportChartTo {
+        format: ImageFormat,
+        path: PathBuf,
+    },
+    /// Show the Help view at a topic (a table key or a rule).
+    ShowHelp(String),
     CancelJob,
     RunAnalysis,
     ZoomIn,
@@ -116,7 +144,7 @@ impl Command {
             Command::NewDesign
                 | Command::OpenTemplate(_)
                 | Command::OpenTemplateWithData(_)
-                | Command::OpenDesign(_)
+                | Command::OpenDesign { .. }
                 | Command::Quit
         )
     }

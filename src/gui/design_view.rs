@@ -74,7 +74,9 @@ pub fn error_color(ui: &Ui) -> Color32 {
     ui.visuals().error_fg_color
 }
 
+/// An error next to its field, its fields named as the form names them.
 fn error_label(ui: &mut Ui, message: &str) {
+    let message = super::display::user_words(message);
     ui.add(egui::Label::new(RichText::new(format!("⚠ {message}")).color(error_color(ui))).wrap());
 }
 
@@ -204,6 +206,48 @@ pub struct DesignView {
     last_symbols: Vec<(String, String)>,
 }
 
+/// The form being drawn: a copy of the spec the fields edit, the undo key of the edit,
+/// and the design's error with the field it names.
+struct Form<'a> {
+    s: DesignSpec,
+    key: EditKey,
+    err: Option<&'a DesignError>,
+    spot: Option<Spot>,
+}
+
+impl Form<'_> {
+    fn factor_err(&self, i: usize, f: FactorField) -> Option<&DesignError> {
+        match self.spot {
+            Some(Spot::Factor(j, g)) if j == i && g == f => self.err,
+            _ => None,
+        }
+    }
+}
+
+/// Widths of the factor table's columns: every row lines up, and an error gets a line of
+/// its own under its row, starting below the field it is about.
+const W: [f32; 8] = [22.0, 132.0, 104.0, 82.0, 150.0, 58.0, 70.0, 190.0];
+
+fn cell(ui: &mut Ui, col: usize, add: impl FnOnce(&mut Ui)) {
+    let row_height = ui.spacing().interact_size.y;
+    ui.allocate_ui_with_layout(
+        egui::vec2(W[col], row_height),
+        egui::Layout::left_to_right(egui::Align::Center),
+        |ui| {
+            ui.set_min_width(W[col]);
+            add(ui)
+        },
+    );
+}
+
+/// What a factor row asks for beyond its own fields.
+#[derive(Default)]
+struct RowAction {
+    remove: Option<usize>,
+    swap: Option<(usize, usize)>,
+    renamed: Option<(String, String)>,
+}
+
 impl DesignView {
     pub fn ui(
         &mut self,
@@ -212,338 +256,57 @@ impl DesignView {
         derived: &Derived,
         commands: &mut Vec<Command>,
     ) {
-        let mut s = spec.clone();
-        let mut key = EditKey::Discrete;
         let err = derived.design.as_ref().err();
-        let where_ = err.map(spot);
-        let factor_err = |i: usize, f: FactorField| -> Option<&DesignError> {
-            match where_ {
-                Some(Spot::Factor(j, g)) if j == i && g == f => err,
-                _ => None,
-            }
+        let mut form = Form {
+            s: spec.clone(),
+            key: EditKey::Discrete,
+            err,
+            spot: err.map(spot),
         };
-
-        // ---- design-level fields
-        egui::Grid::new("design-fields")
-            .num_columns(2)
-            .spacing([12.0, 6.0])
-            .show(ui, |ui| {
-                let l = ui.label("Title").on_hover_text(help::TITLE);
-                let r = ui.add(
-                    egui::TextEdit::singleline(&mut s.title)
-                        .desired_width(420.0)
-                        .min_size(egui::vec2(420.0, 0.0))
-                        .hint_text("e.g. Pigment paste moisture"),
-                );
-                let r = r.labelled_by(l.id);
-                if r.changed() {
-                    key = EditKey::Field("title".into());
-                }
-                ui.end_row();
-
-                let l = ui.label("Response column").on_hover_text(help::RESPONSE);
-                let mut response = s.response.clone().unwrap_or_default();
-                let r = ui
-                    .add(
-                        egui::TextEdit::singleline(&mut response)
-                            .desired_width(280.0)
-                            .min_size(egui::vec2(280.0, 0.0))
-                            .hint_text("the only numeric non-factor column"),
-                    )
-                    .labelled_by(l.id);
-                if r.changed() {
-                    s.response = (!response.trim().is_empty()).then(|| response.trim().to_string());
-                    key = EditKey::Field("response".into());
-                }
-                ui.end_row();
-
-                let l = ui.label("Replicates (n)").on_hover_text(help::REPLICATES);
-                ui.vertical(|ui| {
-                    let problem = count_field(
-                        ui,
-                        "replicates",
-                        &mut s.replicates,
-                        "Replicates",
-                        "from data",
-                        80.0,
-                        where_ == Some(Spot::Replicates),
-                    );
-                    let _ = l;
-                    if let Some(m) = problem {
-                        error_label(ui, &m);
-                    }
-                    if s.replicates != spec.replicates {
-                        key = EditKey::Field("replicates".into());
-                    }
-                    if where_ == Some(Spot::Replicates)
-                        && let Some(e) = err
-                    {
-                        error_label(ui, &e.to_string());
-                    }
-                });
-                ui.end_row();
-            });
-
+        fields_ui(ui, &mut form, spec);
         ui.add_space(8.0);
+        self.factors_ui(ui, &mut form, derived);
+        ui.add_space(10.0);
+        terms_ui(ui, &mut form, derived);
+        // The model switch is on the tool bar, above every view.
+        if form.s != *spec {
+            commands.push(Command::Edit {
+                spec: form.s,
+                key: form.key,
+            });
+        }
+    }
+
+    /// The factor table, Add factor, and the edits that carry over to nesting and terms.
+    fn factors_ui(&mut self, ui: &mut Ui, form: &mut Form<'_>, derived: &Derived) {
         ui.horizontal(|ui| {
             ui.heading("Factors");
             ui.label(
                 RichText::new("(one row per factor; the error subscript is the replicates)").weak(),
             );
         });
-        if s.factors.is_empty() {
+        if form.s.factors.is_empty() {
             ui.label("No factors yet: add one, or start from a template on the Start page.");
         }
-        if matches!(where_, Some(Spot::General) | Some(Spot::Factors))
-            && !s.factors.is_empty()
-            && let Some(e) = err
+        if matches!(form.spot, Some(Spot::General) | Some(Spot::Factors))
+            && !form.s.factors.is_empty()
+            && let Some(e) = form.err
         {
             error_label(ui, &e.to_string());
         }
-
-        let n = s.factors.len();
-        let names: Vec<String> = s.factors.iter().map(|f| f.name.clone()).collect();
-        let mut remove: Option<usize> = None;
-        let mut swap: Option<(usize, usize)> = None;
-        let mut renamed: Option<(String, String)> = None;
-        if n > 0 {
-            // Fixed column widths: every row lines up, and an error gets a line of its own
-            // under its row, starting below the field it is about.
-            const W: [f32; 8] = [22.0, 132.0, 104.0, 82.0, 150.0, 58.0, 70.0, 190.0];
-            let gap = ui.spacing().item_spacing.x;
-            let offset = |col: usize| W[..col].iter().map(|w| w + gap).sum::<f32>();
-            let row_height = ui.spacing().interact_size.y;
-            let cell = |ui: &mut Ui, col: usize, add: &mut dyn FnMut(&mut Ui)| {
-                ui.allocate_ui_with_layout(
-                    egui::vec2(W[col], row_height),
-                    egui::Layout::left_to_right(egui::Align::Center),
-                    |ui| {
-                        ui.set_min_width(W[col]);
-                        add(ui)
-                    },
-                );
-            };
-            ui.horizontal(|ui| {
-                let heads: [(&str, &str); 8] = [
-                    ("#", ""),
-                    ("Name", help::FACTOR_NAME),
-                    ("Kind", help::KIND),
-                    ("Levels", help::LEVELS),
-                    ("Nested in", help::NESTED),
-                    ("Symbol", help::SYMBOL),
-                    ("Subscript", help::SUBSCRIPT),
-                    ("", ""),
-                ];
-                for (col, (h, tip)) in heads.into_iter().enumerate() {
-                    cell(ui, col, &mut |ui| {
-                        let r = ui.label(RichText::new(h).strong());
-                        if !tip.is_empty() {
-                            r.on_hover_text(tip);
-                        }
-                    });
-                }
-            });
-            let checked = derived.full.as_ref().or(derived.design.as_ref().ok());
-            if let Some(d) = checked {
-                self.last_symbols = d
-                    .factors
-                    .iter()
-                    .map(|f| (f.symbol.clone(), f.subscript.clone()))
-                    .collect();
-            }
-            for i in 0..n {
-                let row = i + 1;
-                let mut count_error: Option<String> = None;
-                let fill = if i % 2 == 1 {
-                    ui.visuals().faint_bg_color
-                } else {
-                    egui::Color32::TRANSPARENT
-                };
-                egui::Frame::NONE.fill(fill).show(ui, |ui| {
-                    ui.horizontal(|ui| {
-                        cell(ui, 0, &mut |ui| {
-                            ui.label(row.to_string());
-                        });
-                        // Name
-                        cell(ui, 1, &mut |ui| {
-                            let before = s.factors[i].name.clone();
-                            let mut edit = egui::TextEdit::singleline(&mut s.factors[i].name)
-                                .id_salt(("factor-name", i))
-                                .desired_width(W[1] - 8.0)
-                                .min_size(egui::vec2(W[1] - 8.0, 0.0));
-                            if factor_err(i, FactorField::Name).is_some() {
-                                edit = edit.background_color(error_color(ui).gamma_multiply(0.25));
-                            }
-                            let r = ui.add(edit).accessible_name(format!("Name of factor {row}"));
-                            if r.changed() {
-                                key = EditKey::Field(format!("factors[{i}].name"));
-                                renamed = Some((before, s.factors[i].name.clone()));
-                            }
-                        });
-                        // Kind
-                        cell(ui, 2, &mut |ui| {
-                            let kind = s.factors[i].kind;
-                            egui::ComboBox::from_id_salt(("factor-kind", i))
-                                .selected_text(kind.as_str())
-                                .width(W[2] - 12.0)
-                                .show_ui(ui, |ui| {
-                                    ui.selectable_value(&mut s.factors[i].kind, Kind::Fixed, "fixed")
-                                        .on_hover_text(help::FIXED);
-                                    ui.selectable_value(&mut s.factors[i].kind, Kind::Random, "random")
-                                        .on_hover_text(help::RANDOM);
-                                })
-                                .response
-                                .accessible_name(format!("Kind of factor {row}"));
-                        });
-                        // Levels
-                        cell(ui, 3, &mut |ui| {
-                            let before = s.factors[i].levels;
-                            count_error = count_field(
-                                ui,
-                                &format!("levels-{i}"),
-                                &mut s.factors[i].levels,
-                                &format!("Levels of factor {row}"),
-                                "from data",
-                                W[3] - 12.0,
-                                factor_err(i, FactorField::Levels).is_some(),
-                            );
-                            if s.factors[i].levels != before {
-                                key = EditKey::Field(format!("factors[{i}].levels"));
-                            }
-                        });
-                        // Nested in
-                        cell(ui, 4, &mut |ui| {
-                            let current = &s.factors[i].nested_in;
-                            let text = if current.is_empty() {
-                                "— (crossed)".to_string()
-                            } else {
-                                current.join(", ")
-                            };
-                            let mut nested = s.factors[i].nested_in.clone();
-                            egui::ComboBox::from_id_salt(("factor-nested", i))
-                                .selected_text(text)
-                                .width(W[4] - 12.0)
-                                .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside)
-                                .show_ui(ui, |ui| {
-                                    let others: Vec<&String> = names
-                                        .iter()
-                                        .enumerate()
-                                        .filter(|(j, _)| *j != i)
-                                        .map(|(_, n)| n)
-                                        .collect();
-                                    if others.is_empty() {
-                                        ui.label("Add another factor to nest this one in it.");
-                                    }
-                                    for other in others {
-                                        let mut on = nested.contains(other);
-                                        if ui
-                                            .checkbox(&mut on, other.as_str())
-                                            .on_hover_text(format!(
-                                                "Each level of {} occurs within one level of {other} only",
-                                                names[i]
-                                            ))
-                                            .changed()
-                                        {
-                                            if on {
-                                                nested.push(other.clone());
-                                            } else {
-                                                nested.retain(|p| p != other);
-                                            }
-                                        }
-                                    }
-                                })
-                                .response
-                                .accessible_name(format!("Nested in (factor {row})"));
-                            if nested != s.factors[i].nested_in {
-                                // Keep parents in declaration order, as in the shipped files.
-                                nested.sort_by_key(|p| names.iter().position(|n| n == p));
-                                s.factors[i].nested_in = nested;
-                            }
-                        });
-                        // Symbol
-                        cell(ui, 5, &mut |ui| {
-                            let mut sym = s.factors[i].symbol.clone().unwrap_or_default();
-                            let default_symbol = self
-                                .last_symbols
-                                .get(i)
-                                .map(|x| x.0.clone())
-                                .unwrap_or_default();
-                            let mut edit = egui::TextEdit::singleline(&mut sym)
-                                .id_salt(("factor-symbol", i))
-                                .desired_width(W[5] - 12.0)
-                                .min_size(egui::vec2(W[5] - 12.0, 0.0))
-                                .hint_text(default_symbol);
-                            if factor_err(i, FactorField::Symbol).is_some() {
-                                edit = edit.background_color(error_color(ui).gamma_multiply(0.25));
-                            }
-                            let r = ui.add(edit).accessible_name(format!("Symbol of factor {row}"));
-                            if r.changed() {
-                                s.factors[i].symbol =
-                                    (!sym.trim().is_empty()).then(|| sym.trim().to_string());
-                                key = EditKey::Field(format!("factors[{i}].symbol"));
-                            }
-                        });
-                        // Subscript (read-only)
-                        cell(ui, 6, &mut |ui| {
-                            let sub = self
-                                .last_symbols
-                                .get(i)
-                                .map_or_else(|| "?".to_string(), |x| x.1.clone());
-                            ui.label(RichText::new(sub).italics());
-                        });
-                        // Actions
-                        cell(ui, 7, &mut |ui| {
-                            if ui
-                                .add_enabled(i > 0, egui::Button::new("↑").small())
-                                .on_hover_text("Move up (changes the order of terms and subscripts)")
-                                .accessible_name(format!("Move factor {row} up"))
-                                .clicked()
-                            {
-                                swap = Some((i - 1, i));
-                            }
-                            if ui
-                                .add_enabled(i + 1 < n, egui::Button::new("↓").small())
-                                .on_hover_text("Move down")
-                                .accessible_name(format!("Move factor {row} down"))
-                                .clicked()
-                            {
-                                swap = Some((i, i + 1));
-                            }
-                            if ui
-                                .small_button("Remove")
-                                .on_hover_text(
-                                    "Remove this factor (factors nested in it are no longer nested)",
-                                )
-                                .accessible_name(format!("Remove factor {row}"))
-                                .clicked()
-                            {
-                                remove = Some(i);
-                            }
-                        });
-                    });
-                });
-                // The problem with this row, under the field it is about.
-                let mut problems: Vec<(usize, String)> = Vec::new();
-                if let Some(m) = count_error {
-                    problems.push((3, m));
-                }
-                for (field, col) in [
-                    (FactorField::Name, 1),
-                    (FactorField::Levels, 3),
-                    (FactorField::Nested, 4),
-                    (FactorField::Symbol, 5),
-                ] {
-                    if let Some(e) = factor_err(i, field) {
-                        problems.push((col, e.to_string()));
-                    }
-                }
-                for (col, message) in problems {
-                    let left = offset(col).min((ui.available_width() - 320.0).max(0.0));
-                    ui.horizontal(|ui| {
-                        ui.add_space(left);
-                        ui.vertical(|ui| error_label(ui, &message));
-                    });
-                }
+        let checked = derived.full.as_ref().or(derived.design.as_ref().ok());
+        if let Some(d) = checked {
+            self.last_symbols = d
+                .factors
+                .iter()
+                .map(|f| (f.symbol.clone(), f.subscript.clone()))
+                .collect();
+        }
+        let mut action = RowAction::default();
+        if !form.s.factors.is_empty() {
+            header_row(ui);
+            for i in 0..form.s.factors.len() {
+                self.factor_row(ui, form, i, &mut action);
             }
         }
         if ui
@@ -551,72 +314,380 @@ impl DesignView {
             .on_hover_text("Add a factor (fixed, 2 levels, crossed with the others)")
             .clicked()
         {
-            s.factors.push(FactorSpec {
-                name: fresh_name(&s),
+            form.s.factors.push(FactorSpec {
+                name: fresh_name(&form.s),
                 kind: Kind::Fixed,
                 levels: Some(2),
                 nested_in: Vec::new(),
                 symbol: None,
+                role: None,
             });
-            key = EditKey::Discrete;
+            form.key = EditKey::Discrete;
         }
+        carry_over(form, action);
+    }
 
-        // Structural edits that must carry over to the term list and the nesting.
-        if let Some((old, new)) = renamed
-            && old != new
-        {
-            for f in &mut s.factors {
-                for p in &mut f.nested_in {
-                    if *p == old {
-                        *p = new.clone();
-                    }
-                }
-            }
-            if let Some(terms) = &mut s.terms {
-                for t in terms.iter_mut() {
-                    *t = rename_in_term(t, &old, &new);
-                }
+    /// One factor's row, and the problem with it under the field it is about.
+    fn factor_row(&self, ui: &mut Ui, form: &mut Form<'_>, i: usize, action: &mut RowAction) {
+        let row = i + 1;
+        let n = form.s.factors.len();
+        let mut count_error: Option<String> = None;
+        let fill = if i % 2 == 1 {
+            ui.visuals().faint_bg_color
+        } else {
+            egui::Color32::TRANSPARENT
+        };
+        egui::Frame::NONE.fill(fill).show(ui, |ui| {
+            ui.horizontal(|ui| {
+                cell(ui, 0, |ui| {
+                    ui.label(row.to_string());
+                });
+                cell(ui, 1, |ui| name_cell(ui, form, i, action));
+                cell(ui, 2, |ui| kind_cell(ui, form, i));
+                cell(ui, 3, |ui| count_error = levels_cell(ui, form, i));
+                cell(ui, 4, |ui| nested_cell(ui, form, i));
+                cell(ui, 5, |ui| self.symbol_cell(ui, form, i));
+                cell(ui, 6, |ui| {
+                    let sub = self
+                        .last_symbols
+                        .get(i)
+                        .map_or_else(|| "?".to_string(), |x| x.1.clone());
+                    ui.label(RichText::new(sub).italics());
+                });
+                cell(ui, 7, |ui| actions_cell(ui, i, n, action));
+            });
+        });
+        let mut problems: Vec<(usize, String)> = Vec::new();
+        if let Some(m) = count_error {
+            problems.push((3, m));
+        }
+        for (field, col) in [
+            (FactorField::Name, 1),
+            (FactorField::Levels, 3),
+            (FactorField::Nested, 4),
+            (FactorField::Symbol, 5),
+        ] {
+            if let Some(e) = form.factor_err(i, field) {
+                problems.push((col, e.to_string()));
             }
         }
-        if let Some(i) = remove {
-            let name = s.factors.remove(i).name;
-            for f in &mut s.factors {
-                f.nested_in.retain(|p| *p != name);
-            }
-            if let Some(terms) = &mut s.terms {
-                *terms = terms
-                    .iter()
-                    .filter_map(|t| remove_from_term(t, &name))
-                    .collect();
-                if terms.is_empty() {
-                    s.terms = None;
-                }
-            }
-            key = EditKey::Discrete;
-        }
-        if let Some((a, b)) = swap {
-            s.factors.swap(a, b);
-            key = EditKey::Discrete;
-        }
-
-        ui.add_space(10.0);
-        self.terms_ui(ui, &mut s, derived, err, where_.as_ref(), &mut key);
-
-        // The model switch is on the tool bar, above every view.
-        if s != *spec {
-            commands.push(Command::Edit { spec: s, key });
+        let gap = ui.spacing().item_spacing.x;
+        for (col, message) in problems {
+            let offset: f32 = W[..col].iter().map(|w| w + gap).sum();
+            let left = offset.min((ui.available_width() - 320.0).max(0.0));
+            ui.horizontal(|ui| {
+                ui.add_space(left);
+                ui.vertical(|ui| error_label(ui, &message));
+            });
         }
     }
 
-    fn terms_ui(
-        &mut self,
-        ui: &mut Ui,
-        s: &mut DesignSpec,
-        derived: &Derived,
-        err: Option<&DesignError>,
-        where_: Option<&Spot>,
-        key: &mut EditKey,
-    ) {
+    fn symbol_cell(&self, ui: &mut Ui, form: &mut Form<'_>, i: usize) {
+        let row = i + 1;
+        let mut sym = form.s.factors[i].symbol.clone().unwrap_or_default();
+        let default_symbol = self
+            .last_symbols
+            .get(i)
+            .map(|x| x.0.clone())
+            .unwrap_or_default();
+        let mut edit = egui::TextEdit::singleline(&mut sym)
+            .id_salt(("factor-symbol", i))
+            .desired_width(W[5] - 12.0)
+            .min_size(egui::vec2(W[5] - 12.0, 0.0))
+            .hint_text(default_symbol);
+        if form.factor_err(i, FactorField::Symbol).is_some() {
+            edit = edit.background_color(error_color(ui).gamma_multiply(0.25));
+        }
+        let r = ui
+            .add(edit)
+            .accessible_name(format!("Symbol of factor {row}"));
+        if r.changed() {
+            form.s.factors[i].symbol = (!sym.trim().is_empty()).then(|| sym.trim().to_string());
+            form.key = EditKey::Field(format!("factors[{i}].symbol"));
+        }
+    }
+}
+
+/// Title, response column, replicates.
+fn fields_ui(ui: &mut Ui, form: &mut Form<'_>, spec: &DesignSpec) {
+    egui::Grid::new("design-fields")
+        .num_columns(2)
+        .spacing([12.0, 6.0])
+        .show(ui, |ui| {
+            let l = ui.label("Title").on_hover_text(help::TITLE);
+            let r = ui.add(
+                egui::TextEdit::singleline(&mut form.s.title)
+                    .desired_width(420.0)
+                    .min_size(egui::vec2(420.0, 0.0))
+                    .hint_text("e.g. Pigment paste moisture"),
+            );
+            if r.labelled_by(l.id).changed() {
+                form.key = EditKey::Field("title".into());
+            }
+            ui.end_row();
+
+            let l = ui.label("Response column").on_hover_text(help::RESPONSE);
+            let mut response = form.s.response.clone().unwrap_or_default();
+            let r = ui
+                .add(
+                    egui::TextEdit::singleline(&mut response)
+                        .desired_width(280.0)
+                        .min_size(egui::vec2(280.0, 0.0))
+                        .hint_text("the only numeric non-factor column"),
+                )
+                .labelled_by(l.id);
+            if r.changed() {
+                form.s.response =
+                    (!response.trim().is_empty()).then(|| response.trim().to_string());
+                form.key = EditKey::Field("response".into());
+            }
+            ui.end_row();
+
+            ui.label("Replicates (n)").on_hover_text(help::REPLICATES);
+            ui.vertical(|ui| {
+                let invalid = form.spot == Some(Spot::Replicates);
+                let problem = count_field(
+                    ui,
+                    "replicates",
+                    &mut form.s.replicates,
+                    "Replicates",
+                    "from data",
+                    80.0,
+                    invalid,
+                );
+                if let Some(m) = problem {
+                    error_label(ui, &m);
+                }
+                if form.s.replicates != spec.replicates {
+                    form.key = EditKey::Field("replicates".into());
+                }
+                if invalid && let Some(e) = form.err {
+                    error_label(ui, &e.to_string());
+                }
+            });
+            ui.end_row();
+        });
+}
+
+fn header_row(ui: &mut Ui) {
+    ui.horizontal(|ui| {
+        let heads: [(&str, &str); 8] = [
+            ("#", ""),
+            ("Name", help::FACTOR_NAME),
+            ("Kind", help::KIND),
+            ("Levels", help::LEVELS),
+            ("Nested in", help::NESTED),
+            ("Symbol", help::SYMBOL),
+            ("Subscript", help::SUBSCRIPT),
+            ("", ""),
+        ];
+        for (col, (h, tip)) in heads.into_iter().enumerate() {
+            cell(ui, col, |ui| {
+                let r = ui.label(RichText::new(h).strong());
+                if !tip.is_empty() {
+                    r.on_hover_text(tip);
+                }
+            });
+        }
+    });
+}
+
+fn name_cell(ui: &mut Ui, form: &mut Form<'_>, i: usize, action: &mut RowAction) {
+    let before = form.s.factors[i].name.clone();
+    let invalid = form.factor_err(i, FactorField::Name).is_some();
+    let mut edit = egui::TextEdit::singleline(&mut form.s.factors[i].name)
+        .id_salt(("factor-name", i))
+        .desired_width(W[1] - 8.0)
+        .min_size(egui::vec2(W[1] - 8.0, 0.0));
+    if invalid {
+        edit = edit.background_color(error_color(ui).gamma_multiply(0.25));
+    }
+    let r = ui
+        .add(edit)
+        .accessible_name(format!("Name of factor {}", i + 1));
+    if r.changed() {
+        form.key = EditKey::Field(format!("factors[{i}].name"));
+        action.renamed = Some((before, form.s.factors[i].name.clone()));
+    }
+}
+
+fn kind_cell(ui: &mut Ui, form: &mut Form<'_>, i: usize) {
+    let kind = form.s.factors[i].kind;
+    egui::ComboBox::from_id_salt(("factor-kind", i))
+        .selected_text(kind.as_str())
+        .width(W[2] - 12.0)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut form.s.factors[i].kind, Kind::Fixed, "fixed")
+                .on_hover_text(help::FIXED);
+            ui.selectable_value(&mut form.s.factors[i].kind, Kind::Random, "random")
+                .on_hover_text(help::RANDOM);
+        })
+        .response
+        .accessible_name(format!("Kind of factor {}", i + 1));
+}
+
+fn levels_cell(ui: &mut Ui, form: &mut Form<'_>, i: usize) -> Option<String> {
+    let before = form.s.factors[i].levels;
+    let invalid = form.factor_err(i, FactorField::Levels).is_some();
+    let problem = count_field(
+        ui,
+        &format!("levels-{i}"),
+        &mut form.s.factors[i].levels,
+        &format!("Levels of factor {}", i + 1),
+        "from data",
+        W[3] - 12.0,
+        invalid,
+    );
+    if form.s.factors[i].levels != before {
+        form.key = EditKey::Field(format!("factors[{i}].levels"));
+    }
+    problem
+}
+
+/// The parents chooser: every other factor, and any parent named that is not a factor
+/// (so that it can be unchecked).
+fn nested_cell(ui: &mut Ui, form: &mut Form<'_>, i: usize) {
+    let names: Vec<String> = form.s.factors.iter().map(|f| f.name.clone()).collect();
+    let current = &form.s.factors[i].nested_in;
+    let text = if current.is_empty() {
+        "— (crossed)".to_string()
+    } else {
+        current.join(", ")
+    };
+    let mut nested = current.clone();
+    let unknown: Vec<String> = current
+        .iter()
+        .filter(|p| !names.contains(p))
+        .cloned()
+        .collect();
+    egui::ComboBox::from_id_salt(("factor-nested", i))
+        .selected_text(text)
+        .width(W[4] - 12.0)
+        .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside)
+        .show_ui(ui, |ui| {
+            let others: Vec<&String> = names
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, n)| n)
+                .collect();
+            if others.is_empty() && unknown.is_empty() {
+                ui.label("Add another factor to nest this one in it.");
+            }
+            for other in others {
+                let mut on = nested.contains(other);
+                if ui
+                    .checkbox(&mut on, other.as_str())
+                    .on_hover_text(format!(
+                        "Each level of {} occurs within one level of {other} only",
+                        names[i]
+                    ))
+                    .changed()
+                {
+                    if on {
+                        nested.push(other.clone());
+                    } else {
+                        nested.retain(|p| p != other);
+                    }
+                }
+            }
+            for gone in &unknown {
+                let mut on = true;
+                if ui
+                    .checkbox(&mut on, format!("{gone} (no such factor)"))
+                    .on_hover_text("Not a factor of this design: uncheck to remove it")
+                    .changed()
+                    && !on
+                {
+                    nested.retain(|p| p != gone);
+                }
+            }
+        })
+        .response
+        .accessible_name(format!("Nested in (factor {})", i + 1));
+    if nested != form.s.factors[i].nested_in {
+        // Keep parents in declaration order, as in the shipped files.
+        nested.sort_by_key(|p| names.iter().position(|n| n == p));
+        form.s.factors[i].nested_in = nested;
+        form.key = EditKey::Discrete;
+    }
+}
+
+fn actions_cell(ui: &mut Ui, i: usize, n: usize, action: &mut RowAction) {
+    let row = i + 1;
+    if ui
+        .add_enabled(i > 0, egui::Button::new("↑").small())
+        .on_hover_text("Move up (changes the order of terms and subscripts)")
+        .accessible_name(format!("Move factor {row} up"))
+        .clicked()
+    {
+        action.swap = Some((i - 1, i));
+    }
+    if ui
+        .add_enabled(i + 1 < n, egui::Button::new("↓").small())
+        .on_hover_text("Move down")
+        .accessible_name(format!("Move factor {row} down"))
+        .clicked()
+    {
+        action.swap = Some((i, i + 1));
+    }
+    if ui
+        .small_button("Remove")
+        .on_hover_text("Remove this factor (factors nested in it are no longer nested)")
+        .accessible_name(format!("Remove factor {row}"))
+        .clicked()
+    {
+        action.remove = Some(i);
+    }
+}
+
+/// Structural edits that must carry over to the term list and the nesting.
+fn carry_over(form: &mut Form<'_>, action: RowAction) {
+    let s = &mut form.s;
+    if let Some((old, new)) = action.renamed
+        && old != new
+    {
+        for f in &mut s.factors {
+            for p in &mut f.nested_in {
+                if *p == old {
+                    *p = new.clone();
+                }
+            }
+        }
+        if let Some(terms) = &mut s.terms {
+            for t in terms.iter_mut() {
+                *t = rename_in_term(t, &old, &new);
+            }
+        }
+    }
+    if let Some(i) = action.remove {
+        let name = s.factors.remove(i).name;
+        for f in &mut s.factors {
+            f.nested_in.retain(|p| *p != name);
+        }
+        if let Some(terms) = &mut s.terms {
+            *terms = terms
+                .iter()
+                .filter_map(|t| remove_from_term(t, &name))
+                .collect();
+            if terms.is_empty() {
+                s.terms = None;
+            }
+        }
+        form.key = EditKey::Discrete;
+    }
+    if let Some((a, b)) = action.swap {
+        s.factors.swap(a, b);
+        form.key = EditKey::Discrete;
+    }
+}
+
+fn terms_ui(ui: &mut Ui, form: &mut Form<'_>, derived: &Derived) {
+    let err = form.err;
+    let where_ = form.spot.as_ref();
+    let s = &mut form.s;
+    let key = &mut form.key;
+    {
         ui.horizontal(|ui| {
             ui.heading("Terms");
             ui.label(RichText::new("(unchecked terms pool into Residual)").weak())
@@ -722,7 +793,8 @@ impl DesignView {
 }
 
 /// The restricted / unrestricted switch: one click re-derives every table.
-pub fn model_switch(ui: &mut Ui, model: Model, commands: &mut Vec<Command>) {
+pub fn model_switch(ui: &mut Ui, options: &emslab::analysis::Options, commands: &mut Vec<Command>) {
+    let model = options.model;
     ui.horizontal(|ui| {
         ui.label(RichText::new("Model").strong())
             .on_hover_text(help::MODEL);
@@ -732,7 +804,10 @@ pub fn model_switch(ui: &mut Ui, model: Model, commands: &mut Vec<Command>) {
         ui.radio_value(&mut m, Model::Unrestricted, "Unrestricted")
             .on_hover_text(help::UNRESTRICTED);
         if m != model {
-            commands.push(Command::SetModel(m));
+            commands.push(Command::SetAnalysisOptions(emslab::analysis::Options {
+                model: m,
+                ..*options
+            }));
         }
     });
 }

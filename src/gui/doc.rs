@@ -112,6 +112,14 @@ impl DesignDoc {
         }
     }
 
+    /// Marks the design as not saved (restored from a session whose file is gone).
+    pub fn mark_unsaved(&mut self) {
+        self.saved = Some(DesignSpec::default());
+        if self.spec == DesignSpec::default() {
+            self.saved = None;
+        }
+    }
+
     pub fn mark_saved(&mut self, path: &Path) {
         self.path = Some(path.to_path_buf());
         self.saved = Some(self.spec.clone());
@@ -183,11 +191,21 @@ pub struct Derived {
 impl Derived {
     pub fn compute(spec: &DesignSpec, model: Model) -> Derived {
         let design = Design::try_from(spec.clone());
+        // The full model may have no Residual df (one run per cell): the term list is
+        // then read with the replicates left to the data, so that the checkboxes that drop
+        // a term are there.
         let full = match &design {
             Ok(d) if spec.terms.is_none() => Some(d.clone()),
             _ => Design::try_from(DesignSpec {
                 terms: None,
                 ..spec.clone()
+            })
+            .or_else(|_| {
+                Design::try_from(DesignSpec {
+                    terms: None,
+                    replicates: None,
+                    ..spec.clone()
+                })
             })
             .ok(),
         };

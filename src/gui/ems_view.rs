@@ -1,11 +1,12 @@
 //! Watching the EMS derive: the subscript table of Rule 6 with the selected term's live
 //! columns covered and the rows it takes highlighted, the step-by-step reading of its E(MS)
-//! (from `EmsTable::derivation`), then the EMS, test and estimator tables as exported.
+//! (the report's derivation table and its rows of the EMS, tests and estimators tables:
+//! the words of the exported report), then the EMS, test and estimator tables as exported.
 
 use egui::{RichText, TextStyle, Ui};
 use emslab::EmsTable;
-use emslab::ems::{Cell as Entry, CellValue, TestKind};
-use emslab::report::{Document, Table};
+use emslab::ems::{Cell as Entry, CellValue};
+use emslab::report::{Cell, Document, Table};
 
 use super::command::{Command, DocKind};
 use super::doc::Derived;
@@ -15,19 +16,6 @@ use super::table_view::{self, Hooks, Mark};
 
 /// First subscript column of the report's subscript table (after Term and Subscripts).
 const FIRST_SUBSCRIPT_COL: usize = 2;
-
-#[derive(Default)]
-pub struct EmsView;
-
-/// The text of an entry of the subscript table under the table's model.
-fn entry(t: &EmsTable, col: usize, cell: Entry, value: CellValue) -> String {
-    match value {
-        CellValue::Zero => "0".into(),
-        CellValue::One if cell == Entry::LiveFixed => "1†".into(),
-        CellValue::One => "1".into(),
-        CellValue::Levels => t.table.columns[col].symbol.clone(),
-    }
-}
 
 /// A line of notation (σ²(X) with X as a subscript).
 pub fn math_line(ui: &mut Ui, text: &str) {
@@ -99,264 +87,235 @@ pub fn titled(ui: &mut Ui, t: &Table, kind: DocKind, commands: &mut Vec<Command>
     }
 }
 
-impl EmsView {
-    pub fn ui(
-        &mut self,
-        ui: &mut Ui,
-        derived: &Derived,
-        selected: usize,
-        commands: &mut Vec<Command>,
-    ) {
-        let (Some(t), Some(doc)) = (&derived.ems, &derived.document) else {
-            return;
-        };
-        let selected = selected.min(t.terms.len() - 1);
-        self.derivation_ui(ui, t, doc, selected, commands);
-        ui.add_space(14.0);
-        titled_table(ui, doc, "ems", DocKind::Ems, commands);
-        titled_table(ui, doc, "tests", DocKind::Ems, commands);
-        titled_table(ui, doc, "estimators", DocKind::Ems, commands);
-        // Symbolica's solutions of the moment equations and F′ denominators (only when
-        // Symbolica made the tables).
-        titled_table(ui, doc, "symbolica", DocKind::Ems, commands);
-        egui::CollapsingHeader::new("Every derivation as a table (the command line's --steps)")
-            .id_salt("all-derivations")
-            .show(ui, |ui| {
-                if let Some(table) = derived.steps_table() {
-                    titled(ui, table, DocKind::Ems, commands);
-                }
-            });
+/// The EMS view: the derivation of the selected term, then the EMS, test and estimator
+/// tables as exported.
+pub fn ems_ui(ui: &mut Ui, derived: &Derived, selected: usize, commands: &mut Vec<Command>) {
+    let (Some(t), Some(doc)) = (&derived.ems, &derived.document) else {
+        return;
+    };
+    let selected = selected.min(t.terms.len().saturating_sub(1));
+    derivation_ui(ui, t, doc, derived, selected, commands);
+    ui.add_space(14.0);
+    titled_table(ui, doc, "ems", DocKind::Ems, commands);
+    titled_table(ui, doc, "tests", DocKind::Ems, commands);
+    titled_table(ui, doc, "estimators", DocKind::Ems, commands);
+    // Symbolica's solutions of the moment equations and F′ denominators (only when
+    // Symbolica made the tables).
+    titled_table(ui, doc, "symbolica", DocKind::Ems, commands);
+    egui::CollapsingHeader::new("Every derivation as a table (the command line's --steps)")
+        .id_salt("all-derivations")
+        .show(ui, |ui| {
+            if let Some(table) = derived.steps_table() {
+                titled(ui, table, DocKind::Ems, commands);
+            }
+        });
+}
+
+/// The subscript table with the selected term's derivation marked on it, and the steps.
+fn derivation_ui(
+    ui: &mut Ui,
+    t: &EmsTable,
+    doc: &Document,
+    derived: &Derived,
+    selected: usize,
+    commands: &mut Vec<Command>,
+) {
+    let Some(sub) = table(doc, "subscripts") else {
+        return;
+    };
+    table_view::title_bar(ui, sub, DocKind::Ems, commands);
+    term_picker(ui, t, selected, commands);
+    if let Some(r) = marked_subscript_table(ui, t, sub, selected) {
+        commands.push(Command::SelectTerm(r));
     }
+    ui.add_space(6.0);
+    egui::Frame::group(ui.style()).show(ui, |ui| steps_ui(ui, t, doc, derived, selected));
+}
 
-    fn derivation_ui(
-        &mut self,
-        ui: &mut Ui,
-        t: &EmsTable,
-        doc: &Document,
-        selected: usize,
-        commands: &mut Vec<Command>,
-    ) {
-        let Some(sub) = table(doc, "subscripts") else {
-            return;
-        };
-        table_view::title_bar(ui, sub, DocKind::Ems, commands);
-        ui.horizontal_wrapped(|ui| {
-            ui.label("Derive the E(MS) of:");
-            for (u, term) in t.terms.iter().enumerate() {
-                if ui
-                    .selectable_label(u == selected, &term.name)
-                    .on_hover_text(format!(
-                        "Show how E(MS) of {} is read off the table",
-                        term.name
-                    ))
-                    .accessible_name(format!("Derive {}", term.name))
-                    .clicked()
-                {
-                    commands.push(Command::SelectTerm(u));
-                }
-            }
-        });
-        let der = t.derivation(selected);
-        let ncol = t.table.columns.len();
-        let covered: Vec<bool> = (0..ncol).map(|c| der.covered.contains(&c)).collect();
-        let mut row_state = vec![(false, false); t.terms.len()]; // (contains, taken)
-        for r in &der.rows {
-            row_state[r.row] = (r.contains, r.product.is_some());
-        }
-        let mark = |r: usize, c: usize| -> Mark {
-            let (contains, taken) = row_state.get(r).copied().unwrap_or((false, false));
-            let col = c.checked_sub(FIRST_SUBSCRIPT_COL);
-            if let Some(col) = col
-                && covered.get(col).copied().unwrap_or(false)
+fn term_picker(ui: &mut Ui, t: &EmsTable, selected: usize, commands: &mut Vec<Command>) {
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Derive the E(MS) of:");
+        for (u, term) in t.terms.iter().enumerate() {
+            if ui
+                .selectable_label(u == selected, &term.name)
+                .on_hover_text(format!(
+                    "Show how E(MS) of {} is read off the table",
+                    term.name
+                ))
+                .accessible_name(format!("Derive {}", term.name))
+                .clicked()
             {
-                return Mark::Covered;
+                commands.push(Command::SelectTerm(u));
             }
-            if !contains {
-                return Mark::Dimmed;
-            }
-            if !taken {
-                // A zero entry cancels the row: point at it.
-                if let Some(col) = col
-                    && t.table.rows[r].cells[col].value(t.terms[r].random, t.model)
-                        == CellValue::Zero
-                {
-                    return Mark::Warn;
-                }
-                return Mark::Dimmed;
-            }
-            Mark::Taken
-        };
-        let col_tip = |c: usize| -> Option<String> {
-            let col = c.checked_sub(FIRST_SUBSCRIPT_COL)?;
-            let column = t.table.columns.get(col)?;
-            let what = match &column.factor {
-                Some(f) => format!("factor {f}"),
-                None => "the replicates (error)".to_string(),
-            };
-            let levels = column
-                .levels
-                .map_or_else(|| "from data".to_string(), |l| l.to_string());
-            Some(format!(
-                "Subscript {} of {what}: {} ({}), {} = {levels} levels",
-                column.subscript,
-                column.kind.letter(),
-                column.kind.as_str(),
-                column.symbol
-            ))
-        };
-        let cell_tip = |r: usize, c: usize| -> Option<String> {
-            let col = c.checked_sub(FIRST_SUBSCRIPT_COL)?;
-            let cell = t.table.rows.get(r)?.cells.get(col).copied()?;
-            Some(
-                match cell {
-                    Entry::Dead => "1: the subscript is dead in this term (in parentheses)",
-                    Entry::LiveFixed => {
-                        if t.terms[r].random && t.model == emslab::Model::Unrestricted {
-                            "1†: live in a fixed column, but the unrestricted model does not constrain this random row's effects to sum to zero"
-                        } else {
-                            "0: live in a fixed column (the effects sum to zero over the fixed levels)"
-                        }
-                    }
-                    Entry::LiveRandom => "1: live in a random column",
-                    Entry::Absent => "the column's level count: the subscript is absent from this term",
-                }
-                .to_string(),
-            )
-        };
-        if let Some(r) = table_view::table_ui(
-            ui,
-            sub,
-            "subscripts",
-            &Hooks {
-                mark: Some(&mark),
-                column_tip: Some(&col_tip),
-                cell_tip: Some(&cell_tip),
-                selectable: true,
-                // The marks show the selected term; a selection band would hide them.
-                selected: None,
-                max_height: None,
-            },
-        ) {
-            commands.push(Command::SelectTerm(r));
         }
+    });
+}
 
-        // The reading, step by step.
-        let term = &t.terms[selected];
-        let name = &term.name;
-        let letters = |cols: &[usize]| {
-            cols.iter()
-                .map(|&c| t.table.columns[c].subscript.clone())
-                .collect::<Vec<_>>()
-                .join(", ")
+/// The report's subscript table, its cells marked for the selected term: covered columns,
+/// the entries multiplied, rows left out, a 0 that cancels a row. Returns a clicked row.
+fn marked_subscript_table(
+    ui: &mut Ui,
+    t: &EmsTable,
+    sub: &Table,
+    selected: usize,
+) -> Option<usize> {
+    let der = t.derivation(selected);
+    let ncol = t.table.columns.len();
+    let covered: Vec<bool> = (0..ncol).map(|c| der.covered.contains(&c)).collect();
+    let mut row_state = vec![(false, false); t.terms.len()]; // (contains, taken)
+    for r in &der.rows {
+        row_state[r.row] = (r.contains, r.product.is_some());
+    }
+    let mark = |r: usize, c: usize| -> Mark {
+        let (contains, taken) = row_state.get(r).copied().unwrap_or((false, false));
+        let col = c.checked_sub(FIRST_SUBSCRIPT_COL);
+        if let Some(col) = col
+            && covered.get(col).copied().unwrap_or(false)
+        {
+            return Mark::Covered;
+        }
+        if !contains {
+            return Mark::Dimmed;
+        }
+        if !taken {
+            // A zero entry cancels the row: point at it.
+            if let Some(col) = col
+                && t.table.rows[r].cells[col].value(t.terms[r].random, t.model) == CellValue::Zero
+            {
+                return Mark::Warn;
+            }
+            return Mark::Dimmed;
+        }
+        Mark::Taken
+    };
+    let col_tip = |c: usize| -> Option<String> {
+        let col = c.checked_sub(FIRST_SUBSCRIPT_COL)?;
+        let column = t.table.columns.get(col)?;
+        let what = match &column.factor {
+            Some(f) => format!("factor {f}"),
+            None => "the replicates (error)".to_string(),
         };
-        let all_subs: Vec<usize> = term.subscripts.iter().collect();
-        ui.add_space(6.0);
-        egui::Frame::group(ui.style()).show(ui, |ui| {
-            ui.label(RichText::new(format!("E(MS) of {name}, step by step")).strong());
-            math_line(
-                ui,
-                &format!(
-                    "1. Cover the columns of {name}'s live subscripts: {}.",
-                    if der.covered.is_empty() {
-                        "none".to_string()
+        let levels = column
+            .levels
+            .map_or_else(|| "from data".to_string(), |l| l.to_string());
+        Some(format!(
+            "Subscript {} of {what}: {} ({}), {} = {levels} levels",
+            column.subscript,
+            column.kind.letter(),
+            column.kind.as_str(),
+            column.symbol
+        ))
+    };
+    let cell_tip = |r: usize, c: usize| -> Option<String> {
+        let col = c.checked_sub(FIRST_SUBSCRIPT_COL)?;
+        let cell = t.table.rows.get(r)?.cells.get(col).copied()?;
+        Some(
+            match cell {
+                Entry::Dead => "1: the subscript is dead in this term (in parentheses)",
+                Entry::LiveFixed => {
+                    if t.terms[r].random && t.model == emslab::Model::Unrestricted {
+                        "1†: live in a fixed column, but the unrestricted model does not constrain this random row's effects to sum to zero"
                     } else {
-                        letters(&der.covered)
+                        "0: live in a fixed column (the effects sum to zero over the fixed levels)"
                     }
-                ),
-            );
-            let taken: Vec<&str> = der
-                .rows
-                .iter()
-                .filter(|r| r.contains)
-                .map(|r| t.terms[r.row].name.as_str())
-                .collect();
-            let skipped: Vec<&str> = der
-                .rows
-                .iter()
-                .filter(|r| !r.contains)
-                .map(|r| t.terms[r.row].name.as_str())
-                .collect();
-            math_line(
-                ui,
-                &format!(
-                    "2. Take the rows whose terms contain all of {name}'s subscripts ({}): {}.{}",
-                    letters(&all_subs),
-                    taken.join(", "),
-                    match skipped.len() {
-                        0 => String::new(),
-                        1 => format!(" Row {} does not, so it is left out.", skipped[0]),
-                        _ => format!(" Rows {} do not, so they are left out.", skipped.join(", ")),
-                    }
-                ),
-            );
-            math_line(ui, "3. In each row taken, multiply the uncovered entries:");
-            let taken_rows: Vec<&emslab::ems::DerivationRow> =
-                der.rows.iter().filter(|r| r.contains).collect();
-            let line_of = |r: &emslab::ems::DerivationRow| {
-                let entries = r
-                    .cells
-                    .iter()
-                    .map(|&(c, cell, v)| {
-                        format!("{} = {}", t.table.columns[c].subscript, entry(t, c, cell, v))
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let result = match r.product {
-                    Some(m) if m.0.is_empty() => t.component_text(r.row),
-                    Some(m) => format!("{} {}", m.symbolic(&t.design), t.component_text(r.row)),
-                    None => "0: the row drops out".to_string(),
-                };
-                let entries = if entries.is_empty() {
-                    "no uncovered entries".to_string()
-                } else {
-                    entries
-                };
-                format!("      {}: {entries}  →  {result}", t.terms[r.row].name)
-            };
-            // Large designs take many rows: only the visible lines are laid out.
-            let line_height = ui.text_style_height(&egui::TextStyle::Body) + ui.spacing().item_spacing.y;
-            egui::ScrollArea::vertical()
-                .id_salt("derivation-rows")
-                .max_height(line_height * 16.0)
-                .auto_shrink([false, true])
-                .show_rows(ui, line_height - ui.spacing().item_spacing.y, taken_rows.len(), |ui, range| {
-                    let font = egui::TextStyle::Body.resolve(ui.style());
-                    let color = ui.visuals().text_color();
-                    for r in &taken_rows[range] {
-                        let text = line_of(r);
-                        math::label(ui, &text, math::job(&text, font.clone(), color), false);
-                    }
-                });
-            math_line(ui, &format!("4. E(MS {name}) = {}", t.ems_text(selected)));
-            if let Some(num) = t.ems_numeric_text(selected) {
-                math_line(ui, &format!("      = {num}"));
+                }
+                Entry::LiveRandom => "1: live in a random column",
+                Entry::Absent => "the column's level count: the subscript is absent from this term",
             }
-            let test = &t.tests[selected];
-            let line = match test.kind {
-                TestKind::Exact => format!(
-                    "Test: F = MS({name}) / {}, exact: that mean square has the same E(MS) without {name}'s own component.",
-                    t.combination_text(&test.denominator)
-                ),
-                TestKind::Quasi => format!(
-                    "Test: no single mean square fits, so F′ = MS({name}) / ({}) with Satterthwaite df; F″ = ({}) / ({}) keeps every sign positive.",
-                    t.combination_text(&test.denominator),
-                    t.combination_text(&test.f2_numerator),
-                    t.combination_text(&test.f2_denominator)
-                ),
-                TestKind::None => format!(
-                    "No test: {}.",
-                    test.reason
-                        .map(|r| emslab::report::words::no_test(t, r))
-                        .unwrap_or_default()
-                ),
-            };
-            math_line(ui, &line);
-            if let Some(e) = t.estimator(selected) {
-                math_line(
-                    ui,
-                    &format!("Estimator: {} = {}", t.component_text(selected), t.estimator_text(e)),
-                );
-            }
-        });
+            .to_string(),
+        )
+    };
+    table_view::table_ui(
+        ui,
+        sub,
+        "subscripts",
+        &Hooks {
+            mark: Some(&mark),
+            column_tip: Some(&col_tip),
+            cell_tip: Some(&cell_tip),
+            selectable: true,
+            // The marks show the selected term; a selection band would hide them.
+            selected: None,
+            max_height: None,
+        },
+    )
+}
+
+/// The rows of a report table for a term: the row naming it in the first column, and the
+/// rows after it with that column empty (the derivation table lists a term's rows so).
+fn rows_of<'a>(t: &'a Table, name: &str) -> Vec<&'a Vec<Cell>> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for row in &t.rows {
+        let first = row.first().map_or("", |c| c.text.as_str());
+        if !first.is_empty() {
+            inside = first == name;
+        }
+        if inside {
+            out.push(row);
+        }
+    }
+    out
+}
+
+/// The selected term's derivation, in the words and rows of the report's tables: the
+/// derivation table (`--steps`), then its rows of the EMS, tests and estimators tables.
+fn steps_ui(ui: &mut Ui, t: &EmsTable, doc: &Document, derived: &Derived, selected: usize) {
+    let name = &t.terms[selected].name;
+    ui.label(RichText::new(format!("E(MS) of {name}, step by step")).strong());
+    let Some(steps) = derived.steps_table() else {
+        return;
+    };
+    for note in &steps.notes {
+        table_view::notes_label(ui, note);
+    }
+    let rows = rows_of(steps, name);
+    let covered = rows
+        .first()
+        .and_then(|r| r.get(1))
+        .map_or("", |c| c.text.as_str());
+    math_line(
+        ui,
+        &format!(
+            "Covered columns: {}",
+            if covered.is_empty() { "none" } else { covered }
+        ),
+    );
+    let mut slice = Table::new("derivation", &steps.title);
+    slice.headers = vec![steps.headers[0][2..].to_vec()];
+    slice.align = steps.align[2..].to_vec();
+    slice.rows = rows.iter().map(|r| r[2..].to_vec()).collect();
+    table_view::table_ui(
+        ui,
+        &slice,
+        &format!("derivation-{name}"),
+        &Hooks {
+            max_height: Some(360.0),
+            ..Hooks::default()
+        },
+    );
+    // The term's rows of the EMS, tests and estimators tables, as exported.
+    let line = |key: &str, cols: &[usize], label: &str| -> Option<String> {
+        let tab = table(doc, key)?;
+        let row = tab.rows.iter().find(|r| {
+            r.first().is_some_and(|c| {
+                c.text == *name
+                    || c.text == format!("σ²({name})")
+                    || (name == "Residual" && c.text == "σ²")
+            })
+        })?;
+        let parts: Vec<&str> = cols
+            .iter()
+            .filter_map(|&c| row.get(c).map(|x| x.text.as_str()))
+            .filter(|s| !s.is_empty() && *s != "—")
+            .collect();
+        Some(format!("{label}{}", parts.join(";  ")))
+    };
+    let t_ems = line("ems", &[4], &format!("E(MS {name}) = "));
+    let t_num = line("ems", &[5], "      = ");
+    let t_test = line("tests", &[1, 2, 3], "Test: ");
+    let t_est = line("estimators", &[0, 1], "Estimator: ");
+    for l in [t_ems, t_num, t_test, t_est].into_iter().flatten() {
+        math_line(ui, &l);
     }
 }

@@ -11,7 +11,80 @@ use emslab::cas::{self, Engine, EngineOutput, SymbolicaEngine};
 use emslab::{Design, Model};
 
 use super::command::Command;
+use super::doc::Derived;
 use super::help;
+
+/// The Symbolica side of the EMS view: the client thread (started when Symbolica is first
+/// chosen), which edit its last request belongs to, and whether it is unanswered.
+#[derive(Default)]
+pub struct EngineState {
+    service: Option<CasService>,
+    /// The edit generation of the last request.
+    generation: u64,
+    /// The last request is unanswered.
+    waiting: bool,
+    /// A request waits for the first frame (which brings the context).
+    deferred: bool,
+    /// The executable that runs the Symbolica worker (`None`: this one).
+    pub worker_exe: Option<std::path::PathBuf>,
+}
+
+impl EngineState {
+    /// Asks Symbolica for a design when it is the chosen engine (the built-in table shows
+    /// until it answers); an older request's answer is then ignored.
+    pub fn ask(
+        &mut self,
+        engine: Engine,
+        design: Option<&Design>,
+        model: Model,
+        ctx: Option<&egui::Context>,
+    ) -> Result<(), String> {
+        self.generation += 1;
+        self.waiting = false;
+        self.deferred = false;
+        if engine == Engine::Emslab || !engine.is_available() {
+            return Ok(());
+        }
+        let Some(design) = design else { return Ok(()) };
+        if self.service.is_none() {
+            let Some(ctx) = ctx else {
+                self.deferred = true;
+                return Ok(());
+            };
+            let exe = self
+                .worker_exe
+                .clone()
+                .or_else(|| std::env::current_exe().ok())
+                .unwrap_or_default();
+            self.service = Some(CasService::start(ctx, exe)?);
+        }
+        if let Some(s) = &self.service {
+            self.waiting = s.request(self.generation, design.clone(), model);
+        }
+        Ok(())
+    }
+
+    /// Whether a request waits for the first frame.
+    pub fn take_deferred(&mut self) -> bool {
+        std::mem::take(&mut self.deferred)
+    }
+
+    /// Whether Symbolica has not answered for the current design yet.
+    pub fn waiting(&self) -> bool {
+        self.waiting || self.deferred
+    }
+
+    /// Puts Symbolica's answer for the current design into `derived`, if it has come.
+    pub fn poll(&mut self, derived: &mut Derived) {
+        let Some(s) = &self.service else { return };
+        if let Some((generation, out)) = s.poll()
+            && generation == self.generation
+        {
+            self.waiting = false;
+            derived.set_output(out);
+        }
+    }
+}
 
 /// One request: the edit generation it belongs to, the checked design and the model.
 type Request = (u64, Design, Model);

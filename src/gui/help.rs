@@ -1,4 +1,7 @@
-//! Tool tips for students: what a field, a column or a statistic means, in plain words.
+//! Help for students: what a field, a column or a statistic means (tool tips), and the
+//! Help view: what each table says and the rules behind it, linked from each table's title.
+
+use egui::{RichText, Ui};
 
 pub const TITLE: &str = "A name for the experiment; it heads every exported table.";
 pub const RESPONSE: &str = "The CSV column holding the measured response. Leave empty when the data have only one numeric column besides the factors.";
@@ -10,7 +13,7 @@ pub const FIXED: &str = "The levels in the experiment are all the levels of inte
 pub const RANDOM: &str = "The levels are a sample from a population of levels; the model estimates the variance between levels.";
 pub const LEVELS: &str = "How many levels the factor has (within each level of its parents, for a nested factor). Leave empty to take the count from the data.";
 pub const NESTED: &str = "A factor is nested in another when each of its levels occurs within only one level of the other (samples within batches). Crossed factors appear in every combination.";
-pub const SYMBOL: &str = "The letter for the factor's level count in formulas (a, b, s ...). Empty: the first letter of the name, made unique; n is the replicates.";
+pub const SYMBOL: &str = "The letter for the factor's level count in formulas (a, b, s ...). Empty: the first letter of the name, made unique (never o, which reads as zero: a name starting with o takes its next letter); n is the replicates.";
 pub const SUBSCRIPT: &str =
     "The factor's subscript in the model and in the subscript table (i, j, k ...).";
 pub const TERMS: &str = "The terms of the model. Unchecking a term leaves it out: its degrees of freedom and sum of squares are pooled into the Residual (e.g. the block x treatment interaction of an RCBD with one run per cell).";
@@ -95,8 +98,11 @@ pub fn column_tip(header: &str) -> Option<&'static str> {
         _ if h.contains("CI (MLS)") => {
             "Modified large-sample interval, for components estimated by a difference of mean squares."
         }
-        _ if h.ends_with("% CI") => {
+        _ if h.ends_with("% CI") || h.ends_with("% CI (Wald)") => {
             "Wald interval on the log scale from the observed information (approximate with few levels)."
+        }
+        _ if h.ends_with("% CI (profile)") => {
+            "Profile-likelihood interval: the values whose likelihood, re-maximised over the other parameters, stays within the chi-square(1) quantile of the maximum (lme4's confint(profile(fit)))."
         }
         _ => return None,
     })
@@ -146,6 +152,124 @@ pub fn term_meaning(name: &str) -> Option<String> {
     }
     text.push('.');
     Some(text)
+}
+
+/// The Help view's topics: (key, title, text). A table's key is its `--table` key.
+pub const TOPICS: &[(&str, &str, &str)] = &[
+    (
+        "rules",
+        "The subscript-table rules",
+        "Rows of the subscript table are the terms, columns the subscripts (headed F or R, fixed or random, and the level count). An entry is 1 where the subscript is dead in the row's term (in parentheses: the term is nested in that factor); 0 in a fixed column or 1 in a random column where it is live; the level count where the subscript is absent from the term. To read the E(MS) of a term, cover its live columns; every row whose term contains all the term's subscripts contributes the product of its uncovered entries times its component: σ² for a random term, φ = Σ effects² / df for a fixed one. The Residual's row has every subscript; its E(MS) is σ².",
+    ),
+    (
+        "models",
+        "Restricted and unrestricted models",
+        "Restricted (the textbook rules, Montgomery): the effects of an interaction of a fixed and a random factor sum to zero over the levels of the fixed factor, so a 0 in a fixed live column cancels such a row from the E(MS) of the random main effect. Unrestricted (SAS PROC GLM/MIXED, lme4, Minitab GLM): all random effects are independent; a random row takes 1 (marked 1†) in a fixed live column, so a mixed interaction's component appears in the E(MS) of every term it contains. The two models test the random main effect of a mixed design differently: against the Residual (restricted) or against the interaction (unrestricted). REML fits the unrestricted model.",
+    ),
+    (
+        "quasi",
+        "Quasi-F tests",
+        "A term's F test divides its mean square by the mean square whose E(MS) equals the term's E(MS) without the term's own component. When no single mean square has that E(MS), a combination does: F′ = MS(term) / (MS₁ + MS₂ − MS₃), with Cochran-Satterthwaite degrees of freedom for the denominator. F″ moves the negative mean squares to the numerator, so that both sides are sums: F″ = (MS(term) + MS₃) / (MS₁ + MS₂), with Satterthwaite df on both. When F′'s denominator comes out negative F′ is undefined, and F″ is the test; the Results view then shows F″ in the row, marked ⚠.",
+    ),
+    (
+        "negative",
+        "Negative variance estimates",
+        "A method-of-moments estimate is a difference of mean squares and can come out negative: the term's mean square is smaller than its denominator, which suggests the component is zero or small. report: the estimate is shown as computed, with a note. zero: it is reported as 0 (the computed value stays in the notes). pool: the term is pooled into its denominator (its SS and df are added) and the reduced model is fitted again; the tests and components then come from the reduced model. REML estimates never go below 0: a component at 0 is on the boundary.",
+    ),
+    (
+        "design",
+        "Design",
+        "The factors as declared: fixed or random, their level counts (within each level of the parents for a nested factor), the factors they are nested in, the letter of their level count in formulas (symbol) and their subscript. The replicates are the error subscript's level count n.",
+    ),
+    (
+        "subscripts",
+        "Subscript table (Rule 6)",
+        "The table the EMS are read from: one row per term, one column per subscript. See the rules above; the EMS derivation view marks the columns covered for the selected term and the entries multiplied.",
+    ),
+    (
+        "ems",
+        "Expected mean squares",
+        "What each term's mean square estimates on average: a sum of variance components σ² (random terms) and fixed-effect quadratic forms φ, each times the product of the level counts read off the subscript table. The numeric column fills in the level counts.",
+    ),
+    (
+        "tests",
+        "F tests",
+        "For each term, the mean square (or the combination of mean squares) whose E(MS) equals the term's E(MS) without the term's own component: exact when one mean square does, quasi (F′ with Satterthwaite df) when a combination is needed, none when no combination removes only the term's component.",
+    ),
+    (
+        "estimators",
+        "Method-of-moments estimators",
+        "Each variance component solved from the EMS equations with each E(MS) replaced by the observed mean square: a combination of mean squares divided by the component's coefficient. An estimate may come out negative (see negative estimates).",
+    ),
+    (
+        "derivation",
+        "Derivation of each E(MS)",
+        "For each term: the covered columns (its live subscripts), then every row whose term contains all its subscripts with the entries left uncovered and their product: the coefficient of that row's component in the term's E(MS), or 0 when a 0 entry cancels the row.",
+    ),
+    (
+        "data",
+        "Data",
+        "How each factor was found in the data file: its column, level count, distinct labels, and how a nested factor's labels were written (restarting within each parent, or unique).",
+    ),
+    (
+        "anova",
+        "Analysis of variance",
+        "Sums of squares, df and mean squares of each term from the cell means, the F statistic against the denominator of the F tests table and its p-value (< 0.0001 on screen below 10⁻⁴; the value on hover and in every export). Quasi-F rows give F′ with Satterthwaite df; when F′ is undefined or weaker than F″, the row shows F″, marked ⚠.",
+    ),
+    (
+        "components",
+        "Variance components (method of moments)",
+        "Each component's estimate from the mean squares, its standard error, the Cochran-Satterthwaite df ν of the combination, a χ² interval on ν df (exact for the Residual) and the modified large-sample (MLS) interval of Ting et al. for differences of mean squares, and its share of the total variance. With ν near zero a χ² bound can be astronomically large: on screen a bound beyond 10⁶ × the total variance reads > that limit, and it never sets a plot's scale.",
+    ),
+    (
+        "reml_components",
+        "REML beside the method of moments",
+        "The restricted maximum likelihood fit of the unrestricted mixed model: each component with its standard deviation, standard error from the observed information, a Wald interval on the log scale and, up to 100 000 observations, a profile-likelihood interval (better with few levels). On balanced data with every moment estimate positive REML equals the unrestricted moment estimates; a negative moment estimate puts REML on the boundary at 0.",
+    ),
+    (
+        "reml_fit",
+        "Fit",
+        "The likelihood fit's summary: observations, fixed-effect columns, convergence, whether an estimate sits on the boundary 0, log-likelihood, REML criterion, AIC and BIC.",
+    ),
+    (
+        "reml_blue",
+        "Fixed effects (BLUE)",
+        "Best linear unbiased estimates of the fixed effects in the treatment coding, with standard errors (and denominator df, t and p where the inference ran).",
+    ),
+    (
+        "reml_blup",
+        "Random effects (BLUP)",
+        "Best linear unbiased predictions of the random effects of each level, with their prediction-error variance.",
+    ),
+    (
+        "reml_log",
+        "Optimiser log",
+        "How the likelihood was maximised: the algorithm, starts, the relative covariance factors θ at the start and end, the criterion, the gradient and the Hessian's eigenvalues at the end.",
+    ),
+    (
+        "plots",
+        "Plots",
+        "Components: each estimate with its intervals (moments: χ² and MLS; REML: profile or Wald). Residuals: Minitab's four in one, from the REML fit's conditional residuals: a normal probability plot (Blom's scores), residuals versus fitted values, a histogram, residuals versus observation order. Cell means: an interaction plot; a nested factor is drawn within each level of its parents, never joined across them. Variability chart: every observation at its cell, cell means joined within each group, and the cells' standard deviations (JMP). Each plot saves as PNG or SVG; the HTML analysis report includes them.",
+    ),
+];
+
+/// The Help view, opened at a topic.
+pub fn help_ui(ui: &mut Ui, topic: Option<&str>) {
+    ui.heading("Help: the tables and the rules");
+    ui.label(RichText::new("Each table's “?” opens its entry here. F1 opens this view.").weak());
+    let topic = topic.map(|t| t.replacen("ml_", "reml_", 1));
+    for (key, title, text) in TOPICS {
+        let open = topic.as_deref() == Some(*key);
+        let r = egui::CollapsingHeader::new(RichText::new(*title).strong())
+            .id_salt(("help", *key, open))
+            .default_open(open || topic.is_none() && matches!(*key, "rules" | "models"))
+            .show(ui, |ui| {
+                ui.add(egui::Label::new(*text).wrap());
+            });
+        if open {
+            r.header_response.scroll_to_me(Some(egui::Align::TOP));
+        }
+    }
 }
 
 #[cfg(test)]

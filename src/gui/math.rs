@@ -6,6 +6,13 @@
 use egui::text::{LayoutJob, TextFormat};
 use egui::{Align, Color32, FontId};
 
+/// The font family Greek letters are set in (DejaVu Sans first: egui's default font draws
+/// χ and ν so that they read as x and v).
+pub const GREEK: &str = "greek";
+
+/// Letters drawn in the [`GREEK`] family.
+const GREEK_LETTERS: [char; 2] = ['χ', 'ν'];
+
 /// Symbols whose parenthesised argument is written as a subscript.
 const SUBSCRIPTED: [&str; 4] = ["σ²(", "φ(", "MS(", "σ("];
 
@@ -76,7 +83,29 @@ fn matching_paren(s: &str) -> Option<usize> {
 
 /// Whether the text holds notation worth a layout job.
 pub fn has_notation(text: &str) -> bool {
-    SUBSCRIPTED.iter().any(|s| text.contains(s))
+    SUBSCRIPTED.iter().any(|s| text.contains(s)) || text.contains(GREEK_LETTERS)
+}
+
+/// Appends `s` in `format`, its Greek letters in the [`GREEK`] family.
+fn append_with_greek(job: &mut LayoutJob, s: &str, format: &TextFormat) {
+    let greek = TextFormat {
+        font_id: FontId::new(format.font_id.size, egui::FontFamily::Name(GREEK.into())),
+        ..format.clone()
+    };
+    let mut run = String::new();
+    for c in s.chars() {
+        if GREEK_LETTERS.contains(&c) {
+            if !run.is_empty() {
+                job.append(&std::mem::take(&mut run), 0.0, format.clone());
+            }
+            job.append(&c.to_string(), 0.0, greek.clone());
+        } else {
+            run.push(c);
+        }
+    }
+    if !run.is_empty() {
+        job.append(&run, 0.0, format.clone());
+    }
 }
 
 /// A layout job for `text` in `font`, subscripts at 70 % size on the baseline below.
@@ -98,7 +127,7 @@ pub fn job(text: &str, font: FontId, color: Color32) -> LayoutJob {
                 ..TextFormat::default()
             },
         };
-        job.append(&s, 0.0, format);
+        append_with_greek(&mut job, &s, &format);
     }
     job.wrap.max_width = f32::INFINITY;
     job
@@ -140,6 +169,18 @@ mod tests {
         );
         assert!(!has_notation("A:C(B)"));
         assert_eq!(split("RMS(x)"), vec![(Piece::Normal, "RMS(x)".to_string())]);
+    }
+
+    #[test]
+    fn chi_and_nu_are_set_in_the_greek_family() {
+        let job = job("95% CI (χ²), ν", FontId::proportional(14.0), Color32::BLACK);
+        let greek: Vec<&str> = job
+            .sections
+            .iter()
+            .filter(|s| s.format.font_id.family == egui::FontFamily::Name(GREEK.into()))
+            .map(|s| &job.text[s.byte_range.start.0..s.byte_range.end.0])
+            .collect();
+        assert_eq!(greek, vec!["χ", "ν"]);
     }
 
     #[test]

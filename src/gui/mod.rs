@@ -1,23 +1,37 @@
 //! The desktop app (feature `gui`): eframe/egui over the library. It lives in the binary;
 //! the library never depends on egui.
 //!
-//! - [`app`]: the state, the views and the command queue applied after each frame;
-//! - [`design_view`], [`ems_view`], [`data_view`], [`results`]: one panel each;
-//! - [`table_view`]: the one renderer of every report table; [`math`]: σ notation;
+//! - [`app`]: the state and the frame; [`panels`]: menu, tool bar, status line, start
+//!   page; [`apply`]: the commands the panels queue, applied after each frame;
+//! - [`session`]: what is restored at the next start;
+//! - [`doc`]: the design being edited and what is derived from it; [`engine`]: Symbolica;
+//! - [`data`]: the data file and its read; [`current`]: the analysis of (design, data,
+//!   options) with everything drawn from it;
+//! - [`design_view`], [`ems_view`], [`data_view`], [`results`], [`help`]: one view each;
+//!   [`plots`]: the results' plots from the library's chart data;
+//! - [`table_view`]: the one renderer of every report table; [`display`]: the screen's
+//!   display rules; [`math`]: σ notation;
 //! - [`jobs`]: work off the UI thread with progress and cancel; [`dialogs`]: file dialogs.
 
 mod app;
+mod apply;
 mod command;
+mod current;
+mod data;
 mod data_view;
 mod design_view;
 mod dialogs;
+mod display;
 mod doc;
 mod ems_view;
 mod engine;
 mod help;
 mod jobs;
 mod math;
+mod panels;
+mod plots;
 mod results;
+mod session;
 mod table_view;
 mod templates;
 
@@ -26,8 +40,9 @@ mod tests;
 
 use std::path::PathBuf;
 
-pub use app::{EmslabApp, Session};
+pub use app::EmslabApp;
 use command::Command;
+pub use session::Session;
 
 /// Why the app could not run.
 #[derive(Debug)]
@@ -43,7 +58,9 @@ const DEJAVU: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const ICON: &[u8] = include_bytes!("../../assets/icon.png");
 
 /// Adds DejaVu Sans after egui's own fonts: it has the glyphs of the notation that egui's
-/// default fonts lack (primes ′ ″, subscript letters such as ᵢ, arrows, ≤ ≥ ...).
+/// default fonts lack (primes ′ ″, subscript letters such as ᵢ, arrows, ≤ ≥ ...); and as
+/// the first font of [`math::GREEK`], the family Greek letters are set in (egui's default
+/// font draws χ and ν like x and v).
 pub fn install_fonts(ctx: &egui::Context) {
     use egui::epaint::text::{FontData, FontInsert, FontPriority, InsertFontFamily};
     ctx.add_font(FontInsert::new(
@@ -59,6 +76,14 @@ pub fn install_fonts(ctx: &egui::Context) {
                 priority: FontPriority::Lowest,
             },
         ],
+    ));
+    ctx.add_font(FontInsert::new(
+        "DejaVuSans-Greek",
+        FontData::from_static(DEJAVU),
+        vec![InsertFontFamily {
+            family: egui::FontFamily::Name(math::GREEK.into()),
+            priority: FontPriority::Highest,
+        }],
     ));
 }
 
@@ -77,16 +102,25 @@ pub fn make_app(
         // opens with the problem shown next to its field.
         emslab::DesignSpec::from_toml_str(&text)
             .map_err(|e| GuiError::Input(format!("{}: {e}", path.display())))?;
-        app.push(Command::OpenDesign(path.clone()));
-        app.push(Command::ShowView(app::View::Ems));
     }
-    if let Some(path) = data {
-        if !path.is_file() {
-            return Err(GuiError::Input(format!("{}: no such file", path.display())));
+    if let Some(path) = &data
+        && !path.is_file()
+    {
+        return Err(GuiError::Input(format!("{}: no such file", path.display())));
+    }
+    if let Some(path) = &design {
+        // One command: the data are read for this design, after any question about the
+        // unsaved changes of the restored one (and not at all when the user cancels).
+        app.push(Command::OpenDesign {
+            path: path.clone(),
+            data: data.clone(),
+        });
+        if data.is_none() {
+            app.push(Command::ShowView(app::View::Ems));
         }
+    } else if let Some(path) = data {
         app.push(Command::OpenData(path));
-    } else if design.is_none()
-        && let Some(p) = app.session.data_path.clone()
+    } else if let Some(p) = app.session.data_path.clone()
         && p.is_file()
         && app.derived.design.is_ok()
     {

@@ -203,6 +203,14 @@ pub fn notes_label(ui: &mut Ui, note: &str) {
 pub fn title_bar(ui: &mut Ui, table: &Table, doc: DocKind, commands: &mut Vec<Command>) {
     ui.horizontal(|ui| {
         ui.heading(&table.title);
+        if ui
+            .small_button("?")
+            .on_hover_text("What this table says (Help view)")
+            .accessible_name(format!("Help on {}", table.key))
+            .clicked()
+        {
+            commands.push(Command::ShowHelp(table.key.clone()));
+        }
         ui.add_space(12.0);
         let target = ExportTarget {
             doc,

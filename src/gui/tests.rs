@@ -11,8 +11,9 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use emslab::DesignSpec;
 use emslab::report::{self, EmsOptions, Format};
 
-use super::app::{EmslabApp, Session, View};
+use super::app::{EmslabApp, View};
 use super::dialogs::FixedChooser;
+use super::session::Session;
 use super::templates;
 
 fn repo() -> PathBuf {
@@ -74,6 +75,19 @@ fn open_template(h: &mut Harness<'_, EmslabApp>, stem: &str) {
     click(h, "Start");
     click(h, stem);
     assert_eq!(h.state().doc.template.as_deref(), Some(stem));
+}
+
+/// The dataset read, if any.
+fn dataset(h: &Harness<'_, EmslabApp>) -> Option<std::sync::Arc<emslab::data::Dataset>> {
+    h.state().data.as_ref().and_then(|d| d.dataset().cloned())
+}
+
+/// Whether the design changed, since the data were read, in what the reader uses.
+fn data_stale(h: &Harness<'_, EmslabApp>) -> bool {
+    let app = h.state();
+    app.data
+        .as_ref()
+        .is_some_and(|d| d.stale(Some(&app.doc.spec)))
 }
 
 fn temp_dir() -> tempfile::TempDir {
@@ -189,7 +203,7 @@ fn the_model_switch_changes_the_b_row_everywhere() {
     assert!(shows(&h, "MS(B) / MS(Residual)"));
 
     click(&mut h, "Unrestricted");
-    assert_eq!(h.state().session.model, emslab::Model::Unrestricted);
+    assert_eq!(h.state().session.options.model, emslab::Model::Unrestricted);
     assert_eq!(ems_texts(h.state())[1], ("B".into(), unrestricted.into()));
     assert!(shows(&h, unrestricted));
     assert!(!shows(&h, restricted));
@@ -199,9 +213,9 @@ fn the_model_switch_changes_the_b_row_everywhere() {
     // The derivation view follows too (its subscript table marks 1† entries).
     click(&mut h, "EMS derivation");
     click(&mut h, "Derive B");
-    assert!(shows(&h, &format!("4. E(MS B) = {unrestricted}")));
+    assert!(shows(&h, &format!("E(MS B) = {unrestricted}")));
     click(&mut h, "Restricted");
-    assert!(shows(&h, &format!("4. E(MS B) = {restricted}")));
+    assert!(shows(&h, &format!("E(MS B) = {restricted}")));
 }
 
 #[test]
@@ -333,12 +347,12 @@ fn the_session_is_restored() {
     let back: Session = serde_json::from_str(&text).expect("deserialises");
     let app = EmslabApp::new(back);
     assert_eq!(app.doc.spec.title, "Split plot, edited");
-    assert_eq!(app.session.model, emslab::Model::Unrestricted);
+    assert_eq!(app.session.options.model, emslab::Model::Unrestricted);
     assert_eq!(app.session.view, View::Ems);
     // An old session file with unknown or missing fields still loads.
     let partial: Session = serde_json::from_str(r#"{"zoom": 1.5}"#).expect("defaults fill in");
     assert_eq!(partial.zoom, 1.5);
-    assert_eq!(partial.model, emslab::Model::Restricted);
+    assert_eq!(partial.options.model, emslab::Model::Restricted);
 }
 
 #[test]
@@ -347,20 +361,18 @@ fn the_derivation_view_walks_through_each_term() {
     open_template(&mut h, "three_factor_mixed");
     click(&mut h, "EMS derivation");
     click(&mut h, "Derive A");
-    assert!(shows(&h, "1. Cover the columns of A's live subscripts: i."));
-    assert!(shows_part(&h, "no single mean square fits, so F′"));
+    assert!(shows(&h, "Covered columns: i"));
+    // The test in the words of the exported tests table.
+    assert!(shows_part(&h, "Test: quasi (F′)"));
     click(&mut h, "Derive B:C");
     assert_eq!(h.state().selected_term, 5);
-    assert!(shows(
-        &h,
-        "1. Cover the columns of B:C's live subscripts: j, k."
-    ));
+    assert!(shows(&h, "Covered columns: j, k"));
 }
 
 /// Steps the app until its background work is done.
 fn wait_for_jobs(h: &mut Harness<'_, EmslabApp>) {
     let start = std::time::Instant::now();
-    while h.state().data.is_busy() {
+    while h.state().is_busy() {
         assert!(
             start.elapsed().as_secs() < 120,
             "background work did not finish"
@@ -378,8 +390,8 @@ fn loads_a_shipped_csv_and_shows_the_estimates() {
     click(&mut h, "pastes with data");
     wait_for_jobs(&mut h);
     assert_eq!(h.state().session.view, View::Data);
-    let loaded = h.state().data.loaded.as_ref().expect("the data are loaded");
-    assert_eq!(loaded.dataset.n_rows, 60);
+    let loaded = dataset(&h).expect("the data are loaded");
+    assert_eq!(loaded.n_rows, 60);
     assert!(shows_part(&h, "Balanced: every cell holds the same number"));
     // The preview shows the first rows of the file.
     assert!(shows(&h, "62.8"));
@@ -394,8 +406,14 @@ fn loads_a_shipped_csv_and_shows_the_estimates() {
     // The ANOVA: MS(batch) = 27.48918519, F = 27.489/17.545 = 1.566748 on (9, 20) df.
     assert!(shows(&h, "27.48919"));
     // REML beside them: balanced, every estimate positive, so they coincide.
-    let a = h.state().data.analysis.as_ref().expect("analysed");
-    let fit = a.fits().first().expect("REML ran").0;
+    let a = &h
+        .state()
+        .analysis
+        .current
+        .as_ref()
+        .expect("analysed")
+        .analysis;
+    let fit = &a.reml.fits().expect("REML ran").reml.fit;
     assert!((fit.variance("batch").expect("batch") - 1.657308642).abs() < 1e-6);
     assert!(shows_part(
         &h,
@@ -403,7 +421,7 @@ fn loads_a_shipped_csv_and_shows_the_estimates() {
     ));
 
     // Exports are what `emslab analyze DESIGN DATA` writes for the same files.
-    let data = h.state().data.path().expect("a data file").to_path_buf();
+    let data = h.state().data.as_ref().expect("a data file").path.clone();
     for (table, format) in [
         (None, Format::Json),
         (None, Format::Text),
@@ -501,10 +519,25 @@ fn unbalanced_data_get_reml_only_with_the_reason() {
     assert!(shows_part(&h, "Unbalanced: 1 of 6 cells"));
     click(&mut h, "Run the analysis");
     wait_for_jobs(&mut h);
-    assert!(shows_part(&h, "No ANOVA or moment estimates"));
-    let a = h.state().data.analysis.as_ref().expect("analysed");
-    assert!(a.document.tables.iter().all(|t| t.key != "anova"));
-    let (fit, _) = *a.fits().first().expect("REML runs on unbalanced data");
+    assert!(shows_part(
+        &h,
+        "Unbalanced data: the sums of squares below are Type III"
+    ));
+    let c = h.state().analysis.current.as_ref().expect("analysed");
+    let anova = c
+        .document
+        .tables
+        .iter()
+        .find(|t| t.key == "anova")
+        .expect("Type III table");
+    assert!(anova.title.contains("Type III"), "{}", anova.title);
+    let fit = &c
+        .analysis
+        .reml
+        .fits()
+        .expect("REML runs on unbalanced data")
+        .reml
+        .fit;
     assert!(!fit.balanced);
     assert!(fit.variance("Batch").expect("Batch") > 0.0);
 }
@@ -529,6 +562,7 @@ fn frame_times_for_eight_factors() {
             levels: Some(3),
             nested_in: vec![],
             symbol: None,
+            role: None,
         });
     }
     let t = std::time::Instant::now();
@@ -573,16 +607,16 @@ fn a_new_title_does_not_ask_to_reread_the_data_but_new_levels_do() {
     click(&mut h, "Start");
     click(&mut h, "dyestuff with data");
     wait_for_jobs(&mut h);
-    assert!(h.state().data.loaded.is_some());
+    assert!(dataset(&h).is_some());
     click(&mut h, "Design");
     set_text(&mut h, "Title", "Dyestuff, my notes");
-    assert!(!h.state().data.stale);
+    assert!(!data_stale(&h));
     set_text(&mut h, "Levels of factor 1", "7");
-    assert!(h.state().data.stale);
+    assert!(data_stale(&h));
     // Undo: the design is the one the data were read with again.
     h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
     h.run_ok();
-    assert!(!h.state().data.stale);
+    assert!(!data_stale(&h));
 }
 
 /// With the `symbolica` feature the tool bar offers the engine; the EMS view says which
@@ -599,7 +633,7 @@ fn the_engine_choice_says_which_engine_made_the_tables() {
         .ok()
         .and_then(|p| p.parent()?.parent().map(|d| d.join("emslab")))
         .filter(|e| e.is_file());
-    app.worker_exe = sibling.clone();
+    app.engine.worker_exe = sibling.clone();
     let mut h = harness(app, vec![]);
     open_template(&mut h, "three_factor_random");
     click(&mut h, "EMS derivation");
@@ -607,7 +641,7 @@ fn the_engine_choice_says_which_engine_made_the_tables() {
     click(&mut h, "Symbolica");
     assert_eq!(h.state().session.engine, Engine::Symbolica);
     let start = std::time::Instant::now();
-    while h.state().engine_waiting() {
+    while h.state().engine.waiting() {
         assert!(start.elapsed().as_secs() < 120, "Symbolica did not answer");
         std::thread::sleep(std::time::Duration::from_millis(20));
         h.step();
@@ -672,19 +706,500 @@ fn maps_a_differently_named_column_to_its_factor() {
     h.key_press_modifiers(Modifiers::COMMAND, Key::D);
     h.run_ok();
     wait_for_jobs(&mut h);
-    assert!(h.state().data.loaded.is_none());
+    assert!(dataset(&h).is_none());
     assert!(shows_part(&h, "no column named batch"));
 
     click(&mut h, "Column for factor batch");
     click(&mut h, "Lot (column 1)");
     wait_for_jobs(&mut h);
     assert_eq!(
-        h.state().data.columns,
+        h.state().data.as_ref().expect("a data file").columns,
         vec![("batch".to_string(), "Lot".to_string())]
     );
-    let loaded = h.state().data.loaded.as_ref().expect("the data are loaded");
-    assert_eq!(loaded.dataset.n_rows, 60);
-    assert_eq!(loaded.dataset.factors[0].header, "Lot");
-    assert_eq!(loaded.dataset.factors[0].levels, 10);
+    let loaded = dataset(&h).expect("the data are loaded");
+    assert_eq!(loaded.n_rows, 60);
+    assert_eq!(loaded.factors[0].header, "Lot");
+    assert_eq!(loaded.factors[0].levels, 10);
     assert!(!shows_part(&h, "no column named batch"));
+}
+
+// ------------------------------------------------------------------ issue 15
+
+/// Runs the analysis of the loaded data and waits for it (moments and REML).
+fn run_analysis(h: &mut Harness<'_, EmslabApp>) {
+    h.key_press_modifiers(Modifiers::COMMAND, Key::R);
+    h.run_ok();
+    wait_for_jobs(h);
+}
+
+fn current<'a>(h: &'a Harness<'_, EmslabApp>) -> &'a super::current::Current {
+    h.state().analysis.current.as_ref().expect("an analysis")
+}
+
+/// The figure the results view drew last.
+fn drawn(h: &Harness<'_, EmslabApp>) -> emslab::chart::Figure {
+    current(h).plots.drawn().cloned().expect("a plot was drawn")
+}
+
+/// Every finite y of a panel's lines and points.
+fn ys(p: &emslab::chart::Panel) -> Vec<f64> {
+    use emslab::chart::SeriesData;
+    let mut v: Vec<f64> = p
+        .series
+        .iter()
+        .flat_map(|s| match &s.data {
+            SeriesData::Points(q) | SeriesData::Line { points: q, .. } => {
+                q.iter().map(|x| x[1]).collect()
+            }
+            _ => Vec::new(),
+        })
+        .filter(|y| y.is_finite())
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// Item 1: the cell-means plot of a new analysis shows the new data's means (the plot and
+/// its cache belong to the analysis; at main the cache was keyed by factor positions and
+/// kept the machines' means for the gauge data).
+#[test]
+fn the_cell_means_plot_follows_new_data() {
+    let mut h = harness(EmslabApp::default(), vec![]);
+    click(&mut h, "Start");
+    click(&mut h, "machines with data");
+    wait_for_jobs(&mut h);
+    run_analysis(&mut h);
+    click(&mut h, "Cell means");
+    let machines = ys(&drawn(&h).panels[0]);
+    let ds = dataset(&h).expect("machines");
+    let mut expected: Vec<f64> = ds.marginal_means(&[0, 1]);
+    expected.sort_by(f64::total_cmp);
+    assert_eq!(machines, expected);
+
+    click(&mut h, "Start");
+    click(&mut h, "montgomery_gauge with data");
+    wait_for_jobs(&mut h);
+    run_analysis(&mut h);
+    click(&mut h, "Cell means");
+    let gauge = ys(&drawn(&h).panels[0]);
+    let ds = dataset(&h).expect("gauge data");
+    let mut expected: Vec<f64> = ds.marginal_means(&[0, 1]);
+    expected.sort_by(f64::total_cmp);
+    assert_eq!(gauge, expected, "the gauge data's means, not the machines'");
+    // The y axis is named by the response.
+    assert_eq!(drawn(&h).panels[0].y.label, "measurement");
+}
+
+/// Item 2: a file that fails to load replaces the old one (no "read and balanced" for the
+/// old file, no analysis of it under the new name); a new design or template drops the
+/// data; `gui DESIGN --data DATA` over unsaved changes reads nothing before the answer.
+#[test]
+fn a_file_that_fails_to_load_leaves_no_old_data_behind() {
+    let dir = temp_dir();
+    let bad = dir.path().join("pastes_bad.csv");
+    let text = std::fs::read_to_string(repo().join("designs/pastes.csv")).expect("shipped");
+    std::fs::write(&bad, text.replacen("62.8", "sixty-two", 1)).expect("written");
+    let mut h = harness(EmslabApp::default(), vec![bad.clone()]);
+    click(&mut h, "Start");
+    click(&mut h, "pastes with data");
+    wait_for_jobs(&mut h);
+    run_analysis(&mut h);
+    assert!(h.state().analysis.current.is_some());
+
+    h.key_press_modifiers(Modifiers::COMMAND, Key::D);
+    h.run_ok();
+    wait_for_jobs(&mut h);
+    assert!(dataset(&h).is_none(), "the old data are gone");
+    assert!(h.state().analysis.current.is_none(), "and their analysis");
+    assert!(shows_part(&h, "No data are loaded"));
+    assert!(!shows_part(&h, "Balanced: every cell"));
+    assert!(!shows_part(&h, "rows read from"));
+    h.key_press_modifiers(Modifiers::COMMAND, Key::R);
+    h.run_ok();
+    assert!(h.state().analysis.current.is_none(), "nothing to analyse");
+    assert!(h.state().status.as_ref().is_some_and(|s| s.error));
+
+    // A template replaces the design, its data and its response column.
+    click(&mut h, "Start");
+    click(&mut h, "dyestuff with data");
+    wait_for_jobs(&mut h);
+    assert!(dataset(&h).is_some());
+    click(&mut h, "Start");
+    click(&mut h, "rcbd");
+    assert!(h.state().data.is_none(), "the template has no data");
+
+    // Launched with a design and data over a session with unsaved changes.
+    let mut session = Session::default();
+    let mut edited = DesignSpec::from_toml_str(
+        templates::by_stem("two_factor_mixed")
+            .expect("shipped")
+            .1
+            .toml,
+    )
+    .expect("parses");
+    edited.title = "Mine, unsaved".into();
+    session.design_toml = Some(edited.to_toml_string());
+    session.template = Some("two_factor_mixed".into());
+    let app = super::make_app(
+        session,
+        Some(repo().join("designs/pastes.toml")),
+        Some(repo().join("designs/pastes.csv")),
+    )
+    .expect("the files exist");
+    let mut h = harness(app, vec![]);
+    assert!(shows(&h, "Unsaved changes"), "asks first");
+    assert!(h.state().data.is_none(), "no data read into the old design");
+    assert_eq!(h.state().doc.spec.title, "Mine, unsaved");
+    click(&mut h, "Discard changes");
+    wait_for_jobs(&mut h);
+    assert_eq!(
+        h.state().doc.path.as_deref(),
+        Some(repo().join("designs/pastes.toml").as_path())
+    );
+    assert_eq!(dataset(&h).expect("read for the new design").n_rows, 60);
+}
+
+/// Item 3: a REML estimate of 0 is not drawn on the log scale (it is named under the
+/// plot), and a rerun with pooling keeps tick labels on the log axis.
+#[test]
+fn a_zero_estimate_is_not_drawn_on_the_log_axis() {
+    use emslab::chart::SeriesData;
+    let mut h = harness(EmslabApp::default(), vec![]);
+    click(&mut h, "Start");
+    click(&mut h, "dyestuff2 with data");
+    wait_for_jobs(&mut h);
+    run_analysis(&mut h);
+    let fig = drawn(&h);
+    let p = &fig.panels[0];
+    assert_eq!(p.y.scale, emslab::chart::Scale::Log10);
+    let reml = p
+        .series
+        .iter()
+        .find(|s| s.name == "REML estimate")
+        .expect("REML estimates");
+    // Batch (x = 0) sits at 0 (lme4: Dyestuff2's Batch variance is 0): only the Residual's.
+    let SeriesData::Points(pts) = &reml.data else {
+        panic!("points")
+    };
+    assert!(pts.iter().all(|q| q[0] > 0.5), "{pts:?}");
+    assert!(
+        p.notes.iter().any(|n| n.contains("Batch REML estimate 0")),
+        "{:?}",
+        p.notes
+    );
+    assert!(shows_part(&h, "Not drawn on the log scale"));
+
+    // Pool the negative estimate and run again: the log axis still has ticks to read.
+    click(&mut h, "Negative estimates");
+    click(&mut h, "pool");
+    run_analysis(&mut h);
+    let fig = drawn(&h);
+    let drawn_panel = fig.panels[0].drawn().into_owned();
+    let (lo, hi) = drawn_panel.y_range().expect("values");
+    let pad = 0.1 * (hi - lo).max(0.1);
+    assert!(emslab::chart::log_ticks(lo - pad, hi + pad).len() >= 2);
+}
+
+/// Item 4: the REML table shows the profile-likelihood intervals its note describes.
+#[test]
+fn the_reml_table_shows_the_profile_intervals() {
+    let mut h = harness(EmslabApp::default(), vec![]);
+    click(&mut h, "Start");
+    click(&mut h, "pastes with data");
+    wait_for_jobs(&mut h);
+    run_analysis(&mut h);
+    assert!(shows(&h, "95% CI (profile)"));
+    let fit = &current(&h).analysis.reml.fits().expect("fitted").reml.fit;
+    let batch = fit.component("batch").expect("batch");
+    let p = batch.profile.as_ref().expect("a profile interval");
+    let text = format!(
+        "[{}, {}]",
+        emslab::report::fmt_sig(p.lower, 5),
+        emslab::report::fmt_sig(p.upper, 5)
+    );
+    assert!(shows(&h, &text), "{text} on screen");
+}
+
+/// Item 5: results are marked out of date when α, the negative-estimate policy or the
+/// model change, and not when they are set back.
+#[test]
+fn results_are_out_of_date_when_the_options_change() {
+    let mut h = harness(EmslabApp::default(), vec![]);
+    click(&mut h, "Start");
+    click(&mut h, "machines with data");
+    wait_for_jobs(&mut h);
+    run_analysis(&mut h);
+    assert!(!shows_part(&h, "Out of date"));
+    click(&mut h, "Negative estimates");
+    click(&mut h, "zero");
+    assert!(shows_part(&h, "the negative-estimate policy changed"));
+    click(&mut h, "Negative estimates");
+    click(&mut h, "report");
+    assert!(!shows_part(&h, "Out of date"));
+    click(&mut h, "Unrestricted");
+    assert!(shows_part(&h, "the model changed"));
+    click(&mut h, "Restricted");
+    let mut o = h.state().session.options;
+    o.alpha = 0.1;
+    h.state_mut()
+        .push(super::command::Command::SetAnalysisOptions(o));
+    h.run_ok();
+    assert!(shows_part(&h, "α changed"));
+}
+
+/// Item 6: one run per cell: the term checkboxes are there to drop the interaction the
+/// error names.
+#[test]
+fn one_run_per_cell_shows_the_term_checkboxes() {
+    let mut h = harness(EmslabApp::default(), vec![]);
+    open_template(&mut h, "rcbd");
+    assert!(
+        shows(&h, "Term treatment:block"),
+        "the pooled term can be put back"
+    );
+    // Built by hand: two random factors, one run per cell, the full model.
+    open_template(&mut h, "two_factor_random");
+    set_text(&mut h, "Replicates", "1");
+    assert!(h.state().derived.design.is_err());
+    assert!(!shows_part(&h, "Fix the factors above"));
+    click(&mut h, "Term A:B");
+    assert!(h.state().derived.design.is_ok(), "dropping A:B fixes it");
+    assert_eq!(
+        h.state().doc.spec.terms,
+        Some(vec!["A".to_string(), "B".to_string()])
+    );
+}
+
+/// Item 7: a parent that is not a factor can be unchecked.
+#[test]
+fn a_parent_that_is_not_a_factor_can_be_removed() {
+    let mut h = harness(EmslabApp::default(), vec![]);
+    open_template(&mut h, "pigment_paste");
+    let mut spec = h.state().doc.spec.clone();
+    spec.factors[1].nested_in = vec!["lot".into()];
+    h.state_mut().push(super::command::Command::Edit {
+        spec,
+        key: super::command::EditKey::Discrete,
+    });
+    h.run_ok();
+    assert!(h.state().derived.design.is_err());
+    click(&mut h, "Nested in (factor 2)");
+    click(&mut h, "lot (no such factor)");
+    h.key_press(Key::Escape);
+    h.run_ok();
+    assert!(h.state().doc.spec.factors[1].nested_in.is_empty());
+    assert!(h.state().derived.design.is_ok());
+}
+
+/// Item 8: without a portal or zenity, Open falls back to the in-app chooser and says so.
+#[test]
+fn without_a_system_dialog_the_in_app_chooser_opens() {
+    let app = EmslabApp::default().with_chooser(Box::new(super::dialogs::NoSystemChooser));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1500.0, 1200.0))
+        .with_max_steps(16)
+        .with_context_setup(super::install_fonts)
+        .build_ui_state(|ui, app: &mut EmslabApp| app.frame(ui), app);
+    h.run_ok();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    h.run_ok();
+    assert!(
+        h.state().dialogs.builtin.is_some(),
+        "the in-app chooser is open"
+    );
+    assert!(h.state().session.builtin_chooser);
+    let status = h.state().status.clone().expect("a message");
+    assert!(
+        status.text.contains("emslab's own file chooser"),
+        "{}",
+        status.text
+    );
+    click(&mut h, "pastes.toml");
+    click(&mut h, "Open");
+    assert!(h.state().dialogs.builtin.is_none());
+    assert_eq!(
+        h.state().doc.path.as_ref().and_then(|p| p.file_name()),
+        Some(std::ffi::OsStr::new("pastes.toml"))
+    );
+    // Esc closes it without an answer.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    h.run_ok();
+    assert!(h.state().dialogs.builtin.is_some());
+    h.key_press(Key::Escape);
+    h.run_ok();
+    assert!(h.state().dialogs.builtin.is_none());
+}
+
+/// Item 9: the ANOVA and moment estimates show while the REML fit runs.
+#[test]
+fn the_moments_show_before_the_reml_fit() {
+    let mut h = harness(EmslabApp::default(), vec![]);
+    click(&mut h, "Start");
+    click(&mut h, "pastes with data");
+    wait_for_jobs(&mut h);
+    h.state_mut().analysis.hold_likelihood = true;
+    run_analysis(&mut h);
+    assert!(shows(&h, "27.48919"), "the ANOVA is on screen");
+    assert!(shows(&h, "1.657309"), "and the moment estimates");
+    assert!(current(&h).analysis.needs_likelihood(), "REML has not run");
+    assert!(!shows(&h, "95% CI (profile)"));
+    let ctx = h.ctx.clone();
+    h.state_mut().analysis.release_likelihood(&ctx);
+    wait_for_jobs(&mut h);
+    assert!(current(&h).analysis.reml.fits().is_some());
+    assert!(shows(&h, "95% CI (profile)"));
+}
+
+/// Item 10: Minitab's four residual plots, a nested factor's means drawn within each
+/// parent, JMP's variability chart; every plot saves as PNG and SVG, and the HTML report
+/// includes them.
+#[test]
+fn residual_plots_nested_means_variability_chart_and_exports() {
+    use emslab::chart::SeriesData;
+    let dir = temp_dir();
+    let png = dir.path().join("plot.png");
+    let svg = dir.path().join("plot.svg");
+    let html = dir.path().join("report.html");
+    let mut h = harness(
+        EmslabApp::default(),
+        vec![png.clone(), svg.clone(), html.clone()],
+    );
+    click(&mut h, "Start");
+    click(&mut h, "pastes with data");
+    wait_for_jobs(&mut h);
+    run_analysis(&mut h);
+    click(&mut h, "Residuals");
+    let fig = drawn(&h);
+    let titles: Vec<&str> = fig.panels.iter().map(|p| p.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Normal probability plot",
+            "Versus fits",
+            "Histogram",
+            "Versus order"
+        ]
+    );
+    assert_eq!(fig.panels[1].y.label, "Residual (strength)");
+
+    click(&mut h, "Cell means");
+    click(&mut h, "x-axis factor");
+    click(&mut h, "cask");
+    let p = &drawn(&h).panels[0];
+    // Three casks within each of ten batches: ten groups, never joined across batches.
+    assert_eq!(p.bands.len(), 10);
+    let SeriesData::Line { points, .. } = &p.series[0].data else {
+        panic!("a line")
+    };
+    assert_eq!(points.iter().filter(|q| q[1].is_nan()).count(), 9);
+    assert_eq!(points.iter().filter(|q| q[1].is_finite()).count(), 30);
+
+    click(&mut h, "Variability chart");
+    let fig = drawn(&h);
+    assert_eq!(fig.panels.len(), 2);
+    let SeriesData::Points(obs) = &fig.panels[0].series[0].data else {
+        panic!("points")
+    };
+    assert_eq!(obs.len(), 60, "every observation");
+
+    click(&mut h, "Save PNG…");
+    click(&mut h, "Save SVG…");
+    assert!(
+        std::fs::read(&png)
+            .expect("PNG written")
+            .starts_with(b"\x89PNG")
+    );
+    assert!(
+        std::fs::read_to_string(&svg)
+            .expect("SVG written")
+            .contains("<svg")
+    );
+    click(&mut h, "File");
+    click(&mut h, "Export analysis report");
+    click(&mut h, "HTML (.html)");
+    let report = std::fs::read_to_string(&html).expect("HTML written");
+    assert!(
+        report.matches("<svg").count() >= 4,
+        "the plots are in the report"
+    );
+}
+
+/// Item 11: p-values below 10⁻⁴ read `< 0.0001` on screen (the export keeps the value);
+/// errors name fields as the form does.
+#[test]
+fn small_p_values_and_field_names_read_as_a_user_expects() {
+    let mut h = harness(EmslabApp::default(), vec![]);
+    click(&mut h, "Start");
+    click(&mut h, "pastes with data");
+    wait_for_jobs(&mut h);
+    run_analysis(&mut h);
+    assert!(
+        shows(&h, "< 0.0001"),
+        "cask(batch) p = 4e-14 reads < 0.0001"
+    );
+    let csv = h
+        .state()
+        .render_target(
+            &super::command::ExportTarget {
+                doc: super::command::DocKind::Analysis,
+                table: Some("anova".into()),
+            },
+            Format::Csv,
+        )
+        .expect("renders");
+    assert!(!csv.contains("< 0.0001"), "exports keep the value");
+
+    open_template(&mut h, "two_factor_mixed");
+    set_text(&mut h, "Levels of factor 2", "1");
+    assert!(shows_part(&h, "factor B (row 2)"));
+    assert!(!shows_part(&h, "factors[1]"));
+}
+
+/// Item 12: each table's "?" opens its entry in the Help view.
+#[test]
+fn each_table_links_to_its_help() {
+    let mut h = harness(EmslabApp::default(), vec![]);
+    open_template(&mut h, "three_factor_mixed");
+    click(&mut h, "EMS derivation");
+    click(&mut h, "Help on tests");
+    assert_eq!(h.state().session.view, View::Help);
+    assert_eq!(h.state().help_topic.as_deref(), Some("tests"));
+    assert!(shows_part(&h, "exact when one mean square does"));
+}
+
+/// Item 13: Esc cancels the unsaved-changes question and Enter saves (its default button);
+/// the question shows at once after a file dialog; a restored session keeps the unsaved
+/// marker.
+#[test]
+fn dialogs_answer_to_keys_and_the_unsaved_marker_survives_a_restart() {
+    let dir = temp_dir();
+    let path = dir.path().join("saved.toml");
+    let mut h = harness(
+        EmslabApp::default(),
+        vec![repo().join("designs/rcbd.toml"), path.clone()],
+    );
+    open_template(&mut h, "two_factor_mixed");
+    set_text(&mut h, "Title", "Edited");
+    // A restart keeps the marker (the design came from a template).
+    let restored = EmslabApp::new(h.state().session_snapshot());
+    assert!(restored.doc.is_dirty(), "a restored edit is still unsaved");
+
+    h.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    h.run_ok();
+    assert!(h.state().pending.is_some(), "asks at once after the dialog");
+    assert!(shows(&h, "Unsaved changes"));
+    h.key_press(Key::Escape);
+    h.run_ok();
+    assert!(h.state().pending.is_none(), "Esc cancels");
+    assert_eq!(h.state().doc.spec.title, "Edited");
+
+    click(&mut h, "Start");
+    click(&mut h, "rcbd");
+    assert!(shows(&h, "Unsaved changes"));
+    h.key_press(Key::Enter);
+    h.run_ok();
+    // Save is the default: the design is saved (the dialog answers `path`), then rcbd opens.
+    let saved = std::fs::read_to_string(&path).expect("saved");
+    assert!(saved.contains("Edited"));
+    assert_eq!(h.state().doc.template.as_deref(), Some("rcbd"));
 }

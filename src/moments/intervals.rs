@@ -229,6 +229,18 @@ impl Mls {
 
     /// The interval for mean squares and weights of this shape.
     pub fn interval(&self, terms: &[MsTerm]) -> Option<Interval> {
+        let (lower, upper) = self.bounds(terms)?;
+        Some(Interval::clipped(
+            IntervalMethod::Mls,
+            1.0 - self.alpha,
+            lower,
+            upper,
+        ))
+    }
+
+    /// The bounds `θ̂ - sqrt(V_L)` and `θ̂ + sqrt(V_U)` as computed, before negative values
+    /// are set to 0 (an interval on a ratio is found where these cross 0).
+    pub fn bounds(&self, terms: &[MsTerm]) -> Option<(f64, f64)> {
         if terms.len() != self.df.len() || terms.iter().any(|t| !t.ms.is_finite()) {
             return None;
         }
@@ -254,14 +266,7 @@ impl Mls {
             return None;
         }
         let theta = value(terms);
-        let lower = theta - vl.max(0.0).sqrt();
-        let upper = theta + vu.max(0.0).sqrt();
-        Some(Interval::clipped(
-            IntervalMethod::Mls,
-            1.0 - self.alpha,
-            lower,
-            upper,
-        ))
+        Some((theta - vl.max(0.0).sqrt(), theta + vu.max(0.0).sqrt()))
     }
 }
 

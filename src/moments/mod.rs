@@ -39,11 +39,13 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod intervals;
+mod system;
 
 use crate::anova::AnovaTable;
 use crate::dist;
 use crate::ems::{EmsTable, Model, NoTest, TestKind};
 pub use intervals::{Interval, IntervalMethod, MsTerm};
+pub use system::{Row, System};
 
 /// What to do with a negative variance-component estimate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -87,167 +89,6 @@ impl Default for MomentOptions {
 
 /// A linear combination of rows: `(row, weight)`.
 pub type Weights = Vec<(usize, f64)>;
-
-/// One row of the EMS equations, with numbers.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    pub name: String,
-    pub df: u64,
-    pub ms: f64,
-    pub ss: Option<f64>,
-    /// Whether its own component is a variance (otherwise a fixed effect's φ).
-    pub random: bool,
-    /// Number of subscripts of its term (the lattice order).
-    pub size: usize,
-    /// `E(MS)`: (component = row index, coefficient).
-    pub ems: Vec<(usize, f64)>,
-    /// Set when the row has been pooled into another.
-    pub pooled_into: Option<usize>,
-    /// Rows pooled into this one.
-    pub absorbed: Vec<usize>,
-}
-
-/// The EMS equations with numbers: one row per term, the Residual last.
-#[derive(Debug, Clone, PartialEq)]
-pub struct System {
-    pub rows: Vec<Row>,
-    pub residual: usize,
-}
-
-impl System {
-    /// From an EMS table and the matching ANOVA table.
-    pub fn new(table: &EmsTable, anova: &AnovaTable) -> System {
-        let d = &table.design;
-        let rows = table
-            .terms
-            .iter()
-            .enumerate()
-            .map(|(t, term)| Row {
-                name: term.name.clone(),
-                df: anova.rows[t].df,
-                ms: anova.rows[t].ms,
-                ss: anova.rows[t].ss,
-                random: term.random,
-                size: term.subscripts.len(),
-                ems: table.ems[t]
-                    .iter()
-                    .map(|e| (e.component, e.coefficient.value(d).unwrap_or(0) as f64))
-                    .collect(),
-                pooled_into: None,
-                absorbed: Vec::new(),
-            })
-            .collect();
-        System {
-            rows,
-            residual: table.residual(),
-        }
-    }
-
-    fn coefficient(&self, row: usize, component: usize) -> f64 {
-        self.rows[row]
-            .ems
-            .iter()
-            .find(|(c, _)| *c == component)
-            .map_or(0.0, |(_, k)| *k)
-    }
-
-    /// The system with row `t` pooled into row `into` (its exact denominator): their SS
-    /// and df are added, component `t` leaves every EMS.
-    pub fn pool(&self, t: usize, into: usize) -> System {
-        let mut s = self.clone();
-        let (a, b) = (&self.rows[t], &self.rows[into]);
-        let df = a.df + b.df;
-        let ss = a.ss.unwrap_or(a.ms * a.df as f64) + b.ss.unwrap_or(b.ms * b.df as f64);
-        s.rows[into].df = df;
-        s.rows[into].ss = Some(ss);
-        s.rows[into].ms = if df > 0 { ss / df as f64 } else { f64::NAN };
-        s.rows[into].absorbed.push(t);
-        s.rows[t].pooled_into = Some(into);
-        for r in &mut s.rows {
-            r.ems.retain(|(c, _)| *c != t);
-        }
-        s
-    }
-
-    /// The combination of mean squares whose expectation is `E(MS_t)` without `t`'s own
-    /// component: back-substitution up the lattice.
-    pub fn denominator(&self, t: usize) -> Result<Weights, NoTest> {
-        if t == self.residual {
-            return Err(NoTest::ErrorTerm);
-        }
-        let n = self.rows.len();
-        let mut target = vec![0.0f64; n];
-        for &(c, k) in &self.rows[t].ems {
-            if c != t {
-                target[c] = k;
-            }
-        }
-        let mut order: Vec<usize> = (0..n)
-            .filter(|&u| self.rows[u].pooled_into.is_none())
-            .collect();
-        order.sort_by_key(|&u| (self.rows[u].size, u));
-        let mut weights = vec![0.0f64; n];
-        for &u in &order {
-            let need = target[u];
-            if need == 0.0 {
-                continue;
-            }
-            if !self.rows[u].random {
-                return Err(NoTest::FixedEffect { term: u });
-            }
-            let k = self.coefficient(u, u);
-            let mut w = need / k;
-            if (w - w.round()).abs() < 1e-9 {
-                w = w.round();
-            }
-            weights[u] += w;
-            for &(c, kc) in &self.rows[u].ems {
-                target[c] -= w * kc;
-            }
-            target[u] = 0.0;
-        }
-        let comb: Weights = weights
-            .iter()
-            .enumerate()
-            .filter(|(_, w)| **w != 0.0)
-            .map(|(v, w)| (v, *w))
-            .collect();
-        if let Some(&(v, _)) = comb.iter().find(|&&(v, _)| self.rows[v].df == 0) {
-            return Err(NoTest::ZeroDf { term: v });
-        }
-        if comb.is_empty() {
-            return Err(NoTest::NoOtherComponent);
-        }
-        Ok(comb)
-    }
-
-    /// The estimator of random component `u`: weights `a_i` with `Σ a_i E(MS_i) = σ²_u`,
-    /// and the divisor `k_u`.
-    pub fn estimator(&self, u: usize) -> Result<(Weights, f64), NoTest> {
-        let k = self.coefficient(u, u);
-        if u == self.residual {
-            return Ok((vec![(u, 1.0 / k)], k));
-        }
-        let den = self.denominator(u)?;
-        let mut comb = vec![(u, 1.0 / k)];
-        comb.extend(den.iter().map(|&(v, w)| (v, -w / k)));
-        Ok((comb, k))
-    }
-
-    fn terms_of(&self, comb: &[(usize, f64)]) -> Vec<MsTerm> {
-        comb.iter()
-            .map(|&(v, a)| MsTerm {
-                a,
-                ms: self.rows[v].ms,
-                df: self.rows[v].df as f64,
-            })
-            .collect()
-    }
-
-    fn value(&self, comb: &[(usize, f64)]) -> f64 {
-        comb.iter().map(|&(v, w)| w * self.rows[v].ms).sum()
-    }
-}
 
 /// F″ of a quasi test: mean squares moved so that every sign is positive.
 #[derive(Debug, Clone, PartialEq)]
@@ -407,6 +248,14 @@ pub fn estimates(table: &EmsTable, anova: &AnovaTable) -> Vec<(usize, f64)> {
         .filter(|&u| s.rows[u].random)
         .filter_map(|u| s.estimator(u).ok().map(|(c, _)| (u, s.value(&c))))
         .collect()
+}
+
+/// Just the F tests of the full model (exact, or F′ with Satterthwaite df from the observed
+/// mean squares, F″ beside it), without components or intervals: cheap, for simulation
+/// studies such as the Monte Carlo check of power.
+pub fn tests(table: &EmsTable, anova: &AnovaTable) -> Vec<TermTest> {
+    let s = System::new(table, anova);
+    (0..s.rows.len()).map(|t| test_of(&s, t)).collect()
 }
 
 /// The F tests and variance components.
@@ -633,7 +482,7 @@ fn f_test(ms_num: f64, df_num: f64, ms_den: f64, df_den: f64) -> (Option<f64>, O
     (Some(f), Some(dist::f_sf(f, df_num, df_den)))
 }
 
-fn test_of(s: &System, t: usize) -> TermTest {
+pub(crate) fn test_of(s: &System, t: usize) -> TermTest {
     let row = &s.rows[t];
     let none = |reason: NoTest| TermTest {
         term: t,

@@ -6,19 +6,21 @@ use serde::Serialize;
 
 use super::json::{ComponentJson, EmsJson, IntervalJson, TermJson, TermTestJson, TestJson};
 use super::means_tables::{
-    MeansJson, PrecisionSource, comparisons_table, covariances_json, covariances_table,
-    means_table, precision_json, precision_table,
+    CovarianceJson, MeansJson, PrecisionSource, comparisons_table, covariances_json,
+    covariances_table, means_table, precision_json, precision_table,
 };
 use super::reml_tables::{RemlJson, reml_tables};
 use super::table::{Align, Cell, Document, Table, fmt_sig};
+use super::unbalanced_tables::{unbalanced_note_text, unbalanced_tables};
 use super::{EmsOptions, ems_tables, model_blurb, words};
 use crate::analysis::{Analysis, Balanced, RemlOutcome, Route, Source, Unbalanced};
 use crate::anova::AnovaTable;
 use crate::data::Coding;
-use crate::ems::{EmsTable, TestKind};
+use crate::ems::{EmsTable, Model, TestKind};
 use crate::means::Means;
 use crate::moments::{MomentFit, NegativePolicy, TermTest};
 use crate::reml::inference::FixedTest;
+use crate::unbalanced::{MomentComponent, SsPart, SsRow, SsType};
 
 fn sig(v: f64, digits: usize) -> Cell {
     if v.is_nan() {
@@ -66,6 +68,10 @@ fn reml_notes(a: &Analysis) -> Vec<String> {
             vec!["No REML fit: a table of mean squares has no observations to fit.".to_string()]
         }
         RemlOutcome::Failed(e) => vec![format!("REML fit failed: {e}")],
+        RemlOutcome::Off if matches!(a.route, Route::Unbalanced(_)) => vec![
+            "No REML fit (--no-reml): no fixed-effect tests from the likelihood fit (fixed_tests), and no means of unbalanced data (they come from the fit)."
+                .to_string(),
+        ],
         RemlOutcome::Off if a.table().terms.iter().any(|t| !t.random) => vec![
             "No REML fit (--no-reml): no fixed-effect tests from the likelihood fit (fixed_tests)."
                 .to_string(),
@@ -177,24 +183,66 @@ fn balanced_document(a: &Analysis, b: &Balanced) -> Document {
 
 fn unbalanced_document(a: &Analysis, u: &Unbalanced) -> Document {
     let mut doc = super::ems_document(&u.table, EmsOptions { steps: false });
+    doc.preamble = vec![format!(
+        "Model: unrestricted (the sums of squares of unbalanced data, their expected mean squares and REML all use it{}). emslab {}.",
+        if a.options.model == Model::Unrestricted {
+            String::new()
+        } else {
+            format!(
+                "; --model {} applies to balanced data",
+                a.options.model.as_str()
+            )
+        },
+        env!("CARGO_PKG_VERSION")
+    )];
     doc.preamble.push(format!(
         "Data: {} ({} observations). Unbalanced: {}",
         a.source.file(),
-        a.reml.fits().map_or(0, |f| f.reml.fit.n_observations),
+        match &a.source {
+            Source::Data { n_rows, .. } => *n_rows,
+            Source::Summary { .. } => 0,
+        },
         u.problem,
     ));
-    doc.preamble.push(
-        "The ANOVA-table (method-of-moments) route needs balanced data, so it was not taken; the REML fit below handles unbalanced data."
-            .to_string(),
+    let mut tables = vec![data_table(&a.source)];
+    // The design as declared; its N does not hold for these data.
+    tables.extend(
+        doc.tables
+            .into_iter()
+            .filter(|t| t.key == "design")
+            .map(|mut t| {
+                t.notes.retain(|n| !n.starts_with("N = "));
+                t
+            }),
     );
-    doc.tables.retain(|t| t.key == "design" || t.key == "ems");
+    match &u.anova {
+        Ok(x) => {
+            doc.preamble.push(format!(
+                "The balanced-design expected mean squares and tests do not hold for these data: in their place, Type {} sums of squares in {} cells with their expected mean squares (numeric coefficients), the tests built from them and the moment estimates, as SAS GLM (RANDOM / TEST) and MIXED (METHOD=TYPE{}) give them; the REML fit follows.",
+                x.ss_type.as_str(),
+                x.n_cells,
+                if x.ss_type == SsType::I { "1" } else { "3" },
+            ));
+            tables.extend(unbalanced_tables(x));
+        }
+        Err(e) => doc.preamble.push(format!(
+            "The balanced-design expected mean squares and tests do not hold for these data, and the sums of squares could not be computed ({e}); the REML fit below handles unbalanced data."
+        )),
+    }
     if let Some(m) = &a.means {
-        doc.tables.extend(means_tables(a, m));
+        tables.extend(means_tables(a, m));
     }
     if let Some(c) = &a.covariances {
-        doc.tables
-            .push(covariances_table(&u.table, c, Some("REML estimates")));
+        // The covariance patterns are the unrestricted model's, over the design's terms.
+        tables.push(covariances_table(&u.table, c, Some("REML estimates")));
     }
+    let notes = reml_notes(a);
+    if !notes.is_empty() {
+        let mut tab = Table::new("reml", "REML").columns(&[("", Align::Left)]);
+        tab.notes = notes;
+        tables.push(tab);
+    }
+    doc.tables = tables;
     doc
 }
 
@@ -234,7 +282,8 @@ fn data_table(info: &Source) -> Table {
             .map(|g| format!(", grand mean {}", fmt_sig(g, 8)))
             .unwrap_or_default()
     ));
-    tab.notes.extend(notes.iter().cloned());
+    tab.notes
+        .extend(notes.iter().map(super::data_notes::render));
     tab
 }
 
@@ -509,7 +558,7 @@ impl<'a> DataJson<'a> {
             } => DataJson {
                 source,
                 kind: "data",
-                notes: notes.clone(),
+                notes: notes.iter().map(super::data_notes::render).collect(),
                 response: Some(response),
                 n_rows: Some(*n_rows),
                 grand_mean: Some(*grand_mean),
@@ -592,24 +641,67 @@ pub struct MomentsJson<'a> {
     pub notes: Vec<String>,
 }
 
-/// The fields of an unbalanced analysis.
+/// The leading fields of an unbalanced analysis: the design, and in `terms` and
+/// `components` the Type III (or Type I) rows and moment estimates, never the
+/// balanced-design EMS.
 #[derive(Serialize)]
-pub struct UnbalancedJson {
+pub struct UnbalancedHeadJson<'a> {
+    pub emslab_version: &'static str,
+    /// Always `unrestricted`: the model of the unbalanced analysis and of REML.
+    pub model: &'static str,
+    /// The model asked for, when it was not the unrestricted one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_requested: Option<&'static str>,
+    pub engine: &'static str,
+    pub design: super::json::DesignJson<'a>,
+    pub terms: &'a [SsRow],
+    pub components: &'a [MomentComponent],
+}
+
+/// The fields of an unbalanced analysis after the leading ones.
+#[derive(Serialize)]
+pub struct UnbalancedJson<'a> {
     pub balance_problem: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ss_type: Option<SsType>,
+    pub n_observations: Option<u64>,
+    pub alpha: f64,
+    pub data: DataJson<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_cells: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pure_error: Option<SsPart>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lack_of_fit: Option<SsPart>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<SsPart>,
+    /// Why the sums of squares could not be computed (the REML fit remains).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ss_error: Option<String>,
+    pub notes: Vec<String>,
+}
+
+/// The leading fields: the EMS report's (balanced) or the unbalanced analysis's.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum HeadJson<'a> {
+    Ems(EmsJson<'a, ComponentsJson<'a>>),
+    Unbalanced(UnbalancedHeadJson<'a>),
 }
 
 #[derive(Serialize)]
 #[serde(untagged)]
 pub enum RouteJson<'a> {
     Balanced(Box<MomentsJson<'a>>),
-    Unbalanced(UnbalancedJson),
+    Unbalanced(Box<UnbalancedJson<'a>>),
 }
 
 #[derive(Serialize)]
 #[serde(untagged)]
 pub enum ComponentsJson<'a> {
     Estimates(Vec<ComponentJson<'a>>),
-    Estimators(super::json::LazyRows<'a, super::json::EstimatorJson<'a>>),
 }
 
 /// The JSON report of `emslab analyze` (interface contract): the EMS report's fields,
@@ -617,12 +709,16 @@ pub enum ComponentsJson<'a> {
 #[derive(Serialize)]
 pub struct AnalysisJson<'a> {
     #[serde(flatten)]
-    pub head: EmsJson<'a, ComponentsJson<'a>>,
+    pub head: HeadJson<'a>,
     pub balanced: bool,
     #[serde(flatten)]
     pub route: RouteJson<'a>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub means: Option<MeansJson<'a>>,
+    /// Unbalanced data: the covariance patterns at the REML estimates (balanced data have
+    /// them in the head, with the precision of means).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub covariances: Option<Vec<CovarianceJson<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed_tests: Option<&'a [FixedTest]>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -684,37 +780,73 @@ impl<'a> AnalysisJson<'a> {
                 ));
                 head.covariances = a.covariances.as_ref().map(|c| covariances_json(t, c));
                 AnalysisJson {
-                    head,
+                    head: HeadJson::Ems(head),
                     balanced: true,
                     route: RouteJson::Balanced(Box::new(moments_json(a, b))),
                     means: a.means.as_ref().map(|m| MeansJson::new(m, Some(src))),
+                    covariances: None,
                     fixed_tests,
                     reml,
                     reml_notes,
                 }
             }
-            Route::Unbalanced(u) => {
-                let t = &u.table;
-                let mut head = EmsJson::with(
-                    t,
-                    move |i| TermJson::ems(t, i),
-                    ComponentsJson::Estimators(super::json::estimators(t)),
-                );
-                // The covariance patterns are the unrestricted model's, over the same terms.
-                head.covariances = a.covariances.as_ref().map(|c| covariances_json(t, c));
-                AnalysisJson {
-                    head,
-                    balanced: false,
-                    route: RouteJson::Unbalanced(UnbalancedJson {
-                        balance_problem: u.problem.to_string(),
-                    }),
-                    means: a.means.as_ref().map(|m| MeansJson::new(m, None)),
-                    fixed_tests,
-                    reml,
-                    reml_notes,
-                }
-            }
+            Route::Unbalanced(u) => AnalysisJson {
+                head: HeadJson::Unbalanced(unbalanced_head(a, u)),
+                balanced: false,
+                route: RouteJson::Unbalanced(Box::new(unbalanced_json(a, u))),
+                means: a.means.as_ref().map(|m| MeansJson::new(m, None)),
+                // The unrestricted model's patterns over the design's terms.
+                covariances: a
+                    .covariances
+                    .as_ref()
+                    .map(|c| covariances_json(&u.table, c)),
+                fixed_tests,
+                reml,
+                reml_notes,
+            },
         }
+    }
+}
+
+fn unbalanced_head<'a>(a: &'a Analysis, u: &'a Unbalanced) -> UnbalancedHeadJson<'a> {
+    let requested = a.options.model;
+    let (terms, components): (&[SsRow], &[MomentComponent]) = match &u.anova {
+        Ok(x) => (&x.terms, &x.components),
+        Err(_) => (&[], &[]),
+    };
+    UnbalancedHeadJson {
+        emslab_version: env!("CARGO_PKG_VERSION"),
+        model: Model::Unrestricted.as_str(),
+        model_requested: (requested != Model::Unrestricted).then_some(requested.as_str()),
+        engine: "emslab",
+        design: super::json::DesignJson::new(&a.design),
+        terms,
+        components,
+    }
+}
+
+fn unbalanced_json<'a>(a: &'a Analysis, u: &'a Unbalanced) -> UnbalancedJson<'a> {
+    let x = u.anova.as_ref().ok();
+    UnbalancedJson {
+        balance_problem: u.problem.to_string(),
+        ss_type: x.map(|x| x.ss_type),
+        n_observations: x.map(|x| x.n_observations).or(match &a.source {
+            Source::Data { n_rows, .. } => Some(*n_rows),
+            Source::Summary { .. } => None,
+        }),
+        alpha: a.options.alpha,
+        data: DataJson::new(&a.source),
+        n_cells: x.map(|x| x.n_cells),
+        order: x
+            .filter(|x| x.ss_type == SsType::I)
+            .map(|x| x.order.as_slice()),
+        pure_error: x.map(|x| x.pure_error),
+        lack_of_fit: x.map(|x| x.lack_of_fit),
+        total: x.map(|x| x.total),
+        ss_error: u.anova.as_ref().err().map(|e| e.to_string()),
+        notes: x
+            .map(|x| x.notes.iter().map(unbalanced_note_text).collect())
+            .unwrap_or_default(),
     }
 }
 

@@ -4,12 +4,16 @@
 //! ([`writers`]), except JSON, which follows the report schema of the interface contract.
 
 mod analysis_tables;
+pub mod data_notes;
 mod ems_tables;
 mod engine_tables;
+pub mod gauge_tables;
 pub mod json;
 pub mod means_tables;
+pub mod power_tables;
 mod reml_tables;
 mod table;
+mod unbalanced_tables;
 pub mod words;
 pub mod writers;
 
@@ -21,6 +25,9 @@ pub use engine_tables::{EngineJson, ems_report, engine_document, solutions_table
 pub use json::{EmsJson, ems_json};
 pub use reml_tables::{RemlJson, reml_tables};
 pub use table::{Align, Cell, Document, Table, fmt_sig, html_escape, latex_escape};
+pub use unbalanced_tables::{
+    combination_text, no_test_text, unbalanced_document, unbalanced_note_text, unbalanced_tables,
+};
 pub use writers::{Format, write_document};
 
 use std::io::Write;

@@ -41,25 +41,41 @@ pub fn reml_tables(fit: &RemlFit, cmp: &Comparison) -> Vec<Table> {
         ("Agreement", Align::Left),
     ]);
     comps.headers[0][2] = Cell::text(fit.method.as_str());
-    comps.headers[0][5] = Cell::text(format!("{}% CI", fmt_sig(100.0 * level, 4)));
+    let profiled = fit.components.iter().any(|c| c.profile.is_some());
+    let pct = fmt_sig(100.0 * level, 4);
+    comps.headers[0][5] = Cell::text(if profiled {
+        format!("{pct}% CI (Wald)")
+    } else {
+        format!("{pct}% CI")
+    });
+    if profiled {
+        // The profile-likelihood intervals the fit's notes describe, beside the Wald ones.
+        comps.headers[0].insert(6, Cell::text(format!("{pct}% CI (profile)")));
+        comps.align.insert(6, Align::Left);
+    }
+    let bounds = |i: &Interval| {
+        Cell::text(format!(
+            "[{}, {}]",
+            fmt_sig(i.lower, 5),
+            fmt_sig(i.upper, 5)
+        ))
+    };
     for c in &fit.components {
         let row = cmp.rows.iter().find(|r| r.term == c.term);
-        comps.push(vec![
+        let mut cells = vec![
             Cell::text(&c.term),
             row.and_then(|r| r.moment)
                 .map_or_else(Cell::empty_dash, |m| num(m, 7)),
             num(c.variance, 7),
             num(c.sd, 5),
             c.se.map_or_else(Cell::empty_dash, |s| num(s, 4)),
-            c.interval.as_ref().map_or_else(Cell::empty_dash, |i| {
-                Cell::text(format!(
-                    "[{}, {}]",
-                    fmt_sig(i.lower, 5),
-                    fmt_sig(i.upper, 5)
-                ))
-            }),
+            c.interval.as_ref().map_or_else(Cell::empty_dash, bounds),
             Cell::text(row.map(|r| r.note.clone()).unwrap_or_default()),
-        ]);
+        ];
+        if profiled {
+            cells.insert(6, c.profile.as_ref().map_or_else(Cell::empty_dash, bounds));
+        }
+        comps.push(cells);
     }
     comps.notes.push(format!("{}.", capitalise(&cmp.summary)));
     comps.notes.push(cmp.rule.clone());

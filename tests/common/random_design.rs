@@ -55,6 +55,7 @@ pub fn build(recipes: &[Recipe], replicates: u32, pool_top: bool) -> Design {
             levels: Some(r.levels),
             nested_in: r.parent.map(|p| vec![format!("F{p}")]).unwrap_or_default(),
             symbol: None,
+            role: None,
         })
         .collect();
     let mut spec = DesignSpec {
