@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use emslab::cas::{self, Engine};
 use emslab::data::DataError;
-use emslab::io::{FileError, read_design, write_atomic};
+use emslab::io::{FileError, read_design, read_design_with, write_output};
 use emslab::report::{self, EmsOptions, Format, RenderError};
 use emslab::{DesignError, Model};
 
@@ -84,6 +84,26 @@ pub(crate) struct OutputArgs {
     table: Option<String>,
 }
 
+impl OutputArgs {
+    /// Refuses an `--output` file that is not a plain file or that is one of `inputs`,
+    /// before anything is computed.
+    pub(crate) fn check(&self, inputs: &[&Path]) -> Result<(), Failure> {
+        if let Some(path) = output_path(&self.output) {
+            emslab::io::check_output(path, inputs)?;
+        }
+        Ok(())
+    }
+}
+
+/// The most terms a design's factors may allow, as an argument.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub(crate) struct LimitArgs {
+    /// The most terms the design's factors may allow (each is a row of every table; each
+    /// crossed factor doubles them).
+    #[arg(long, value_name = "N", default_value_t = emslab::design::DEFAULT_MAX_TERMS)]
+    pub max_terms: usize,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Open the desktop app, optionally with a design (and data) loaded.
@@ -106,6 +126,8 @@ enum Command {
         /// feature; falls back to emslab when Symbolica cannot start).
         #[arg(long, value_enum, default_value = "emslab")]
         engine: EngineArg,
+        #[command(flatten)]
+        limit: LimitArgs,
         #[command(flatten)]
         out: OutputArgs,
     },
@@ -269,8 +291,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             model,
             steps,
             engine,
+            limit,
             out,
-        }) => ems(&design, model.into(), steps, engine.into(), &out),
+        }) => ems(&design, model.into(), steps, engine.into(), limit, &out),
         Some(Command::SymbolicaWorker) => match cas::run_worker() {
             0 => Ok(()),
             code => std::process::exit(i32::from(code)),
@@ -287,6 +310,7 @@ fn ems(
     model: Model,
     steps: bool,
     engine: Engine,
+    limit: LimitArgs,
     out: &OutputArgs,
 ) -> Result<(), Failure> {
     if !engine.is_available() {
@@ -294,14 +318,21 @@ fn ems(
             "--engine symbolica: this build of emslab lacks the `symbolica` feature (build with `cargo build --features symbolica`)",
         ));
     }
-    let design = read_design(design)?;
+    out.check(&[design])?;
+    let design_path = design;
+    let design = read_design_with(design, limit.max_terms)?;
     let exe = std::env::current_exe().unwrap_or_default();
     let result = cas::derive_with(engine, &exe, &design, model);
     if let Some(why) = &result.fallback {
         eprintln!("emslab: {why}; using the default engine");
     }
-    let (doc, json) = report::ems_report(&result, EmsOptions { steps });
-    emit(&doc, &json, out)
+    let json = report::EngineJson::new(&result);
+    emit(
+        || report::engine_document(&result, EmsOptions { steps }),
+        &json,
+        out,
+        &[design_path],
+    )
 }
 
 fn design_failure(path: &Path, e: DesignError) -> Failure {
@@ -320,6 +351,10 @@ fn split_assignment<'a>(flag: &str, s: &'a str) -> Result<(&'a str, &'a str), Fa
 }
 
 fn open_app(design: Option<PathBuf>, data: Option<PathBuf>) -> Result<(), Failure> {
+    // A bad design is one message and exit status 2 before any window opens.
+    if let Some(path) = &design {
+        read_design(path)?;
+    }
     #[cfg(feature = "gui")]
     {
         crate::gui::run(design, data).map_err(|e| match e {
@@ -354,25 +389,41 @@ fn stdout_result(r: std::io::Result<()>) -> Result<(), Failure> {
 
 /// Writes a report (document and JSON) as `--format`, `--table` and `--output` say.
 pub(crate) fn emit<J: Serialize>(
-    doc: &report::Document,
+    doc: impl FnOnce() -> report::Document,
     json: &J,
     out: &OutputArgs,
+    inputs: &[&Path],
 ) -> Result<(), Failure> {
     let format: Format = out.format.into();
     let table = out.table.as_deref();
-    match output_path(&out.output) {
-        Some(path) => {
-            let text = report::render(doc, json, format, table)?;
-            write_atomic(path, text.as_bytes())?;
-            Ok(())
+    // The JSON of a whole report needs no document: it streams as it is serialized.
+    let doc = match (format, table) {
+        (Format::Json, None) => None,
+        _ => Some(doc()),
+    };
+    if let (Some(d), Some(key)) = (&doc, table)
+        && d.select(key).is_none()
+    {
+        return Err(RenderError::NoTable {
+            key: key.to_string(),
+            keys: d.keys().join(", "),
         }
+        .into());
+    }
+    let write = |w: &mut dyn Write| -> std::io::Result<()> {
+        match &doc {
+            None => report::write_json(w, json),
+            Some(d) => report::write_report(w, d, json, format, table).map_err(|e| match e {
+                RenderError::Io(e) => e,
+                other => std::io::Error::other(other.to_string()),
+            }),
+        }
+    };
+    match output_path(&out.output) {
+        Some(path) => Ok(write_output(path, inputs, |f| write(f))?),
         None => {
             let mut stdout = std::io::stdout().lock();
-            match report::write_report(&mut stdout, doc, json, format, table) {
-                Err(RenderError::Io(e)) => stdout_result(Err(e)),
-                r => Ok(r?),
-            }
-            .and_then(|()| stdout_result(stdout.flush()))
+            stdout_result(write(&mut stdout).and_then(|()| stdout.flush()))
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod gauge;
 pub mod io;
 pub mod means;
 pub mod moments;
+pub mod notation;
 pub mod power;
 pub mod reml;
 pub mod report;

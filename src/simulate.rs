@@ -68,7 +68,38 @@ pub enum SimError {
     NoResidual,
     #[error("the design has {0} rows, too many to simulate")]
     TooMany(String),
+    #[error("the grand mean must be a finite number, not {0}")]
+    BadMean(f64),
+    #[error("effect {position} of `{term}` must be a finite number, not {value}")]
+    BadEffect {
+        term: String,
+        /// 1-based position in the list.
+        position: usize,
+        value: f64,
+    },
+    #[error(
+        "the responses would overflow: the grand mean, the effects and {SPREAD} standard deviations of every component add up to more than the largest number ({})",
+        f64::MAX
+    )]
+    Overflow,
+    #[error(
+        "the restricted model centres the effects of `{term}` over its fixed factors, which needs {cells} of its effects in memory at once (at most {MAX_CENTRED}): use --model unrestricted, or fewer levels of its fixed factors"
+    )]
+    TooManyToCentre { term: String, cells: u64 },
+    #[error("--decimals {0}: give a whole number from 0 to {MAX_DECIMALS}")]
+    Decimals(usize),
 }
+
+/// The most decimals a response may be rounded to (more than an f64 holds for any
+/// response of magnitude 1e-3 or more).
+pub const MAX_DECIMALS: usize = 30;
+
+/// The most effects of one restricted mixed interaction held at once for centring.
+pub const MAX_CENTRED: u64 = 1 << 24;
+
+/// A bound on |z| for every standard normal draw of the generator: the polar method's
+/// largest |z| from 53-bit uniforms is below 9.
+const SPREAD: f64 = 9.0;
 
 /// A simulation: a sized design, the components, fixed effects, grand mean and seed.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,12 +164,28 @@ impl SimSpec {
         })
     }
 
-    /// Sets the effects of a fixed term (one per cell of its factors).
+    /// Sets the grand mean (a finite number).
+    pub fn with_mean(mut self, mean: f64) -> Result<SimSpec, SimError> {
+        if !mean.is_finite() {
+            return Err(SimError::BadMean(mean));
+        }
+        self.mean = mean;
+        Ok(self)
+    }
+
+    /// Sets the effects of a fixed term (one per cell of its factors, each finite).
     pub fn with_effects(mut self, term: &str, values: Vec<f64>) -> Result<SimSpec, SimError> {
         let t = find_term(&self.design, term)?;
         let terms = self.design.terms_with_residual();
         if terms[t].random {
             return Err(SimError::RandomEffects(terms[t].name.clone()));
+        }
+        if let Some((k, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(SimError::BadEffect {
+                term: terms[t].name.clone(),
+                position: k + 1,
+                value,
+            });
         }
         let expected = self.design.cells(terms[t].subscripts).unwrap_or(0);
         if values.len() as u64 != expected {
@@ -298,6 +345,7 @@ impl Simulator {
             .ok_or_else(|| SimError::TooMany("more than 2^64".into()))?;
         let terms = d.terms_with_residual();
         let resid = terms.len() - 1;
+        check_range(&spec)?;
         let mut gens = Vec::new();
         // Pooled terms have no variance of their own here: only model terms.
         for (t, term) in terms.iter().enumerate().take(resid) {
@@ -319,6 +367,18 @@ impl Simulator {
                 .iter()
                 .filter(|&i| i < nf && d.factors[i].kind == Kind::Fixed)
                 .collect();
+            if spec.model == Model::Restricted && term.random && sd > 0.0 {
+                let cells = fixed_live
+                    .iter()
+                    .try_fold(1u64, |acc, &i| acc.checked_mul(u64::from(radix[i])))
+                    .unwrap_or(u64::MAX);
+                if cells > MAX_CENTRED {
+                    return Err(SimError::TooManyToCentre {
+                        term: term.name.clone(),
+                        cells,
+                    });
+                }
+            }
             let centre = (spec.model == Model::Restricted && term.random && !fixed_live.is_empty())
                 .then(|| {
                     let levels: Vec<u64> =
@@ -443,18 +503,20 @@ impl Simulator {
     /// observation; levels are numbered from 1 (within each parent for a nested factor).
     /// With `decimals`, responses are rounded to that many decimals; otherwise they are
     /// written with the shortest digits that read back exactly.
+    /// Level labels are written as they are generated: nothing is stored per level.
     pub fn write_csv<W: Write>(&self, out: W, decimals: Option<usize>) -> std::io::Result<u64> {
+        if let Some(k) = decimals.filter(|&k| k > MAX_DECIMALS) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                SimError::Decimals(k),
+            ));
+        }
         let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
         let d = &self.spec.design;
         let response = d.response.clone().unwrap_or_else(|| "y".to_string());
         let mut header: Vec<String> = d.factors.iter().map(|f| f.name.clone()).collect();
         header.push(response);
         writeln!(w, "{}", header.join(","))?;
-        let labels: Vec<Vec<String>> = self
-            .radix
-            .iter()
-            .map(|&r| (1..=r).map(|i| i.to_string()).collect())
-            .collect();
         let mut result = Ok(());
         let mut line = String::with_capacity(128);
         use std::fmt::Write as _;
@@ -463,9 +525,8 @@ impl Simulator {
                 return;
             }
             line.clear();
-            for (f, &c) in codes.iter().enumerate() {
-                line.push_str(&labels[f][c as usize]);
-                line.push(',');
+            for &c in codes {
+                let _ = write!(line, "{},", u64::from(c) + 1);
             }
             let _ = match decimals {
                 Some(k) => write!(line, "{y:.k$}"),
@@ -477,6 +538,24 @@ impl Simulator {
         result?;
         w.flush()?;
         Ok(self.n_rows)
+    }
+}
+
+/// Refuses a simulation whose responses could overflow: every |y| is at most the grand
+/// mean's magnitude plus each fixed term's largest |effect| plus [`SPREAD`] standard
+/// deviations of each random component.
+fn check_range(spec: &SimSpec) -> Result<(), SimError> {
+    let effects: f64 = spec
+        .effects
+        .iter()
+        .flatten()
+        .map(|e| e.iter().fold(0.0f64, |m, v| m.max(v.abs())))
+        .sum();
+    let spread: f64 = spec.sigma2.iter().map(|v| v.sqrt()).sum::<f64>() * SPREAD;
+    if (spec.mean.abs() + effects + spread).is_finite() {
+        Ok(())
+    } else {
+        Err(SimError::Overflow)
     }
 }
 

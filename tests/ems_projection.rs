@@ -1,19 +1,25 @@
 //! Property test: on random small balanced designs (2-4 factors, crossed and nested, mixed
-//! kinds, terms sometimes pooled), the unrestricted EMS coefficients from the subscript
-//! rules equal tr(P_T Z_U Z_U') / df_T computed from explicit incidence matrices and stratum
-//! projectors, and every df equals the rank (trace) of its projector.
+//! kinds, terms sometimes pooled or absorbed), the EMS coefficients equal
+//! tr(P_T Z_U C_U Z_U') / df_T computed from explicit incidence matrices and stratum
+//! projectors, and every df equals the rank (trace) of its projector, in both models.
 //!
 //! P_T is built by Möbius inversion over T's live factors of the averaging operators
 //! A_S = Z_S (Z_S'Z_S)^-1 Z_S' (Searle, Casella and McCulloch, Variance Components, §4.6);
-//! the Residual projector is I minus the grand mean minus every kept term's projector.
+//! a kept term that absorbs dropped terms has the sum of their projectors and its own; the
+//! Residual projector is I minus the grand mean minus every kept row's projector.
+//!
+//! C_U is the covariance of U's effects per unit variance: the identity in the unrestricted
+//! model; in the restricted model the centring (I - J/l) along each fixed live subscript of
+//! U, identity along the others (effects that sum to zero over each fixed subscript, with
+//! variance (l-1)/l σ²: Montgomery §13.3, the restricted mixed model).
 
 mod common;
 
-use emslab::design::Subscripts;
+use emslab::design::{Kind, Subscripts};
 use emslab::ems::{Model, derive};
 use emslab::{Design, EmsTable};
 
-use common::random_design::{Recipe, build, recipes};
+use common::random_design::{Recipe, build, build_dropping, recipes};
 use proptest::prelude::*;
 
 /// Observations enumerate all cells (factor level combinations, nested levels counted
@@ -73,15 +79,32 @@ fn trace(p: &[f64], n: usize) -> f64 {
     (0..n).map(|i| p[i * n + i]).sum()
 }
 
-/// tr(P Z_U Z_U') = sum of P[i][j] over pairs in the same U-cell.
-fn trace_with_incidence(p: &[f64], obs: &[Vec<u32>], set: Subscripts) -> f64 {
+/// tr(P Z_U C_U Z_U') = sum over pairs in the same U-cell of P[i][j], each pair weighted
+/// by C_U: along the `centred` subscripts (fixed live ones, restricted model) the weight is
+/// δ - 1/l instead of δ.
+fn trace_with_incidence(
+    d: &Design,
+    p: &[f64],
+    obs: &[Vec<u32>],
+    set: Subscripts,
+    centred: Subscripts,
+) -> f64 {
     let n = obs.len();
+    let plain = set.minus(centred);
     let mut s = 0.0;
     for i in 0..n {
         for j in 0..n {
-            if same_cell(&obs[i], &obs[j], set) {
-                s += p[i * n + j];
+            if !same_cell(&obs[i], &obs[j], plain) {
+                continue;
             }
+            let w: f64 = centred
+                .iter()
+                .map(|c| {
+                    let l = f64::from(d.levels_of(c).expect("sized"));
+                    f64::from(u8::from(obs[i][c] == obs[j][c])) - 1.0 / l
+                })
+                .product();
+            s += w * p[i * n + j];
         }
     }
     s
@@ -106,14 +129,19 @@ fn is_projector(p: &[f64], n: usize) -> bool {
     })
 }
 
-fn check(d: &Design) -> Result<(), TestCaseError> {
-    let t: EmsTable = derive(d, Model::Unrestricted);
+fn check(d: &Design, model: Model) -> Result<(), TestCaseError> {
+    let t: EmsTable = derive(d, model);
     let obs = observations(d);
     let n = obs.len();
     let residual = t.residual();
     let mut projectors: Vec<Vec<f64>> = Vec::new();
-    for term in &t.terms[..residual] {
-        projectors.push(projector(d, &obs, term.dead, term.live));
+    for (k, term) in t.terms[..residual].iter().enumerate() {
+        let mut p = projector(d, &obs, term.dead, term.live);
+        for a in d.absorbed_by(k) {
+            let q = projector(d, &obs, a.term.dead, a.term.live);
+            p.iter_mut().zip(&q).for_each(|(x, y)| *x += y);
+        }
+        projectors.push(p);
     }
     // Residual: I - J/N - sum of kept projectors.
     let mut pr = vec![0.0; n * n];
@@ -140,6 +168,11 @@ fn check(d: &Design) -> Result<(), TestCaseError> {
             trace(p, n)
         );
     }
+    let fixed = Subscripts(
+        (0..d.n_factors())
+            .filter(|&c| d.factors[c].kind == Kind::Fixed)
+            .fold(0u64, |m, c| m | 1 << c),
+    );
     for (ti, p) in projectors.iter().enumerate() {
         let df = t.df(ti).expect("sized") as f64;
         for (ui, u) in t.terms.iter().enumerate() {
@@ -147,18 +180,24 @@ fn check(d: &Design) -> Result<(), TestCaseError> {
                 continue;
             }
             // Z_U for the Residual is the identity (one effect per observation).
-            let set = if ui == residual {
-                Subscripts((1u64 << (d.n_factors() + 1)) - 1)
+            let (set, centred) = if ui == residual {
+                (
+                    Subscripts((1u64 << (d.n_factors() + 1)) - 1),
+                    Subscripts::EMPTY,
+                )
+            } else if model == Model::Restricted {
+                (u.subscripts, u.live.intersection(fixed))
             } else {
-                u.subscripts
+                (u.subscripts, Subscripts::EMPTY)
             };
-            let expected = trace_with_incidence(p, &obs, set) / df;
+            let expected = trace_with_incidence(d, p, &obs, set, centred) / df;
             let rules = t
                 .coefficient(ti, ui)
-                .map_or(0.0, |m| m.value(d).expect("sized") as f64);
+                .map_or(0.0, |c| c.to_f64(d).expect("sized"));
             prop_assert!(
                 (expected - rules).abs() < common::PROJECTION * n as f64,
-                "E(MS {}) coefficient of {}: rules {} vs projection {}",
+                "{} model, E(MS {}) coefficient of {}: rules {} vs projection {}",
+                model.as_str(),
                 t.terms[ti].name,
                 u.name,
                 rules,
@@ -179,7 +218,23 @@ proptest! {
         let d = build(&recipes, replicates, pool_one);
         // Keep N small enough for dense N x N work in a debug build.
         prop_assume!(d.n_observations().is_some_and(|n| n <= 96));
-        check(&d)?;
+        check(&d, Model::Unrestricted)?;
+        check(&d, Model::Restricted)?;
+    }
+
+    // Terms dropped from inside the model: those a kept term contains are absorbed by it,
+    // and its EMS is the df-weighted share of the strata it pools.
+    #[test]
+    fn absorbed_terms_ems_equals_projection_traces(
+        (recipes, replicates, _) in recipes(2..=4, 2..=3, 1..=2),
+        drop in proptest::collection::vec(0usize..64, 1..=2),
+    ) {
+        let d = build_dropping(&recipes, replicates, &drop);
+        prop_assume!(d.is_some());
+        let d = d.expect("assumed");
+        prop_assume!(d.n_observations().is_some_and(|n| n <= 96));
+        check(&d, Model::Unrestricted)?;
+        check(&d, Model::Restricted)?;
     }
 }
 
@@ -204,5 +259,17 @@ fn nested_factorial_projection() {
         },
     ];
     let d = build(&recipes, 2, false);
-    check(&d).expect("coefficients agree");
+    check(&d, Model::Unrestricted).expect("coefficients agree");
+    check(&d, Model::Restricted).expect("coefficients agree");
+}
+
+/// The shipped split-split plot: Block:A:B absorbs Block:B; its EMS (a share in the
+/// restricted model) equals the projection's in both models.
+#[test]
+fn split_split_plot_projection() {
+    let d =
+        emslab::io::read_design(&common::design_path("split_split_plot.toml")).expect("shipped");
+    assert_eq!(d.absorbed.len(), 1);
+    check(&d, Model::Unrestricted).expect("coefficients agree");
+    check(&d, Model::Restricted).expect("coefficients agree");
 }

@@ -7,7 +7,7 @@
 
 mod common;
 
-use emslab::ems::{Model, TestKind, derive};
+use emslab::ems::{Model, Ratio, TestKind, derive};
 use emslab::{Design, EmsTable};
 
 fn design(toml: &str) -> Design {
@@ -57,7 +57,7 @@ fn two_factor_fixed() {
         for name in ["A", "B", "A:B"] {
             let test = &t.tests[row(&t, name)];
             assert_eq!(test.kind, TestKind::Exact);
-            assert_eq!(test.denominator, vec![(t.residual(), 1)]);
+            assert_eq!(test.denominator, vec![(t.residual(), Ratio::ONE)]);
         }
     }
 }
@@ -70,9 +70,9 @@ fn two_factor_random() {
         assert_eq!(ems(&t, "B"), "σ² + n σ²(A:B) + a n σ²(B)");
         assert_eq!(ems(&t, "A:B"), "σ² + n σ²(A:B)");
         let ab = row(&t, "A:B");
-        assert_eq!(t.tests[row(&t, "A")].denominator, vec![(ab, 1)]);
-        assert_eq!(t.tests[row(&t, "B")].denominator, vec![(ab, 1)]);
-        assert_eq!(t.tests[ab].denominator, vec![(t.residual(), 1)]);
+        assert_eq!(t.tests[row(&t, "A")].denominator, vec![(ab, Ratio::ONE)]);
+        assert_eq!(t.tests[row(&t, "B")].denominator, vec![(ab, Ratio::ONE)]);
+        assert_eq!(t.tests[ab].denominator, vec![(t.residual(), Ratio::ONE)]);
     }
 }
 
@@ -82,8 +82,14 @@ fn two_factor_mixed_restricted() {
     assert_eq!(ems(&t, "A"), "σ² + n σ²(A:B) + b n φ(A)");
     assert_eq!(ems(&t, "B"), "σ² + a n σ²(B)");
     assert_eq!(ems(&t, "A:B"), "σ² + n σ²(A:B)");
-    assert_eq!(t.tests[row(&t, "B")].denominator, vec![(t.residual(), 1)]);
-    assert_eq!(t.tests[row(&t, "A")].denominator, vec![(row(&t, "A:B"), 1)]);
+    assert_eq!(
+        t.tests[row(&t, "B")].denominator,
+        vec![(t.residual(), Ratio::ONE)]
+    );
+    assert_eq!(
+        t.tests[row(&t, "A")].denominator,
+        vec![(row(&t, "A:B"), Ratio::ONE)]
+    );
     // Numeric coefficients: a = 3, b = 4, n = 2.
     assert_eq!(
         t.ems_numeric_text(row(&t, "A")).as_deref(),
@@ -99,7 +105,10 @@ fn two_factor_mixed_unrestricted() {
     assert_eq!(ems(&t, "A"), "σ² + n σ²(A:B) + b n φ(A)");
     assert_eq!(ems(&t, "B"), "σ² + n σ²(A:B) + a n σ²(B)");
     assert_eq!(ems(&t, "A:B"), "σ² + n σ²(A:B)");
-    assert_eq!(t.tests[row(&t, "B")].denominator, vec![(row(&t, "A:B"), 1)]);
+    assert_eq!(
+        t.tests[row(&t, "B")].denominator,
+        vec![(row(&t, "A:B"), Ratio::ONE)]
+    );
     let est = t.estimator(row(&t, "B")).expect("B is random");
     assert_eq!(t.estimator_text(est), "(MS(B) - MS(A:B)) / (a n)");
 }
@@ -217,7 +226,7 @@ fn nested_b_in_a() {
         assert_eq!(ems(&t, "B(A)"), "σ² + n σ²(B(A))");
         assert_eq!(
             t.tests[row(&t, "A")].denominator,
-            vec![(row(&t, "B(A)"), 1)]
+            vec![(row(&t, "B(A)"), Ratio::ONE)]
         );
     }
 }
@@ -248,7 +257,7 @@ fn pigment_paste() {
             [t.df(batch), t.df(sample), t.df(t.residual())],
             [Some(14), Some(15), Some(30)]
         );
-        assert_eq!(t.tests[batch].denominator, vec![(sample, 1)]);
+        assert_eq!(t.tests[batch].denominator, vec![(sample, Ratio::ONE)]);
     }
 }
 
@@ -303,11 +312,11 @@ fn split_plot_whole_plot_error() {
     let method = row(&t, "method");
     assert_eq!(
         t.tests[method].denominator,
-        vec![(row(&t, "day:method"), 1)]
+        vec![(row(&t, "day:method"), Ratio::ONE)]
     );
     assert_eq!(
         t.tests[row(&t, "temperature")].denominator,
-        vec![(t.residual(), 1)]
+        vec![(t.residual(), Ratio::ONE)]
     );
     assert_eq!(t.df(t.residual()), Some(18));
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use emslab::cas::{self, Engine};
-use emslab::ems::{Model, derive};
+use emslab::ems::{Model, Ratio, derive};
 use emslab::report::EmsOptions;
 use emslab::{Design, EmsTable};
 
@@ -36,7 +36,12 @@ fn shipped_designs() -> Vec<Design> {
 
 #[test]
 fn from_parts_rebuilds_the_default_tables_from_shuffled_parts() {
-    for d in shipped_designs() {
+    // The Symbolica engine (the one caller of from_parts) does not take designs whose
+    // mean squares absorb dropped terms: it falls back.
+    for d in shipped_designs()
+        .into_iter()
+        .filter(|d| d.absorbed.is_empty())
+    {
         for model in [Model::Restricted, Model::Unrestricted] {
             let t = derive(&d, model);
             // Parts in another order, with zero weights: the constructor puts them in the
@@ -44,17 +49,17 @@ fn from_parts_rebuilds_the_default_tables_from_shuffled_parts() {
             let ems = t
                 .ems
                 .iter()
-                .map(|e| e.iter().rev().copied().collect())
+                .map(|e| e.iter().rev().cloned().collect())
                 .collect();
             let denominators = (0..t.terms.len())
                 .map(|u| {
-                    let mut w: Vec<(usize, i64)> = t.tests[u].denominator.clone();
+                    let mut w: Vec<(usize, Ratio)> = t.tests[u].denominator.clone();
                     w.reverse();
-                    w.push((u, 0));
+                    w.push((u, Ratio::ZERO));
                     // A test blocked by a fixed effect: that term's weight, as a solver
                     // would give it.
                     if let Some(emslab::ems::NoTest::FixedEffect { term }) = t.tests[u].reason {
-                        w.push((term, 1));
+                        w.push((term, Ratio::ONE));
                     }
                     w
                 })

@@ -414,7 +414,7 @@ proptest! {
                 let ems: Vec<(String, f64)> = table.ems[t]
                     .iter()
                     .map(|e| (table.terms[e.component].name.clone(),
-                              e.coefficient.value(&design).unwrap() as f64))
+                              e.coefficient.to_f64(&design).unwrap()))
                     .collect();
                 prop_assert_eq!(row.ems.len(), ems.len(), "{} {:?} vs {:?}", want.term, row.ems, ems);
                 for (name, k) in &ems {

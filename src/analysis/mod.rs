@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::anova::{self, AnovaError, AnovaTable};
 use crate::data::summary::{self, Summary};
-use crate::data::{Balance, Coding, DataError, DataNote, Dataset, RemlInput};
+use crate::data::{Balance, Coding, DataError, DataNote, Dataset};
 use crate::design::{Design, DesignError};
 use crate::ems::{self, EmsTable, Model};
 use crate::means::covariance::{self, Covariances};
@@ -62,6 +62,11 @@ pub struct Options {
     pub likelihood: Likelihood,
     /// The sums of squares of unbalanced data (`--ss-type`; balanced data have one kind).
     pub ss_type: SsType,
+    /// Starts of the likelihood optimiser: `None` stops at the first start whose optimum
+    /// is verified (gradient, curvature, boundary); `Some(n)` runs `n` starts and keeps
+    /// the best (`--reml-starts N`, the multi-start check).
+    #[serde(default)]
+    pub reml_starts: Option<usize>,
     /// Keep (fitted, residual) pairs of the REML fit ([`RemlFits::residuals`]), for plots.
     pub residuals: bool,
     /// The multiplicity adjustment of the pairwise comparisons (`--adjust`).
@@ -79,6 +84,7 @@ impl Default for Options {
             negative: NegativePolicy::default(),
             likelihood: Likelihood::default(),
             ss_type: SsType::default(),
+            reml_starts: None,
             residuals: false,
             adjust: Adjustment::default(),
             kenward_roger: false,
@@ -103,7 +109,7 @@ pub enum Input<'a> {
     /// (the command line streams the balanced analysis and reads the rows only for REML).
     Data {
         dataset: &'a Dataset,
-        rows: &'a mut dyn FnMut() -> Result<RemlInput, AnalysisError>,
+        rows: Rows<'a>,
     },
     /// A published ANOVA table (`term,df,ms`): no observations, so no REML fit, and no
     /// level means; `grand_mean` (`--grand-mean`) gives the grand mean's interval.
@@ -119,6 +125,14 @@ pub fn rows_not_kept(ds: &Dataset) -> AnalysisError {
     AnalysisError::RowsNotKept {
         file: ds.source.clone(),
     }
+}
+
+/// Where the REML fit finds the rows: the dataset itself when it was read with its rows
+/// ([`crate::data::ReadOptions::keep_rows`]), or a second read of the file (the command
+/// line streams the balanced analysis and keeps rows only for REML).
+pub enum Rows<'a> {
+    Kept,
+    Reread(&'a mut dyn FnMut() -> Result<Dataset, AnalysisError>),
 }
 
 /// Why there is no analysis.
@@ -358,20 +372,29 @@ pub fn run(
     stage: &mut dyn FnMut(Stage),
 ) -> Result<Analysis, AnalysisError> {
     stage(Stage::Moments);
-    let (mut analysis, rows) = match input {
-        Input::Data { dataset, rows } => (analyze_data(design, dataset, opts)?, Some(rows)),
-        Input::Summary { table, grand_mean } => {
-            (analyze_summary(design, table, grand_mean, opts)?, None)
-        }
+    let (mut analysis, rows, rows_source) = match input {
+        Input::Data { dataset, rows } => (
+            analyze_data(design, dataset, opts)?,
+            Some(rows),
+            Some(dataset),
+        ),
+        Input::Summary { table, grand_mean } => (
+            analyze_summary(design, table, grand_mean, opts)?,
+            None,
+            None,
+        ),
     };
-    if let (true, Some(rows)) = (analysis.needs_likelihood(), rows) {
+    if let (true, Some(rows), Some(rows_source)) = (analysis.needs_likelihood(), rows, rows_source)
+    {
         cancel.check()?;
         stage(match analysis.route {
             Route::Balanced(_) => Stage::Reml,
             Route::Unbalanced(_) => Stage::RemlUnbalanced,
         });
-        let input = rows()?;
-        analysis.reml = fit_likelihood(&analysis, &input, cancel)?;
+        analysis.reml = match rows {
+            Rows::Kept => fit_likelihood(&analysis, rows_source, cancel)?,
+            Rows::Reread(read) => fit_likelihood(&analysis, &read()?, cancel)?,
+        };
         likelihood_means(&mut analysis);
     }
     // Unbalanced data with neither the cell-level analysis nor a REML fit: nothing to report.
@@ -554,7 +577,7 @@ fn balanced(sized: &Design, anova: AnovaTable, opts: &Options) -> Balanced {
 /// on their own); cancellation is an error.
 pub fn fit_likelihood(
     a: &Analysis,
-    input: &RemlInput,
+    rows: &Dataset,
     cancel: &Cancel,
 ) -> Result<RemlOutcome, AnalysisError> {
     let opts = &a.options;
@@ -567,6 +590,11 @@ pub fn fit_likelihood(
         Likelihood::Reml => &[false],
         Likelihood::RemlAndMl => &[false, true],
     };
+    let n = rows.n_kept_rows();
+    if n == 0 {
+        return Err(rows_not_kept(rows));
+    }
+    let labels = rows.level_labels();
     let mut fitted = Vec::new();
     let mut residuals = Vec::new();
     for &ml in methods {
@@ -575,25 +603,27 @@ pub fn fit_likelihood(
             level: 1.0 - opts.alpha,
             start: (!start.is_empty()).then(|| start.to_vec()),
             // Profile intervals re-optimise about ten times per end: skip them on big data.
-            profile: input.y.len() <= 100_000,
+            profile: n <= 100_000,
             residuals: opts.residuals && !ml,
             kenward_roger: opts.kenward_roger,
-            level_labels: Some(input.labels.clone()),
+            level_labels: Some(labels.clone()),
             cancel: cancel.flag(),
+            reml_starts: opts.reml_starts,
             ..RemlOptions::default()
         };
-        let fit = match reml::fit(&a.design, &input.codes, &input.y, &ropts) {
+        let fit = match reml::fit_source(&a.design, &mut DatasetRows(rows), &ropts) {
             Ok(f) => f,
             Err(RemlError::Cancelled) => return Err(AnalysisError::Cancelled),
             Err(e) => return Ok(RemlOutcome::Failed(e)),
         };
-        if !ml && fit.residuals.len() == input.y.len() {
-            residuals = input
-                .y
-                .iter()
-                .zip(&fit.residuals)
-                .map(|(y, r)| [y - r, *r])
-                .collect();
+        if !ml && fit.residuals.len() == n {
+            residuals = Vec::with_capacity(n);
+            let mut r = fit.residuals.iter();
+            rows.visit_rows(|_, y| {
+                let e = r.next().copied().unwrap_or(f64::NAN);
+                residuals.push([y - e, e]);
+                Ok::<(), ()>(())
+            });
         }
         let comparison = reml::compare(&fit, start);
         fitted.push(Fitted { fit, comparison });
@@ -607,4 +637,16 @@ pub fn fit_likelihood(
         ml: it.next(),
         residuals,
     })))
+}
+
+/// The kept rows of a dataset as the REML fit visits them: streamed, in file order, as
+/// often as the fit needs (nothing is copied per row).
+struct DatasetRows<'a>(&'a Dataset);
+
+impl reml::RowSource for DatasetRows<'_> {
+    fn visit(&mut self, row: &mut reml::RowVisitor<'_>) -> Result<(), RemlError> {
+        self.0
+            .visit_rows(|codes, y| row(codes, y))
+            .unwrap_or(Ok(()))
+    }
 }

@@ -14,7 +14,8 @@
 //! are centred on the grand mean first, marginal means are compensated sums, and every SS
 //! is a sum of squares of centred quantities: nothing large is subtracted. The cost grows
 //! with cells × terms, not rows × terms. Terms that the design's term list leaves out are
-//! computed the same way and pooled into the Residual.
+//! computed the same way and added to the row of the kept term that absorbs them, or
+//! pooled into the Residual.
 //!
 //! ```
 //! use emslab::{Design, anova, data::CellAccumulator};
@@ -60,6 +61,9 @@ pub struct AnovaTable {
     pub rows: Vec<AnovaRow>,
     /// Terms left out of the model, whose df and SS are in the Residual.
     pub pooled: Vec<AnovaRow>,
+    /// Terms left out of the model whose df and SS are in the row of the kept term that
+    /// absorbs them (`into`, a row index).
+    pub absorbed: Vec<(AnovaRow, usize)>,
     /// The within-cell part of the Residual (absent from a summary table).
     pub pure_error: Option<AnovaRow>,
     /// The corrected total (absent from a summary table).
@@ -232,15 +236,38 @@ pub fn from_cells(design: &Design, cells: &Cells) -> Result<AnovaTable, AnovaErr
     let total_ss = pure_ss + n as f64 * between.value();
 
     // Margins from the largest term down, so that each comes from a small superset.
-    let mut by_size: Vec<&Term> = design.terms.iter().chain(&design.pooled).collect();
+    let mut by_size: Vec<&Term> = design
+        .terms
+        .iter()
+        .chain(&design.pooled)
+        .chain(design.absorbed.iter().map(|a| &a.term))
+        .collect();
     by_size.sort_by_key(|t| std::cmp::Reverse(t.subscripts.len()));
     for t in by_size {
         margins.table(t.subscripts.0 & ((1u64 << radix.len()) - 1));
     }
+    let mut absorbed_ss = vec![CompensatedSum::default(); design.terms.len()];
+    let mut absorbed = Vec::with_capacity(design.absorbed.len());
+    for a in &design.absorbed {
+        let ss = term_ss(&mut margins, &a.term, n_obs);
+        let df = design.df(&a.term).unwrap_or(0);
+        absorbed_ss[a.into].add(ss);
+        absorbed.push((
+            AnovaRow {
+                term: a.term.name.clone(),
+                df,
+                ss: Some(ss),
+                ms: if df > 0 { ss / df as f64 } else { f64::NAN },
+            },
+            a.into,
+        ));
+    }
     let mut rows = Vec::with_capacity(design.terms.len() + 1);
-    for t in &design.terms {
-        let ss = term_ss(&mut margins, t, n_obs);
-        let df = design.df(t).unwrap_or(0);
+    for (i, t) in design.terms.iter().enumerate() {
+        let mut sum = absorbed_ss[i];
+        sum.add(term_ss(&mut margins, t, n_obs));
+        let ss = sum.value();
+        let df = design.row_df(i).unwrap_or(0);
         rows.push(AnovaRow {
             term: t.name.clone(),
             df,
@@ -287,6 +314,7 @@ pub fn from_cells(design: &Design, cells: &Cells) -> Result<AnovaTable, AnovaErr
     Ok(AnovaTable {
         rows,
         pooled,
+        absorbed,
         pure_error: Some(AnovaRow {
             term: "pure error".to_string(),
             df: pure_df,
@@ -364,6 +392,7 @@ pub fn from_summary(design: &Design, rows: &[TermMs]) -> AnovaTable {
             })
             .collect(),
         pooled: Vec::new(),
+        absorbed: Vec::new(),
         pure_error: None,
         total: None,
         n_observations: design.n_observations(),

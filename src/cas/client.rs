@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::{ANSWER_PREFIX, Answer, CasDerivation, CasError, Parts, Request, WORKER_COMMAND};
 use crate::design::{Design, Subscripts};
-use crate::ems::{EmsEntry, EmsTable, Estimator, Model, Monomial};
+use crate::ems::{EmsEntry, EmsTable, Estimator, Model, Monomial, Ratio};
 
 /// What Symbolica prints (on stdout) before it aborts because another instance holds its
 /// one-thread allowance.
@@ -342,6 +342,7 @@ fn copy_error(e: &CasError) -> CasError {
         CasError::Timeout(s) => CasError::Timeout(*s),
         CasError::Protocol(m) => CasError::Protocol(m.clone()),
         CasError::Failed(m) => CasError::Failed(m.clone()),
+        CasError::Absorbing(m) => CasError::Absorbing(m.clone()),
     }
 }
 
@@ -388,7 +389,7 @@ fn assemble(design: &Design, model: Model, parts: &Parts) -> Result<EmsTable, St
                 .map(|&(u, m)| {
                     Ok(EmsEntry {
                         component: check_row(u)?,
-                        coefficient: check_mask(m)?,
+                        coefficient: check_mask(m)?.into(),
                     })
                 })
                 .collect::<Result<Vec<_>, String>>()
@@ -399,7 +400,7 @@ fn assemble(design: &Design, model: Model, parts: &Parts) -> Result<EmsTable, St
         .iter()
         .map(|d| {
             d.iter()
-                .map(|&(v, w)| Ok((check_row(v)?, w)))
+                .map(|&(v, w)| Ok((check_row(v)?, Ratio::integer(w))))
                 .collect::<Result<Vec<_>, String>>()
         })
         .collect::<Result<Vec<_>, String>>()?;
@@ -412,7 +413,7 @@ fn assemble(design: &Design, model: Model, parts: &Parts) -> Result<EmsTable, St
                 combination: e
                     .combination
                     .iter()
-                    .map(|&(v, w)| Ok((check_row(v)?, w)))
+                    .map(|&(v, w)| Ok((check_row(v)?, Ratio::integer(w))))
                     .collect::<Result<Vec<_>, String>>()?,
                 divisor: check_mask(e.divisor)?,
             })

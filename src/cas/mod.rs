@@ -105,6 +105,11 @@ pub enum CasError {
     Timeout(u64),
     #[error("the Symbolica worker answered something unexpected: {0}")]
     Protocol(String),
+    /// The design has rows the Symbolica engine does not derive.
+    #[error(
+        "the Symbolica engine reads EMS off the subscript table, and this design has mean squares that absorb dropped terms ({0})"
+    )]
+    Absorbing(String),
     /// The worker answered, but Symbolica could not compute the table.
     #[error("Symbolica could not compute the table: {0}")]
     Failed(String),
@@ -249,6 +254,9 @@ impl EngineOutput {
 pub fn derive_with(engine: Engine, exe: &Path, design: &Design, model: Model) -> EngineOutput {
     let result = match engine {
         Engine::Emslab => None,
+        Engine::Symbolica if !design.absorbed.is_empty() => {
+            Some(Err(CasError::Absorbing(absorbing_terms(design))))
+        }
         Engine::Symbolica => Some(
             SymbolicaEngine::spawn(exe).and_then(|mut e| e.derive_with_solutions(design, model)),
         ),
@@ -262,8 +270,22 @@ pub fn derive_with_engine(
     design: &Design,
     model: Model,
 ) -> EngineOutput {
-    let result = engine.derive_with_solutions(design, model);
+    let result = if design.absorbed.is_empty() {
+        engine.derive_with_solutions(design, model)
+    } else {
+        Err(CasError::Absorbing(absorbing_terms(design)))
+    };
     output_from(Engine::Symbolica, Some(result), design, model)
+}
+
+/// `Block:A:B absorbs Block:B`, for a message.
+fn absorbing_terms(design: &Design) -> String {
+    design
+        .absorbed
+        .iter()
+        .map(|a| format!("{} absorbs {}", design.terms[a.into].name, a.term.name))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn output_from(

@@ -36,7 +36,8 @@ use super::{
     WireEstimator,
 };
 use crate::design::{Design, Kind, Term};
-use crate::ems::{Model, latex_symbol};
+use crate::ems::Model;
+use crate::notation::latex_symbol;
 
 /// The most rows (terms and the Residual) the worker takes: a request solves two linear
 /// systems with one unknown per row (64 rows take about 12 s in a debug build).

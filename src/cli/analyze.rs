@@ -1,15 +1,16 @@
 //! `emslab analyze`: the analysis of a data file or of a published ANOVA table.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use emslab::analysis::{self, AnalysisError, Cancel, Input, Likelihood, rows_not_kept};
+use emslab::analysis::{self, AnalysisError, Cancel, Input, Likelihood};
 use emslab::data::{self, DataErrorKind, summary};
-use emslab::io::read_design;
+use emslab::io::read_design_with;
 use emslab::means::Adjustment;
 use emslab::report;
 
 use super::{
-    Failure, ModelArg, OutputArgs, check_columns, design_failure, emit, parse_alpha, parse_column,
+    Failure, LimitArgs, ModelArg, OutputArgs, check_columns, design_failure, emit, parse_alpha,
+    parse_column,
 };
 
 #[derive(clap::Args, Debug)]
@@ -46,6 +47,10 @@ pub struct AnalyzeArgs {
     /// anova(lm)). Balanced data have one kind.
     #[arg(long, value_enum, default_value = "III")]
     ss_type: SsTypeArg,
+    /// Run N starts of the REML optimiser and keep the best (the multi-start check);
+    /// by default the search ends at the first start whose optimum is verified.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=20))]
+    reml_starts: Option<u64>,
     /// Skip the REML cross-check.
     #[arg(long)]
     no_reml: bool,
@@ -64,6 +69,8 @@ pub struct AnalyzeArgs {
     /// interval.
     #[arg(long, value_name = "VALUE", allow_negative_numbers = true, value_parser = parse_finite)]
     grand_mean: Option<f64>,
+    #[command(flatten)]
+    limit: LimitArgs,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -127,7 +134,17 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
             "--grand-mean is for a published table (--summary): a data file gives its own grand mean",
         ));
     }
-    let design = read_design(&args.design)?;
+    let inputs: Vec<&Path> = [
+        Some(&args.design),
+        args.data.as_ref(),
+        args.summary.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(PathBuf::as_path)
+    .collect();
+    args.out.check(&inputs)?;
+    let design = read_design_with(&args.design, args.limit.max_terms)?;
     let opts = analysis::Options {
         model: args.model.into(),
         alpha: args.alpha,
@@ -141,6 +158,7 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
             SsTypeArg::I => emslab::unbalanced::SsType::I,
             SsTypeArg::Iii => emslab::unbalanced::SsType::III,
         },
+        reml_starts: args.reml_starts.map(|n| n as usize),
         residuals: false,
         adjust: args.adjust.into(),
         kenward_roger: args.kenward_roger,
@@ -188,15 +206,14 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
                 keep_rows: true,
                 ..read_opts.clone()
             };
-            let ds = data::read_csv(data_path, &design, &rows_opts)?;
-            ds.reml_input().ok_or_else(|| rows_not_kept(&ds))
+            Ok(data::read_csv(data_path, &design, &rows_opts)?)
         };
         let input = Input::Data {
             dataset: &dataset,
-            rows: &mut rows,
+            rows: analysis::Rows::Reread(&mut rows),
         };
         analysis::run(&design, input, &opts, &Cancel::none(), &mut |_| {}).map_err(failure)?
     };
-    let r = report::analysis_report(&a);
-    emit(&r.document, &r.json, &args.out)
+    let json = report::AnalysisJson::new(&a);
+    emit(|| report::analysis_document(&a), &json, &args.out, &inputs)
 }

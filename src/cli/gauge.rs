@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use emslab::chart::{self, render::ImageFormat};
 use emslab::data::{self, ReadOptions};
 use emslab::gauge::{self, GaugeError, Options, Tolerance};
-use emslab::io::{read_design, write_atomic};
+use emslab::io::{read_design, write_output};
 use emslab::report::gauge_tables::{GaugeInfo, gauge_document, gauge_report_json};
 
 use super::{Failure, OutputArgs, check_columns, emit, parse_column};
@@ -129,6 +129,11 @@ pub(crate) fn run(args: GaugeArgs) -> Result<(), Failure> {
         .map(ImageFormat::from_path)
         .transpose()
         .map_err(|e| Failure::input(format!("--plot {e}")))?;
+    let inputs = [args.design.as_path(), args.data.as_path()];
+    args.out.check(&inputs)?;
+    if let Some(plot) = &args.plot {
+        emslab::io::check_output(plot, &inputs)?;
+    }
     let design = read_design(&args.design)?;
     check_columns(&args.columns, &design, &args.design)?;
     let opts = options(&args);
@@ -152,11 +157,12 @@ pub(crate) fn run(args: GaugeArgs) -> Result<(), Failure> {
             code: 1,
             message: e.to_string(),
         })?;
-        write_atomic(path, &bytes)?;
+        write_output(path, &inputs, |f| std::io::Write::write_all(f, &bytes))?;
     }
     emit(
-        &gauge_document(&study, &info),
+        || gauge_document(&study, &info),
         &gauge_report_json(&study, &info),
         &args.out,
+        &inputs,
     )
 }

@@ -60,6 +60,7 @@ pub(crate) struct PowerArgs {
 pub(crate) fn run(args: PowerArgs) -> Result<(), Failure> {
     let path = &args.design;
     let fail = |e: PowerError| Failure::input(format!("{}: {e}", path.display()));
+    args.out.check(&[path])?;
     let design = resize(read_design(path)?, path, &args.levels, args.replicates)?;
     let model = args.model.into();
     let sigma2 = parse_sigma2(&args.sigma2)?;
@@ -103,7 +104,12 @@ pub(crate) fn run(args: PowerArgs) -> Result<(), Failure> {
         solution: solution.as_ref(),
         simulation: simulation.as_ref(),
     };
-    emit(&power_document(&report), &power_json(&report), &args.out)
+    emit(
+        || power_document(&report),
+        &power_json(&report),
+        &args.out,
+        &[path],
+    )
 }
 
 /// `replicates` or a random factor (case-insensitive).

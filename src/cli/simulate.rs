@@ -3,11 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use emslab::Design;
-use emslab::io::read_design;
+use emslab::io::{read_design_with, write_output};
 use emslab::simulate::{SimError, SimSpec, Simulator};
 
 use super::{
-    Failure, ModelArg, design_failure, output_path, parse_seed, split_assignment, stdout_result,
+    Failure, LimitArgs, ModelArg, design_failure, output_path, parse_seed, split_assignment,
+    stdout_result,
 };
 
 #[derive(clap::Args, Debug)]
@@ -36,21 +37,39 @@ pub struct SimulateArgs {
     /// Replicates per cell (overrides the design's).
     #[arg(long, value_name = "N")]
     replicates: Option<u32>,
-    /// Round responses to this many decimals (default: shortest exact digits).
-    #[arg(long, value_name = "D")]
+    /// Round responses to this many decimals, 0 to 30 (default: shortest exact digits).
+    #[arg(long, value_name = "D", value_parser = parse_decimals)]
     decimals: Option<usize>,
     /// Write to FILE (atomically) instead of standard output (`-`: standard output).
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    limit: LimitArgs,
+}
+
+fn parse_decimals(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|&k| k <= emslab::simulate::MAX_DECIMALS)
+        .ok_or_else(|| {
+            format!(
+                "give a whole number from 0 to {}, not `{s}`",
+                emslab::simulate::MAX_DECIMALS
+            )
+        })
 }
 
 pub fn simulate(args: SimulateArgs) -> Result<(), Failure> {
-    let design = read_design(&args.design)?;
+    if let Some(path) = output_path(&args.output) {
+        emslab::io::check_output(path, &[&args.design])?;
+    }
+    let design = read_design_with(&args.design, args.limit.max_terms)?;
     let design = resize(design, &args.design, &args.levels, args.replicates)?;
     let sigma2 = parse_sigma2(&args.sigma2)?;
     let sim_err = |e: SimError| Failure::input(format!("{}: {e}", args.design.display()));
     let mut spec = SimSpec::new(&design, args.model.into(), &sigma2, args.seed).map_err(sim_err)?;
-    spec.mean = args.mean;
+    spec = spec.with_mean(args.mean).map_err(sim_err)?;
     for (name, v) in parse_effects(&args.effect)? {
         spec = spec.with_effects(name, v).map_err(sim_err)?;
     }
@@ -58,7 +77,9 @@ pub fn simulate(args: SimulateArgs) -> Result<(), Failure> {
     let decimals = args.decimals;
     match output_path(&args.output) {
         Some(path) => {
-            emslab::io::write_atomic_with(path, |file| sim.write_csv(&*file, decimals).map(drop))?;
+            write_output(path, &[&args.design], |file| {
+                sim.write_csv(&*file, decimals).map(drop)
+            })?;
             Ok(())
         }
         None => stdout_result(sim.write_csv(std::io::stdout().lock(), decimals).map(drop)),

@@ -200,6 +200,10 @@ pub enum DataErrorKind {
         "`{term}` is not a term of this design's model: its `terms` list pools it into Residual (give the pooled Residual instead)"
     )]
     PooledTerm { term: String },
+    #[error(
+        "`{term}` is not a term of this design's model: `{into}` absorbs it (give `{into}` pooled with it, on {df} df)"
+    )]
+    AbsorbedTerm { term: String, into: String, df: u64 },
     #[error("`{term}` is not a term of the design{hint}; the terms are: {terms}")]
     UnknownTerm {
         term: String,

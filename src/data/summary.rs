@@ -214,6 +214,18 @@ pub fn match_summary(summary: &Summary, design: &Design) -> Result<Vec<TermMs>, 
                 let term = p.name.clone();
                 return Err(at(row, term_col, DataErrorKind::PooledTerm { term }));
             }
+            if let Some(a) = design
+                .absorbed
+                .iter()
+                .find(|a| normalise(&a.term.name) == key)
+            {
+                let kind = DataErrorKind::AbsorbedTerm {
+                    term: a.term.name.clone(),
+                    into: design.terms[a.into].name.clone(),
+                    df: design.row_df(a.into).unwrap_or(0),
+                };
+                return Err(at(row, term_col, kind));
+            }
             let kind = DataErrorKind::UnknownTerm {
                 term: excerpt(row.term.as_bytes()),
                 hint: suggestion(&row.term, terms.iter().map(|t| t.name.as_str())),
@@ -230,24 +242,13 @@ pub fn match_summary(summary: &Summary, design: &Design) -> Result<Vec<TermMs>, 
             let kind = DataErrorKind::TermTwice { term, first_line };
             return Err(at(row, term_col, kind));
         }
-        let residual = t == nterms - 1;
-        let expected = if residual {
-            design.residual_df()
-        } else {
-            design.df(&terms[t])
-        }
-        .unwrap_or(0);
+        let expected = design.row_df(t).unwrap_or(0);
         if row.df != expected {
-            let formula = if residual {
-                design.residual_df_symbolic()
-            } else {
-                design.df_symbolic(&terms[t])
-            };
             let kind = DataErrorKind::DfMismatch {
                 term: terms[t].name.clone(),
                 found: row.df,
                 expected,
-                formula,
+                formula: design.row_df_symbolic(t),
                 sizes: sizes_text(design),
             };
             return Err(at(row, summary.df_column, kind));

@@ -3,14 +3,21 @@
 //! [`DesignSpec`] is what a file says; [`Design`] is a checked design, built only through
 //! `Design::try_from(spec)`. Nothing downstream re-checks it.
 
+pub mod poly;
 mod spec;
 
 use std::fmt;
 
+pub use poly::{Factored, Poly};
 pub use spec::{DesignSpec, FactorSpec, Kind, Role, SpecParseError};
 
 /// The most factors a design may have (one bit of a `u64` each, one more for the error).
 pub const MAX_FACTORS: usize = 62;
+
+/// The most terms the factor structure may allow unless a larger limit is given
+/// ([`Design::from_spec`], `--max-terms`): 12 crossed factors (4,095 terms) derive in well
+/// under a second; each further crossed factor doubles the terms and triples the EMS table.
+pub const DEFAULT_MAX_TERMS: usize = 4096;
 
 /// A set of subscripts (factor indices, and the error subscript at index `n_factors`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -101,13 +108,65 @@ pub struct Design {
     pub replicates: Option<u32>,
     /// Model terms in canonical order (without the Residual).
     pub terms: Vec<Term>,
-    /// Terms the factor structure allows but the term list leaves out: pooled into Residual.
+    /// Terms the factor structure allows but the term list leaves out, contained in no kept
+    /// term: pooled into Residual.
     pub pooled: Vec<Term>,
+    /// Terms the term list leaves out that a kept term contains: each is absorbed by the
+    /// smallest kept term containing it (R's model formulas), in canonical order.
+    pub absorbed: Vec<Absorbed>,
     /// Symbol of the replicate count (`n`).
     pub replicate_symbol: String,
     /// Subscript letter of the error (replicate) subscript.
     pub error_subscript: String,
     spec: DesignSpec,
+    /// Position of each model term in the design's term list (canonical order when the
+    /// file lists none): R's order, which breaks ties between absorbing terms.
+    list_position: Vec<usize>,
+    /// The limit on the number of terms this design was checked against.
+    max_terms: usize,
+}
+
+/// A dropped term absorbed by a kept one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Absorbed {
+    pub term: Term,
+    /// The kept term (index into [`Design::terms`]) whose mean square absorbs it: the one
+    /// with the fewest factors among those containing it, the first in the term list
+    /// among equals (R's model formulas).
+    pub into: usize,
+    /// Other kept terms that contain it minimally (none contained in another that does):
+    /// when not empty, the term list's order decided.
+    pub also: Vec<usize>,
+}
+
+/// How many terms a factor structure allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TermCount {
+    Exactly(u128),
+    /// More than this many (counted until the limit was passed).
+    MoreThan(u128),
+}
+
+impl fmt::Display for TermCount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TermCount::Exactly(n) => write!(f, "{}", thousands(*n)),
+            TermCount::MoreThan(n) => write!(f, "more than {}", thousands(*n)),
+        }
+    }
+}
+
+/// `16383` as `16,383`.
+pub(crate) fn thousands(n: u128) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (k, ch) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// What is wrong with a design. Each message names the factor, field or term.
@@ -123,6 +182,15 @@ pub enum DesignError {
         "factors[{index}]: name `{name}` is not valid: use letters, digits and `_`, starting with a letter"
     )]
     BadName { index: usize, name: String },
+    #[error(
+        "factors[{index}]: name `{name}` is reserved: {}; choose another name",
+        reserved.meaning()
+    )]
+    ReservedName {
+        index: usize,
+        name: String,
+        reserved: Reserved,
+    },
     #[error("factors[{index}]: name `{name}` is also the name of factors[{first}]")]
     DuplicateName {
         index: usize,
@@ -201,6 +269,11 @@ pub enum DesignError {
     #[error("`terms` is empty: list at least one term, or leave `terms` out for the full model")]
     NoTerms,
     #[error(
+        "the factors allow {count} terms, more than the limit of {}: every term is a row of the EMS table, and each crossed factor doubles the rows (and triples the table); raise the limit with --max-terms",
+        thousands(*limit as u128)
+    )]
+    TooManyTerms { count: TermCount, limit: usize },
+    #[error(
         "the Residual has 0 degrees of freedom (replicates = 1 and every term is kept), so the test of `{top}` has no denominator: drop `{top}` from `terms` to pool it into the Residual (terms = [{keep}]), or take replicates >= 2"
     )]
     NoResidualDf { top: String, keep: String },
@@ -212,6 +285,7 @@ impl DesignError {
         use DesignError::*;
         match self {
             BadName { index, .. }
+            | ReservedName { index, .. }
             | DuplicateName { index, .. }
             | TooFewLevels { index, .. }
             | UnknownParent { index, .. }
@@ -225,8 +299,40 @@ impl DesignError {
             | DuplicateTerm { index, .. } => Some(format!("terms[{index}]")),
             ZeroReplicates => Some("replicates".into()),
             NoTerms | NoResidualDf { .. } => Some("terms".into()),
-            NoFactors | TooManyFactors(_) => Some("factors".into()),
+            NoFactors | TooManyFactors(_) | TooManyTerms { .. } => Some("factors".into()),
             Parse(_) | Cycle(_) => None,
+        }
+    }
+}
+
+/// Names a factor may not take: they name rows of every table (`Residual`, `Total`) or are
+/// read as the Residual in term lists, `--sigma2` and summary tables (`Error`, `Within`,
+/// `Residuals`, `Resid`), in any case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reserved {
+    /// `Residual` and the names read as it.
+    Residual,
+    /// `Total`, the corrected total row of the ANOVA table.
+    Total,
+}
+
+impl Reserved {
+    /// Whether a name (any case) is reserved, and for what.
+    pub fn of(name: &str) -> Option<Reserved> {
+        let lower = name.to_ascii_lowercase();
+        match lower.as_str() {
+            "residual" | "residuals" | "resid" | "error" | "within" => Some(Reserved::Residual),
+            "total" => Some(Reserved::Total),
+            _ => None,
+        }
+    }
+
+    fn meaning(self) -> &'static str {
+        match self {
+            Reserved::Residual => {
+                "it names the error term (`Residual`, also read from `Error`, `Within`, `Residuals`), in term lists, tables and --sigma2"
+            }
+            Reserved::Total => "it names the total row of the ANOVA table",
         }
     }
 }
@@ -317,7 +423,16 @@ fn subscript_letter(i: usize) -> String {
 impl TryFrom<DesignSpec> for Design {
     type Error = DesignError;
 
+    /// Checks a spec against [`DEFAULT_MAX_TERMS`].
     fn try_from(spec: DesignSpec) -> Result<Design, DesignError> {
+        Design::from_spec(spec, DEFAULT_MAX_TERMS)
+    }
+}
+
+impl Design {
+    /// Checks a spec; a factor structure that allows more than `max_terms` terms is
+    /// refused before they are listed (with their number, or a lower bound of it).
+    pub fn from_spec(spec: DesignSpec, max_terms: usize) -> Result<Design, DesignError> {
         let nf = spec.factors.len();
         if nf == 0 {
             return Err(DesignError::NoFactors);
@@ -334,6 +449,13 @@ impl TryFrom<DesignSpec> for Design {
                 return Err(DesignError::BadName {
                     index,
                     name: f.name.clone(),
+                });
+            }
+            if let Some(reserved) = Reserved::of(&f.name) {
+                return Err(DesignError::ReservedName {
+                    index,
+                    name: f.name.clone(),
+                    reserved,
                 });
             }
             if let Some(first) = spec.factors[..index].iter().position(|g| g.name == f.name) {
@@ -450,32 +572,44 @@ impl TryFrom<DesignSpec> for Design {
             });
         }
         // Terms.
-        let all = all_terms(&factors);
-        let (terms, pooled) = match &spec.terms {
-            None => (all, Vec::new()),
+        let all = all_terms(&factors, max_terms).ok_or_else(|| DesignError::TooManyTerms {
+            count: count_terms(&factors, max_terms),
+            limit: max_terms,
+        })?;
+        let (terms, list_position, pooled, absorbed) = match &spec.terms {
+            None => {
+                let n = all.len();
+                (all, (0..n).collect(), Vec::new(), Vec::new())
+            }
             Some(list) => {
                 if list.is_empty() {
                     return Err(DesignError::NoTerms);
                 }
-                let mut chosen: Vec<(usize, Subscripts)> = Vec::new();
+                let mut chosen: std::collections::HashMap<Subscripts, usize> =
+                    std::collections::HashMap::new();
                 for (index, text) in list.iter().enumerate() {
                     let set = parse_term(index, text, &factors)?;
-                    if let Some((first, _)) = chosen.iter().find(|(_, s)| *s == set) {
+                    if let Some(&first) = chosen.get(&set) {
                         return Err(DesignError::DuplicateTerm {
                             index,
-                            first: *first,
+                            first,
                             term: text.clone(),
                         });
                     }
-                    chosen.push((index, set));
+                    chosen.insert(set, index);
                 }
                 let (kept, dropped): (Vec<Term>, Vec<Term>) = all
                     .into_iter()
-                    .partition(|t| chosen.iter().any(|(_, s)| *s == t.subscripts));
-                (kept, dropped)
+                    .partition(|t| chosen.contains_key(&t.subscripts));
+                let positions: Vec<usize> = kept
+                    .iter()
+                    .map(|t| chosen.get(&t.subscripts).copied().unwrap_or(usize::MAX))
+                    .collect();
+                let (pooled, absorbed) = absorb(&kept, &positions, dropped);
+                (kept, positions, pooled, absorbed)
             }
         };
-        if spec.replicates == Some(1) && pooled.is_empty() {
+        if spec.replicates == Some(1) && pooled.is_empty() && absorbed.is_empty() {
             // The full model with one observation per cell: the top term is confounded with
             // the error and nothing can test it.
             let top = terms.last().map(|t| t.name.clone()).unwrap_or_default();
@@ -495,9 +629,43 @@ impl TryFrom<DesignSpec> for Design {
             factors,
             terms,
             pooled,
+            absorbed,
             spec,
+            list_position,
+            max_terms,
         })
     }
+}
+
+/// Splits dropped terms into those absorbed by a kept term (the smallest containing it,
+/// the first in the term list among equals) and those pooled into the Residual.
+fn absorb(kept: &[Term], positions: &[usize], dropped: Vec<Term>) -> (Vec<Term>, Vec<Absorbed>) {
+    let mut pooled = Vec::new();
+    let mut absorbed = Vec::new();
+    for term in dropped {
+        let candidates: Vec<usize> = (0..kept.len())
+            .filter(|&k| kept[k].subscripts.is_superset(term.subscripts))
+            .collect();
+        let Some(&into) = candidates
+            .iter()
+            .min_by_key(|&&k| (kept[k].subscripts.len(), positions[k]))
+        else {
+            pooled.push(term);
+            continue;
+        };
+        let also = candidates
+            .iter()
+            .copied()
+            .filter(|&k| k != into)
+            .filter(|&k| {
+                !candidates
+                    .iter()
+                    .any(|&j| j != k && kept[k].subscripts.is_superset(kept[j].subscripts))
+            })
+            .collect();
+        absorbed.push(Absorbed { term, into, also });
+    }
+    (pooled, absorbed)
 }
 
 /// Transitive closure of the parent relation; detects cycles.
@@ -604,9 +772,10 @@ fn canonical_key(t: &Term) -> (usize, Vec<usize>, Vec<usize>) {
 
 /// Every term the factor structure allows: each non-empty set of factors closed under
 /// ancestry, in canonical order.
-fn all_terms(factors: &[Factor]) -> Vec<Term> {
+fn all_terms(factors: &[Factor], max_terms: usize) -> Option<Vec<Term>> {
     // Build closed sets incrementally: start from {∅}; for each factor in an order where
-    // parents come first, extend every closed set that contains its ancestors.
+    // parents come first, extend every closed set that contains its ancestors. The count
+    // only grows, so passing the limit at any step means the whole exceeds it.
     let nf = factors.len();
     let mut order: Vec<usize> = (0..nf).collect();
     order.sort_by_key(|&i| factors[i].ancestors.len());
@@ -619,6 +788,9 @@ fn all_terms(factors: &[Factor]) -> Vec<Term> {
             .map(|s| s.with(i))
             .collect();
         sets.extend(extra);
+        if sets.len() - 1 > max_terms {
+            return None;
+        }
     }
     let mut terms: Vec<Term> = sets
         .into_iter()
@@ -626,7 +798,33 @@ fn all_terms(factors: &[Factor]) -> Vec<Term> {
         .map(|s| make_term(factors, s))
         .collect();
     terms.sort_by_key(canonical_key);
-    terms
+    Some(terms)
+}
+
+/// The number of terms a factor structure allows: exact when every factor has at most one
+/// parent (a forest: each subtree contributes a product), otherwise a lower bound.
+fn count_terms(factors: &[Factor], counted_past: usize) -> TermCount {
+    if factors.iter().any(|f| f.parents.len() > 1) {
+        return TermCount::MoreThan(counted_past as u128);
+    }
+    // Closed sets within the subtree of v that contain v: the product over v's children
+    // of (1 + theirs). Children come after their parents in no particular order, so
+    // compute from the deepest factors up.
+    let nf = factors.len();
+    let mut order: Vec<usize> = (0..nf).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(factors[i].ancestors.len()));
+    let mut within = vec![1u128; nf];
+    for &v in &order {
+        if let Some(&p) = factors[v].parents.first() {
+            within[p] = within[p].saturating_mul(within[v].saturating_add(1));
+        }
+    }
+    let total = (0..nf)
+        .filter(|&v| factors[v].parents.is_empty())
+        .fold(1u128, |acc, v| {
+            acc.saturating_mul(within[v].saturating_add(1))
+        });
+    TermCount::Exactly(total - 1)
 }
 
 /// Parses a term name (`A:C(B)`, `sample(batch)`) into its subscript set.
@@ -648,6 +846,11 @@ fn parse_term(index: usize, text: &str, factors: &[Factor]) -> Result<Subscripts
     };
     let lookup = |name: &str| -> Result<usize, DesignError> {
         let name = name.trim();
+        if name.is_empty() {
+            return Err(impossible(
+                "a factor name is missing (an empty name next to `:`, `,` or a parenthesis)".into(),
+            ));
+        }
         factors
             .iter()
             .position(|f| f.name == name)
@@ -658,6 +861,9 @@ fn parse_term(index: usize, text: &str, factors: &[Factor]) -> Result<Subscripts
                 hint: suggestion(name, factors.iter().map(|f| f.name.as_str())),
             })
     };
+    if trimmed.is_empty() {
+        return Err(impossible("the term is empty".into()));
+    }
     if live_part.trim().is_empty() {
         return Err(impossible("no factor before the parentheses".into()));
     }
@@ -726,6 +932,11 @@ impl Design {
     /// Parses and checks TOML text.
     pub fn from_toml_str(text: &str) -> Result<Design, DesignError> {
         Design::try_from(DesignSpec::from_toml_str(text)?)
+    }
+
+    /// Parses and checks the bytes of a design file (see [`DesignSpec::from_toml_bytes`]).
+    pub fn from_toml_bytes(bytes: &[u8]) -> Result<Design, DesignError> {
+        Design::try_from(DesignSpec::from_toml_bytes(bytes)?)
     }
 
     /// The (normalised) spec this design was built from, e.g. to write it back to a file.
@@ -811,6 +1022,64 @@ impl Design {
         Some(df)
     }
 
+    /// The limit on the number of terms this design was checked against.
+    pub fn max_terms(&self) -> usize {
+        self.max_terms
+    }
+
+    /// The order in which mean squares are solved for: the number of subscripts, then the
+    /// position in the term list (the Residual last). A term's expected mean square holds
+    /// only components of rows later in this order: rows containing it, and the kept
+    /// terms that contain a term it absorbs (those come after it by the rule that chose
+    /// the absorbing term).
+    pub fn rank(&self, row: usize) -> (usize, usize) {
+        match self.terms.get(row) {
+            Some(t) => (t.subscripts.len(), self.list_position[row]),
+            None => (usize::MAX, usize::MAX),
+        }
+    }
+
+    /// The dropped terms model term `row` absorbs.
+    pub fn absorbed_by(&self, row: usize) -> impl Iterator<Item = &Absorbed> {
+        self.absorbed.iter().filter(move |a| a.into == row)
+    }
+
+    /// Whether a model term absorbs any dropped term.
+    pub fn absorbs(&self, row: usize) -> bool {
+        self.absorbed.iter().any(|a| a.into == row)
+    }
+
+    /// Degrees of freedom of row `row` of the EMS table (model terms, then the Residual):
+    /// a term's own df plus those of the terms it absorbs.
+    pub fn row_df(&self, row: usize) -> Option<u64> {
+        let Some(t) = self.terms.get(row) else {
+            return self.residual_df();
+        };
+        let mut df = self.df(t)?;
+        for a in self.absorbed_by(row) {
+            df = df.checked_add(self.df(&a.term)?)?;
+        }
+        Some(df)
+    }
+
+    /// The df of a model term's row as a polynomial in the level counts.
+    pub fn row_df_poly(&self, row: usize) -> Poly {
+        let mut p = Poly::df(&self.terms[row]);
+        for a in self.absorbed_by(row) {
+            p.add(&Poly::df(&a.term));
+        }
+        p
+    }
+
+    /// Symbolic df of row `row`: `(a-1)`, `a(r-1)(b-1)` for `r:a:b` absorbing `r:b`.
+    pub fn row_df_symbolic(&self, row: usize) -> String {
+        match self.terms.get(row) {
+            None => self.residual_df_symbolic(),
+            Some(t) if !self.absorbs(row) => self.df_symbolic(t),
+            Some(_) => self.row_df_poly(row).factor().text(self, false),
+        }
+    }
+
     /// Residual df: pure error plus every pooled term.
     pub fn residual_df(&self) -> Option<u64> {
         let mut df = self.df(&self.residual())?;
@@ -823,7 +1092,7 @@ impl Design {
     /// Symbolic df of a term: `(a-1)`, `a(b-1)`, `(a-1)(b-1)`, `ab(n-1)`.
     pub fn df_symbolic(&self, term: &Term) -> String {
         let dead: Vec<&str> = term.dead.iter().map(|i| self.symbol_of(i)).collect();
-        let mut s = crate::ems::product_string(&dead);
+        let mut s = crate::notation::product_string(&dead);
         for i in term.live.iter() {
             s.push_str(&format!("({}-1)", self.symbol_of(i)));
         }
@@ -831,13 +1100,22 @@ impl Design {
     }
 
     /// Symbolic residual df, including pooled terms: `ab(n-1)`, `(a-1)(b-1)`.
+    /// When the pooled terms' df sum to a product (`ab(r-1)(c-1)` for a split-split plot's
+    /// sub-sub-plot error), the product; otherwise the sum as written.
     pub fn residual_df_symbolic(&self) -> String {
         let mut parts = Vec::new();
+        let mut sum = Poly::default();
         if self.replicates != Some(1) {
             parts.push(self.df_symbolic(&self.residual()));
+            sum.add(&Poly::df(&self.residual()));
         }
         for t in &self.pooled {
             parts.push(self.df_symbolic(t));
+            sum.add(&Poly::df(t));
+        }
+        let factored = sum.factor();
+        if parts.len() > 1 && factored.rest == Poly::constant(1) {
+            return factored.text(self, false);
         }
         parts.join(" + ")
     }
@@ -858,7 +1136,7 @@ impl Design {
         if replicates.is_some() {
             spec.replicates = replicates;
         }
-        Design::try_from(spec)
+        Design::from_spec(spec, self.max_terms)
     }
 
     /// Finds a term (or `Residual`) by its canonical name.

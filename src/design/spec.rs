@@ -100,6 +100,13 @@ impl DesignSpec {
         })
     }
 
+    /// Parses the bytes of a design file: UTF-8, with or without a byte-order mark. A file
+    /// in another encoding (UTF-16, Latin-1, binary) gets the line and column of the first
+    /// byte that is not UTF-8, and what to do about it.
+    pub fn from_toml_bytes(bytes: &[u8]) -> Result<DesignSpec, SpecParseError> {
+        DesignSpec::from_toml_str(decode_utf8(bytes)?)
+    }
+
     /// The TOML text of this design, in the layout of the shipped design files.
     pub fn to_toml_string(&self) -> String {
         // Serialising plain data to TOML cannot fail for this shape; fall back to an empty
@@ -115,6 +122,39 @@ pub struct SpecParseError {
     pub line: usize,
     pub column: usize,
     pub message: String,
+}
+
+/// The text of a design file's bytes, without a UTF-8 byte-order mark.
+fn decode_utf8(bytes: &[u8]) -> Result<&str, SpecParseError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let utf16 = |line, column| SpecParseError {
+        line,
+        column,
+        message: "the file is UTF-16 encoded: save it as UTF-8".into(),
+    };
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Err(utf16(1, 1));
+    }
+    // UTF-16 without a byte-order mark: ASCII text with a NUL byte beside every character.
+    let head = &bytes[..bytes.len().min(64)];
+    let nuls = head.iter().filter(|&&b| b == 0).count();
+    if head.len() >= 4 && nuls * 3 >= head.len() {
+        return Err(utf16(1, 1));
+    }
+    std::str::from_utf8(bytes).map_err(|e| {
+        let good = e.valid_up_to();
+        // The prefix is valid UTF-8 by construction.
+        let prefix = std::str::from_utf8(&bytes[..good]).unwrap_or_default();
+        let (line, column) = line_col(prefix, good);
+        SpecParseError {
+            line,
+            column,
+            message: format!(
+                "byte 0x{:02X} is not UTF-8: save the file as UTF-8",
+                bytes.get(good).copied().unwrap_or(0)
+            ),
+        }
+    })
 }
 
 /// 1-based line and column of a byte offset.

@@ -24,12 +24,17 @@
 //! assert_eq!(unrestricted.ems_text(1), "σ² + n σ²(A:B) + a n σ²(B)");
 //! ```
 
+mod derive;
+mod ratio;
+mod solve;
 mod symbolic;
 
 use serde::{Deserialize, Serialize};
 
 use crate::design::{Design, Kind, Subscripts, Term};
-pub use symbolic::{Monomial, latex_product, latex_symbol, product_string};
+pub use crate::notation::{latex_product, latex_symbol, product_string};
+pub use ratio::Ratio;
+pub use symbolic::{Coefficient, Monomial, Share};
 
 /// Which mixed model the EMS describe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -119,15 +124,30 @@ pub struct SubscriptTable {
 
 /// One component of an expected mean square: `coefficient × σ²(component)` (or
 /// `× φ(component)` for a fixed term).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmsEntry {
     /// Index into [`EmsTable::terms`].
     pub component: usize,
-    pub coefficient: Monomial,
+    pub coefficient: Coefficient,
 }
 
-/// A linear combination of mean squares: `Σ weight × MS(term)`.
-pub type Combination = Vec<(usize, i64)>;
+/// A linear combination of mean squares: `Σ weight × MS(term)`, exact weights (integers
+/// except where a mean square absorbs dropped terms).
+pub type Combination = Vec<(usize, Ratio)>;
+
+/// A finding about the table, in words in [`crate::report`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmsNote {
+    /// Row `row` pools the strata of dropped terms it absorbs, and the random
+    /// `components` reach only some of those strata (in the restricted model: they sum to
+    /// zero over a fixed subscript the absorbed term lacks), so their coefficients are a
+    /// fraction of the usual ones and the tests may differ from the classical
+    /// split-plot ones (a quasi-F can appear).
+    PartialShare { row: usize, components: Vec<usize> },
+    /// Fractional coefficients from absorbed terms: the tests and estimators need the
+    /// level counts, which the design does not give.
+    NeedsLevels,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -170,9 +190,16 @@ pub enum NoTest {
     NoOtherComponent,
     /// The term was pooled into `into` (negative estimate, `--negative pool`).
     Pooled { into: usize },
+    /// The exact weights of its denominator do not fit in 64-bit integers.
+    WeightsOverflow,
+    /// Its denominator's weights are fractions of level counts the design does not give
+    /// (a kept term absorbs a dropped one).
+    NeedsLevels,
 }
 
-/// Method-of-moments estimator of a variance component: `Σ weight × MS / divisor`.
+/// Method-of-moments estimator of a variance component: `Σ weight × MS / divisor`
+/// (`divisor`: the product of level counts absent from the component's term; a share
+/// below 1 of its own coefficient is in the weights).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimator {
     pub component: usize,
@@ -186,7 +213,8 @@ pub struct DerivationRow {
     pub row: usize,
     /// Whether the row's term contains all the subscripts of the term being derived.
     pub contains: bool,
-    /// The uncovered cells of the row: (column, cell, its value).
+    /// The uncovered cells of the row: (column, cell, its value); empty when the row does
+    /// not contain the term.
     pub cells: Vec<(usize, Cell, CellValue)>,
     /// The product of the uncovered cells (`None` when a 0 cancels the row).
     pub product: Option<Monomial>,
@@ -214,86 +242,116 @@ pub struct EmsTable {
     pub tests: Vec<Test>,
     /// One per random term and the Residual, in term order.
     pub estimators: Vec<Estimator>,
+    pub notes: Vec<EmsNote>,
+    /// Every row's and column's labels, written once (the table's text is built from
+    /// them, entry by entry).
+    labels: Labels,
 }
 
-/// Derives the EMS table, tests and estimators of a design.
+/// Labels of the rows (components) and columns (symbols) in each notation.
+#[derive(Debug, Clone, Default)]
+struct Labels {
+    component_text: Vec<String>,
+    component_latex: Vec<String>,
+    component_html: Vec<String>,
+    term_latex: Vec<String>,
+    symbol: Vec<String>,
+    symbol_latex: Vec<String>,
+    /// Every symbol one character: products are written without separators.
+    single_char: bool,
+}
+
+/// Labels are a function of the design and the rows, which the table compares.
+impl PartialEq for Labels {
+    fn eq(&self, _: &Labels) -> bool {
+        true
+    }
+}
+
+impl Labels {
+    fn new(design: &Design, terms: &[Term]) -> Labels {
+        let ncol = design.n_factors() + 1;
+        let symbol: Vec<String> = (0..ncol).map(|c| design.symbol_of(c).to_string()).collect();
+        let upper: Vec<String> = symbol
+            .iter()
+            .map(|s| latex_symbol(&s.to_uppercase()))
+            .collect();
+        let residual = terms.len() - 1;
+        let term_latex: Vec<String> = terms
+            .iter()
+            .map(|t| {
+                let live: String = t.live.iter().map(|c| upper[c].as_str()).collect();
+                if t.dead.is_empty() {
+                    live
+                } else {
+                    let dead: String = t.dead.iter().map(|c| upper[c].as_str()).collect();
+                    format!("{live}({dead})")
+                }
+            })
+            .collect();
+        let component = |u: usize, residual_label: &str, random: &str, fixed: &str| {
+            if u == residual {
+                residual_label.to_string()
+            } else if terms[u].random {
+                random.to_string()
+            } else {
+                fixed.to_string()
+            }
+        };
+        Labels {
+            component_text: (0..terms.len())
+                .map(|u| {
+                    let name = &terms[u].name;
+                    component(u, "σ²", &format!("σ²({name})"), &format!("φ({name})"))
+                })
+                .collect(),
+            component_latex: (0..terms.len())
+                .map(|u| {
+                    let l = &term_latex[u];
+                    component(
+                        u,
+                        "\\sigma^2",
+                        &format!("\\sigma^2_{{{l}}}"),
+                        &format!("\\phi_{{{l}}}"),
+                    )
+                })
+                .collect(),
+            component_html: (0..terms.len())
+                .map(|u| {
+                    let name = html_escape(&terms[u].name);
+                    component(
+                        u,
+                        "σ<sup>2</sup>",
+                        &format!("σ<sup>2</sup><sub>{name}</sub>"),
+                        &format!("φ<sub>{name}</sub>"),
+                    )
+                })
+                .collect(),
+            term_latex,
+            single_char: symbol.iter().all(|s| s.chars().count() == 1),
+            symbol_latex: symbol.iter().map(|s| latex_symbol(s)).collect(),
+            symbol,
+        }
+    }
+}
+
+/// Derives the EMS table, tests and estimators of a design, in time and memory
+/// proportional to what the table holds.
 pub fn derive(design: &Design, model: Model) -> EmsTable {
     let terms = design.terms_with_residual();
-    let nf = design.n_factors();
-    let ncol = nf + 1;
-    let all = Subscripts((1u64 << ncol) - 1);
-    let fixed_cols = Subscripts(
-        (0..nf)
-            .filter(|&c| design.factors[c].kind == Kind::Fixed)
-            .fold(0u64, |m, c| m | 1 << c),
-    );
-
     let table = subscript_table(design, &terms);
-
-    // E(MS_T) contains row U when U's subscripts include T's; its coefficient is the product
-    // of U's cells outside T's live columns: the level counts of the columns absent from U,
-    // or 0 when a fixed column live in U (not in T) is uncovered (restricted model, or a
-    // fixed row in either model).
-    // Components are listed from the Residual up: by decreasing number of subscripts, then
-    // in canonical order (σ² + nσ²(ABC) + cnσ²(AB) + bnσ²(AC) + bcnφ(A)).
-    let display_order = display_order(&terms);
-    let ems: Vec<Vec<EmsEntry>> = terms
-        .iter()
-        .map(|t| {
-            display_order
-                .iter()
-                .map(|&u| (u, &terms[u]))
-                .filter(|(_, u)| u.subscripts.is_superset(t.subscripts))
-                .filter(|(_, u)| {
-                    let zero_cols = u.live.minus(t.live).intersection(fixed_cols);
-                    zero_cols.is_empty() || (model == Model::Unrestricted && u.random)
-                })
-                .map(|(ui, u)| EmsEntry {
-                    component: ui,
-                    coefficient: Monomial(all.minus(u.subscripts)),
-                })
-                .collect()
-        })
-        .collect();
-
-    let residual = terms.len() - 1;
-    let residual_df_zero = design.residual_df() == Some(0);
-    let tests: Vec<Test> = (0..terms.len())
-        .map(|ti| synthesize_test(ti, &terms, &ems, residual, residual_df_zero))
-        .collect();
-    let estimators = (0..terms.len())
-        .filter(|&u| terms[u].random)
-        .filter_map(|u| {
-            let test = &tests[u];
-            let own = Monomial(all.minus(terms[u].subscripts));
-            if u == residual {
-                return Some(Estimator {
-                    component: u,
-                    combination: vec![(u, 1)],
-                    divisor: own,
-                });
-            }
-            if test.kind == TestKind::None {
-                return None;
-            }
-            let mut combination = vec![(u, 1)];
-            combination.extend(test.denominator.iter().map(|&(v, w)| (v, -w)));
-            Some(Estimator {
-                component: u,
-                combination,
-                divisor: own,
-            })
-        })
-        .collect();
-
+    let ems = derive::ems_rows(design, &terms, model);
+    let (tests, estimators, notes) = solve::solve(design, &terms, &ems);
     EmsTable {
         model,
         design: design.clone(),
+        labels: Labels::new(design, &terms),
         terms,
         table,
         ems,
         tests,
         estimators,
+        notes,
     }
 }
 
@@ -335,7 +393,7 @@ impl EmsTable {
         let residual = terms.len() - 1;
         let residual_df_zero = design.residual_df() == Some(0);
         let mut lattice_order: Vec<usize> = (0..terms.len()).collect();
-        lattice_order.sort_by_key(|&u| (terms[u].subscripts.len(), u));
+        lattice_order.sort_by_key(|&u| design.rank(u));
         let tests: Vec<Test> = denominators
             .into_iter()
             .enumerate()
@@ -343,7 +401,7 @@ impl EmsTable {
                 if ti == residual {
                     return residual_test();
                 }
-                denominator.retain(|&(_, w)| w != 0);
+                denominator.retain(|&(_, w)| !w.is_zero());
                 denominator.sort_unstable();
                 let fixed = lattice_order
                     .iter()
@@ -359,11 +417,13 @@ impl EmsTable {
         EmsTable {
             model,
             design: design.clone(),
+            labels: Labels::new(design, &terms),
             terms,
             table,
             ems,
             tests,
             estimators,
+            notes: Vec::new(),
         }
     }
 }
@@ -403,6 +463,14 @@ fn subscript_table(design: &Design, terms: &[Term]) -> SubscriptTable {
     SubscriptTable { columns, rows }
 }
 
+/// A notation for [`EmsTable::write_coefficient`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Text,
+    Latex,
+    Html,
+}
+
 /// Rows from the Residual up: decreasing number of subscripts, then canonical order.
 fn display_order(terms: &[Term]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..terms.len()).collect();
@@ -439,51 +507,6 @@ fn subscript_label(design: &Design, t: &Term) -> String {
     }
 }
 
-/// Finds the combination of mean squares whose expectation is E(MS_T) without T's own
-/// component, by back-substitution up the term lattice: the EMS of U contains only terms
-/// that contain U, and every coefficient of σ²(V) is 0 or the same product k_V, so the
-/// weights are integers.
-fn synthesize_test(
-    ti: usize,
-    terms: &[Term],
-    ems: &[Vec<EmsEntry>],
-    residual: usize,
-    residual_df_zero: bool,
-) -> Test {
-    if ti == residual {
-        return residual_test();
-    }
-    let mut target = vec![0i64; terms.len()];
-    for e in &ems[ti] {
-        if e.component != ti {
-            target[e.component] = 1;
-        }
-    }
-    let mut order: Vec<usize> = (0..terms.len()).collect();
-    order.sort_by_key(|&u| (terms[u].subscripts.len(), u));
-    let mut weights = vec![0i64; terms.len()];
-    for &u in &order {
-        let w = target[u];
-        if w == 0 {
-            continue;
-        }
-        if !terms[u].random {
-            return fixed_effect_test(u);
-        }
-        weights[u] = w;
-        for e in &ems[u] {
-            target[e.component] -= w;
-        }
-    }
-    let denominator: Combination = weights
-        .iter()
-        .enumerate()
-        .filter(|(_, w)| **w != 0)
-        .map(|(v, w)| (v, *w))
-        .collect();
-    test_from_denominator(ti, denominator, residual, residual_df_zero)
-}
-
 /// A test with no denominator, for a reason.
 fn no_test(reason: NoTest) -> Test {
     Test {
@@ -513,20 +536,20 @@ fn test_from_denominator(
     if residual_df_zero && denominator.iter().any(|&(v, _)| v == residual) {
         return no_test(NoTest::ZeroDf { term: residual });
     }
-    let exact = denominator.len() == 1 && denominator[0].1 == 1;
+    let exact = denominator.len() == 1 && denominator[0].1 == Ratio::ONE;
     let (f2_numerator, f2_denominator) = if exact {
         (Vec::new(), Vec::new())
     } else {
-        let mut num = vec![(ti, 1)];
+        let mut num = vec![(ti, Ratio::ONE)];
         num.extend(
             denominator
                 .iter()
-                .filter(|(_, w)| *w < 0)
-                .map(|&(v, w)| (v, -w)),
+                .filter(|(_, w)| w.is_negative())
+                .map(|&(v, w)| (v, w.abs())),
         );
         let den = denominator
             .iter()
-            .filter(|(_, w)| *w > 0)
+            .filter(|(_, w)| *w > Ratio::ZERO)
             .copied()
             .collect();
         (num, den)
@@ -551,20 +574,12 @@ impl EmsTable {
 
     /// Degrees of freedom of row `t`.
     pub fn df(&self, t: usize) -> Option<u64> {
-        if t == self.residual() {
-            self.design.residual_df()
-        } else {
-            self.design.df(&self.terms[t])
-        }
+        self.design.row_df(t)
     }
 
     /// Symbolic degrees of freedom of row `t`.
     pub fn df_symbolic(&self, t: usize) -> String {
-        if t == self.residual() {
-            self.design.residual_df_symbolic()
-        } else {
-            self.design.df_symbolic(&self.terms[t])
-        }
+        self.design.row_df_symbolic(t)
     }
 
     /// Whether component `u` is a variance (random) or a fixed effect's φ.
@@ -572,112 +587,122 @@ impl EmsTable {
         self.terms[u].random
     }
 
+    /// A coefficient in one notation, appended to `out`: text (`b n`, with a space after
+    /// unless it is 1), LaTeX (`bn`) or HTML (`<i>bn</i>`).
+    fn write_coefficient(&self, c: &Coefficient, style: Style, out: &mut String) {
+        let Some(m) = c.as_product() else {
+            match style {
+                Style::Text => {
+                    let text = c.symbolic(&self.design);
+                    if text != "1" {
+                        out.push_str(&text);
+                        out.push(' ');
+                    }
+                }
+                Style::Latex => out.push_str(&c.latex(&self.design)),
+                Style::Html => out.push_str(&c.html(&self.design)),
+            }
+            return;
+        };
+        if m.0.is_empty() {
+            return;
+        }
+        let l = &self.labels;
+        match style {
+            Style::Text => {
+                for c in m.0.iter() {
+                    out.push_str(&l.symbol[c]);
+                    out.push(' ');
+                }
+            }
+            Style::Latex => m.0.iter().for_each(|c| out.push_str(&l.symbol_latex[c])),
+            Style::Html => {
+                out.push_str("<i>");
+                for (k, c) in m.0.iter().enumerate() {
+                    if k > 0 && !l.single_char {
+                        out.push('·');
+                    }
+                    out.push_str(&l.symbol[c]);
+                }
+                out.push_str("</i>");
+            }
+        }
+    }
+
+    fn write_ems(&self, t: usize, style: Style) -> String {
+        let labels = match style {
+            Style::Text => &self.labels.component_text,
+            Style::Latex => &self.labels.component_latex,
+            Style::Html => &self.labels.component_html,
+        };
+        let mut out = String::with_capacity(self.ems[t].len() * 16);
+        for (k, e) in self.ems[t].iter().enumerate() {
+            if k > 0 {
+                out.push_str(" + ");
+            }
+            self.write_coefficient(&e.coefficient, style, &mut out);
+            out.push_str(&labels[e.component]);
+        }
+        out
+    }
+
     /// The EMS of term `t` as text: `σ² + n σ²(A:B) + b n φ(A)`.
     pub fn ems_text(&self, t: usize) -> String {
-        self.ems[t]
-            .iter()
-            .map(|e| {
-                let c = e.coefficient.symbolic(&self.design);
-                let comp = self.component_text(e.component);
-                if c == "1" {
-                    comp
-                } else {
-                    format!("{c} {comp}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" + ")
+        self.write_ems(t, Style::Text)
     }
 
     /// The EMS of term `t` with numeric coefficients: `σ² + 2 σ²(A:B) + 8 φ(A)`.
     pub fn ems_numeric_text(&self, t: usize) -> Option<String> {
-        let mut parts = Vec::new();
-        for e in &self.ems[t] {
+        let mut out = String::with_capacity(self.ems[t].len() * 16);
+        for (k, e) in self.ems[t].iter().enumerate() {
+            if k > 0 {
+                out.push_str(" + ");
+            }
             let c = e.coefficient.value(&self.design)?;
-            let comp = self.component_text(e.component);
-            parts.push(if c == 1 { comp } else { format!("{c} {comp}") });
+            if c != Ratio::ONE {
+                out.push_str(&c.to_string());
+                out.push(' ');
+            }
+            out.push_str(&self.labels.component_text[e.component]);
         }
-        Some(parts.join(" + "))
+        Some(out)
     }
 
     /// `σ²` for the Residual, `σ²(B)` for a random term, `φ(A)` for a fixed one.
     pub fn component_text(&self, u: usize) -> String {
-        if u == self.residual() {
-            "σ²".to_string()
-        } else if self.terms[u].random {
-            format!("σ²({})", self.terms[u].name)
-        } else {
-            format!("φ({})", self.terms[u].name)
-        }
+        self.labels.component_text[u].clone()
     }
 
     /// LaTeX label of a term from its factors' symbols: `S(B)`, `AB`, `AC(B)`.
     pub fn term_latex(&self, u: usize) -> String {
-        let t = &self.terms[u];
-        let sym = |c: usize| symbolic::latex_symbol(&self.design.symbol_of(c).to_uppercase());
-        let live: String = t.live.iter().map(sym).collect();
-        if t.dead.is_empty() {
-            live
-        } else {
-            format!("{live}({})", t.dead.iter().map(sym).collect::<String>())
-        }
+        self.labels.term_latex[u].clone()
     }
 
     /// LaTeX of a component: `\sigma^2`, `\sigma^2_{S(B)}`, `\phi_{A}`.
     pub fn component_latex(&self, u: usize) -> String {
-        if u == self.residual() {
-            "\\sigma^2".to_string()
-        } else if self.terms[u].random {
-            format!("\\sigma^2_{{{}}}", self.term_latex(u))
-        } else {
-            format!("\\phi_{{{}}}", self.term_latex(u))
-        }
+        self.labels.component_latex[u].clone()
     }
 
     /// The EMS of term `t` in LaTeX: `\sigma^2 + n\sigma^2_{S(B)} + sn\sigma^2_{B}`.
     pub fn ems_latex(&self, t: usize) -> String {
-        self.ems[t]
-            .iter()
-            .map(|e| {
-                format!(
-                    "{}{}",
-                    e.coefficient.latex(&self.design),
-                    self.component_latex(e.component)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" + ")
+        self.write_ems(t, Style::Latex)
     }
 
     /// The EMS of term `t` in HTML.
     pub fn ems_html(&self, t: usize) -> String {
-        self.ems[t]
-            .iter()
-            .map(|e| {
-                let c = e.coefficient.html(&self.design);
-                format!("{c}{}", self.component_html(e.component))
-            })
-            .collect::<Vec<_>>()
-            .join(" + ")
+        self.write_ems(t, Style::Html)
     }
 
     pub fn component_html(&self, u: usize) -> String {
-        let name = html_escape(&self.terms[u].name);
-        if u == self.residual() {
-            "σ<sup>2</sup>".to_string()
-        } else if self.terms[u].random {
-            format!("σ<sup>2</sup><sub>{name}</sub>")
-        } else {
-            format!("φ<sub>{name}</sub>")
-        }
+        self.labels.component_html[u].clone()
     }
 
-    /// The EMS entry of component `u` in term `t`'s EMS, if present.
-    pub fn coefficient(&self, t: usize, u: usize) -> Option<Monomial> {
+    /// The coefficient of component `u` in term `t`'s EMS, if present.
+    pub fn coefficient(&self, t: usize, u: usize) -> Option<&Coefficient> {
         self.ems[t]
             .iter()
             .find(|e| e.component == u)
-            .map(|e| e.coefficient)
+            .map(|e| &e.coefficient)
     }
 
     /// The estimator of component `u`, if `u` is random.
@@ -686,17 +711,17 @@ impl EmsTable {
     }
 
     /// A combination of mean squares as text: `MS(A:B) + MS(A:C) - MS(A:B:C)`.
-    pub fn combination_text(&self, comb: &[(usize, i64)]) -> String {
+    pub fn combination_text(&self, comb: &[(usize, Ratio)]) -> String {
         combination_string(comb, |v| format!("MS({})", self.terms[v].name))
     }
 
     /// A combination of mean squares in LaTeX: `\mathrm{MS}_{AB} + \mathrm{MS}_{AC} - \mathrm{MS}_{ABC}`.
-    pub fn combination_latex(&self, comb: &[(usize, i64)]) -> String {
+    pub fn combination_latex(&self, comb: &[(usize, Ratio)]) -> String {
         combination_string(comb, |v| {
             if v == self.residual() {
                 "\\mathrm{MS}_{E}".to_string()
             } else {
-                format!("\\mathrm{{MS}}_{{{}}}", self.term_latex(v))
+                format!("\\mathrm{{MS}}_{{{}}}", self.labels.term_latex[v])
             }
         })
     }
@@ -712,7 +737,7 @@ impl EmsTable {
         };
         if div == "1" {
             comb
-        } else if e.combination.len() == 1 && e.combination[0].1 == 1 {
+        } else if e.combination.len() == 1 && e.combination[0].1 == Ratio::ONE {
             format!("{comb} / {div}")
         } else {
             format!("({comb}) / {div}")
@@ -730,7 +755,7 @@ impl EmsTable {
         };
         if div.is_empty() {
             comb
-        } else if e.combination.len() == 1 && e.combination[0].1 == 1 {
+        } else if e.combination.len() == 1 && e.combination[0].1 == Ratio::ONE {
             format!("{comb}/{div}")
         } else {
             format!("({comb})/{div}")
@@ -748,7 +773,7 @@ impl EmsTable {
             .map(|(ui, u)| {
                 let contains = u.subscripts.is_superset(term.subscripts);
                 let cells: Vec<(usize, Cell, CellValue)> = (0..ncol)
-                    .filter(|c| !term.live.contains(*c))
+                    .filter(|c| contains && !term.live.contains(*c))
                     .map(|c| {
                         let cell = self.table.rows[ui].cells[c];
                         (c, cell, cell.value(u.random, self.model))
@@ -780,22 +805,22 @@ impl EmsTable {
     }
 }
 
-/// `a + b - 2 c` from weighted items.
-pub fn combination_string(comb: &[(usize, i64)], item: impl Fn(usize) -> String) -> String {
+/// `a + b - 2 c - 1/2 d` from weighted items.
+pub fn combination_string(comb: &[(usize, Ratio)], item: impl Fn(usize) -> String) -> String {
     let mut s = String::new();
     for (k, &(v, w)) in comb.iter().enumerate() {
-        let mag = w.unsigned_abs();
-        let body = if mag == 1 {
+        let mag = w.abs();
+        let body = if mag == Ratio::ONE {
             item(v)
         } else {
             format!("{mag} {}", item(v))
         };
         if k == 0 {
-            if w < 0 {
+            if w.is_negative() {
                 s.push('-');
             }
         } else {
-            s.push_str(if w < 0 { " - " } else { " + " });
+            s.push_str(if w.is_negative() { " - " } else { " + " });
         }
         s.push_str(&body);
     }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::precision::{self, Estimated, NotEstimated, Precision, Quantity};
+use super::precision::{self, Estimated, Estimators, NotEstimated, Precision, Quantity};
 use super::{
     Adjustment, LevelSet, MeanEstimate, MeanMethod, Means, MeansNote, PairInput, TermMeans,
     compare, t_interval,
@@ -29,10 +29,11 @@ pub fn evaluate_precision(
     moments: &MomentFit,
     precision: &Precision,
 ) -> Vec<Estimated> {
+    let estimators = Estimators::new(&moments.system);
     precision
         .rows
         .iter()
-        .map(|r| precision::estimate(table, &moments.system, moments.model, r.over, r.quantity))
+        .map(|r| precision::estimate(table, &estimators, moments.model, r.over, r.quantity))
         .collect()
 }
 
@@ -80,10 +81,17 @@ pub fn balanced_means(
                 + c.offset
         })
     });
+    let estimators = Estimators::new(&input.moments.system);
     let grand_row = input.precision.find(Subscripts::EMPTY, Quantity::Mean);
     let grand_mean = grand.map(|mean| {
-        let e = grand_row.map(|r| &input.estimates[r]);
-        let (se, df) = (e.and_then(|e| e.se), e.and_then(|e| e.df));
+        let e = variance(
+            input,
+            &estimators,
+            grand_row,
+            Subscripts::EMPTY,
+            Quantity::Mean,
+        );
+        let (se, df) = (e.se, e.df);
         MeanEstimate {
             term: String::new(),
             levels: LevelSet(Vec::new()),
@@ -104,7 +112,7 @@ pub fn balanced_means(
     match cells {
         Some(c) => {
             for u in fixed {
-                terms.push(term_means(input, c, u, &mut notes));
+                terms.push(term_means(input, &estimators, c, u, &mut notes));
             }
         }
         None if !fixed.is_empty() => notes.push(MeansNote::NoLevelMeans),
@@ -144,8 +152,24 @@ fn label(labels: &[Vec<String>], f: usize, code: u32) -> String {
         .unwrap_or_else(|| code.to_string())
 }
 
+/// The estimated variance of a precision row, or computed for a quantity the table does
+/// not list.
+fn variance(
+    input: &BalancedInput<'_>,
+    estimators: &Estimators,
+    row: Option<usize>,
+    over: Subscripts,
+    quantity: Quantity,
+) -> Estimated {
+    match row.and_then(|r| input.estimates.get(r)) {
+        Some(e) => e.clone(),
+        None => precision::estimate(input.table, estimators, input.moments.model, over, quantity),
+    }
+}
+
 fn term_means(
     input: &BalancedInput<'_>,
+    estimators: &Estimators,
     c: &CellSource<'_>,
     u: usize,
     notes: &mut Vec<MeansNote>,
@@ -159,8 +183,8 @@ fn term_means(
     let values = c.cells.marginal_means(&keep);
     let codes = combinations(&c.cells.radix, &keep);
     let mean_row = input.precision.find(over, Quantity::Mean);
-    let e = mean_row.map(|r| &input.estimates[r]);
-    let (se, df) = (e.and_then(|e| e.se), e.and_then(|e| e.df));
+    let e = variance(input, estimators, mean_row, over, Quantity::Mean);
+    let (se, df) = (e.se, e.df);
     let means: Vec<MeanEstimate> = codes
         .iter()
         .zip(&values)
@@ -201,7 +225,7 @@ fn term_means(
             letters: Vec::new(),
         };
     }
-    let pairs = pair_inputs(input, over, &codes, &means);
+    let pairs = pair_inputs(input, estimators, over, &codes, &means);
     let synthetic = pairs.iter().any(|p| p.synthetic);
     let (comparisons, family, letters, tukey_undefined) =
         compare(means.len(), pairs, input.adjustment, input.alpha);
@@ -229,6 +253,7 @@ fn term_means(
 /// its pattern, or computed for a pattern the table does not list.
 fn pair_inputs(
     input: &BalancedInput<'_>,
+    estimators: &Estimators,
     over: Subscripts,
     codes: &[Vec<u32>],
     means: &[MeanEstimate],
@@ -245,13 +270,7 @@ fn pair_inputs(
             let e = match row {
                 Some(r) => &input.estimates[r],
                 None => extra.entry(differ).or_insert_with(|| {
-                    precision::estimate(
-                        table,
-                        &input.moments.system,
-                        input.moments.model,
-                        over,
-                        quantity,
-                    )
+                    precision::estimate(table, estimators, input.moments.model, over, quantity)
                 }),
             };
             pairs.push(PairInput {

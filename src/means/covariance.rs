@@ -45,6 +45,9 @@ pub struct Covariances {
     pub rows: Vec<CovarianceRow>,
     /// More patterns than [`MAX_COVARIANCE_ROWS`] exist: the rest are not listed.
     pub truncated: bool,
+    /// The design has this many rows in its EMS table, more than
+    /// [`super::precision::MAX_PRECISION_TERMS`]: no patterns are listed.
+    pub too_many_terms: Option<usize>,
     /// The rows at component estimates ([`Covariances::evaluate`]; empty until then).
     pub estimates: Vec<CovarianceEstimate>,
 }
@@ -143,6 +146,15 @@ fn row(table: &EmsTable, model: Model, same: Option<Subscripts>) -> CovarianceRo
 
 /// The covariance of two observations for every pattern of shared levels, in `model`.
 pub fn covariances(table: &EmsTable, model: Model) -> Covariances {
+    if table.terms.len() > super::precision::MAX_PRECISION_TERMS {
+        return Covariances {
+            model,
+            rows: Vec::new(),
+            truncated: false,
+            too_many_terms: Some(table.terms.len()),
+            estimates: Vec::new(),
+        };
+    }
     let mut rows = vec![row(table, model, None)];
     let mut truncated = false;
     // Two observations with the same levels of every factor exist only with replicates.
@@ -168,6 +180,7 @@ pub fn covariances(table: &EmsTable, model: Model) -> Covariances {
         model,
         rows,
         truncated,
+        too_many_terms: None,
         estimates: Vec::new(),
     }
 }

@@ -361,6 +361,7 @@ fn weighted(design: &Design, w: &Poly, item: &Item) -> (bool, String, String) {
 pub(crate) fn sum_over(
     design: &Design,
     constant: i64,
+    scale: i64,
     items: &[(Poly, Item)],
     den: Subscripts,
 ) -> (String, String) {
@@ -389,8 +390,12 @@ pub(crate) fn sum_over(
     } else {
         (format!("{constant} "), constant.to_string())
     };
-    let den_syms: Vec<&str> = den.iter().map(|i| design.symbol_of(i)).collect();
-    let body = if items.len() > 1 && (constant != 1 || !den.is_empty()) {
+    let mut den_syms: Vec<&str> = den.iter().map(|i| design.symbol_of(i)).collect();
+    let scale_text = scale.to_string();
+    if scale != 1 {
+        den_syms.insert(0, &scale_text);
+    }
+    let body = if items.len() > 1 && (constant != 1 || !den_syms.is_empty()) {
         format!("({text})")
     } else {
         text
@@ -405,10 +410,16 @@ pub(crate) fn sum_over(
     } else {
         format!("{clatex}{latex}")
     };
-    let latex = if den.is_empty() {
+    let latex = if den_syms.is_empty() {
         latex_num
     } else {
-        format!("\\frac{{{latex_num}}}{{{}}}", latex_product(&den_syms))
+        let syms: Vec<&str> = den.iter().map(|i| design.symbol_of(i)).collect();
+        let scale = if scale == 1 {
+            String::new()
+        } else {
+            scale_text.clone()
+        };
+        format!("\\frac{{{latex_num}}}{{{scale}{}}}", latex_product(&syms))
     };
     (text, latex)
 }
@@ -507,10 +518,10 @@ mod tests {
             ),
         ];
         let all = Subscripts::single(0).with(1).with(2);
-        let (text, latex) = sum_over(&d, 1, &items, all);
+        let (text, latex) = sum_over(&d, 1, 1, &items, all);
         assert_eq!(text, "(MS(B) + (a-1) MS(A:B)) / (a b n)");
         assert_eq!(latex, "\\frac{B + (a-1)AB}{abn}");
-        let (text, _) = sum_over(&d, 2, &items[..1], Subscripts::single(2));
+        let (text, _) = sum_over(&d, 2, 1, &items[..1], Subscripts::single(2));
         assert_eq!(text, "2 MS(B) / n");
     }
 

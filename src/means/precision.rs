@@ -30,7 +30,7 @@ use std::collections::HashMap;
 
 use super::poly::{Fraction, Item, Poly, sum_of_fractions, sum_over};
 use crate::design::{Design, Kind, Subscripts};
-use crate::ems::{EmsTable, Model, Monomial};
+use crate::ems::{EmsTable, Model, Monomial, Ratio};
 use crate::moments::intervals::{self, MsTerm};
 use crate::moments::{System, Weights};
 
@@ -38,6 +38,12 @@ use crate::moments::{System, Weights};
 /// many factors (a term of k crossed factors has 2^k − 1 kinds of differences); the
 /// comparisons compute the others when they need them.
 pub const MAX_LISTED_DIFFERENCE_FACTORS: usize = 4;
+
+/// The precision table is derived for designs of at most this many rows of the EMS table
+/// (7 crossed factors give 128): each row's variance involves every random term, so the
+/// table grows with the square of the terms and stops being readable long before. The
+/// means of larger designs are still estimated ([`estimate`]), without a symbolic form.
+pub const MAX_PRECISION_TERMS: usize = 128;
 
 /// What a precision row is the variance of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,10 +60,13 @@ pub enum Quantity {
 pub type ComponentForm = Vec<(usize, Fraction)>;
 
 /// The variance as a combination of mean squares:
-/// `constant × Σ weight × MS(term) / Π divisor`.
+/// `constant × Σ weight × MS(term) / (scale × Π divisor)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MsForm {
     pub constant: i64,
+    /// An integer divisor besides the symbols (1 unless a weight of an estimator is a
+    /// fraction).
+    pub scale: i64,
     /// (row of the EMS table, polynomial weight), in term order.
     pub weights: Vec<(usize, Poly)>,
     pub divisor: Subscripts,
@@ -66,7 +75,7 @@ pub struct MsForm {
 impl MsForm {
     /// The weights as numbers (`constant × weight / Π divisor`), when the design is sized.
     pub fn numeric(&self, design: &Design) -> Option<Weights> {
-        let den = design.cells(self.divisor)? as f64;
+        let den = design.cells(self.divisor)? as f64 * self.scale as f64;
         self.weights
             .iter()
             .map(|(v, p)| Some((*v, self.constant as f64 * p.eval(design)? / den)))
@@ -80,6 +89,8 @@ pub enum NoMsForm {
     /// A component it needs has no method-of-moments estimator (its test has no
     /// denominator).
     NoEstimator { component: usize },
+    /// The exact weights do not fit in 64-bit integers.
+    Overflow,
 }
 
 /// One row of the precision table.
@@ -102,6 +113,8 @@ pub enum PrecisionNote {
     /// The differences of the means of a fixed term of `factors` factors are not listed
     /// (more than [`MAX_LISTED_DIFFERENCE_FACTORS`]).
     DifferencesNotListed { term: usize, factors: usize },
+    /// The design has more rows than [`MAX_PRECISION_TERMS`]: no table.
+    TooManyTerms { terms: usize, limit: usize },
 }
 
 /// The precision table of a design: the grand mean, the mean of every term's level
@@ -228,7 +241,9 @@ pub fn components(
 }
 
 /// The variance in mean squares: every component replaced by its estimator in the
-/// table's model, over the product of all level counts, common factors cancelled.
+/// table's model, over the product of all level counts, common factors cancelled. An
+/// estimator with fractional weights (a mean square that absorbs dropped terms) brings the
+/// least common denominator of its weights into the divisor.
 fn mean_squares(
     table: &EmsTable,
     over: Subscripts,
@@ -236,20 +251,44 @@ fn mean_squares(
 ) -> Result<MsForm, NoMsForm> {
     let d = &table.design;
     let all = Subscripts((1u64 << (d.n_factors() + 1)) - 1);
-    let mut weights: Vec<Poly> = vec![Poly::default(); table.terms.len()];
-    for (u, num, den) in raw_components(table, table.model, over, quantity) {
-        let e = table
-            .estimator(u)
-            .ok_or(NoMsForm::NoEstimator { component: u })?;
-        let k = e.divisor.0;
-        if !k.intersection(den).is_empty() {
+    let raw = raw_components(table, table.model, over, quantity);
+    let mut by_component: Vec<Option<&crate::ems::Estimator>> = vec![None; table.terms.len()];
+    for e in &table.estimators {
+        if let Some(slot) = by_component.get_mut(e.component) {
+            *slot = Some(e);
+        }
+    }
+    let mut estimators = Vec::with_capacity(raw.len());
+    let mut scale: i64 = 1;
+    for (u, _, den) in &raw {
+        let e = by_component
+            .get(*u)
+            .copied()
+            .flatten()
+            .ok_or(NoMsForm::NoEstimator { component: *u })?;
+        if !e.divisor.0.intersection(*den).is_empty() {
             // Not the subscript rules' divisor: no multilinear form (cannot happen for
             // the tables `ems::derive` builds).
-            return Err(NoMsForm::NoEstimator { component: u });
+            return Err(NoMsForm::NoEstimator { component: *u });
         }
-        let num = num.times_symbols(all.minus(den.union(k)));
+        for &(_, w) in &e.combination {
+            let q = w.denom();
+            scale = scale
+                .checked_mul(q / super::poly::gcd(scale, q).max(1))
+                .ok_or(NoMsForm::Overflow)?;
+        }
+        estimators.push(e);
+    }
+    let mut weights: Vec<Poly> = vec![Poly::default(); table.terms.len()];
+    for ((_, num, den), e) in raw.iter().zip(estimators) {
+        let num = num.times_symbols(all.minus(den.union(e.divisor.0)));
         for &(v, w) in &e.combination {
-            weights[v].add(&num.scale(w));
+            // w × scale is an integer: scale is a multiple of every weight's denominator.
+            let k = w
+                .numer()
+                .checked_mul(scale / w.denom().max(1))
+                .ok_or(NoMsForm::Overflow)?;
+            weights[v].add(&num.scale(k));
         }
     }
     let weights: Vec<(usize, Poly)> = weights
@@ -262,15 +301,18 @@ fn mean_squares(
         .map(|(_, p)| p.common_symbols())
         .reduce(|a, b| a.intersection(b))
         .unwrap_or(Subscripts::EMPTY);
-    let constant = weights
+    let content = weights
         .iter()
         .fold(0, |g, (_, p)| super::poly::gcd(g, p.content()))
         .max(1);
+    // constant / scale, in lowest terms.
+    let g = super::poly::gcd(content, scale).max(1);
     Ok(MsForm {
-        constant,
+        constant: content / g,
+        scale: scale / g,
         weights: weights
             .into_iter()
-            .map(|(v, p)| (v, p.divide_symbols(common).divide(constant)))
+            .map(|(v, p)| (v, p.divide_symbols(common).divide(content)))
             .collect(),
         divisor: all.minus(common),
     })
@@ -343,6 +385,15 @@ pub fn pattern_of(design: &Design, over: Subscripts, a: &[u32], b: &[u32]) -> Su
 /// of two such means.
 pub fn derive(table: &EmsTable) -> Precision {
     let d = &table.design;
+    if table.terms.len() > MAX_PRECISION_TERMS {
+        return Precision {
+            rows: Vec::new(),
+            notes: vec![PrecisionNote::TooManyTerms {
+                terms: table.terms.len(),
+                limit: MAX_PRECISION_TERMS,
+            }],
+        };
+    }
     let mut rows = vec![row(table, Subscripts::EMPTY, None, Quantity::Mean)];
     let mut notes = Vec::new();
     for (u, t) in table.terms.iter().enumerate().take(table.residual()) {
@@ -392,17 +443,42 @@ pub struct Estimated {
     pub synthetic: bool,
 }
 
+/// The estimator of every random component in a (possibly reduced) system of mean
+/// squares, found once for all the variances that need them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimators {
+    system: System,
+    /// By row: the estimator's weights, or `None` (no estimator, or a fixed row).
+    weights: Vec<Option<Weights>>,
+}
+
+impl Estimators {
+    pub fn new(system: &System) -> Estimators {
+        Estimators {
+            system: system.clone(),
+            weights: (0..system.rows.len())
+                .map(|u| {
+                    (system.rows[u].random && system.rows[u].pooled_into.is_none())
+                        .then(|| system.estimator(u).ok().map(|(w, _)| w))
+                        .flatten()
+                })
+                .collect(),
+        }
+    }
+}
+
 /// The variance of a quantity estimated from a (possibly reduced, `--negative pool`)
 /// system of mean squares in `model`: each component replaced by its estimator in that
 /// system (a pooled component is 0), the combination of mean squares evaluated, with its
 /// Cochran–Satterthwaite df.
 pub fn estimate(
     table: &EmsTable,
-    system: &System,
+    estimators: &Estimators,
     model: Model,
     over: Subscripts,
     quantity: Quantity,
 ) -> Estimated {
+    let system = &estimators.system;
     let d = &table.design;
     let failed = |problem| Estimated {
         weights: Vec::new(),
@@ -421,10 +497,10 @@ pub fn estimate(
             return failed(NotEstimated::Unsized);
         };
         let coef = n / k as f64;
-        let Ok((comb, _)) = system.estimator(u) else {
+        let Some(comb) = estimators.weights.get(u).and_then(Option::as_ref) else {
             return failed(NotEstimated::NoEstimator { component: u });
         };
-        for (v, w) in comb {
+        for &(v, w) in comb {
             *acc.entry(v).or_insert(0.0) += coef * w;
         }
     }
@@ -456,7 +532,7 @@ pub fn estimate(
 fn ms_item(table: &EmsTable, v: usize) -> Item {
     Item {
         text: format!("MS({})", table.terms[v].name),
-        latex: table.combination_latex(&[(v, 1)]),
+        latex: table.combination_latex(&[(v, Ratio::ONE)]),
     }
 }
 
@@ -485,7 +561,13 @@ impl MsForm {
             .iter()
             .map(|(v, p)| (p.clone(), ms_item(table, *v)))
             .collect();
-        sum_over(&table.design, self.constant, &items, self.divisor)
+        sum_over(
+            &table.design,
+            self.constant,
+            self.scale,
+            &items,
+            self.divisor,
+        )
     }
 
     /// Each weight as text: `(m-1)/(m w n)`.
@@ -500,14 +582,22 @@ impl MsForm {
         let (num, _) = sum_over(
             &table.design,
             self.constant,
+            1,
             &[(p.clone(), one)],
             Subscripts::EMPTY,
         );
         let num = num.strip_suffix(" 1").unwrap_or(&num).to_string();
-        let den = Monomial(self.divisor).symbolic(&table.design);
-        if self.divisor.is_empty() {
+        let mut den = Monomial(self.divisor).symbolic(&table.design);
+        if self.scale != 1 {
+            den = if self.divisor.is_empty() {
+                self.scale.to_string()
+            } else {
+                format!("{} {den}", self.scale)
+            };
+        }
+        if self.divisor.is_empty() && self.scale == 1 {
             num
-        } else if self.divisor.len() == 1 {
+        } else if self.divisor.len() + usize::from(self.scale != 1) == 1 {
             format!("{num}/{den}")
         } else {
             format!("{num}/({den})")

@@ -58,10 +58,17 @@ impl System {
                 ms: anova.rows[t].ms,
                 ss: anova.rows[t].ss,
                 random: term.random,
-                size: term.subscripts.len(),
+                // The number of subscripts, then the term-list position
+                // ([`crate::Design::rank`]): a row that absorbs a dropped term may hold
+                // components of rows of its own size later in the term list.
+                size: {
+                    let (len, position) = d.rank(t);
+                    let n = table.terms.len();
+                    len.min(d.n_factors() + 1).saturating_mul(n + 1) + position.min(n)
+                },
                 ems: table.ems[t]
                     .iter()
-                    .map(|e| (e.component, e.coefficient.value(d).unwrap_or(0) as f64))
+                    .map(|e| (e.component, e.coefficient.to_f64(d).unwrap_or(0.0)))
                     .collect(),
                 pooled_into: None,
                 absorbed: Vec::new(),

@@ -57,7 +57,7 @@ pub use solve::{Solution, SolveSpec, Vary, solve};
 
 use crate::design::{Design, Kind, Subscripts, Term};
 use crate::dist;
-use crate::ems::{EmsTable, Model, NoTest, TestKind};
+use crate::ems::{Coefficient, EmsTable, Model, NoTest, TestKind};
 use crate::simulate::{SimError, SimSpec};
 
 /// What is wrong with a power request.
@@ -263,6 +263,8 @@ pub struct Sizes {
     pub levels: Vec<u64>,
     /// Terms pooled into the Residual (their df join it).
     pooled: Vec<Term>,
+    /// Terms absorbed by a kept term (row index): their df join its row.
+    absorbed: Vec<(Term, usize)>,
     residual: Term,
 }
 
@@ -274,12 +276,36 @@ impl Sizes {
         Sizes {
             levels,
             pooled: design.pooled.clone(),
+            absorbed: design
+                .absorbed
+                .iter()
+                .map(|a| (a.term.clone(), a.into))
+                .collect(),
             residual: design.residual(),
         }
     }
 
     fn product(&self, set: Subscripts) -> f64 {
         set.iter().map(|i| self.levels[i] as f64).product()
+    }
+
+    /// A coefficient at these level counts: its product of levels, times its share of
+    /// an absorbing row's df when it has one.
+    fn coefficient(&self, c: &Coefficient) -> f64 {
+        let k = self.product(c.product.0);
+        match &c.share {
+            None => k,
+            Some(share) => {
+                let level = |s: usize| i128::from(self.levels[s]);
+                match (
+                    share.numerator.eval_at(level),
+                    share.denominator.eval_at(level),
+                ) {
+                    (Some(n), Some(d)) if d != 0 => k * n as f64 / d as f64,
+                    _ => f64::NAN,
+                }
+            }
+        }
     }
 
     fn term_df(&self, term: &Term) -> f64 {
@@ -297,6 +323,12 @@ impl Sizes {
             self.term_df(&self.residual) + self.pooled.iter().map(|p| self.term_df(p)).sum::<f64>()
         } else {
             self.term_df(&table.terms[t])
+                + self
+                    .absorbed
+                    .iter()
+                    .filter(|(_, into)| *into == t)
+                    .map(|(a, _)| self.term_df(a))
+                    .sum::<f64>()
         }
     }
 }
@@ -341,7 +373,7 @@ fn expected_ms(table: &EmsTable, spec: &PowerSpec, sizes: &Sizes, u: usize, scal
     table.ems[u]
         .iter()
         .map(|e| {
-            let k = sizes.product(e.coefficient.0);
+            let k = sizes.coefficient(&e.coefficient);
             let v = e.component;
             let value = if !table.terms[v].random {
                 let df = sizes.df(table, v);
@@ -403,7 +435,7 @@ pub fn power_row(
         .iter()
         .map(|&(v, w)| {
             (
-                w as f64 * expected_ms(table, spec, sizes, v, scale),
+                w.to_f64() * expected_ms(table, spec, sizes, v, scale),
                 sizes.df(table, v),
             )
         })
@@ -427,7 +459,9 @@ pub fn power_row(
         _ => Distribution::Satterthwaite { fixed },
     };
     row.power = Some(if fixed {
-        let k = table.coefficient(t, t).map_or(0.0, |m| sizes.product(m.0));
+        let k = table
+            .coefficient(t, t)
+            .map_or(0.0, |c| sizes.coefficient(c));
         let lambda = k * scale * scale * spec.sum_of_squares(t) / ems_den;
         row.noncentrality = Some(lambda);
         dist::ncf_sf(critical, df_num, df_den, lambda)

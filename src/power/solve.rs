@@ -2,7 +2,9 @@
 //! one term's test reaches a target power, and the power curve over the sizes.
 //!
 //! The EMS table's structure (which components, which denominators) does not depend on
-//! the level counts, so it is derived once and evaluated at every size; the search is a
+//! the level counts, so it is derived once and evaluated at every size (except where a
+//! mean square absorbs a dropped term: its shares are fractions of the level counts, and
+//! the table is derived again at each size); the search is a
 //! scan from 2 upward, which is exact whether or not the power grows monotonically.
 
 use super::{PowerError, PowerSpec, Sizes, power_row};
@@ -60,12 +62,26 @@ pub fn power_at_sizes(
     sizes
         .map(|n| {
             at.levels[index] = u64::from(n);
-            let p = power_row(table, spec, &at, term, 1.0)
-                .power
-                .unwrap_or(f64::NAN);
-            (n, p)
+            let p = if table.design.absorbed.is_empty() {
+                power_row(table, spec, &at, term, 1.0).power
+            } else {
+                // A mean square that absorbs a dropped term has coefficients, and then
+                // denominator weights, that are fractions of the level counts: derive
+                // the table again at this size.
+                resized(table, &at).and_then(|t| power_row(&t, spec, &at, term, 1.0).power)
+            };
+            (n, p.unwrap_or(f64::NAN))
         })
         .collect()
+}
+
+/// The table derived again at other level counts.
+fn resized(table: &EmsTable, at: &Sizes) -> Option<EmsTable> {
+    let nf = table.design.n_factors();
+    let levels: Vec<Option<u32>> = (0..nf).map(|i| u32::try_from(at.levels[i]).ok()).collect();
+    let replicates = u32::try_from(at.levels[nf]).ok();
+    let design = table.design.with_sizes(&levels, replicates).ok()?;
+    Some(crate::ems::derive(&design, table.model))
 }
 
 /// Solves for the smallest size reaching `s.target` (checked to be in (0, 1)).

@@ -323,6 +323,15 @@ fn anova_table(t: &EmsTable, anova: &AnovaTable, a: &MomentFit) -> Table {
             Cell::empty(),
         ]);
     }
+    for (row, into) in &anova.absorbed {
+        notes.push(format!(
+            "{} includes {}, which it absorbs (df {}, SS {}).",
+            anova.rows[*into].term,
+            row.term,
+            row.df,
+            row.ss.map_or("—".to_string(), |s| fmt_sig(s, 7))
+        ));
+    }
     if !anova.pooled.is_empty() {
         notes.push(format!(
             "Residual includes the terms left out of the model: {}.",
@@ -580,6 +589,14 @@ impl<'a> DataJson<'a> {
 }
 
 #[derive(Serialize)]
+pub struct AbsorbedSsJson<'a> {
+    pub term: &'a str,
+    pub into: &'a str,
+    pub df: u64,
+    pub ss: Option<f64>,
+}
+
+#[derive(Serialize)]
 pub struct DfSsJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub term: Option<&'a str>,
@@ -633,6 +650,9 @@ pub struct MomentsJson<'a> {
     pub pure_error: Option<DfSsJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pooled_into_residual: Option<Vec<DfSsJson<'a>>>,
+    /// Dropped terms whose df and SS a kept term's row holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub absorbed: Option<Vec<AbsorbedSsJson<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r_squared: Option<f64>,
     pub pooling: Vec<PoolingJson<'a>>,
@@ -884,6 +904,18 @@ fn moments_json<'a>(a: &'a Analysis, b: &'a Balanced) -> MomentsJson<'a> {
         pure_error: anova.pure_error.as_ref().map(|r| df_ss(r, false)),
         pooled_into_residual: (!anova.pooled.is_empty())
             .then(|| anova.pooled.iter().map(|r| df_ss(r, true)).collect()),
+        absorbed: (!anova.absorbed.is_empty()).then(|| {
+            anova
+                .absorbed
+                .iter()
+                .map(|(r, into)| AbsorbedSsJson {
+                    term: &r.term,
+                    into: &anova.rows[*into].term,
+                    df: r.df,
+                    ss: r.ss,
+                })
+                .collect()
+        }),
         r_squared: anova.r_squared(),
         pooling: m
             .pooling

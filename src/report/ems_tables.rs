@@ -4,7 +4,7 @@ use super::EmsOptions;
 use super::means_tables;
 use super::table::{Align, Cell, Table, html_escape};
 use super::words;
-use crate::ems::{EmsTable, Model, TestKind, latex_symbol};
+use crate::ems::{EmsNote, EmsTable, Model, Ratio, TestKind, latex_symbol};
 
 fn kind_str(t: &EmsTable, u: usize) -> &'static str {
     if t.terms[u].random { "random" } else { "fixed" }
@@ -91,9 +91,29 @@ fn design_table(t: &EmsTable) -> Table {
             .collect::<Vec<_>>()
             .join(", ")
     ));
+    for a in &d.absorbed {
+        let into = &d.terms[a.into].name;
+        let mut note = format!(
+            "Left out of the model: {} is absorbed by {into}, the smallest kept term containing it (as in R's model formulas): MS({into}) pools both, on {} df.",
+            a.term.name,
+            d.row_df(a.into)
+                .map_or_else(|| d.row_df_symbolic(a.into), |v| v.to_string())
+        );
+        if !a.also.is_empty() {
+            note.push_str(&format!(
+                " {} also contains it; {into} comes first in the term list, which decides (as R does).",
+                a.also
+                    .iter()
+                    .map(|&k| d.terms[k].name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ));
+        }
+        tab.notes.push(note);
+    }
     if !d.pooled.is_empty() {
         tab.notes.push(format!(
-            "Left out of the model and pooled into Residual: {}.",
+            "Left out of the model and pooled into Residual (no kept term contains them): {}.",
             d.pooled
                 .iter()
                 .map(|t| t.name.as_str())
@@ -202,6 +222,9 @@ fn ems_table(t: &EmsTable) -> Table {
                 .into(),
         );
     }
+    for n in &t.notes {
+        tab.notes.push(ems_note(t, n));
+    }
     tab.notes.push(format!(
         "{} model.",
         match t.model {
@@ -212,12 +235,42 @@ fn ems_table(t: &EmsTable) -> Table {
     tab
 }
 
+/// The words of a finding of the EMS derivation.
+fn ems_note(t: &EmsTable, note: &EmsNote) -> String {
+    match note {
+        EmsNote::PartialShare { row, components } => {
+            let names = components
+                .iter()
+                .map(|&u| t.component_text(u))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let why = match t.model {
+                Model::Restricted => {
+                    " (in the restricted model a mixed effect sums to zero over a fixed subscript the absorbed term lacks, so it adds nothing to that part)"
+                }
+                Model::Unrestricted => "",
+            };
+            format!(
+                "MS({}) pools the strata of the terms it absorbs; {names} reach only part of them{why}, so their coefficients are the df-weighted share tr(P Z C Z′)/df, not the subscript-table products, and the tests built on MS({}) can differ from the classical split-plot ones (a quasi-F can appear).",
+                t.terms[*row].name, t.terms[*row].name
+            )
+        }
+        EmsNote::NeedsLevels => "A kept term absorbs a dropped one and some coefficients are fractions of the level counts: give every factor's `levels` and `replicates` to get the tests and estimators.".to_string(),
+    }
+}
+
 fn numeric_latex(t: &EmsTable, u: usize) -> String {
     t.ems[u]
         .iter()
         .map(|e| {
-            let v = e.coefficient.value(&t.design).unwrap_or(0);
-            let c = if v == 1 { String::new() } else { v.to_string() };
+            let v = e.coefficient.value(&t.design).unwrap_or(Ratio::ZERO);
+            let c = if v == Ratio::ONE {
+                String::new()
+            } else if v.is_integer() {
+                v.to_string()
+            } else {
+                format!("\tfrac{{{}}}{{{}}}", v.numer(), v.denom())
+            };
             format!("{c}{}", t.component_latex(e.component))
         })
         .collect::<Vec<_>>()
@@ -225,10 +278,10 @@ fn numeric_latex(t: &EmsTable, u: usize) -> String {
 }
 
 /// `MS(A) / MS(A:B)` or `MS(A) / (MS(A:B) + MS(A:C) - MS(A:B:C))`.
-fn ratio_text(t: &EmsTable, num: &[(usize, i64)], den: &[(usize, i64)]) -> String {
-    let wrap = |c: &[(usize, i64)]| {
+fn ratio_text(t: &EmsTable, num: &[(usize, Ratio)], den: &[(usize, Ratio)]) -> String {
+    let wrap = |c: &[(usize, Ratio)]| {
         let s = t.combination_text(c);
-        if c.len() > 1 || c.first().is_some_and(|x| x.1 != 1) {
+        if c.len() > 1 || c.first().is_some_and(|x| x.1 != Ratio::ONE) {
             format!("({s})")
         } else {
             s
@@ -237,10 +290,10 @@ fn ratio_text(t: &EmsTable, num: &[(usize, i64)], den: &[(usize, i64)]) -> Strin
     format!("{} / {}", wrap(num), wrap(den))
 }
 
-fn ratio_latex(t: &EmsTable, num: &[(usize, i64)], den: &[(usize, i64)]) -> String {
-    let wrap = |c: &[(usize, i64)]| {
+fn ratio_latex(t: &EmsTable, num: &[(usize, Ratio)], den: &[(usize, Ratio)]) -> String {
+    let wrap = |c: &[(usize, Ratio)]| {
         let s = t.combination_latex(c);
-        if c.len() > 1 || c.first().is_some_and(|x| x.1 != 1) {
+        if c.len() > 1 || c.first().is_some_and(|x| x.1 != Ratio::ONE) {
             format!("({s})")
         } else {
             s
@@ -274,7 +327,7 @@ fn tests_table(t: &EmsTable) -> Table {
                 ]);
             }
             TestKind::Exact | TestKind::Quasi => {
-                let num = vec![(u, 1)];
+                let num = vec![(u, Ratio::ONE)];
                 let text = ratio_text(t, &num, &test.denominator);
                 let latex = ratio_latex(t, &num, &test.denominator);
                 let df_num = t.df(u).map_or_else(|| t.df_symbolic(u), |v| v.to_string());

@@ -11,7 +11,7 @@ use serde::ser::{SerializeSeq, Serializer};
 use super::means_tables::{CovarianceJson, PrecisionJson, covariances_json, precision_json};
 use super::words;
 use crate::design::{Design, FactorSpec, Kind};
-use crate::ems::{EmsTable, TestKind};
+use crate::ems::{EmsTable, Ratio, TestKind};
 use crate::moments::{Interval, TermTest, VarianceComponent, Weights};
 
 /// A sequence serialized from an iterator made on demand (rows are built as they are
@@ -55,7 +55,9 @@ pub struct TermWeight<'a, W: Serialize> {
     pub weight: W,
 }
 
-fn integer_weights<'a>(t: &'a EmsTable, comb: &[(usize, i64)]) -> Vec<TermWeight<'a, i64>> {
+/// Exact weights: integers as integers, fractions (a mean square that absorbs a dropped
+/// term) as the nearest real number.
+fn integer_weights<'a>(t: &'a EmsTable, comb: &[(usize, Ratio)]) -> Vec<TermWeight<'a, Ratio>> {
     comb.iter()
         .map(|&(v, w)| TermWeight {
             term: &t.terms[v].name,
@@ -85,6 +87,17 @@ pub struct DesignJson<'a> {
     pub factors: &'a [FactorSpec],
     pub terms: Vec<&'a str>,
     pub pooled_into_residual: Vec<&'a str>,
+    /// Dropped terms that a kept term absorbs.
+    pub absorbed: Vec<AbsorbedJson<'a>>,
+}
+
+/// A dropped term and the kept term whose mean square absorbs it.
+#[derive(Serialize)]
+pub struct AbsorbedJson<'a> {
+    pub term: &'a str,
+    pub into: &'a str,
+    /// Other kept terms that contain it minimally (the term list's order decided).
+    pub also_contained_in: Vec<&'a str>,
 }
 
 impl<'a> DesignJson<'a> {
@@ -97,6 +110,15 @@ impl<'a> DesignJson<'a> {
             factors: &spec.factors,
             terms: d.terms.iter().map(|t| t.name.as_str()).collect(),
             pooled_into_residual: d.pooled.iter().map(|t| t.name.as_str()).collect(),
+            absorbed: d
+                .absorbed
+                .iter()
+                .map(|a| AbsorbedJson {
+                    term: &a.term.name,
+                    into: &d.terms[a.into].name,
+                    also_contained_in: a.also.iter().map(|&k| d.terms[k].name.as_str()).collect(),
+                })
+                .collect(),
         }
     }
 }
@@ -164,8 +186,12 @@ impl<'a> SubscriptTableJson<'a> {
 #[derive(Serialize)]
 pub struct EmsEntryJson<'a> {
     pub component: &'a str,
-    pub coefficient: Option<u64>,
+    /// An integer, or (a mean square that absorbs a dropped term) the nearest real number.
+    pub coefficient: Option<Ratio>,
     pub symbolic: String,
+    /// The exact fraction (`4/3`) when the coefficient is not an integer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coefficient_exact: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -190,7 +216,7 @@ pub struct AlternativeValues {
 pub struct EmsTestJson<'a> {
     pub kind: TestKind,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub denominator: Option<Vec<TermWeight<'a, i64>>>,
+    pub denominator: Option<Vec<TermWeight<'a, Ratio>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub df_num: Option<Option<u64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -198,7 +224,7 @@ pub struct EmsTestJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub df_den: Option<Option<u64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub alternatives: Option<[AlternativeJson<'a, i64>; 1]>,
+    pub alternatives: Option<[AlternativeJson<'a, Ratio>; 1]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -337,10 +363,16 @@ impl<'a> TermJson<'a> {
             df_symbolic: t.df_symbolic(u),
             ems: t.ems[u]
                 .iter()
-                .map(|e| EmsEntryJson {
-                    component: &t.terms[e.component].name,
-                    coefficient: e.coefficient.value(d),
-                    symbolic: e.coefficient.symbolic(d),
+                .map(|e| {
+                    let coefficient = e.coefficient.value(d);
+                    EmsEntryJson {
+                        component: &t.terms[e.component].name,
+                        coefficient,
+                        symbolic: e.coefficient.symbolic(d),
+                        coefficient_exact: coefficient
+                            .filter(|c| !c.is_integer())
+                            .map(|c| c.to_string()),
+                    }
                 })
                 .collect(),
             ems_text: t.ems_text(u),
@@ -384,8 +416,12 @@ impl<'a> EstimatorJson<'a> {
                 .iter()
                 .map(|&(v, w)| EstimatorWeightJson {
                     term: &t.terms[v].name,
-                    weight: k.map(|k| w as f64 / k as f64),
-                    weight_symbolic: format!("{w}/({})", e.divisor.symbolic(d)),
+                    weight: k.map(|k| w.to_f64() / k as f64),
+                    weight_symbolic: if w.is_integer() {
+                        format!("{w}/({})", e.divisor.symbolic(d))
+                    } else {
+                        format!("({w})/({})", e.divisor.symbolic(d))
+                    },
                 })
                 .collect(),
             formula: t.estimator_text(e),

@@ -249,6 +249,12 @@ pub fn covariances_table(t: &EmsTable, c: &Covariances, source: Option<&str>) ->
             crate::means::covariance::MAX_COVARIANCE_ROWS
         ));
     }
+    if let Some(n) = c.too_many_terms {
+        tab.notes.push(format!(
+            "The design has {n} rows in its EMS table, more than {}: the patterns are not listed.",
+            crate::means::precision::MAX_PRECISION_TERMS
+        ));
+    }
     tab
 }
 

@@ -23,7 +23,7 @@ pub use analysis_tables::{
 pub use ems_tables::ems_tables;
 pub use engine_tables::{EngineJson, ems_report, engine_document, solutions_table};
 pub use json::{EmsJson, ems_json};
-pub use reml_tables::{RemlJson, reml_tables};
+pub use reml_tables::{InferenceJson, RemlJson, reml_tables};
 pub use table::{Align, Cell, Document, Table, fmt_sig, html_escape, latex_escape};
 pub use unbalanced_tables::{
     combination_text, no_test_text, unbalanced_document, unbalanced_note_text, unbalanced_tables,
@@ -103,16 +103,22 @@ pub fn write_report<J: Serialize + ?Sized>(
         }
         None => doc,
     };
-    let mut out = std::io::BufWriter::new(out);
-    match (format, table) {
-        (Format::Json, None) => {
-            serde_json::to_writer_pretty(&mut out, json).map_err(std::io::Error::from)?;
-            out.write_all(b"\n")?;
-        }
-        _ => out.write_all(write_document(doc, format).as_bytes())?,
+    if let (Format::Json, None) = (format, table) {
+        return Ok(write_json(out, json)?);
     }
+    let mut out = std::io::BufWriter::new(out);
+    out.write_all(write_document(doc, format).as_bytes())?;
     out.flush()?;
     Ok(())
+}
+
+/// The JSON report alone, serialized as it is written (no document is built: a large
+/// design's report streams in memory that does not grow with it).
+pub fn write_json<J: Serialize + ?Sized>(out: &mut dyn Write, json: &J) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(out);
+    serde_json::to_writer_pretty(&mut out, json).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 /// [`write_report`] into a string (the app's exports and copies, tests).

@@ -341,7 +341,7 @@ pub struct PowerRowJson<'a> {
     pub ems_numerator: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ems_denominator: Option<f64>,
-    pub denominator: Vec<TermWeight<'a, i64>>,
+    pub denominator: Vec<TermWeight<'a, crate::ems::Ratio>>,
     pub why: String,
 }
 

@@ -1,7 +1,9 @@
 //! The words of the report: every typed finding of the computation said in English.
 
 use super::table::fmt_sig;
-use crate::ems::{Cell as Entry, CellValue, EmsTable, NoTest, combination_string, latex_symbol};
+use crate::ems::{
+    Cell as Entry, CellValue, EmsTable, NoTest, Ratio, combination_string, latex_symbol,
+};
 use crate::moments::{
     ComponentNote, Interval, MomentFit, MomentNote, NoInterval, PoolStep, VarianceComponent,
     Weights,
@@ -31,6 +33,10 @@ pub fn no_test(t: &EmsTable, reason: NoTest) -> String {
             "pooled into `{}` (negative estimate, --negative pool)",
             name(t, into)
         ),
+        NoTest::WeightsOverflow => {
+            "its denominator's exact weights do not fit in 64-bit integers".into()
+        }
+        NoTest::NeedsLevels => "the weights of its denominator depend on the level counts, which the design does not give (a kept term absorbs a dropped one)".into(),
     }
 }
 
@@ -118,11 +124,17 @@ pub fn moment_notes(t: &EmsTable, m: &MomentFit) -> Vec<String> {
 /// `0.5 MS(A) + 0.25 MS(B)`.
 pub fn weights_text(t: &EmsTable, comb: &Weights) -> String {
     if comb.iter().all(|(_, w)| w.fract() == 0.0) {
-        let ints: Vec<(usize, i64)> = comb.iter().map(|&(v, w)| (v, w as i64)).collect();
+        let ints: Vec<(usize, Ratio)> = comb
+            .iter()
+            .map(|&(v, w)| (v, Ratio::integer(w as i64)))
+            .collect();
         t.combination_text(&ints)
     } else {
         combination_string(
-            &comb.iter().map(|&(v, _)| (v, 1)).collect::<Vec<_>>(),
+            &comb
+                .iter()
+                .map(|&(v, _)| (v, Ratio::ONE))
+                .collect::<Vec<_>>(),
             |v| {
                 let w = comb.iter().find(|(x, _)| *x == v).map_or(0.0, |x| x.1);
                 format!("{} MS({})", fmt_sig(w, 6), name(t, v))
@@ -172,7 +184,7 @@ pub fn subscript_entry(t: &EmsTable, row: usize, col: usize) -> (String, String)
 use crate::design::Subscripts;
 use crate::means::precision::{NoMsForm, PrecisionNote};
 use crate::means::{Adjustment, MeanMethod, MeansNote, Precision, Quantity};
-use crate::reml::inference::{DdfMethod, InferenceError, InferenceNote, LevelSet, Size};
+use crate::reml::inference::LevelSet;
 
 /// Factor names of a subscript set, comma-separated.
 pub fn factor_list(t: &EmsTable, set: Subscripts) -> String {
@@ -203,6 +215,7 @@ pub fn no_ms_form(t: &EmsTable, n: NoMsForm) -> String {
             "none: {} has no method-of-moments estimator",
             t.component_text(component)
         ),
+        NoMsForm::Overflow => "none: its exact weights exceed 64-bit integers".into(),
     }
 }
 
@@ -213,6 +226,9 @@ pub fn precision_note(t: &EmsTable, n: &PrecisionNote) -> String {
             "Differences of two `{}` means are not listed ({factors} factors: {} kinds); the comparisons compute the ones they need.",
             name(t, *term),
             (1u128 << (*factors).min(100)) - 1
+        ),
+        PrecisionNote::TooManyTerms { terms, limit } => format!(
+            "The design has {terms} rows in its EMS table, more than {limit}: the precision of its means is not tabulated (each variance involves every random term); `analyze` still estimates every mean and difference."
         ),
     }
 }
@@ -291,77 +307,6 @@ pub fn means_note(t: Option<&EmsTable>, p: Option<&Precision>, n: &MeansNote) ->
         MeansNote::TukeyUndefined { term } => format!(
             "`{term}`: a pair with fewer than 1 df has no studentized-range probability."
         ),
-        MeansNote::Inference(i) => inference_note(i),
-    }
-}
-
-fn ddf_name(m: DdfMethod) -> &'static str {
-    match m {
-        DdfMethod::Satterthwaite => "Satterthwaite",
-        DdfMethod::KenwardRoger => "Kenward-Roger",
-    }
-}
-
-/// The df method's name.
-pub fn ddf_method(m: DdfMethod) -> &'static str {
-    ddf_name(m)
-}
-
-fn size_text(s: Size) -> &'static str {
-    match s {
-        Size::ReferenceGrid => "the reference grid of the fixed factors",
-        Size::FixedColumns => "the treatment-coded fixed-effect columns",
-        Size::KenwardRoger => "the random plus fixed effects (Kenward-Roger's dense matrices)",
-    }
-}
-
-/// Why the REML fit has no inference.
-pub fn inference_error(e: &InferenceError) -> String {
-    match e {
-        InferenceError::Cancelled => "cancelled".into(),
-        InferenceError::NotFinite => {
-            "the criterion or its derivatives are not finite at the optimum".into()
-        }
-        InferenceError::TooLarge { what, size, limit } => {
-            format!("{} number {size}, more than {limit}", size_text(*what))
-        }
-        InferenceError::Parametrisation => {
-            "the treatment coding does not span the fixed effects of the fit (a bug; please report it)".into()
-        }
-    }
-}
-
-/// A finding of the REML inference.
-pub fn inference_note(n: &InferenceNote) -> String {
-    match n {
-        InferenceNote::BoundaryComponents { terms } => format!(
-            "Components estimated at 0 ({}) do not enter Satterthwaite's df (their derivatives vanish there, as in lmerTest); Kenward-Roger keeps them, as pbkrtest does.",
-            terms.join(", ")
-        ),
-        InferenceNote::HessianNotPositiveDefinite { eigenvalues } => format!(
-            "The Hessian of the REML deviance is not positive definite at the optimum (eigenvalues in log-parameters {}): the df use its inverse over the positive eigenvalues (lmerTest warns alike).",
-            eigenvalues
-                .iter()
-                .map(|v| fmt_sig(*v, 3))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        InferenceNote::MissingCells { cells } => format!(
-            "No data in {} cell(s) of the fixed factors ({}): the Type III hypotheses of the terms involving them depend on the coding; interpret them with care (lmerTest's warning).",
-            cells.len(),
-            cells.iter().map(levels).collect::<Vec<_>>().join("; ")
-        ),
-        InferenceNote::NotEstimable { term, levels: l } => format!(
-            "`{term}`: the means of {} are not estimable (empty cells); they and the differences involving them are left out.",
-            l.iter().map(levels).collect::<Vec<_>>().join("; ")
-        ),
-        InferenceNote::TestUnavailable { term, ddf_method } => format!(
-            "`{term}`: no {} test (its contrast has no variance).",
-            ddf_name(*ddf_method)
-        ),
-        InferenceNote::KenwardRogerUnavailable { error } => format!(
-            "Kenward-Roger not computed: {}; Satterthwaite's df are used.",
-            inference_error(error)
-        ),
+        MeansNote::Inference(i) => super::reml_tables::inference_note_text(i),
     }
 }

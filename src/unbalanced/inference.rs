@@ -383,6 +383,8 @@ fn reason_of(system: &System, e: NoTest) -> NoTestReason {
         NoTest::Pooled { into } => NoTestReason::Pooled {
             into: system.rows[into].name.clone(),
         },
+        // Only the balanced EMS derivation gives these; the moment system never does.
+        NoTest::WeightsOverflow | NoTest::NeedsLevels => NoTestReason::NotEstimable,
     }
 }
 

@@ -73,3 +73,28 @@ pub fn build(recipes: &[Recipe], replicates: u32, pool_top: bool) -> Design {
     spec.replicates = Some(replicates);
     Design::try_from(spec).expect("generated design is valid")
 }
+
+/// The design of the recipes with the terms at `drop` (indices into the full model's
+/// canonical term list, taken modulo its length) left out of the term list, and the top
+/// term too when there is one replicate. A dropped term that a kept term contains is
+/// absorbed by it; the others pool into the Residual. `None` when nothing would be kept.
+pub fn build_dropping(recipes: &[Recipe], replicates: u32, drop: &[usize]) -> Option<Design> {
+    let full = build(recipes, 2, false);
+    let names: Vec<String> = full.terms.iter().map(|t| t.name.clone()).collect();
+    let n = names.len();
+    let mut dropped: Vec<usize> = drop.iter().map(|&k| k % n).collect();
+    if replicates == 1 {
+        dropped.push(n - 1);
+    }
+    let kept: Vec<String> = (0..n)
+        .filter(|k| !dropped.contains(k))
+        .map(|k| names[k].clone())
+        .collect();
+    if kept.is_empty() {
+        return None;
+    }
+    let mut spec = full.spec().clone();
+    spec.terms = Some(kept);
+    spec.replicates = Some(replicates);
+    Design::try_from(spec).ok()
+}
