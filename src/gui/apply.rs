@@ -602,6 +602,6 @@ fn with_figures(html: String, figures: &[emslab::chart::Figure]) -> String {
     }
     match html.rfind("</body>") {
         Some(i) => format!("{}{svgs}{}", &html[..i], &html[i..]),
-        None => html + &svgs,
+        None => format!("{html}{svgs}"),
     }
 }

@@ -478,7 +478,7 @@ fn reml_section(ui: &mut Ui, s: &mut SectionCtx<'_>) {
                 ui.label(format!(
                     "{} fit {status}: {}.",
                     x.fit.method.as_str(),
-                    x.comparison.summary
+                    emslab::report::reml_words::comparison_summary(&x.comparison)
                 ));
             }
         }

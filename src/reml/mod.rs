@@ -60,8 +60,8 @@ pub use frame::{Columns, RowSource, RowVisitor};
 
 pub use optim::{OptimLog, StartRecord};
 pub use results::{
-    Blup, COMPARISON_RULE, Comparison, ComparisonCase, ComparisonRow, Component, FixedEffect,
-    Interval, RandomEffects, RemlFit, compare,
+    Blup, Comparison, ComparisonCase, ComparisonRow, Component, ComponentNote, FitNote,
+    FixedEffect, Interval, RandomEffects, RemlFit, RowNote, compare,
 };
 
 /// Which likelihood is maximised.

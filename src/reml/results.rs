@@ -42,7 +42,41 @@ pub struct Component {
     /// Profile-likelihood interval (lower limit 0 when the profile at 0 stays within the
     /// cutoff, e.g. for a component on the boundary).
     pub profile: Option<Interval>,
-    pub note: Option<String>,
+    pub note: Option<ComponentNote>,
+}
+
+/// Why a component has no standard error (words in `crate::report`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentNote {
+    /// The estimate sits at the boundary 0 (a legitimate maximum, not a failure).
+    Boundary,
+    /// The observed information is not positive definite.
+    NoInformation,
+}
+
+/// Something the report says about a fit (words in `crate::report`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "note", rename_all = "snake_case")]
+pub enum FitNote {
+    /// The model fitted: the unrestricted mixed model.
+    Model { method: Method },
+    /// Profile-likelihood intervals were computed, with this many criterion evaluations.
+    ProfileIntervals { evaluations: usize },
+    /// No profile interval for these terms (the profile could not be bracketed).
+    NoProfile { terms: Vec<String> },
+    /// Wald intervals on the log scale with this normal quantile.
+    WaldIntervals { z: f64 },
+    /// These components are estimated as 0.
+    Boundary { terms: Vec<String> },
+    /// The optimiser did not confirm convergence.
+    NotConverged { message: String },
+    /// A random term with one level in the data: not identifiable.
+    SingleLevel { term: String },
+    /// A random term with one observation per level: not identifiable apart from σ².
+    OnePerLevel { term: String },
+    /// Unbalanced data: the likelihood fit applies as is.
+    Unbalanced,
 }
 
 /// A fixed effect (BLUE), with its t test from the inference (REML fits).
@@ -98,7 +132,6 @@ pub struct RemlFit {
     pub method: Method,
     /// Always `unrestricted`.
     pub model: String,
-    pub model_note: String,
     pub converged: bool,
     /// Some component is at the boundary 0 (reported as such, not as a failure).
     pub boundary: bool,
@@ -140,7 +173,7 @@ pub struct RemlFit {
     #[serde(skip)]
     pub residuals: Vec<f64>,
     pub optimizer: OptimLog,
-    pub notes: Vec<String>,
+    pub notes: Vec<FitNote>,
     /// Tests, means and comparisons from the fit (REML fits with `RemlOptions::inference`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inference: Option<Inference>,
@@ -167,8 +200,6 @@ impl RemlFit {
         self.random_effects.iter().find(|r| r.term == term)
     }
 }
-
-pub(crate) const MODEL_NOTE: &str = "unrestricted mixed model (random interactions with fixed factors are not constrained to sum to zero): the model lme4, SAS PROC MIXED and MixedModels.jl fit; the restricted model has no likelihood counterpart in those tools";
 
 /// Starting values of theta (in the criterion's order).
 pub(crate) fn starting_values(
@@ -401,7 +432,9 @@ pub(crate) fn assemble(
     };
     cancel.check()?;
     let z = z_value(opts.level);
-    let mut notes = vec![format!("{}: {MODEL_NOTE}", method_name(crit.method))];
+    let mut notes = vec![FitNote::Model {
+        method: crit.method,
+    }];
     let (mut components, covariance_terms) = component_rows(
         &crit.terms,
         &order,
@@ -444,7 +477,6 @@ pub(crate) fn assemble(
     Ok(RemlFit {
         method: crit.method,
         model: "unrestricted".into(),
-        model_note: MODEL_NOTE.into(),
         converged: log.converged,
         boundary,
         balanced: frame.balanced,
@@ -557,9 +589,9 @@ fn component_rows(
         let pos = interior.iter().position(|&x| x == j);
         let sl = pos.and_then(se_log);
         let note = if boundary {
-            Some("estimate at the boundary 0: the likelihood is largest with no variation from this term (not a failure); no standard error or Wald interval".to_string())
+            Some(ComponentNote::Boundary)
         } else if sl.is_none() && opts.information {
-            Some("observed information not positive definite: no standard error".to_string())
+            Some(ComponentNote::NoInformation)
         } else {
             None
         };
@@ -610,7 +642,7 @@ fn profile_intervals(
     at: &Optimum<'_>,
     opts: &RemlOptions,
     cancel: Cancel<'_>,
-) -> Result<Vec<String>, RemlError> {
+) -> Result<Vec<FitNote>, RemlError> {
     let mut notes = Vec::new();
     let mut evaluations = 0;
     let mut failed = Vec::new();
@@ -640,58 +672,45 @@ fn profile_intervals(
             None => failed.push(comp.term.clone()),
         }
     }
-    notes.push(format!(
-        "profile-likelihood intervals: the values whose criterion, re-optimised over the other parameters, stays within the chi-square(1) quantile of the optimum, on the variance scale, for the criterion of this fit's method (lme4's confint(profile(fit)) profiles the ML deviance even for a REML fit); {evaluations} criterion evaluations"
-    ));
+    notes.push(FitNote::ProfileIntervals { evaluations });
     if !failed.is_empty() {
-        notes.push(format!(
-            "no profile interval for {} (the profile could not be bracketed)",
-            failed.join(", ")
-        ));
+        notes.push(FitNote::NoProfile { terms: failed });
     }
     Ok(notes)
 }
 
 /// Notes on the intervals, the boundary, convergence, identifiability and balance.
-fn fit_notes(frame: &Frame, components: &[Component], log: &OptimLog, z: f64) -> Vec<String> {
+fn fit_notes(frame: &Frame, components: &[Component], log: &OptimLog, z: f64) -> Vec<FitNote> {
     let mut notes = Vec::new();
     if components.iter().any(|c| c.interval.is_some()) {
-        notes.push(format!(
-            "intervals: Wald on the log scale, estimate * exp(+-{z:.4} * se(log estimate)), se from the observed information; approximate (poor for components with few levels); a profile-likelihood interval is preferable"
-        ));
+        notes.push(FitNote::WaldIntervals { z });
     }
-    if components.iter().any(|c| c.boundary) {
-        let names: Vec<&str> = components
-            .iter()
-            .filter(|c| c.boundary)
-            .map(|c| c.term.as_str())
-            .collect();
-        notes.push(format!(
-            "boundary fit: {} estimated as 0 (a legitimate maximum of the likelihood on the boundary of the parameter space)",
-            names.join(", ")
-        ));
+    let boundary: Vec<String> = components
+        .iter()
+        .filter(|c| c.boundary)
+        .map(|c| c.term.clone())
+        .collect();
+    if !boundary.is_empty() {
+        notes.push(FitNote::Boundary { terms: boundary });
     }
     if !log.converged {
-        notes.push(format!(
-            "the optimiser did not confirm convergence: {}",
-            log.message
-        ));
+        notes.push(FitNote::NotConverged {
+            message: log.message.clone(),
+        });
     }
     for rt in &frame.random {
         if rt.n_levels == 1 {
-            notes.push(format!(
-                "`{}` has a single level in the data: its variance is not identifiable (confounded with the intercept)",
-                rt.name
-            ));
+            notes.push(FitNote::SingleLevel {
+                term: rt.name.clone(),
+            });
         } else if rt.n_levels == frame.n {
-            notes.push(format!(
-                "`{}` has one observation per level: its variance is not identifiable apart from the residual variance",
-                rt.name
-            ));
+            notes.push(FitNote::OnePerLevel {
+                term: rt.name.clone(),
+            });
         }
     }
     if !frame.balanced {
-        notes.push("unbalanced data (missing cells or unequal replication): the likelihood fit applies as is".into());
+        notes.push(FitNote::Unbalanced);
     }
     notes
 }
@@ -721,10 +740,6 @@ fn design_order_log(mut log: OptimLog, order: &[usize], terms: &[String]) -> Opt
     log
 }
 
-fn method_name(m: Method) -> &'static str {
-    m.as_str()
-}
-
 /// Which case of the moments-versus-REML rule applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -750,23 +765,43 @@ pub struct ComparisonRow {
     pub difference: Option<f64>,
     /// |reml - moment| / |moment|.
     pub relative_difference: Option<f64>,
-    pub note: String,
+    pub note: RowNote,
+}
+
+/// How a component's REML estimate stands to its moment estimate (words in
+/// `crate::report`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RowNote {
+    /// No moment estimate was given for the term.
+    NoMoment,
+    /// They coincide, as they must.
+    Coincide,
+    /// They differ by `relative` where they must coincide: a bug.
+    Differ { relative: f64 },
+    /// The moment estimate is not positive; REML holds the component at `reml`
+    /// (`boundary`: at 0).
+    NotPositive {
+        moment: f64,
+        reml: f64,
+        boundary: bool,
+    },
+    /// Shifted by `by` to absorb the share a non-positive estimate took away.
+    Shifted { by: f64 },
+    /// Unbalanced data: they differ in general.
+    Unbalanced,
+    /// An ML estimate: smaller than REML in general.
+    MaximumLikelihood,
 }
 
 /// Moment estimates set beside REML, term by term, with the rule that relates them.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Comparison {
     pub case: ComparisonCase,
-    /// The rule, stated in full.
-    pub rule: String,
     pub rows: Vec<ComparisonRow>,
     /// False only when the rule says they must coincide and they do not (a bug).
     pub consistent: bool,
-    pub summary: String,
 }
-
-/// The rule relating moment and REML estimates.
-pub const COMPARISON_RULE: &str = "On balanced data with every moment estimate positive, REML and the (unrestricted-model) moment estimates coincide: a relative difference beyond 1e-6 is a bug. With a negative moment estimate, REML holds that component at the boundary 0 and the other components shift to absorb its share of the variation. On unbalanced data they differ in general (the ANOVA-table estimators depend on how the sums of squares are formed; REML does not), and REML is the one to report.";
 
 /// Compares moment estimates (term name, estimate; `Residual` for the error) with a fit.
 pub fn compare(fit: &RemlFit, moments: &[(String, f64)]) -> Comparison {
@@ -800,30 +835,26 @@ pub fn compare(fit: &RemlFit, moments: &[(String, f64)]) -> Comparison {
             }
         });
         let note = match (case, moment) {
-            (_, None) => "no moment estimate given".to_string(),
+            (_, None) => RowNote::NoMoment,
             (ComparisonCase::Coincide, Some(_)) => {
                 let rel = relative_difference.unwrap_or(0.0);
                 if rel <= MOMENTS_AGREE_REL {
-                    "coincide (balanced data, every moment estimate positive)".to_string()
+                    RowNote::Coincide
                 } else {
                     consistent = false;
-                    format!("DIFFER by {rel:.2e} relative where they must coincide: a bug, please report it")
+                    RowNote::Differ { relative: rel }
                 }
             }
-            (ComparisonCase::NegativeMoment, Some(m)) if m <= 0.0 => format!(
-                "moment estimate {m:.6} is not positive: REML holds this component at {} (boundary)",
-                if c.boundary { "0".to_string() } else { format!("{:.6}", c.variance) }
-            ),
-            (ComparisonCase::NegativeMoment, Some(_)) => format!(
-                "shifted by {:+.6} from the moment estimate: absorbs the share the non-positive estimate took away",
-                difference.unwrap_or(0.0)
-            ),
-            (ComparisonCase::Unbalanced, Some(_)) => {
-                "unbalanced data: differ in general".to_string()
-            }
-            (ComparisonCase::MaximumLikelihood, Some(_)) => {
-                "ML estimate: smaller than REML in general (no degrees of freedom for the fixed effects)".to_string()
-            }
+            (ComparisonCase::NegativeMoment, Some(m)) if m <= 0.0 => RowNote::NotPositive {
+                moment: m,
+                reml: c.variance,
+                boundary: c.boundary,
+            },
+            (ComparisonCase::NegativeMoment, Some(_)) => RowNote::Shifted {
+                by: difference.unwrap_or(0.0),
+            },
+            (ComparisonCase::Unbalanced, Some(_)) => RowNote::Unbalanced,
+            (ComparisonCase::MaximumLikelihood, Some(_)) => RowNote::MaximumLikelihood,
         };
         rows.push(ComparisonRow {
             term: c.term.clone(),
@@ -834,28 +865,9 @@ pub fn compare(fit: &RemlFit, moments: &[(String, f64)]) -> Comparison {
             note,
         });
     }
-    let summary = match case {
-        ComparisonCase::Coincide if consistent => {
-            "balanced data and every moment estimate positive: REML equals the moment estimates, as it must".to_string()
-        }
-        ComparisonCase::Coincide => {
-            "balanced data and every moment estimate positive, yet REML differs from the moment estimates beyond 1e-6 relative: this is a bug".to_string()
-        }
-        ComparisonCase::NegativeMoment => {
-            "a moment estimate is not positive: REML sits on the boundary at 0 for it, and the other components shift".to_string()
-        }
-        ComparisonCase::Unbalanced => {
-            "unbalanced data: REML and moment estimates differ in general; REML is the likelihood answer".to_string()
-        }
-        ComparisonCase::MaximumLikelihood => {
-            "ML fit: the rule relating moment estimates and REML does not apply to ML".to_string()
-        }
-    };
     Comparison {
         case,
-        rule: COMPARISON_RULE.to_string(),
         rows,
         consistent,
-        summary,
     }
 }

@@ -12,6 +12,7 @@ pub mod json;
 pub mod means_tables;
 pub mod power_tables;
 mod reml_tables;
+pub mod reml_words;
 mod table;
 mod unbalanced_tables;
 pub mod words;

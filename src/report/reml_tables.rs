@@ -3,6 +3,9 @@
 
 use serde::Serialize;
 
+use super::reml_words::{
+    COMPARISON_RULE, MODEL_NOTE, comparison_summary, component_note, fit_note, row_note,
+};
 use super::table::{Align, Cell, Table, fmt_sig};
 use crate::reml::inference::{
     ComparisonFamily, ConfidenceInterval, DdfMethod, FixedTest, Inference, InferenceError,
@@ -72,21 +75,25 @@ pub fn reml_tables(fit: &RemlFit, cmp: &Comparison) -> Vec<Table> {
             num(c.sd, 5),
             c.se.map_or_else(Cell::empty_dash, |s| num(s, 4)),
             c.interval.as_ref().map_or_else(Cell::empty_dash, bounds),
-            Cell::text(row.map(|r| r.note.clone()).unwrap_or_default()),
+            Cell::text(row.map(|r| row_note(r.note)).unwrap_or_default()),
         ];
         if profiled {
             cells.insert(6, c.profile.as_ref().map_or_else(Cell::empty_dash, bounds));
         }
         comps.push(cells);
     }
-    comps.notes.push(format!("{}.", capitalise(&cmp.summary)));
-    comps.notes.push(cmp.rule.clone());
+    comps
+        .notes
+        .push(format!("{}.", capitalise(comparison_summary(cmp))));
+    comps.notes.push(COMPARISON_RULE.to_string());
     for c in &fit.components {
-        if let Some(n) = &c.note {
-            comps.notes.push(format!("{}: {n}", c.term));
+        if let Some(n) = c.note {
+            comps
+                .notes
+                .push(format!("{}: {}", c.term, component_note(n)));
         }
     }
-    comps.notes.extend(fit.notes.iter().cloned());
+    comps.notes.extend(fit.notes.iter().map(fit_note));
 
     let mut summary =
         Table::new("reml_fit", "Fit").columns(&[("", Align::Left), ("", Align::Right)]);
@@ -463,7 +470,7 @@ pub struct RemlComponentJson<'a> {
     pub se: Option<f64>,
     pub interval: &'a Option<Interval>,
     pub profile_interval: &'a Option<Interval>,
-    pub note: &'a Option<String>,
+    pub note: Option<&'static str>,
 }
 
 /// The `reml` section of the JSON report (interface contract): the fit's summary,
@@ -473,7 +480,7 @@ pub struct RemlComponentJson<'a> {
 pub struct RemlJson<'a> {
     pub method: &'static str,
     pub model: &'a str,
-    pub model_note: &'a str,
+    pub model_note: &'static str,
     pub converged: bool,
     pub boundary: bool,
     pub balanced: bool,
@@ -485,9 +492,9 @@ pub struct RemlJson<'a> {
     pub bic: f64,
     pub components: Vec<RemlComponentJson<'a>>,
     pub fixed_effects: &'a [FixedEffect],
-    pub comparison: &'a Comparison,
+    pub comparison: ComparisonJson<'a>,
     pub optimizer: &'a OptimLog,
-    pub notes: &'a [String],
+    pub notes: Vec<String>,
     /// The df method of the fixed effects' tests, the means and comparisons.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ddf_method: Option<DdfMethod>,
@@ -534,7 +541,7 @@ impl<'a> RemlJson<'a> {
         RemlJson {
             method: fit.method.as_str(),
             model: &fit.model,
-            model_note: &fit.model_note,
+            model_note: MODEL_NOTE,
             converged: fit.converged,
             boundary: fit.boundary,
             balanced: fit.balanced,
@@ -555,13 +562,13 @@ impl<'a> RemlJson<'a> {
                     se: c.se,
                     interval: &c.interval,
                     profile_interval: &c.profile,
-                    note: &c.note,
+                    note: c.note.map(component_note),
                 })
                 .collect(),
             fixed_effects: &fit.fixed_effects,
-            comparison: cmp,
+            comparison: ComparisonJson::new(cmp),
             optimizer: &fit.optimizer,
-            notes: &fit.notes,
+            notes: fit.notes.iter().map(fit_note).collect(),
             ddf_method: fit.inference.as_ref().map(|i| i.ddf_method),
             inference: fit.inference.as_ref().map(InferenceJson::new),
             comparison_families: fit.inference.as_ref().map(|i| i.families.as_slice()),
@@ -574,6 +581,50 @@ impl<'a> RemlJson<'a> {
                     text: inference_note_text(n),
                 })
                 .collect(),
+        }
+    }
+}
+
+/// A row of the comparison with the moment estimates, in the JSON.
+#[derive(Serialize)]
+pub struct ComparisonRowJson<'a> {
+    pub term: &'a str,
+    pub moment: Option<f64>,
+    pub reml: f64,
+    pub difference: Option<f64>,
+    pub relative_difference: Option<f64>,
+    pub note: String,
+}
+
+/// The comparison of REML with the moment estimates, with the rule stated in full.
+#[derive(Serialize)]
+pub struct ComparisonJson<'a> {
+    pub case: crate::reml::ComparisonCase,
+    pub rule: &'static str,
+    pub rows: Vec<ComparisonRowJson<'a>>,
+    pub consistent: bool,
+    pub summary: &'static str,
+}
+
+impl<'a> ComparisonJson<'a> {
+    pub fn new(c: &'a Comparison) -> ComparisonJson<'a> {
+        ComparisonJson {
+            case: c.case,
+            rule: COMPARISON_RULE,
+            rows: c
+                .rows
+                .iter()
+                .map(|r| ComparisonRowJson {
+                    term: &r.term,
+                    moment: r.moment,
+                    reml: r.reml,
+                    difference: r.difference,
+                    relative_difference: r.relative_difference,
+                    note: row_note(r.note),
+                })
+                .collect(),
+            consistent: c.consistent,
+            summary: comparison_summary(c),
         }
     }
 }
