@@ -205,7 +205,10 @@ fn a_published_table_goes_through_the_same_entry_point() {
             .expect("summary");
     let a = analysis::run(
         &design,
-        Input::Summary(&summary),
+        Input::Summary {
+            table: &summary,
+            grand_mean: None,
+        },
         &Options::default(),
         &Cancel::none(),
         &mut |_| {},

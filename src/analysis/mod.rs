@@ -11,6 +11,10 @@
 //!                           │
 //!                           ▼  (a stage of its own: the app shows the rest first)
 //!                     REML (and ML) fit ─▶ RemlOutcome
+//!                           │
+//!                           ▼
+//!        means: balanced from the precision of means (after the moments),
+//!               unbalanced from the REML fit's marginal means   (Analysis::means)
 //! ```
 //!
 //! An [`Analysis`] holds typed results only; [`crate::report::analysis_report`] turns it
@@ -23,6 +27,8 @@ use crate::data::summary::{self, Summary};
 use crate::data::{Balance, Coding, DataError, DataNote, Dataset};
 use crate::design::{Design, DesignError};
 use crate::ems::{self, EmsTable, Model};
+use crate::means::covariance::{self, Covariances};
+use crate::means::{self, Adjustment, CellSource, Estimated, Means, Precision};
 use crate::moments::{self, MomentFit, MomentOptions, NegativePolicy};
 use crate::reml::{self, Comparison, RemlError, RemlFit, RemlOptions};
 use crate::unbalanced::{self, SsType, UnbalancedAnova, UnbalancedError, UnbalancedOptions};
@@ -63,6 +69,11 @@ pub struct Options {
     pub reml_starts: Option<usize>,
     /// Keep (fitted, residual) pairs of the REML fit ([`RemlFits::residuals`]), for plots.
     pub residuals: bool,
+    /// The multiplicity adjustment of the pairwise comparisons (`--adjust`).
+    pub adjust: Adjustment,
+    /// Kenward-Roger df for the REML fit's tests and means (`--kenward-roger`); the
+    /// Satterthwaite tests are given as well.
+    pub kenward_roger: bool,
 }
 
 impl Default for Options {
@@ -75,6 +86,8 @@ impl Default for Options {
             ss_type: SsType::default(),
             reml_starts: None,
             residuals: false,
+            adjust: Adjustment::default(),
+            kenward_roger: false,
         }
     }
 }
@@ -98,8 +111,12 @@ pub enum Input<'a> {
         dataset: &'a Dataset,
         rows: Rows<'a>,
     },
-    /// A published ANOVA table (`term,df,ms`): no observations, so no REML fit.
-    Summary(&'a Summary),
+    /// A published ANOVA table (`term,df,ms`): no observations, so no REML fit, and no
+    /// level means; `grand_mean` (`--grand-mean`) gives the grand mean's interval.
+    Summary {
+        table: &'a Summary,
+        grand_mean: Option<f64>,
+    },
 }
 
 /// The error of an [`Input::Data`] row source whose dataset was read without its rows
@@ -226,6 +243,10 @@ pub struct Balanced {
     /// The unrestricted model's moment estimates as computed (term, value): what REML is
     /// compared with, whatever model the report uses.
     pub unrestricted: Vec<(String, f64)>,
+    /// The precision of every mean, symbolically ([`means::precision::derive`] of `table`).
+    pub precision: Precision,
+    /// Each precision row estimated from the mean squares of `moments`.
+    pub precision_estimates: Vec<Estimated>,
 }
 
 /// Unbalanced data: Type III (or Type I) sums of squares with their expected mean squares,
@@ -300,6 +321,13 @@ pub struct Analysis {
     pub source: Source,
     pub route: Route,
     pub reml: RemlOutcome,
+    /// The means of the fixed terms with their comparisons: from the precision of means on
+    /// balanced data; from the REML fit on unbalanced data (`None` until it has run, or
+    /// when it gives no inference).
+    pub means: Option<Means>,
+    /// The covariance of two observations by the levels they share, with the moment
+    /// estimates (balanced data) or the REML estimates (unbalanced data).
+    pub covariances: Option<Covariances>,
 }
 
 impl Analysis {
@@ -350,7 +378,11 @@ pub fn run(
             Some(rows),
             Some(dataset),
         ),
-        Input::Summary(s) => (analyze_summary(design, s, opts)?, None, None),
+        Input::Summary { table, grand_mean } => (
+            analyze_summary(design, table, grand_mean, opts)?,
+            None,
+            None,
+        ),
     };
     if let (true, Some(rows), Some(rows_source)) = (analysis.needs_likelihood(), rows, rows_source)
     {
@@ -363,6 +395,7 @@ pub fn run(
             Rows::Kept => fit_likelihood(&analysis, rows_source, cancel)?,
             Rows::Reread(read) => fit_likelihood(&analysis, &read()?, cancel)?,
         };
+        likelihood_means(&mut analysis);
     }
     // Unbalanced data with neither the cell-level analysis nor a REML fit: nothing to report.
     if let (Route::Unbalanced(u), RemlOutcome::Failed(e)) = (&analysis.route, &analysis.reml)
@@ -412,38 +445,108 @@ fn analyze_data(design: &Design, ds: &Dataset, opts: &Options) -> Result<Analysi
                 anova,
             })),
             reml: pending(opts),
+            means: None,
+            covariances: None,
         });
     }
     let sized = ds.sized_design(design)?;
     let anova = anova::from_cells(&sized, &ds.cells)?;
+    let b = balanced(&sized, anova, opts);
+    let labels: Vec<Vec<String>> = ds.factors.iter().map(|f| f.labels.clone()).collect();
+    let cells = CellSource {
+        cells: &ds.cells,
+        offset: ds.offset_f64(),
+        labels: &labels,
+    };
+    let means = balanced_means(&b, opts, Some(&cells), None);
+    let covariances = moment_covariances(&b);
     Ok(Analysis {
         design: design.clone(),
         options: *opts,
-        source: Source::of_dataset(ds, Some(&anova)),
-        route: Route::Balanced(Box::new(balanced(&sized, anova, opts))),
+        source: Source::of_dataset(ds, Some(&b.anova)),
+        route: Route::Balanced(Box::new(b)),
         reml: pending(opts),
+        means: Some(means),
+        covariances: Some(covariances),
     })
 }
 
 fn analyze_summary(
     design: &Design,
     s: &Summary,
+    grand_mean: Option<f64>,
     opts: &Options,
 ) -> Result<Analysis, AnalysisError> {
     let rows = summary::match_summary(s, design)?;
     let anova = anova::from_summary(design, &rows);
+    let b = balanced(design, anova, opts);
+    let means = balanced_means(&b, opts, None, grand_mean);
+    let covariances = moment_covariances(&b);
     Ok(Analysis {
         design: design.clone(),
         options: *opts,
         source: Source::Summary {
             source: s.source.clone(),
         },
-        route: Route::Balanced(Box::new(balanced(design, anova, opts))),
+        route: Route::Balanced(Box::new(b)),
         reml: match opts.likelihood {
             Likelihood::Off => RemlOutcome::Off,
             _ => RemlOutcome::NoObservations,
         },
+        means: Some(means),
+        covariances: Some(covariances),
     })
+}
+
+/// The means stage of the ANOVA-table route: level means from the cells (none for a
+/// published table), their precision from the mean squares.
+fn balanced_means(
+    b: &Balanced,
+    opts: &Options,
+    cells: Option<&CellSource<'_>>,
+    grand_mean: Option<f64>,
+) -> Means {
+    let input = means::balanced::BalancedInput {
+        table: &b.table,
+        moments: &b.moments,
+        precision: &b.precision,
+        estimates: &b.precision_estimates,
+        adjustment: opts.adjust,
+        alpha: opts.alpha,
+    };
+    means::balanced_means(&input, cells, grand_mean)
+}
+
+/// The covariance patterns of the report's model at its moment estimates.
+fn moment_covariances(b: &Balanced) -> Covariances {
+    let mut c = covariance::covariances(&b.table, b.table.model);
+    c.estimates = c.evaluate(&b.table.design, |u| {
+        b.moments.component(u).map(|x| x.estimate)
+    });
+    c
+}
+
+/// The means stage after the likelihood fit: on unbalanced data, the REML fit's marginal
+/// means (with the multiplicity adjustment) and the covariance patterns of the
+/// unrestricted model at the REML estimates. Balanced data keep their moment-based means.
+pub fn likelihood_means(a: &mut Analysis) {
+    let Route::Unbalanced(u) = &a.route else {
+        return;
+    };
+    let Some(f) = a.reml.fits() else {
+        return;
+    };
+    let fit = &f.reml.fit;
+    a.means = fit
+        .inference
+        .as_ref()
+        .map(|inf| means::reml_means(inf, a.options.adjust, a.options.alpha));
+    let t = ems::derive(&u.table.design, Model::Unrestricted);
+    let mut c = covariance::covariances(&t, Model::Unrestricted);
+    c.estimates = c.evaluate(&t.design, |v| {
+        fit.component(&t.terms[v].name).map(|x| x.variance)
+    });
+    a.covariances = Some(c);
 }
 
 /// EMS, tests and components of a sized design's ANOVA table.
@@ -456,11 +559,15 @@ fn balanced(sized: &Design, anova: AnovaTable, opts: &Options) -> Balanced {
         let t = ems::derive(sized, Model::Unrestricted);
         moments::fit(&t, &anova, &opts.moments()).computed_estimates()
     };
+    let precision = means::precision::derive(&table);
+    let precision_estimates = means::evaluate_precision(&table, &moments, &precision);
     Balanced {
         table,
         anova,
         moments,
         unrestricted,
+        precision,
+        precision_estimates,
     }
 }
 
@@ -498,6 +605,7 @@ pub fn fit_likelihood(
             // Profile intervals re-optimise about ten times per end: skip them on big data.
             profile: n <= 100_000,
             residuals: opts.residuals && !ml,
+            kenward_roger: opts.kenward_roger,
             level_labels: Some(labels.clone()),
             cancel: cancel.flag(),
             reml_starts: opts.reml_starts,

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use emslab::analysis::{self, AnalysisError, Cancel, Input, Likelihood};
 use emslab::data::{self, DataErrorKind, summary};
 use emslab::io::read_design_with;
+use emslab::means::Adjustment;
 use emslab::report;
 
 use super::{
@@ -56,6 +57,18 @@ pub struct AnalyzeArgs {
     /// Also fit by maximum likelihood (beside REML).
     #[arg(long, conflicts_with = "no_reml")]
     ml: bool,
+    /// Multiplicity adjustment of the pairwise comparisons of each fixed term's means
+    /// (p-values, simultaneous intervals and letters).
+    #[arg(long, value_enum, default_value = "tukey")]
+    adjust: AdjustArg,
+    /// Kenward-Roger df (pbkrtest) for the REML fit's fixed-effect tests and, on
+    /// unbalanced data, the means (Satterthwaite tests are given as well).
+    #[arg(long, conflicts_with = "no_reml")]
+    kenward_roger: bool,
+    /// The grand mean of the data behind a published table (`--summary`), for its
+    /// interval.
+    #[arg(long, value_name = "VALUE", allow_negative_numbers = true, value_parser = parse_finite)]
+    grand_mean: Option<f64>,
     #[command(flatten)]
     limit: LimitArgs,
     #[command(flatten)]
@@ -67,6 +80,33 @@ pub enum NegativeArg {
     Report,
     Zero,
     Pool,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum AdjustArg {
+    Tukey,
+    Bonferroni,
+    Sidak,
+    None,
+}
+
+impl From<AdjustArg> for Adjustment {
+    fn from(a: AdjustArg) -> Adjustment {
+        match a {
+            AdjustArg::Tukey => Adjustment::Tukey,
+            AdjustArg::Bonferroni => Adjustment::Bonferroni,
+            AdjustArg::Sidak => Adjustment::Sidak,
+            AdjustArg::None => Adjustment::None,
+        }
+    }
+}
+
+/// A finite number.
+fn parse_finite(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(format!("`{s}` is not a finite number")),
+    }
 }
 
 impl From<NegativeArg> for emslab::moments::NegativePolicy {
@@ -89,6 +129,11 @@ pub enum SsTypeArg {
 }
 
 pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
+    if args.grand_mean.is_some() && args.summary.is_none() {
+        return Err(Failure::input(
+            "--grand-mean is for a published table (--summary): a data file gives its own grand mean",
+        ));
+    }
     let inputs: Vec<&Path> = [
         Some(&args.design),
         args.data.as_ref(),
@@ -115,6 +160,8 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
         },
         reml_starts: args.reml_starts.map(|n| n as usize),
         residuals: false,
+        adjust: args.adjust.into(),
+        kenward_roger: args.kenward_roger,
     };
     let failure = |e: AnalysisError| match e {
         AnalysisError::Sizes(e) => design_failure(&args.design, e),
@@ -130,7 +177,10 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
         let summary = summary::read_summary(summary_path).map_err(Failure::data)?;
         analysis::run(
             &design,
-            Input::Summary(&summary),
+            Input::Summary {
+                table: &summary,
+                grand_mean: args.grand_mean,
+            },
             &opts,
             &Cancel::none(),
             &mut |_| {},

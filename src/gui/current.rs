@@ -124,6 +124,8 @@ impl Current {
         self.fit = match out {
             Ok(Ok(outcome)) => {
                 self.analysis.reml = outcome;
+                // Unbalanced data: the means come from the fit.
+                analysis::likelihood_means(&mut self.analysis);
                 Fit::Settled
             }
             Ok(Err(AnalysisError::Cancelled)) => Fit::Cancelled,

@@ -118,6 +118,8 @@ impl From<SessionFile> for Session {
                 ss_type: default.ss_type,
                 reml_starts: default.reml_starts,
                 residuals: true,
+                adjust: default.adjust,
+                kenward_roger: default.kenward_roger,
             }
         });
         Session {

@@ -9,6 +9,7 @@ mod ems_tables;
 mod engine_tables;
 pub mod gauge_tables;
 pub mod json;
+pub mod means_tables;
 pub mod power_tables;
 mod reml_tables;
 pub mod reml_words;

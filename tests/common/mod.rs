@@ -123,6 +123,16 @@ pub const F_VS_LMERTEST: f64 = 1e-5;
 /// gradient, ~1e-8).
 pub const EMS_TEST_VS_REML: f64 = 1e-6;
 
+// ---- Means and comparisons (issue 11) ----
+
+/// Multiplicity-adjusted p-values against emmeans 1.8.4 (R's ptukey for Tukey): the issue
+/// asks for 1e-6 absolute.
+pub const ADJUSTED_P_VS_EMMEANS: f64 = 1e-6;
+
+/// Tukey's simultaneous intervals against emmeans: R's qtukey is accurate to about 4
+/// decimals (its documentation says so), so 1e-4 relative (the issue's bound).
+pub const TUKEY_INTERVAL_VS_QTUKEY: f64 = 1e-4;
+
 // ---- Gauge R&R (issue 14) ----
 
 /// Gauge tables against the independent R script (tests/data/gauge/gauge_reference.R):
