@@ -4,6 +4,10 @@
 //! that memory does not grow with the number of rows. Also `simulate` of 10 million rows
 //! streamed to a sink.
 //!
+//! The means stage (precision of means, the means of the fixed term with its Tukey
+//! comparisons and letters, covariance patterns, and their tables and JSON) is part of
+//! `analyze`; it is also timed alone, as a share of the whole.
+//!
 //! `cargo bench --bench analyze` (set `EMSLAB_BENCH_ROWS` for another size). Times are
 //! medians of interleaved runs, as wall time and as this thread's CPU time (from
 //! /proc/thread-self/schedstat), which other processes on a shared machine disturb less.
@@ -91,10 +95,9 @@ fn analyze(path: &Path, replicates: u32) -> (usize, f64) {
         likelihood: analysis::Likelihood::Off,
         ..analysis::Options::default()
     };
-    let mut rows = || unreachable!("no REML in this benchmark");
     let input = analysis::Input::Data {
         dataset: &ds,
-        rows: &mut rows,
+        rows: analysis::Rows::Kept,
     };
     let a = analysis::run(&d, input, &opts, &analysis::Cancel::none(), &mut |_| {})
         .expect("balanced analysis");
@@ -103,6 +106,62 @@ fn analyze(path: &Path, replicates: u32) -> (usize, f64) {
     let js = report::render(&r.document, &r.json, Format::Json, None).expect("render");
     let m = &a.balanced().expect("balanced").moments;
     (text.len() + js.len(), m.components[0].estimate)
+}
+
+/// The means stage of a balanced analysis, as `analyze` runs it: the precision table and its
+/// estimates, the means with all comparisons (Tukey) and letters, the covariance patterns,
+/// and their tables (text) and JSON.
+fn means_stage(
+    a: &analysis::Analysis,
+    ds: &data::Dataset,
+    adjustment: emslab::means::Adjustment,
+) -> usize {
+    use emslab::means::{self, covariance};
+    use emslab::report::means_tables as mt;
+    let b = a.balanced().expect("balanced");
+    let t = &b.table;
+    let p = means::precision::derive(t);
+    let e = means::evaluate_precision(t, &b.moments, &p);
+    let labels: Vec<Vec<String>> = ds.factors.iter().map(|f| f.labels.clone()).collect();
+    let cells = means::CellSource {
+        cells: &ds.cells,
+        offset: ds.offset_f64(),
+        labels: &labels,
+    };
+    let input = means::balanced::BalancedInput {
+        table: t,
+        moments: &b.moments,
+        precision: &p,
+        estimates: &e,
+        adjustment,
+        alpha: 0.05,
+    };
+    let m = means::balanced_means(&input, Some(&cells), None);
+    let mut c = covariance::covariances(t, t.model);
+    c.estimates = c.evaluate(&t.design, |u| b.moments.component(u).map(|x| x.estimate));
+    let doc = report::Document {
+        title: String::new(),
+        preamble: Vec::new(),
+        tables: vec![
+            mt::precision_table(t, &p, Some(&e)),
+            mt::means_table(&m, Some(t), Some(&p)),
+            mt::comparisons_table(&m),
+            mt::covariances_table(t, &c, None),
+        ],
+    };
+    let src = mt::PrecisionSource {
+        table: t,
+        precision: &p,
+        estimates: &e,
+        symbolic: true,
+    };
+    let js = serde_json::to_string(&(
+        mt::MeansJson::new(&m, Some(src)),
+        mt::precision_json(t, &p, Some(&e), true),
+        mt::covariances_json(t, &c),
+    ))
+    .expect("json");
+    report::write_document(&doc, Format::Text).len() + js.len()
 }
 
 /// Parsing only: every record read with the csv crate, every field touched.
@@ -251,6 +310,40 @@ fn main() {
         "ratio analyze / parse:            {:9.3}  {:9.3}   (target <= 1.5)",
         pick(&full, false) / pick(&parse, false),
         pick(&full, true) / pick(&parse, true)
+    );
+
+    // The means stage alone, on the analysis of the same file.
+    let d = design(replicates);
+    let ds = data::read_csv(&path, &d, &ReadOptions::default()).expect("read");
+    let opts = analysis::Options {
+        likelihood: analysis::Likelihood::Off,
+        ..analysis::Options::default()
+    };
+    let input = analysis::Input::Data {
+        dataset: &ds,
+        rows: analysis::Rows::Kept,
+    };
+    let a = analysis::run(&d, input, &opts, &analysis::Cancel::none(), &mut |_| {})
+        .expect("balanced analysis");
+    let share = |label: &str, adj: emslab::means::Adjustment| {
+        let stage = median(reps, || means_stage(&a, &ds, adj));
+        let (wall, cpu) = (
+            stage.0.as_secs_f64() * 1e3,
+            stage.1.unwrap_or(stage.0).as_secs_f64() * 1e3,
+        );
+        println!(
+            "{label:<34}{wall:9.2}  {cpu:9.2}   = {:.2}% / {:.2}% of analyze without it (target < 10%)",
+            100.0 * wall / (pick(&full, false) - wall),
+            100.0 * cpu / (pick(&full, true) - cpu),
+        );
+    };
+    share(
+        "means stage, Tukey (in analyze):",
+        emslab::means::Adjustment::Tukey,
+    );
+    share(
+        "means stage, no adjustment:",
+        emslab::means::Adjustment::None,
     );
 
     // Peak memory for growing files, each analysed in a fresh process.

@@ -14,6 +14,7 @@ pub mod dist;
 pub mod ems;
 pub mod gauge;
 pub mod io;
+pub mod means;
 pub mod moments;
 pub mod notation;
 pub mod power;

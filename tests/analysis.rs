@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use emslab::analysis::{
     self, Analysis, AnalysisError, Cancel, Input, Likelihood, Options, RemlOutcome, Route, Stage,
 };
-use emslab::data::{DataErrorKind, Dataset, ReadOptions, RemlInput, read_csv};
+use emslab::data::{DataErrorKind, Dataset, ReadOptions, read_csv};
 use emslab::io::read_design;
 
 fn load(name: &str) -> (emslab::Design, Dataset) {
@@ -27,10 +27,6 @@ fn load(name: &str) -> (emslab::Design, Dataset) {
     (design, ds)
 }
 
-fn rows_of(ds: &Dataset) -> impl FnMut() -> Result<RemlInput, AnalysisError> + '_ {
-    || ds.reml_input().ok_or_else(|| analysis::rows_not_kept(ds))
-}
-
 fn run(
     design: &emslab::Design,
     ds: &Dataset,
@@ -38,10 +34,9 @@ fn run(
     cancel: &Cancel,
     stage: &mut dyn FnMut(Stage),
 ) -> Result<Analysis, AnalysisError> {
-    let mut rows = rows_of(ds);
     let input = Input::Data {
         dataset: ds,
-        rows: &mut rows,
+        rows: analysis::Rows::Kept,
     };
     analysis::run(design, input, opts, cancel, stage)
 }
@@ -82,8 +77,7 @@ fn the_likelihood_stage_runs_on_its_own_after_the_moments() {
     let a = analysis::analyze_moments(&design, &ds, &Options::default()).expect("moments");
     assert!(a.needs_likelihood());
     assert!(a.balanced().is_some());
-    let input = ds.reml_input().expect("rows kept");
-    let outcome = analysis::fit_likelihood(&a, &input, &Cancel::none()).expect("fit");
+    let outcome = analysis::fit_likelihood(&a, &ds, &Cancel::none()).expect("fit");
     let whole = run(
         &design,
         &ds,
@@ -211,7 +205,10 @@ fn a_published_table_goes_through_the_same_entry_point() {
             .expect("summary");
     let a = analysis::run(
         &design,
-        Input::Summary(&summary),
+        Input::Summary {
+            table: &summary,
+            grand_mean: None,
+        },
         &Options::default(),
         &Cancel::none(),
         &mut |_| {},

@@ -253,3 +253,52 @@ fn blups_and_blues_carry_the_level_labels_of_the_data() {
         .collect();
     assert_eq!(names, ["(Intercept)", "Machine=B", "Machine=C"]);
 }
+
+/// Issue 17: the search ends at the moment start once its optimum is verified; `--reml-starts
+/// N` runs N starts (the multi-start check) and the log says which ran. Both give the
+/// moment solution on balanced machines data (reference values: tests/data/reml/README.md).
+#[test]
+fn reml_starts_runs_the_multi_start_check_on_request() {
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            path("machines.toml"),
+            path("machines.csv"),
+            "--model".into(),
+            "unrestricted".into(),
+            "--format".into(),
+            "json".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = analyze(&refs);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).expect("JSON")
+    };
+    let ran = |v: &serde_json::Value| -> Vec<bool> {
+        v["reml"]["optimizer"]["starts"]
+            .as_array()
+            .expect("starts")
+            .iter()
+            .map(|s| s["run"].as_bool().expect("run"))
+            .collect()
+    };
+    let one = run(&[]);
+    assert_eq!(one["reml"]["optimizer"]["verified_start"], 0);
+    assert_eq!(ran(&one), [true, false, false]);
+    let three = run(&["--reml-starts", "3"]);
+    assert_eq!(ran(&three), [true, true, true]);
+    for v in [&one, &three] {
+        assert!(common::close(
+            component(v, "Worker"),
+            22.85844444,
+            common::REML_VS_LME4
+        ));
+    }
+    let (code, _, err) = analyze(&[
+        &path("machines.toml"),
+        &path("machines.csv"),
+        "--reml-starts",
+        "0",
+    ]);
+    assert_eq!(code, 2, "{err}");
+}

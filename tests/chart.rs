@@ -30,3 +30,76 @@ fn the_histogram_counts_every_value_in_sturges_bins() {
     assert_eq!(bars.len(), 8);
     assert_eq!(bars.iter().map(|b| b.height).sum::<f64>(), 100.0);
 }
+
+/// The power curves of the Plan view (src/chart/power.rs): two_factor_mixed (restricted),
+/// σ²(B) = 0.5, σ²(A:B) = 0.25, σ² = 1, effects of A -1, 0, 1 (tests/data/power/exact.csv,
+/// row `crossed`).
+#[test]
+fn power_curves_draw_the_curve_and_the_solution() {
+    use emslab::chart::SeriesData;
+    use emslab::chart::power::{effect_curve_panel, single, solve_panel};
+    use emslab::power::{self, PowerSpec, SolveSpec, Vary};
+
+    let d = emslab::io::read_design(&common::design_path("two_factor_mixed.toml")).expect("design");
+    let m = emslab::Model::Restricted;
+    let spec = PowerSpec::new(
+        &d,
+        m,
+        &[("B", 0.5), ("A:B", 0.25), ("Residual", 1.0)],
+        &[("A", vec![-1.0, 0.0, 1.0])],
+        0.05,
+    )
+    .expect("inputs");
+    let table = emslab::derive(&d, m);
+    let curve = power::effect_curve(&table, &spec, &power::CURVE_MULTIPLIERS);
+    let panel = effect_curve_panel(&table, &curve, 0.05);
+    // One line per test (A, B, A:B) and the level α.
+    assert_eq!(panel.series.len(), 4);
+    assert_eq!(panel.series[0].name, "A");
+    let SeriesData::Line { points, .. } = &panel.series[0].data else {
+        panic!("a line")
+    };
+    let xs: Vec<f64> = points.iter().map(|p| p[0]).collect();
+    assert_eq!(xs, power::CURVE_MULTIPLIERS.to_vec());
+    let at_one = points.iter().find(|p| p[0] == 1.0).expect("m = 1")[1];
+    // scipy.stats.ncf.sf(f.isf(0.05, 2, 6), 2, 6, 32/3) = 0.6078235989119101.
+    assert!((at_one - 0.6078235989119101).abs() <= common::POWER_VS_SCIPY);
+    assert!(matches!(
+        panel.series[3].data,
+        SeriesData::Level { value, .. } if value == 0.05
+    ));
+
+    // How many levels of B for power 0.8 in the test of A: the marker sits at the answer.
+    let s = power::solve(
+        &table,
+        &spec,
+        SolveSpec {
+            vary: Vary::Factor(1),
+            term: 0,
+            target: 0.8,
+        },
+    )
+    .expect("solves");
+    let n = s.size.expect("reachable");
+    let brute = power::solve::power_at_sizes(&table, &spec, Vary::Factor(1), 0, 2..=n);
+    assert!(brute[..brute.len() - 1].iter().all(|&(_, p)| p < 0.8));
+    assert!(brute[brute.len() - 1].1 >= 0.8);
+    let panel = solve_panel(&table, &d, &s);
+    assert_eq!(panel.x.label, "Levels of B");
+    let SeriesData::Line { points, .. } = &panel.series[0].data else {
+        panic!("a line")
+    };
+    let expected: Vec<[f64; 2]> = s.curve.iter().map(|&(k, p)| [f64::from(k), p]).collect();
+    assert_eq!(points, &expected);
+    assert!(matches!(
+        panel.series[1].data,
+        SeriesData::Level { value, .. } if value == 0.8
+    ));
+    assert_eq!(
+        panel.series[2].data,
+        SeriesData::Points(vec![[f64::from(n), s.power]])
+    );
+    // Exported as the other figures are.
+    let svg = emslab::chart::render::to_svg(&single(panel)).expect("svg");
+    assert!(svg.contains("<svg") && svg.contains("Levels of B"));
+}

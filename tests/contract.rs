@@ -102,6 +102,62 @@ fn check_tests(v: &Value, with_data: bool, ctx: &str, out: &mut Vec<String>) {
     }
 }
 
+/// The precision of means (`emslab ems` and `analyze` on balanced data).
+const PRECISION_KEYS: &[(&str, Type)] = &[
+    ("precision[].over", Type::Arr),
+    ("precision[].variance", Type::Arr),
+    ("precision[].variance[].term", Type::Str),
+    ("precision[].variance[].weight", Type::NumOrNull),
+    ("precision[].variance_symbolic", Type::Str),
+    ("precision[].components_symbolic.restricted", Type::Str),
+    ("precision[].components_symbolic.unrestricted", Type::Str),
+];
+
+/// The covariance of two observations.
+const COVARIANCE_KEYS: &[(&str, Type)] = &[
+    ("covariances[].shared", Type::Arr),
+    ("covariances[].covariance", Type::Arr),
+    ("covariances[].covariance_symbolic", Type::Str),
+];
+
+/// Means, comparisons and letters of a design with fixed terms (`analyze`).
+const MEANS_KEYS: &[(&str, Type)] = &[
+    ("means[].term", Type::Str),
+    ("means[].levels", Type::Obj),
+    ("means[].mean", Type::Num),
+    ("means[].se", Type::NumOrNull),
+    ("means[].df", Type::NumOrNull),
+    ("means[].ci.level", Type::Num),
+    ("means[].ci.lower", Type::Num),
+    ("means[].ci.upper", Type::Num),
+    ("means[].method", Type::Str),
+    ("comparisons[].term", Type::Str),
+    ("comparisons[].a", Type::Obj),
+    ("comparisons[].b", Type::Obj),
+    ("comparisons[].difference", Type::Num),
+    ("comparisons[].se", Type::NumOrNull),
+    ("comparisons[].df", Type::NumOrNull),
+    ("comparisons[].t", Type::NumOrNull),
+    ("comparisons[].p", Type::NumOrNull),
+    ("comparisons[].adjustment", Type::Str),
+    ("comparisons[].p_adjusted", Type::NumOrNull),
+    ("comparisons[].ci.lower", Type::Num),
+    ("letters[].term", Type::Str),
+    ("letters[].levels", Type::Obj),
+    ("letters[].letters", Type::Str),
+    ("fixed_tests[].term", Type::Str),
+    ("fixed_tests[].type", Type::Str),
+    ("fixed_tests[].f", Type::Num),
+    ("fixed_tests[].df_num", Type::Num),
+    ("fixed_tests[].df_den", Type::Num),
+    ("fixed_tests[].p", Type::Num),
+    ("fixed_tests[].ddf_method", Type::Str),
+    ("reml.fixed_effects[].df", Type::Num),
+    ("reml.fixed_effects[].t", Type::Num),
+    ("reml.fixed_effects[].p", Type::Num),
+    ("reml.fixed_effects[].ci.lower", Type::Num),
+];
+
 fn json_of(args: &[&str]) -> Value {
     let o = common::emslab(args);
     assert!(
@@ -124,6 +180,12 @@ fn every_shipped_design_has_the_ems_report_keys_in_both_models() {
                 require(&v, key, t, &ctx, &mut failures);
             }
             check_tests(&v, false, &ctx, &mut failures);
+            for &(key, t) in PRECISION_KEYS {
+                require(&v, key, t, &ctx, &mut failures);
+            }
+            for &(key, t) in COVARIANCE_KEYS {
+                require(&v, key, t, &ctx, &mut failures);
+            }
             // No data: none of the data keys.
             for key in ["n_observations", "reml", "grand_mean"] {
                 if v.get(key).is_some() {
@@ -178,6 +240,29 @@ fn every_shipped_data_set_has_the_analysis_report_keys() {
             ] {
                 require(&v, key, t, &ctx, &mut failures);
             }
+            for (key, t) in [
+                ("grand_mean.mean", Type::Num),
+                ("grand_mean.se", Type::NumOrNull),
+                ("grand_mean.df", Type::NumOrNull),
+                ("grand_mean.ci.lower", Type::Num),
+                ("grand_mean.variance", Type::Arr),
+                ("grand_mean.variance_symbolic", Type::Str),
+            ] {
+                require(&v, key, t, &ctx, &mut failures);
+            }
+            for &(key, t) in PRECISION_KEYS.iter().chain(COVARIANCE_KEYS) {
+                require(&v, key, t, &ctx, &mut failures);
+            }
+            let has_fixed = v["terms"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|t| t["kind"] == "fixed");
+            if has_fixed {
+                for &(key, t) in MEANS_KEYS {
+                    require(&v, key, t, &ctx, &mut failures);
+                }
+            }
             // An interval, where there is one, has the contract's fields.
             for (i, c) in v["components"].as_array().into_iter().flatten().enumerate() {
                 if !c["ci"].is_null() {
@@ -195,6 +280,9 @@ fn every_shipped_data_set_has_the_analysis_report_keys() {
             let v = json_of(&["analyze", p, &csv, "--no-reml", "--format", "json"]);
             if v.get("reml").is_some() {
                 failures.push(format!("analyze {p} --no-reml: `reml` present"));
+            }
+            if v.get("fixed_tests").is_some() {
+                failures.push(format!("analyze {p} --no-reml: `fixed_tests` present"));
             }
         }
     }
@@ -223,6 +311,33 @@ fn a_published_table_has_the_analysis_keys_without_observations() {
     assert_eq!(v["terms"][0]["test"]["df_num"], 14);
     assert_eq!(v["terms"][0]["test"]["df_den"], 15);
     assert!(v.get("reml").is_none());
+    // No grand mean without --grand-mean; with it, the grand mean's keys.
+    assert!(v.get("grand_mean").is_none());
+    let v = json_of(&[
+        "analyze",
+        d.to_str().expect("path"),
+        "--summary",
+        s.to_str().expect("path"),
+        "--grand-mean",
+        "26.78",
+        "--format",
+        "json",
+    ]);
+    for (key, t) in [
+        ("grand_mean.mean", Type::Num),
+        ("grand_mean.se", Type::Num),
+        ("grand_mean.df", Type::Num),
+        ("grand_mean.ci.lower", Type::Num),
+        ("grand_mean.ci.upper", Type::Num),
+        ("grand_mean.variance", Type::Arr),
+        ("grand_mean.variance_symbolic", Type::Str),
+    ] {
+        require(&v, key, t, "summary --grand-mean", &mut failures);
+    }
+    for &(key, t) in PRECISION_KEYS {
+        require(&v, key, t, "summary --grand-mean", &mut failures);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]

@@ -694,15 +694,15 @@ fn missing_values_drop_their_rows() {
     );
     // The first row's response missing: the response column is still found among
     // several candidates, and the offset is the first value read.
-    let two = "batch,cask,note,strength\nA,a,x,NA\n".to_string()
-        + &PASTES_CSV
-            .lines()
-            .skip(1)
-            .map(|l| {
-                let (bc, y) = l.rsplit_once(',').unwrap();
-                format!("{bc},x,{y}\n")
-            })
-            .collect::<String>();
+    let rest: String = PASTES_CSV
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (bc, y) = l.rsplit_once(',').unwrap();
+            format!("{bc},x,{y}\n")
+        })
+        .collect();
+    let two = format!("batch,cask,note,strength\nA,a,x,NA\n{rest}");
     let d = read(&pastes(), &two);
     assert_eq!(d.response, "strength");
     assert_eq!(d.dropped_rows, 1);
@@ -828,7 +828,7 @@ fn messages_quote_a_readable_prefix_of_long_fields() {
         &msg[..msg.len().min(300)]
     );
     // A label beyond the declared levels.
-    let e = read_err(&pastes(), &(PASTES_CSV.to_string() + &huge + ",a,1\n"));
+    let e = read_err(&pastes(), &format!("{PASTES_CSV}{huge},a,1\n"));
     let msg = e.to_string();
     assert!(
         msg.len() < 400 && msg.contains(&cut),

@@ -1,7 +1,7 @@
 # Times lme4 on a CSV written by the `reml` bench (benches/reml_vs_lme4/main.rs) and prints
 # what the bench parses: `time <seconds>`, `var <term> <value>`, `theta <term> <value>`,
 # `crit <value>`. Only the lmer() call is timed (not the CSV read, not the factor coding).
-# Usage: Rscript lme4_fit.R FILE.csv nested|crossed [tight]
+# Usage: Rscript lme4_fit.R FILE.csv balanced|crossed2 [tight]
 # `tight` also sets xtol_rel = 1e-12 and ftol_rel = 1e-15 (nloptwrap's default xtol_rel = 1e-6
 # otherwise stops BOBYQA about 1e-6 relative short of the optimum in theta).
 args <- commandArgs(trailingOnly = TRUE)
@@ -13,16 +13,13 @@ d <- read.csv(file)
 opt <- list(xtol_abs = 1e-12, ftol_abs = 1e-14)
 if (tight) opt <- c(opt, list(xtol_rel = 1e-12, ftol_rel = 1e-15, maxeval = 100000))
 ctrl <- lmerControl(optimizer = "nloptwrap", optCtrl = opt)
-if (kind == "nested") {
-  d$batch <- factor(d$batch)
-  d$sample <- factor(d$sample)
-  f <- y ~ 1 + (1 | batch) + (1 | batch:sample)
-  terms <- c(batch = "batch", "batch:sample" = "sample(batch)")
+for (c in setdiff(names(d), "y")) d[[c]] <- factor(d[[c]])
+if (kind == "balanced") {
+  f <- y ~ A + (1 | B) + (1 | A:B) + (1 | B:C) + (1 | A:B:C)
+  terms <- c(B = "B", "A:B" = "A:B", "B:C" = "C(B)", "A:B:C" = "A:C(B)")
 } else {
-  d$A <- factor(d$A)
-  d$B <- factor(d$B)
-  f <- y ~ 1 + (1 | A) + (1 | B) + (1 | A:B)
-  terms <- c(A = "A", B = "B", "A:B" = "A:B")
+  f <- y ~ 1 + (1 | A) + (1 | B)
+  terms <- c(A = "A", B = "B")
 }
 invisible(gc())
 t0 <- proc.time()[["elapsed"]]

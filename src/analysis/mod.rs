@@ -11,6 +11,10 @@
 //!                           │
 //!                           ▼  (a stage of its own: the app shows the rest first)
 //!                     REML (and ML) fit ─▶ RemlOutcome
+//!                           │
+//!                           ▼
+//!        means: balanced from the precision of means (after the moments),
+//!               unbalanced from the REML fit's marginal means   (Analysis::means)
 //! ```
 //!
 //! An [`Analysis`] holds typed results only; [`crate::report::analysis_report`] turns it
@@ -20,9 +24,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::anova::{self, AnovaError, AnovaTable};
 use crate::data::summary::{self, Summary};
-use crate::data::{Balance, Coding, DataError, DataNote, Dataset, RemlInput};
+use crate::data::{Balance, Coding, DataError, DataNote, Dataset};
 use crate::design::{Design, DesignError};
 use crate::ems::{self, EmsTable, Model};
+use crate::means::covariance::{self, Covariances};
+use crate::means::{self, Adjustment, CellSource, Estimated, Means, Precision};
 use crate::moments::{self, MomentFit, MomentOptions, NegativePolicy};
 use crate::reml::{self, Comparison, RemlError, RemlFit, RemlOptions};
 use crate::unbalanced::{self, SsType, UnbalancedAnova, UnbalancedError, UnbalancedOptions};
@@ -56,8 +62,18 @@ pub struct Options {
     pub likelihood: Likelihood,
     /// The sums of squares of unbalanced data (`--ss-type`; balanced data have one kind).
     pub ss_type: SsType,
+    /// Starts of the likelihood optimiser: `None` stops at the first start whose optimum
+    /// is verified (gradient, curvature, boundary); `Some(n)` runs `n` starts and keeps
+    /// the best (`--reml-starts N`, the multi-start check).
+    #[serde(default)]
+    pub reml_starts: Option<usize>,
     /// Keep (fitted, residual) pairs of the REML fit ([`RemlFits::residuals`]), for plots.
     pub residuals: bool,
+    /// The multiplicity adjustment of the pairwise comparisons (`--adjust`).
+    pub adjust: Adjustment,
+    /// Kenward-Roger df for the REML fit's tests and means (`--kenward-roger`); the
+    /// Satterthwaite tests are given as well.
+    pub kenward_roger: bool,
 }
 
 impl Default for Options {
@@ -68,7 +84,10 @@ impl Default for Options {
             negative: NegativePolicy::default(),
             likelihood: Likelihood::default(),
             ss_type: SsType::default(),
+            reml_starts: None,
             residuals: false,
+            adjust: Adjustment::default(),
+            kenward_roger: false,
         }
     }
 }
@@ -90,10 +109,14 @@ pub enum Input<'a> {
     /// (the command line streams the balanced analysis and reads the rows only for REML).
     Data {
         dataset: &'a Dataset,
-        rows: &'a mut dyn FnMut() -> Result<RemlInput, AnalysisError>,
+        rows: Rows<'a>,
     },
-    /// A published ANOVA table (`term,df,ms`): no observations, so no REML fit.
-    Summary(&'a Summary),
+    /// A published ANOVA table (`term,df,ms`): no observations, so no REML fit, and no
+    /// level means; `grand_mean` (`--grand-mean`) gives the grand mean's interval.
+    Summary {
+        table: &'a Summary,
+        grand_mean: Option<f64>,
+    },
 }
 
 /// The error of an [`Input::Data`] row source whose dataset was read without its rows
@@ -102,6 +125,14 @@ pub fn rows_not_kept(ds: &Dataset) -> AnalysisError {
     AnalysisError::RowsNotKept {
         file: ds.source.clone(),
     }
+}
+
+/// Where the REML fit finds the rows: the dataset itself when it was read with its rows
+/// ([`crate::data::ReadOptions::keep_rows`]), or a second read of the file (the command
+/// line streams the balanced analysis and keeps rows only for REML).
+pub enum Rows<'a> {
+    Kept,
+    Reread(&'a mut dyn FnMut() -> Result<Dataset, AnalysisError>),
 }
 
 /// Why there is no analysis.
@@ -212,6 +243,10 @@ pub struct Balanced {
     /// The unrestricted model's moment estimates as computed (term, value): what REML is
     /// compared with, whatever model the report uses.
     pub unrestricted: Vec<(String, f64)>,
+    /// The precision of every mean, symbolically ([`means::precision::derive`] of `table`).
+    pub precision: Precision,
+    /// Each precision row estimated from the mean squares of `moments`.
+    pub precision_estimates: Vec<Estimated>,
 }
 
 /// Unbalanced data: Type III (or Type I) sums of squares with their expected mean squares,
@@ -286,6 +321,13 @@ pub struct Analysis {
     pub source: Source,
     pub route: Route,
     pub reml: RemlOutcome,
+    /// The means of the fixed terms with their comparisons: from the precision of means on
+    /// balanced data; from the REML fit on unbalanced data (`None` until it has run, or
+    /// when it gives no inference).
+    pub means: Option<Means>,
+    /// The covariance of two observations by the levels they share, with the moment
+    /// estimates (balanced data) or the REML estimates (unbalanced data).
+    pub covariances: Option<Covariances>,
 }
 
 impl Analysis {
@@ -330,18 +372,30 @@ pub fn run(
     stage: &mut dyn FnMut(Stage),
 ) -> Result<Analysis, AnalysisError> {
     stage(Stage::Moments);
-    let (mut analysis, rows) = match input {
-        Input::Data { dataset, rows } => (analyze_data(design, dataset, opts)?, Some(rows)),
-        Input::Summary(s) => (analyze_summary(design, s, opts)?, None),
+    let (mut analysis, rows, rows_source) = match input {
+        Input::Data { dataset, rows } => (
+            analyze_data(design, dataset, opts)?,
+            Some(rows),
+            Some(dataset),
+        ),
+        Input::Summary { table, grand_mean } => (
+            analyze_summary(design, table, grand_mean, opts)?,
+            None,
+            None,
+        ),
     };
-    if let (true, Some(rows)) = (analysis.needs_likelihood(), rows) {
+    if let (true, Some(rows), Some(rows_source)) = (analysis.needs_likelihood(), rows, rows_source)
+    {
         cancel.check()?;
         stage(match analysis.route {
             Route::Balanced(_) => Stage::Reml,
             Route::Unbalanced(_) => Stage::RemlUnbalanced,
         });
-        let input = rows()?;
-        analysis.reml = fit_likelihood(&analysis, &input, cancel)?;
+        analysis.reml = match rows {
+            Rows::Kept => fit_likelihood(&analysis, rows_source, cancel)?,
+            Rows::Reread(read) => fit_likelihood(&analysis, &read()?, cancel)?,
+        };
+        likelihood_means(&mut analysis);
     }
     // Unbalanced data with neither the cell-level analysis nor a REML fit: nothing to report.
     if let (Route::Unbalanced(u), RemlOutcome::Failed(e)) = (&analysis.route, &analysis.reml)
@@ -391,38 +445,108 @@ fn analyze_data(design: &Design, ds: &Dataset, opts: &Options) -> Result<Analysi
                 anova,
             })),
             reml: pending(opts),
+            means: None,
+            covariances: None,
         });
     }
     let sized = ds.sized_design(design)?;
     let anova = anova::from_cells(&sized, &ds.cells)?;
+    let b = balanced(&sized, anova, opts);
+    let labels: Vec<Vec<String>> = ds.factors.iter().map(|f| f.labels.clone()).collect();
+    let cells = CellSource {
+        cells: &ds.cells,
+        offset: ds.offset_f64(),
+        labels: &labels,
+    };
+    let means = balanced_means(&b, opts, Some(&cells), None);
+    let covariances = moment_covariances(&b);
     Ok(Analysis {
         design: design.clone(),
         options: *opts,
-        source: Source::of_dataset(ds, Some(&anova)),
-        route: Route::Balanced(Box::new(balanced(&sized, anova, opts))),
+        source: Source::of_dataset(ds, Some(&b.anova)),
+        route: Route::Balanced(Box::new(b)),
         reml: pending(opts),
+        means: Some(means),
+        covariances: Some(covariances),
     })
 }
 
 fn analyze_summary(
     design: &Design,
     s: &Summary,
+    grand_mean: Option<f64>,
     opts: &Options,
 ) -> Result<Analysis, AnalysisError> {
     let rows = summary::match_summary(s, design)?;
     let anova = anova::from_summary(design, &rows);
+    let b = balanced(design, anova, opts);
+    let means = balanced_means(&b, opts, None, grand_mean);
+    let covariances = moment_covariances(&b);
     Ok(Analysis {
         design: design.clone(),
         options: *opts,
         source: Source::Summary {
             source: s.source.clone(),
         },
-        route: Route::Balanced(Box::new(balanced(design, anova, opts))),
+        route: Route::Balanced(Box::new(b)),
         reml: match opts.likelihood {
             Likelihood::Off => RemlOutcome::Off,
             _ => RemlOutcome::NoObservations,
         },
+        means: Some(means),
+        covariances: Some(covariances),
     })
+}
+
+/// The means stage of the ANOVA-table route: level means from the cells (none for a
+/// published table), their precision from the mean squares.
+fn balanced_means(
+    b: &Balanced,
+    opts: &Options,
+    cells: Option<&CellSource<'_>>,
+    grand_mean: Option<f64>,
+) -> Means {
+    let input = means::balanced::BalancedInput {
+        table: &b.table,
+        moments: &b.moments,
+        precision: &b.precision,
+        estimates: &b.precision_estimates,
+        adjustment: opts.adjust,
+        alpha: opts.alpha,
+    };
+    means::balanced_means(&input, cells, grand_mean)
+}
+
+/// The covariance patterns of the report's model at its moment estimates.
+fn moment_covariances(b: &Balanced) -> Covariances {
+    let mut c = covariance::covariances(&b.table, b.table.model);
+    c.estimates = c.evaluate(&b.table.design, |u| {
+        b.moments.component(u).map(|x| x.estimate)
+    });
+    c
+}
+
+/// The means stage after the likelihood fit: on unbalanced data, the REML fit's marginal
+/// means (with the multiplicity adjustment) and the covariance patterns of the
+/// unrestricted model at the REML estimates. Balanced data keep their moment-based means.
+pub fn likelihood_means(a: &mut Analysis) {
+    let Route::Unbalanced(u) = &a.route else {
+        return;
+    };
+    let Some(f) = a.reml.fits() else {
+        return;
+    };
+    let fit = &f.reml.fit;
+    a.means = fit
+        .inference
+        .as_ref()
+        .map(|inf| means::reml_means(inf, a.options.adjust, a.options.alpha));
+    let t = ems::derive(&u.table.design, Model::Unrestricted);
+    let mut c = covariance::covariances(&t, Model::Unrestricted);
+    c.estimates = c.evaluate(&t.design, |v| {
+        fit.component(&t.terms[v].name).map(|x| x.variance)
+    });
+    a.covariances = Some(c);
 }
 
 /// EMS, tests and components of a sized design's ANOVA table.
@@ -435,11 +559,15 @@ fn balanced(sized: &Design, anova: AnovaTable, opts: &Options) -> Balanced {
         let t = ems::derive(sized, Model::Unrestricted);
         moments::fit(&t, &anova, &opts.moments()).computed_estimates()
     };
+    let precision = means::precision::derive(&table);
+    let precision_estimates = means::evaluate_precision(&table, &moments, &precision);
     Balanced {
         table,
         anova,
         moments,
         unrestricted,
+        precision,
+        precision_estimates,
     }
 }
 
@@ -449,7 +577,7 @@ fn balanced(sized: &Design, anova: AnovaTable, opts: &Options) -> Balanced {
 /// on their own); cancellation is an error.
 pub fn fit_likelihood(
     a: &Analysis,
-    input: &RemlInput,
+    rows: &Dataset,
     cancel: &Cancel,
 ) -> Result<RemlOutcome, AnalysisError> {
     let opts = &a.options;
@@ -462,6 +590,11 @@ pub fn fit_likelihood(
         Likelihood::Reml => &[false],
         Likelihood::RemlAndMl => &[false, true],
     };
+    let n = rows.n_kept_rows();
+    if n == 0 {
+        return Err(rows_not_kept(rows));
+    }
+    let labels = rows.level_labels();
     let mut fitted = Vec::new();
     let mut residuals = Vec::new();
     for &ml in methods {
@@ -470,24 +603,27 @@ pub fn fit_likelihood(
             level: 1.0 - opts.alpha,
             start: (!start.is_empty()).then(|| start.to_vec()),
             // Profile intervals re-optimise about ten times per end: skip them on big data.
-            profile: input.y.len() <= 100_000,
+            profile: n <= 100_000,
             residuals: opts.residuals && !ml,
-            level_labels: Some(input.labels.clone()),
+            kenward_roger: opts.kenward_roger,
+            level_labels: Some(labels.clone()),
             cancel: cancel.flag(),
+            reml_starts: opts.reml_starts,
             ..RemlOptions::default()
         };
-        let fit = match reml::fit(&a.design, &input.codes, &input.y, &ropts) {
+        let fit = match reml::fit_source(&a.design, &mut DatasetRows(rows), &ropts) {
             Ok(f) => f,
             Err(RemlError::Cancelled) => return Err(AnalysisError::Cancelled),
             Err(e) => return Ok(RemlOutcome::Failed(e)),
         };
-        if !ml && fit.residuals.len() == input.y.len() {
-            residuals = input
-                .y
-                .iter()
-                .zip(&fit.residuals)
-                .map(|(y, r)| [y - r, *r])
-                .collect();
+        if !ml && fit.residuals.len() == n {
+            residuals = Vec::with_capacity(n);
+            let mut r = fit.residuals.iter();
+            rows.visit_rows(|_, y| {
+                let e = r.next().copied().unwrap_or(f64::NAN);
+                residuals.push([y - e, e]);
+                Ok::<(), ()>(())
+            });
         }
         let comparison = reml::compare(&fit, start);
         fitted.push(Fitted { fit, comparison });
@@ -501,4 +637,16 @@ pub fn fit_likelihood(
         ml: it.next(),
         residuals,
     })))
+}
+
+/// The kept rows of a dataset as the REML fit visits them: streamed, in file order, as
+/// often as the fit needs (nothing is copied per row).
+struct DatasetRows<'a>(&'a Dataset);
+
+impl reml::RowSource for DatasetRows<'_> {
+    fn visit(&mut self, row: &mut reml::RowVisitor<'_>) -> Result<(), RemlError> {
+        self.0
+            .visit_rows(|codes, y| row(codes, y))
+            .unwrap_or(Ok(()))
+    }
 }

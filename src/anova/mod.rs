@@ -149,12 +149,13 @@ impl Margins {
 
     fn table(&mut self, set: u64) -> &Vec<f64> {
         if !self.tables.contains_key(&set) {
-            // The smallest memoised superset.
+            // The smallest memoised superset (ties by the set's bits, not the hash map's
+            // order: the same data give the same digits on every run).
             let from = self
                 .tables
                 .iter()
                 .filter(|(w, _)| **w & set == set)
-                .min_by_key(|(_, t)| t.len())
+                .min_by_key(|(w, t)| (t.len(), **w))
                 .map_or(self.full, |(w, _)| *w);
             let t = self.compute(set, from);
             self.tables.insert(set, t);

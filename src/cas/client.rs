@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{ANSWER_PREFIX, Answer, CasDerivation, CasError, Parts, Request, WORKER_COMMAND};
+use super::{
+    ANSWER_PREFIX, Answer, CasDerivation, CasError, Malformed, Parts, Request, WORKER_COMMAND,
+};
 use crate::design::{Design, Subscripts};
 use crate::ems::{EmsEntry, EmsTable, Estimator, Model, Monomial, Ratio};
 
@@ -355,7 +357,7 @@ fn short(s: &str) -> String {
 }
 
 /// Builds the table from the worker's parts, after checking every index.
-fn assemble(design: &Design, model: Model, parts: &Parts) -> Result<EmsTable, String> {
+fn assemble(design: &Design, model: Model, parts: &Parts) -> Result<EmsTable, Malformed> {
     let rows = design.terms.len() + 1;
     let columns = design.n_factors() + 1;
     let col_mask = (1u64 << columns) - 1;
@@ -363,22 +365,26 @@ fn assemble(design: &Design, model: Model, parts: &Parts) -> Result<EmsTable, St
         if u < rows {
             Ok(u)
         } else {
-            Err(format!("row {u} out of range (the design has {rows} rows)"))
+            Err(Malformed(format!(
+                "row {u} out of range (the design has {rows} rows)"
+            )))
         }
     };
     let check_mask = |m: u64| {
         if m & !col_mask == 0 {
             Ok(Monomial(Subscripts(m)))
         } else {
-            Err(format!("coefficient mask {m:#x} names unknown columns"))
+            Err(Malformed(format!(
+                "coefficient mask {m:#x} names unknown columns"
+            )))
         }
     };
     if parts.ems.len() != rows || parts.denominators.len() != rows {
-        return Err(format!(
+        return Err(Malformed(format!(
             "{} EMS and {} denominators for {rows} rows",
             parts.ems.len(),
             parts.denominators.len()
-        ));
+        )));
     }
     let ems = parts
         .ems
@@ -392,18 +398,18 @@ fn assemble(design: &Design, model: Model, parts: &Parts) -> Result<EmsTable, St
                         coefficient: check_mask(m)?.into(),
                     })
                 })
-                .collect::<Result<Vec<_>, String>>()
+                .collect::<Result<Vec<_>, Malformed>>()
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, Malformed>>()?;
     let denominators = parts
         .denominators
         .iter()
         .map(|d| {
             d.iter()
                 .map(|&(v, w)| Ok((check_row(v)?, Ratio::integer(w))))
-                .collect::<Result<Vec<_>, String>>()
+                .collect::<Result<Vec<_>, Malformed>>()
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, Malformed>>()?;
     let estimators = parts
         .estimators
         .iter()
@@ -414,11 +420,11 @@ fn assemble(design: &Design, model: Model, parts: &Parts) -> Result<EmsTable, St
                     .combination
                     .iter()
                     .map(|&(v, w)| Ok((check_row(v)?, Ratio::integer(w))))
-                    .collect::<Result<Vec<_>, String>>()?,
+                    .collect::<Result<Vec<_>, Malformed>>()?,
                 divisor: check_mask(e.divisor)?,
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, Malformed>>()?;
     for s in parts
         .solutions
         .components

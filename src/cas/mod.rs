@@ -32,6 +32,18 @@ use crate::ems::{EmsTable, Model};
 
 pub use client::SymbolicaEngine;
 
+/// A worker answer or a Symbolica result that is not of the expected form (what is wrong
+/// with it); it becomes a [`CasError`] at the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Malformed(pub String);
+
+impl From<String> for Malformed {
+    fn from(what: String) -> Malformed {
+        Malformed(what)
+    }
+}
+
 /// The hidden subcommand that runs the worker: `emslab __symbolica-worker`.
 pub const WORKER_COMMAND: &str = "__symbolica-worker";
 

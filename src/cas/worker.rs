@@ -32,8 +32,8 @@ use symbolica::printer::{PrintOptions, PrintState};
 use symbolica::symbol;
 
 use super::{
-    ANSWER_PREFIX, Answer, Parts, Request, SYMBOLICA_VERSION, Solutions, SymbolicSolution,
-    WireEstimator,
+    ANSWER_PREFIX, Answer, Malformed, Parts, Request, SYMBOLICA_VERSION, Solutions,
+    SymbolicSolution, WireEstimator,
 };
 use crate::design::{Design, Kind, Term};
 use crate::ems::Model;
@@ -127,12 +127,12 @@ fn symbolica_thread(requests: Receiver<Request>, answers: Sender<Answer>) {
         let id = request.id;
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
             let design = Design::try_from(request.spec.clone())
-                .map_err(|e| format!("the design does not check: {e}"))?;
+                .map_err(|e| Malformed(format!("the design does not check: {e}")))?;
             compute(&mut symbols, &design, request.model)
         }));
         let answer = match result {
             Ok(Ok(parts)) => Answer::Derived { id, parts },
-            Ok(Err(message)) => Answer::Failed { id, message },
+            Ok(Err(Malformed(message))) => Answer::Failed { id, message },
             Err(payload) => Answer::Failed {
                 id,
                 message: format!("Symbolica panicked: {}", panic_text(&payload)),
@@ -197,10 +197,10 @@ impl Symbols {
     }
 }
 
-fn poly_variables(atoms: &[Atom]) -> Result<Vec<PolyVariable>, String> {
+fn poly_variables(atoms: &[Atom]) -> Result<Vec<PolyVariable>, Malformed> {
     atoms
         .iter()
-        .map(|a| PolyVariable::try_from(a.clone()).map_err(|e| e.to_string()))
+        .map(|a| PolyVariable::try_from(a.clone()).map_err(|e| Malformed(e.to_string())))
         .collect()
 }
 
@@ -262,13 +262,13 @@ fn term_latex(design: &Design, t: &Term) -> String {
 }
 
 /// Everything the worker computes for one design and model.
-fn compute(symbols: &mut Symbols, design: &Design, model: Model) -> Result<Parts, String> {
+fn compute(symbols: &mut Symbols, design: &Design, model: Model) -> Result<Parts, Malformed> {
     let rows = design.terms_with_residual();
     let r = rows.len();
     if r > MAX_ROWS {
-        return Err(format!(
+        return Err(Malformed(format!(
             "the design has {r} rows (terms and Residual); the Symbolica engine takes at most {MAX_ROWS}"
-        ));
+        )));
     }
     let nf = design.n_factors();
     let ncol = nf + 1;
@@ -439,19 +439,19 @@ fn compute(symbols: &mut Symbols, design: &Design, model: Model) -> Result<Parts
 }
 
 /// Solves a linear system for `unknowns`; one value per unknown, in order.
-fn solve(system: &[Atom], unknowns: &[Atom], what: &str) -> Result<Vec<Atom>, String> {
+fn solve(system: &[Atom], unknowns: &[Atom], what: &str) -> Result<Vec<Atom>, Malformed> {
     let set = AtomView::solve(system)
         .wrt_with_exponent::<u8, _>(unknowns)
         .map_err(|e| format!("{what}: Symbolica's solver: {e}"))?;
     if set.len() != 1 {
-        return Err(format!(
+        return Err(Malformed(format!(
             "{what}: {} solution branches, expected one",
             set.len()
-        ));
+        )));
     }
     let solution = &set[0];
     if !solution.free_variables().is_empty() {
-        return Err(format!("{what}: the solution is not unique"));
+        return Err(Malformed(format!("{what}: the solution is not unique")));
     }
     let variables = poly_variables(unknowns)?;
     variables
@@ -460,29 +460,32 @@ fn solve(system: &[Atom], unknowns: &[Atom], what: &str) -> Result<Vec<Atom>, St
             solution
                 .get(var)
                 .cloned()
-                .ok_or_else(|| format!("{what}: no value for {var}"))
+                .ok_or_else(|| Malformed(format!("{what}: no value for {var}")))
         })
         .collect()
 }
 
 /// The column mask of a product of distinct level symbols with coefficient 1.
-fn monomial_mask(atom: &Atom, level_vars: &Arc<Vec<PolyVariable>>) -> Result<u64, String> {
+fn monomial_mask(atom: &Atom, level_vars: &Arc<Vec<PolyVariable>>) -> Result<u64, Malformed> {
     let poly = atom
         .try_to_polynomial::<_, u8>(&Z, Some(level_vars.clone()))
         .map_err(|e| format!("not a polynomial in the level symbols ({e})"))?;
     if poly.nterms() != 1 {
-        return Err("not a single product of level symbols".into());
+        return Err(Malformed("not a single product of level symbols".into()));
     }
     let mut mask = 0u64;
     for term in &poly {
         if !term.coefficient.is_one() {
-            return Err(format!("its numeric factor is {}", term.coefficient));
+            return Err(Malformed(format!(
+                "its numeric factor is {}",
+                term.coefficient
+            )));
         }
         for (c, &e) in term.exponents.iter().enumerate() {
             match e {
                 0 => {}
                 1 => mask |= 1 << c,
-                _ => return Err("a level symbol appears squared".into()),
+                _ => return Err(Malformed("a level symbol appears squared".into())),
             }
         }
     }
@@ -494,10 +497,12 @@ fn monomial_mask(atom: &Atom, level_vars: &Arc<Vec<PolyVariable>>) -> Result<u64
 fn estimator(
     rational: &RationalPolynomial<Z, u8>,
     r: usize,
-) -> Result<(Vec<(usize, i64)>, u64), String> {
+) -> Result<(Vec<(usize, i64)>, u64), Malformed> {
     let den = &rational.denominator;
     if den.nterms() != 1 {
-        return Err("its denominator is not a single product of level symbols".into());
+        return Err(Malformed(
+            "its denominator is not a single product of level symbols".into(),
+        ));
     }
     let mut sign = 1i64;
     let mut divisor = 0u64;
@@ -507,17 +512,19 @@ fn estimator(
         }
         let magnitude = term.coefficient.abs();
         if !magnitude.is_one() {
-            return Err(format!(
+            return Err(Malformed(format!(
                 "its denominator has the factor {}",
                 term.coefficient
-            ));
+            )));
         }
         for (k, &e) in term.exponents.iter().enumerate() {
             match (k < r, e) {
                 (_, 0) => {}
                 (false, 1) => divisor |= 1 << (k - r),
-                (true, _) => return Err("a mean square appears in its denominator".into()),
-                (false, _) => return Err("a level symbol appears squared".into()),
+                (true, _) => {
+                    return Err(Malformed("a mean square appears in its denominator".into()));
+                }
+                (false, _) => return Err(Malformed("a level symbol appears squared".into())),
             }
         }
     }
@@ -531,10 +538,14 @@ fn estimator(
             .filter(|&(_, e)| e != 0)
             .collect();
         let [(k, 1)] = nonzero[..] else {
-            return Err("its numerator is not a sum of integer multiples of mean squares".into());
+            return Err(Malformed(
+                "its numerator is not a sum of integer multiples of mean squares".into(),
+            ));
         };
         if k >= r {
-            return Err("its numerator is not a sum of integer multiples of mean squares".into());
+            return Err(Malformed(
+                "its numerator is not a sum of integer multiples of mean squares".into(),
+            ));
         }
         let weight = term
             .coefficient
@@ -547,7 +558,7 @@ fn estimator(
 }
 
 /// An integer constant (after simplification as a rational function of the level symbols).
-fn integer(atom: &Atom, level_vars: &Arc<Vec<PolyVariable>>) -> Result<i64, String> {
+fn integer(atom: &Atom, level_vars: &Arc<Vec<PolyVariable>>) -> Result<i64, Malformed> {
     let q = match Rational::try_from(atom.as_view()) {
         Ok(q) => q,
         Err(_) => {
@@ -555,22 +566,22 @@ fn integer(atom: &Atom, level_vars: &Arc<Vec<PolyVariable>>) -> Result<i64, Stri
                 .try_to_rational_polynomial(&Q, &Z, Some(level_vars.clone()))
                 .map_err(|e| format!("not a rational function of the level symbols ({e})"))?;
             if !rational.numerator.is_constant() || !rational.denominator.is_constant() {
-                return Err("not a number".into());
+                return Err(Malformed("not a number".into()));
             }
             let (n, d) = (
                 rational.numerator.get_constant(),
                 rational.denominator.get_constant(),
             );
             if !d.is_one() {
-                return Err("not an integer".into());
+                return Err(Malformed("not an integer".into()));
             }
             Rational::from(n)
         }
     };
     if !q.is_integer() {
-        return Err("not an integer".into());
+        return Err(Malformed("not an integer".into()));
     }
     q.numerator_ref()
         .to_i64()
-        .ok_or_else(|| "too large".to_string())
+        .ok_or_else(|| Malformed("too large".into()))
 }

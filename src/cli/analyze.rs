@@ -2,9 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use emslab::analysis::{self, AnalysisError, Cancel, Input, Likelihood, rows_not_kept};
+use emslab::analysis::{self, AnalysisError, Cancel, Input, Likelihood};
 use emslab::data::{self, DataErrorKind, summary};
 use emslab::io::read_design_with;
+use emslab::means::Adjustment;
 use emslab::report;
 
 use super::{
@@ -46,12 +47,28 @@ pub struct AnalyzeArgs {
     /// anova(lm)). Balanced data have one kind.
     #[arg(long, value_enum, default_value = "III")]
     ss_type: SsTypeArg,
+    /// Run N starts of the REML optimiser and keep the best (the multi-start check);
+    /// by default the search ends at the first start whose optimum is verified.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=20))]
+    reml_starts: Option<u64>,
     /// Skip the REML cross-check.
     #[arg(long)]
     no_reml: bool,
     /// Also fit by maximum likelihood (beside REML).
     #[arg(long, conflicts_with = "no_reml")]
     ml: bool,
+    /// Multiplicity adjustment of the pairwise comparisons of each fixed term's means
+    /// (p-values, simultaneous intervals and letters).
+    #[arg(long, value_enum, default_value = "tukey")]
+    adjust: AdjustArg,
+    /// Kenward-Roger df (pbkrtest) for the REML fit's fixed-effect tests and, on
+    /// unbalanced data, the means (Satterthwaite tests are given as well).
+    #[arg(long, conflicts_with = "no_reml")]
+    kenward_roger: bool,
+    /// The grand mean of the data behind a published table (`--summary`), for its
+    /// interval.
+    #[arg(long, value_name = "VALUE", allow_negative_numbers = true, value_parser = parse_finite)]
+    grand_mean: Option<f64>,
     #[command(flatten)]
     limit: LimitArgs,
     #[command(flatten)]
@@ -63,6 +80,33 @@ pub enum NegativeArg {
     Report,
     Zero,
     Pool,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum AdjustArg {
+    Tukey,
+    Bonferroni,
+    Sidak,
+    None,
+}
+
+impl From<AdjustArg> for Adjustment {
+    fn from(a: AdjustArg) -> Adjustment {
+        match a {
+            AdjustArg::Tukey => Adjustment::Tukey,
+            AdjustArg::Bonferroni => Adjustment::Bonferroni,
+            AdjustArg::Sidak => Adjustment::Sidak,
+            AdjustArg::None => Adjustment::None,
+        }
+    }
+}
+
+/// A finite number.
+fn parse_finite(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(format!("`{s}` is not a finite number")),
+    }
 }
 
 impl From<NegativeArg> for emslab::moments::NegativePolicy {
@@ -85,6 +129,11 @@ pub enum SsTypeArg {
 }
 
 pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
+    if args.grand_mean.is_some() && args.summary.is_none() {
+        return Err(Failure::input(
+            "--grand-mean is for a published table (--summary): a data file gives its own grand mean",
+        ));
+    }
     let inputs: Vec<&Path> = [
         Some(&args.design),
         args.data.as_ref(),
@@ -109,7 +158,10 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
             SsTypeArg::I => emslab::unbalanced::SsType::I,
             SsTypeArg::Iii => emslab::unbalanced::SsType::III,
         },
+        reml_starts: args.reml_starts.map(|n| n as usize),
         residuals: false,
+        adjust: args.adjust.into(),
+        kenward_roger: args.kenward_roger,
     };
     let failure = |e: AnalysisError| match e {
         AnalysisError::Sizes(e) => design_failure(&args.design, e),
@@ -125,7 +177,10 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
         let summary = summary::read_summary(summary_path).map_err(Failure::data)?;
         analysis::run(
             &design,
-            Input::Summary(&summary),
+            Input::Summary {
+                table: &summary,
+                grand_mean: args.grand_mean,
+            },
             &opts,
             &Cancel::none(),
             &mut |_| {},
@@ -151,12 +206,11 @@ pub fn analyze(args: AnalyzeArgs) -> Result<(), Failure> {
                 keep_rows: true,
                 ..read_opts.clone()
             };
-            let ds = data::read_csv(data_path, &design, &rows_opts)?;
-            ds.reml_input().ok_or_else(|| rows_not_kept(&ds))
+            Ok(data::read_csv(data_path, &design, &rows_opts)?)
         };
         let input = Input::Data {
             dataset: &dataset,
-            rows: &mut rows,
+            rows: analysis::Rows::Reread(&mut rows),
         };
         analysis::run(&design, input, &opts, &Cancel::none(), &mut |_| {}).map_err(failure)?
     };

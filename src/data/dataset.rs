@@ -203,6 +203,36 @@ impl Dataset {
         Some(RemlInput { codes, y, labels })
     }
 
+    /// Visits the kept rows in file order, `row(codes, y)` with the level codes of every
+    /// factor (as [`RemlInput::codes`]) and the response in the data's units; `None`
+    /// unless read with [`ReadOptions::keep_rows`]. Nothing is built per row: a fit can
+    /// stream the rows several times ([`crate::reml::RowSource`] over a dataset).
+    pub fn visit_rows<E>(
+        &self,
+        mut row: impl FnMut(&[u32], f64) -> Result<(), E>,
+    ) -> Option<Result<(), E>> {
+        let rows = self.rows.as_ref()?;
+        let nf = self.factors.len();
+        let off = self.offset_f64();
+        for (&s, &d) in rows.slot.iter().zip(&rows.diff) {
+            let base = s as usize * nf;
+            if let Err(e) = row(&self.slot_codes[base..base + nf], off + d) {
+                return Some(Err(e));
+            }
+        }
+        Some(Ok(()))
+    }
+
+    /// The number of kept rows (0 unless read with [`ReadOptions::keep_rows`]).
+    pub fn n_kept_rows(&self) -> usize {
+        self.rows.as_ref().map_or(0, |r| r.slot.len())
+    }
+
+    /// The label of each level code of each factor ([`FactorData::labels`]).
+    pub fn level_labels(&self) -> Vec<Vec<String>> {
+        self.factors.iter().map(|f| f.labels.clone()).collect()
+    }
+
     /// The cell means in the data's units.
     pub fn cell_means(&self) -> Vec<f64> {
         let off = self.offset_f64();

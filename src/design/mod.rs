@@ -443,172 +443,22 @@ impl Design {
         if spec.replicates == Some(0) {
             return Err(DesignError::ZeroReplicates);
         }
-        // Names.
-        for (index, f) in spec.factors.iter().enumerate() {
-            if !valid_identifier(&f.name) {
-                return Err(DesignError::BadName {
-                    index,
-                    name: f.name.clone(),
-                });
-            }
-            if let Some(reserved) = Reserved::of(&f.name) {
-                return Err(DesignError::ReservedName {
-                    index,
-                    name: f.name.clone(),
-                    reserved,
-                });
-            }
-            if let Some(first) = spec.factors[..index].iter().position(|g| g.name == f.name) {
-                return Err(DesignError::DuplicateName {
-                    index,
-                    first,
-                    name: f.name.clone(),
-                });
-            }
-            if let Some(levels) = f.levels
-                && levels < 2
-            {
-                return Err(DesignError::TooFewLevels {
-                    index,
-                    name: f.name.clone(),
-                    levels,
-                });
-            }
-        }
-        // Gauge roles: at most one factor each.
-        for (index, f) in spec.factors.iter().enumerate() {
-            let Some(role) = f.role else { continue };
-            if let Some(first) = spec.factors[..index]
-                .iter()
-                .position(|g| g.role == Some(role))
-            {
-                return Err(DesignError::DuplicateRole {
-                    index,
-                    name: f.name.clone(),
-                    first,
-                    first_name: spec.factors[first].name.clone(),
-                    role: role.as_str(),
-                });
-            }
-        }
-        // Parents.
-        let mut parents: Vec<Vec<usize>> = Vec::with_capacity(nf);
-        for (index, f) in spec.factors.iter().enumerate() {
-            let mut ps = Vec::new();
-            for p in &f.nested_in {
-                let Some(pi) = spec.factors.iter().position(|g| &g.name == p) else {
-                    return Err(DesignError::UnknownParent {
-                        index,
-                        name: f.name.clone(),
-                        parent: p.clone(),
-                        hint: suggestion(p, spec.factors.iter().map(|g| g.name.as_str())),
-                    });
-                };
-                if pi == index {
-                    return Err(DesignError::SelfNested {
-                        index,
-                        name: f.name.clone(),
-                    });
-                }
-                if ps.contains(&pi) {
-                    return Err(DesignError::DuplicateParent {
-                        index,
-                        name: f.name.clone(),
-                        parent: p.clone(),
-                    });
-                }
-                ps.push(pi);
-            }
-            ps.sort_unstable();
-            parents.push(ps);
-        }
+        check_names(&spec)?;
+        check_roles(&spec)?;
+        let parents = parent_lists(&spec)?;
         let ancestors = ancestor_sets(&spec, &parents)?;
-        // Symbols.
-        let mut used: Vec<(String, String)> = vec![("n".to_string(), "the replicates".to_string())];
-        for (index, f) in spec.factors.iter().enumerate() {
-            if let Some(sym) = &f.symbol {
-                if !valid_symbol(sym) {
-                    return Err(DesignError::BadSymbol {
-                        index,
-                        name: f.name.clone(),
-                        symbol: sym.clone(),
-                    });
-                }
-                if let Some((_, by)) = used.iter().find(|(s, _)| s == sym) {
-                    return Err(DesignError::DuplicateSymbol {
-                        index,
-                        name: f.name.clone(),
-                        symbol: sym.clone(),
-                        by: format!(" by {by}"),
-                    });
-                }
-                used.push((sym.clone(), format!("factor `{}`", f.name)));
-            }
-        }
-        let mut factors = Vec::with_capacity(nf);
-        for (index, f) in spec.factors.iter().enumerate() {
-            let symbol = match &f.symbol {
-                Some(s) => s.clone(),
-                None => {
-                    let first = default_symbol_letter(&f.name, &used);
-                    let mut candidate = first.clone();
-                    let mut k = 2;
-                    while used.iter().any(|(s, _)| *s == candidate) {
-                        candidate = format!("{first}{k}");
-                        k += 1;
-                    }
-                    used.push((candidate.clone(), format!("factor `{}`", f.name)));
-                    candidate
-                }
-            };
-            factors.push(Factor {
-                name: f.name.clone(),
-                kind: f.kind,
-                levels: f.levels,
-                parents: parents[index].clone(),
-                ancestors: ancestors[index],
-                symbol,
-                subscript: subscript_letter(index),
-            });
-        }
+        let factors = factor_list(&spec, &parents, &ancestors)?;
         // Terms.
         let all = all_terms(&factors, max_terms).ok_or_else(|| DesignError::TooManyTerms {
             count: count_terms(&factors, max_terms),
             limit: max_terms,
         })?;
-        let (terms, list_position, pooled, absorbed) = match &spec.terms {
-            None => {
-                let n = all.len();
-                (all, (0..n).collect(), Vec::new(), Vec::new())
-            }
-            Some(list) => {
-                if list.is_empty() {
-                    return Err(DesignError::NoTerms);
-                }
-                let mut chosen: std::collections::HashMap<Subscripts, usize> =
-                    std::collections::HashMap::new();
-                for (index, text) in list.iter().enumerate() {
-                    let set = parse_term(index, text, &factors)?;
-                    if let Some(&first) = chosen.get(&set) {
-                        return Err(DesignError::DuplicateTerm {
-                            index,
-                            first,
-                            term: text.clone(),
-                        });
-                    }
-                    chosen.insert(set, index);
-                }
-                let (kept, dropped): (Vec<Term>, Vec<Term>) = all
-                    .into_iter()
-                    .partition(|t| chosen.contains_key(&t.subscripts));
-                let positions: Vec<usize> = kept
-                    .iter()
-                    .map(|t| chosen.get(&t.subscripts).copied().unwrap_or(usize::MAX))
-                    .collect();
-                let (pooled, absorbed) = absorb(&kept, &positions, dropped);
-                (kept, positions, pooled, absorbed)
-            }
-        };
+        let ChosenTerms {
+            terms,
+            list_position,
+            pooled,
+            absorbed,
+        } = chosen_terms(&spec, &factors, all)?;
         if spec.replicates == Some(1) && pooled.is_empty() && absorbed.is_empty() {
             // The full model with one observation per cell: the top term is confounded with
             // the error and nothing can test it.
@@ -635,6 +485,212 @@ impl Design {
             max_terms,
         })
     }
+}
+
+/// Factor names: identifiers, not reserved, unique; declared level counts at least 2.
+fn check_names(spec: &DesignSpec) -> Result<(), DesignError> {
+    for (index, f) in spec.factors.iter().enumerate() {
+        if !valid_identifier(&f.name) {
+            return Err(DesignError::BadName {
+                index,
+                name: f.name.clone(),
+            });
+        }
+        if let Some(reserved) = Reserved::of(&f.name) {
+            return Err(DesignError::ReservedName {
+                index,
+                name: f.name.clone(),
+                reserved,
+            });
+        }
+        if let Some(first) = spec.factors[..index].iter().position(|g| g.name == f.name) {
+            return Err(DesignError::DuplicateName {
+                index,
+                first,
+                name: f.name.clone(),
+            });
+        }
+        if let Some(levels) = f.levels
+            && levels < 2
+        {
+            return Err(DesignError::TooFewLevels {
+                index,
+                name: f.name.clone(),
+                levels,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Gauge roles: at most one factor each.
+fn check_roles(spec: &DesignSpec) -> Result<(), DesignError> {
+    for (index, f) in spec.factors.iter().enumerate() {
+        let Some(role) = f.role else { continue };
+        if let Some(first) = spec.factors[..index]
+            .iter()
+            .position(|g| g.role == Some(role))
+        {
+            return Err(DesignError::DuplicateRole {
+                index,
+                name: f.name.clone(),
+                first,
+                first_name: spec.factors[first].name.clone(),
+                role: role.as_str(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Each factor's parents (positions, sorted), checked to exist and to be listed once.
+fn parent_lists(spec: &DesignSpec) -> Result<Vec<Vec<usize>>, DesignError> {
+    let nf = spec.factors.len();
+    let mut parents: Vec<Vec<usize>> = Vec::with_capacity(nf);
+    for (index, f) in spec.factors.iter().enumerate() {
+        let mut ps = Vec::new();
+        for p in &f.nested_in {
+            let Some(pi) = spec.factors.iter().position(|g| &g.name == p) else {
+                return Err(DesignError::UnknownParent {
+                    index,
+                    name: f.name.clone(),
+                    parent: p.clone(),
+                    hint: suggestion(p, spec.factors.iter().map(|g| g.name.as_str())),
+                });
+            };
+            if pi == index {
+                return Err(DesignError::SelfNested {
+                    index,
+                    name: f.name.clone(),
+                });
+            }
+            if ps.contains(&pi) {
+                return Err(DesignError::DuplicateParent {
+                    index,
+                    name: f.name.clone(),
+                    parent: p.clone(),
+                });
+            }
+            ps.push(pi);
+        }
+        ps.sort_unstable();
+        parents.push(ps);
+    }
+    Ok(parents)
+}
+
+/// The factors with their symbols (given ones checked and unique, the others chosen
+/// from the name's letters) and subscripts.
+fn factor_list(
+    spec: &DesignSpec,
+    parents: &[Vec<usize>],
+    ancestors: &[Subscripts],
+) -> Result<Vec<Factor>, DesignError> {
+    let nf = spec.factors.len();
+    let mut used: Vec<(String, String)> = vec![("n".to_string(), "the replicates".to_string())];
+    for (index, f) in spec.factors.iter().enumerate() {
+        if let Some(sym) = &f.symbol {
+            if !valid_symbol(sym) {
+                return Err(DesignError::BadSymbol {
+                    index,
+                    name: f.name.clone(),
+                    symbol: sym.clone(),
+                });
+            }
+            if let Some((_, by)) = used.iter().find(|(s, _)| s == sym) {
+                return Err(DesignError::DuplicateSymbol {
+                    index,
+                    name: f.name.clone(),
+                    symbol: sym.clone(),
+                    by: format!(" by {by}"),
+                });
+            }
+            used.push((sym.clone(), format!("factor `{}`", f.name)));
+        }
+    }
+    let mut factors = Vec::with_capacity(nf);
+    for (index, f) in spec.factors.iter().enumerate() {
+        let symbol = match &f.symbol {
+            Some(s) => s.clone(),
+            None => {
+                let first = default_symbol_letter(&f.name, &used);
+                let mut candidate = first.clone();
+                let mut k = 2;
+                while used.iter().any(|(s, _)| *s == candidate) {
+                    candidate = format!("{first}{k}");
+                    k += 1;
+                }
+                used.push((candidate.clone(), format!("factor `{}`", f.name)));
+                candidate
+            }
+        };
+        factors.push(Factor {
+            name: f.name.clone(),
+            kind: f.kind,
+            levels: f.levels,
+            parents: parents[index].clone(),
+            ancestors: ancestors[index],
+            symbol,
+            subscript: subscript_letter(index),
+        });
+    }
+    Ok(factors)
+}
+
+/// The kept terms (all of them without a term list) with their positions in the list,
+/// and the dropped terms pooled into the Residual or absorbed by a kept term.
+fn chosen_terms(
+    spec: &DesignSpec,
+    factors: &[Factor],
+    all: Vec<Term>,
+) -> Result<ChosenTerms, DesignError> {
+    let (terms, list_position, pooled, absorbed) = match &spec.terms {
+        None => {
+            let n = all.len();
+            (all, (0..n).collect(), Vec::new(), Vec::new())
+        }
+        Some(list) => {
+            if list.is_empty() {
+                return Err(DesignError::NoTerms);
+            }
+            let mut chosen: std::collections::HashMap<Subscripts, usize> =
+                std::collections::HashMap::new();
+            for (index, text) in list.iter().enumerate() {
+                let set = parse_term(index, text, factors)?;
+                if let Some(&first) = chosen.get(&set) {
+                    return Err(DesignError::DuplicateTerm {
+                        index,
+                        first,
+                        term: text.clone(),
+                    });
+                }
+                chosen.insert(set, index);
+            }
+            let (kept, dropped): (Vec<Term>, Vec<Term>) = all
+                .into_iter()
+                .partition(|t| chosen.contains_key(&t.subscripts));
+            let positions: Vec<usize> = kept
+                .iter()
+                .map(|t| chosen.get(&t.subscripts).copied().unwrap_or(usize::MAX))
+                .collect();
+            let (pooled, absorbed) = absorb(&kept, &positions, dropped);
+            (kept, positions, pooled, absorbed)
+        }
+    };
+    Ok(ChosenTerms {
+        terms,
+        list_position,
+        pooled,
+        absorbed,
+    })
+}
+
+/// The terms a term list keeps, their positions in it, and the dropped ones.
+struct ChosenTerms {
+    terms: Vec<Term>,
+    list_position: Vec<usize>,
+    pooled: Vec<Term>,
+    absorbed: Vec<Absorbed>,
 }
 
 /// Splits dropped terms into those absorbed by a kept term (the smallest containing it,

@@ -9,13 +9,14 @@ use egui::{Key, KeyboardShortcut, Modifiers, Ui};
 use emslab::{DesignSpec, Model};
 use serde::{Deserialize, Serialize};
 
-use super::command::{Command, DialogPurpose};
+use super::command::{ChartSource, Command, DialogPurpose};
 use super::current::{AnalysisState, Inputs};
 use super::data::DataFile;
 use super::design_view::DesignView;
 use super::dialogs::{BuiltinDialog, FileChooser, NativeChooser};
 use super::doc::{Derived, DesignDoc};
 use super::engine::EngineState;
+use super::plan::PlanState;
 use super::session::Session;
 use super::templates::TEMPLATES;
 
@@ -25,6 +26,8 @@ pub enum View {
     #[default]
     Start,
     Design,
+    /// Power and sample size before any data.
+    Plan,
     Ems,
     Data,
     Results,
@@ -33,10 +36,11 @@ pub enum View {
 }
 
 impl View {
-    /// The five main views, in the order of their shortcuts (Ctrl+1 … Ctrl+5).
-    pub const ALL: [View; 5] = [
+    /// The six main views, in the order of their shortcuts (Ctrl+1 … Ctrl+6).
+    pub const ALL: [View; 6] = [
         View::Start,
         View::Design,
+        View::Plan,
         View::Ems,
         View::Data,
         View::Results,
@@ -46,6 +50,7 @@ impl View {
         match self {
             View::Start => "Start",
             View::Design => "Design",
+            View::Plan => "Plan",
             View::Ems => "EMS derivation",
             View::Data => "Data",
             View::Results => "Results",
@@ -57,11 +62,14 @@ impl View {
         match self {
             View::Start => "Templates and recent files (Ctrl+1)",
             View::Design => "Declare the factors, levels, nesting and terms (Ctrl+2)",
-            View::Ems => {
-                "The subscript table, the derivation of each E(MS), tests and estimators (Ctrl+3)"
+            View::Plan => {
+                "Power of every F test before any data, and how many levels or replicates reach a target power (Ctrl+3)"
             }
-            View::Data => "Load a CSV, map its columns, check the balance (Ctrl+4)",
-            View::Results => "ANOVA, variance components, REML, plots (Ctrl+5)",
+            View::Ems => {
+                "The subscript table, the derivation of each E(MS), tests and estimators (Ctrl+4)"
+            }
+            View::Data => "Load a CSV, map its columns, check the balance (Ctrl+5)",
+            View::Results => "ANOVA, variance components, REML, gauge study, plots (Ctrl+6)",
             View::Help => "What each table says, and the rules behind it (F1)",
         }
     }
@@ -107,6 +115,8 @@ pub struct EmslabApp {
     pub(super) commands: Vec<Command>,
     pub(super) inbox: (Sender<Command>, Receiver<Command>),
     pub(super) design_view: DesignView,
+    /// The Plan view's plan of the design (recomputed when it or its inputs change).
+    pub plan: PlanState,
     title_shown: String,
     applied_theme: Option<Option<bool>>,
     pub(super) ctx: Option<egui::Context>,
@@ -192,6 +202,7 @@ impl EmslabApp {
             commands: Vec::new(),
             inbox: channel(),
             design_view: DesignView::default(),
+            plan: PlanState::default(),
             title_shown: String::new(),
             applied_theme: None,
             ctx: None,
@@ -408,7 +419,14 @@ impl EmslabApp {
                 Command::ShowView(View::Help),
             ),
         ];
-        let keys = [Key::Num1, Key::Num2, Key::Num3, Key::Num4, Key::Num5];
+        let keys = [
+            Key::Num1,
+            Key::Num2,
+            Key::Num3,
+            Key::Num4,
+            Key::Num5,
+            Key::Num6,
+        ];
         for (k, v) in keys.into_iter().zip(View::ALL) {
             table.push((KeyboardShortcut::new(cmd, k), Command::ShowView(v)));
         }
@@ -496,7 +514,7 @@ impl EmslabApp {
                 .map(|d| d.path.clone())
                 .or_else(|| self.doc.path.clone())
                 .or_else(|| designs_dir().map(|d| d.join("x"))),
-            DialogPurpose::Export { .. } | DialogPurpose::ExportChart(_) => {
+            DialogPurpose::Export { .. } | DialogPurpose::ExportChart { .. } => {
                 let dir = self
                     .doc
                     .path
@@ -505,13 +523,17 @@ impl EmslabApp {
                     .or_else(|| std::env::current_dir().ok());
                 let stem = self.doc.suggested_stem();
                 let name = match purpose {
-                    DialogPurpose::ExportChart(f) => {
-                        let plot = self
-                            .analysis
-                            .current
-                            .as_ref()
-                            .map_or("plot", |c| c.plots.kind.file_stem());
-                        let ext = match f {
+                    DialogPurpose::ExportChart { chart, format } => {
+                        let plot = match chart {
+                            ChartSource::Results => self
+                                .analysis
+                                .current
+                                .as_ref()
+                                .map_or("plot", |c| c.plots.kind.file_stem()),
+                            ChartSource::Gauge => "gauge",
+                            ChartSource::Plan => "power_curve",
+                        };
+                        let ext = match format {
                             emslab::chart::render::ImageFormat::Png => "png",
                             emslab::chart::render::ImageFormat::Svg => "svg",
                         };

@@ -12,7 +12,7 @@ use emslab::chart::render::{self, ImageFormat};
 use emslab::report::{self, EmsOptions, Format};
 
 use super::app::{EmslabApp, View};
-use super::command::{Command, DialogPurpose, DocKind, ExportTarget, Resolution};
+use super::command::{ChartSource, Command, DialogPurpose, DocKind, ExportTarget, Resolution};
 use super::current::Inputs;
 use super::data::DataFile;
 use super::dialogs::BuiltinDialog;
@@ -41,9 +41,12 @@ impl EmslabApp {
     fn apply_unguarded(&mut self, c: Command, ctx: &egui::Context) {
         use Command as C;
         match c {
-            C::Edit { .. } | C::Undo | C::Redo | C::SetAnalysisOptions(_) | C::SetEngine(_) => {
-                self.apply_edit(c, ctx)
-            }
+            C::Edit { .. }
+            | C::Undo
+            | C::Redo
+            | C::SetAnalysisOptions(_)
+            | C::SetGaugeSettings(_)
+            | C::SetEngine(_) => self.apply_edit(c, ctx),
             C::NewDesign
             | C::OpenTemplate(_)
             | C::OpenTemplateWithData(_)
@@ -96,6 +99,7 @@ impl EmslabApp {
                     self.rederive();
                 }
             }
+            Command::SetGaugeSettings(g) => self.session.gauge = g,
             Command::SetEngine(e) => {
                 self.session.engine = e;
                 self.rederive();
@@ -323,13 +327,14 @@ impl EmslabApp {
                 },
                 ctx,
             ),
-            DialogPurpose::ExportChart(format) => {
+            DialogPurpose::ExportChart { chart, format } => {
                 let ext = match format {
                     ImageFormat::Png => "png",
                     ImageFormat::Svg => "svg",
                 };
                 self.apply_export(
                     Command::ExportChartTo {
+                        chart,
                         format,
                         path: with_extension(path, ext),
                     },
@@ -347,14 +352,7 @@ impl EmslabApp {
                 let stem = self.doc.suggested_stem();
                 let name = match &target.table {
                     Some(k) => format!("{stem}_{k}.{}", format.extension()),
-                    None => format!(
-                        "{stem}_{}.{}",
-                        match target.doc {
-                            DocKind::Ems => "ems",
-                            DocKind::Analysis => "analysis",
-                        },
-                        format.extension()
-                    ),
+                    None => format!("{stem}_{}.{}", target.doc.stem(), format.extension()),
                 };
                 let suggested = self
                     .suggested_path(&DialogPurpose::Export {
@@ -372,18 +370,18 @@ impl EmslabApp {
                 Ok(text) => self.write_file(&path, text.as_bytes()),
                 Err(e) => self.error(e),
             },
-            Command::ExportChartTo { format, path } => {
-                let fig = self
-                    .analysis
-                    .current
-                    .as_ref()
-                    .and_then(|c| c.plots.drawn().cloned());
-                match fig.map(|f| render::render(&f, format)) {
-                    Some(Ok(bytes)) => self.write_file(&path, &bytes),
-                    Some(Err(e)) => self.error(e.to_string()),
-                    None => self.error("There is no plot to save: run the analysis first."),
-                }
-            }
+            Command::ExportChartTo {
+                chart,
+                format,
+                path,
+            } => match self.chart(chart).map(|f| render::render(f, format)) {
+                Some(Ok(bytes)) => self.write_file(&path, &bytes),
+                Some(Err(e)) => self.error(e.to_string()),
+                None => self.error(match chart {
+                    ChartSource::Plan => "There is no power curve to save: fix the plan first.",
+                    _ => "There is no plot to save: run the analysis first.",
+                }),
+            },
             Command::Copy { target, format } => match self.render_target(&target, format) {
                 Ok(text) => {
                     ctx.copy_text(text.clone());
@@ -401,6 +399,16 @@ impl EmslabApp {
                 Err(e) => self.error(e),
             },
             _ => {}
+        }
+    }
+
+    /// The figure a chart export draws.
+    pub fn chart(&self, chart: ChartSource) -> Option<&emslab::chart::Figure> {
+        let current = self.analysis.current.as_ref();
+        match chart {
+            ChartSource::Results => current.and_then(|c| c.plots.drawn()),
+            ChartSource::Gauge => current.and_then(|c| c.gauge.figure()),
+            ChartSource::Plan => self.plan.figure(),
         }
     }
 
@@ -438,6 +446,14 @@ impl EmslabApp {
                 }
                 Ok(text)
             }
+            DocKind::Power => self.plan.render(target.table.as_deref(), format),
+            DocKind::Gauge => self
+                .analysis
+                .current
+                .as_ref()
+                .ok_or("Run the analysis first (Data view, or Ctrl+R).")?
+                .gauge
+                .render(target.table.as_deref(), format),
         }
     }
 
@@ -539,7 +555,8 @@ impl EmslabApp {
             read_id: d.read_id,
             options: self.session.options,
         };
-        match self.analysis.run(&design, ds, inputs, ctx) {
+        let path = d.path.clone();
+        match self.analysis.run(&design, (ds, path), inputs, ctx) {
             Ok(()) => self.session.view = View::Results,
             Err(e) => self.error(e),
         }
@@ -585,6 +602,6 @@ fn with_figures(html: String, figures: &[emslab::chart::Figure]) -> String {
     }
     match html.rfind("</body>") {
         Some(i) => format!("{}{svgs}{}", &html[..i], &html[i..]),
-        None => html + &svgs,
+        None => format!("{html}{svgs}"),
     }
 }

@@ -17,6 +17,33 @@ pub enum DocKind {
     Ems,
     /// `emslab analyze`: the same plus ANOVA, components, REML.
     Analysis,
+    /// `emslab power`: the Plan view's power, curve and solve tables.
+    Power,
+    /// `emslab gauge`: the gauge study of the analysed data.
+    Gauge,
+}
+
+impl DocKind {
+    /// A file name's part for the whole document.
+    pub fn stem(self) -> &'static str {
+        match self {
+            DocKind::Ems => "ems",
+            DocKind::Analysis => "analysis",
+            DocKind::Power => "power",
+            DocKind::Gauge => "gauge",
+        }
+    }
+}
+
+/// Which plot a PNG or SVG export draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartSource {
+    /// The plot shown in the results' Plots section.
+    Results,
+    /// The gauge study's charts.
+    Gauge,
+    /// The Plan view's power curve.
+    Plan,
 }
 
 /// A table (by key) or a whole document.
@@ -46,8 +73,11 @@ pub enum DialogPurpose {
         target: ExportTarget,
         format: Format,
     },
-    /// The plot shown in the results view, as an image.
-    ExportChart(ImageFormat),
+    /// A plot, as an image.
+    ExportChart {
+        chart: ChartSource,
+        format: ImageFormat,
+    },
 }
 
 /// How the user answered the unsaved-changes question.
@@ -69,6 +99,8 @@ pub enum Command {
     Redo,
     /// The analysis settings (the model of every table included).
     SetAnalysisOptions(Options),
+    /// The gauge study's inputs (the study is recomputed at once).
+    SetGaugeSettings(super::gauge_view::GaugeSettings),
     /// The EMS engine (builds with the `symbolica` feature).
     SetEngine(emslab::cas::Engine),
     /// Replace the design (asks first when there are unsaved changes).
@@ -118,8 +150,9 @@ pub enum Command {
         response: Option<String>,
         columns: Vec<(String, String)>,
     },
-    /// Write the plot shown to a file.
+    /// Write a plot to a file.
     ExportChartTo {
+        chart: ChartSource,
         format: ImageFormat,
         path: PathBuf,
     },

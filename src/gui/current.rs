@@ -7,6 +7,7 @@
 //! replaced; it is out of date exactly when its [`Inputs`] differ from the app's. So the
 //! results, plots and caches of an earlier analysis cannot show beside newer ones.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use emslab::analysis::{
@@ -16,6 +17,7 @@ use emslab::data::{Dataset, RemlInput};
 use emslab::report::{self, Document, Format};
 use emslab::{Design, DesignSpec};
 
+use super::gauge_view::GaugeState;
 use super::jobs::{Job, Progress};
 use super::plots::PlotState;
 
@@ -48,14 +50,25 @@ pub struct Current {
     /// Its report document, rebuilt when the likelihood fit arrives.
     pub document: Document,
     pub dataset: Arc<Dataset>,
+    /// The data file read (the gauge study reads it again when its design orders the
+    /// factors otherwise).
+    pub path: PathBuf,
     pub fit: Fit,
     pub plots: PlotState,
+    /// The gauge study of the same data, when the design names a part and an operator.
+    pub gauge: GaugeState,
     /// The rows, for the variability chart (built on first use).
     rows: std::cell::OnceCell<Option<RemlInput>>,
 }
 
 impl Current {
-    fn new(id: u64, inputs: Inputs, analysis: Analysis, dataset: Arc<Dataset>) -> Current {
+    fn new(id: u64, m: MomentsJob, analysis: Analysis) -> Current {
+        let MomentsJob {
+            inputs,
+            dataset,
+            path,
+            ..
+        } = m;
         let document = report::analysis_document(&analysis);
         let plots = PlotState::new(analysis.design.factors.len());
         Current {
@@ -64,8 +77,10 @@ impl Current {
             analysis,
             document,
             dataset,
+            path,
             fit: Fit::Settled,
             plots,
+            gauge: GaugeState::default(),
             rows: std::cell::OnceCell::new(),
         }
     }
@@ -91,14 +106,6 @@ impl Current {
         report::render(&self.document, &json, format, table).map_err(|e| e.to_string())
     }
 
-    /// Why there is no ANOVA or moment analysis (unbalanced data).
-    pub fn no_moments(&self) -> Option<String> {
-        match &self.analysis.route {
-            Route::Unbalanced(u) => Some(u.problem.to_string()),
-            Route::Balanced(_) => None,
-        }
-    }
-
     /// (fitted, residual) of the REML fit.
     pub fn residuals(&self) -> &[[f64; 2]] {
         self.analysis
@@ -117,6 +124,8 @@ impl Current {
         self.fit = match out {
             Ok(Ok(outcome)) => {
                 self.analysis.reml = outcome;
+                // Unbalanced data: the means come from the fit.
+                analysis::likelihood_means(&mut self.analysis);
                 Fit::Settled
             }
             Ok(Err(AnalysisError::Cancelled)) => Fit::Cancelled,
@@ -139,11 +148,8 @@ impl Current {
             Route::Unbalanced(_) => "REML fit (unbalanced data)",
         };
         let job = Job::spawn(label, ctx, move |progress: &Progress| {
-            let input = ds
-                .reml_input()
-                .ok_or_else(|| analysis::rows_not_kept(&ds))?;
             let cancel = Cancel::new(progress.cancel_flag());
-            analysis::fit_likelihood(&a, &input, &cancel)
+            analysis::fit_likelihood(&a, &ds, &cancel)
         })?;
         self.fit = Fit::Running(job);
         Ok(())
@@ -154,6 +160,7 @@ impl Current {
 struct MomentsJob {
     inputs: Inputs,
     dataset: Arc<Dataset>,
+    path: PathBuf,
     job: Job<Result<Analysis, AnalysisError>>,
 }
 
@@ -172,7 +179,11 @@ pub struct AnalysisState {
 
 impl AnalysisState {
     pub fn is_busy(&self) -> bool {
-        self.moments.is_some() || self.current.as_ref().is_some_and(Current::fitting)
+        self.moments.is_some()
+            || self
+                .current
+                .as_ref()
+                .is_some_and(|c| c.fitting() || c.gauge.is_busy())
     }
 
     pub fn moments_job(&self) -> Option<&Job<Result<Analysis, AnalysisError>>> {
@@ -207,7 +218,7 @@ impl AnalysisState {
     pub fn run(
         &mut self,
         design: &Design,
-        dataset: Arc<Dataset>,
+        (dataset, path): (Arc<Dataset>, PathBuf),
         inputs: Inputs,
         ctx: &egui::Context,
     ) -> Result<(), String> {
@@ -222,6 +233,7 @@ impl AnalysisState {
         self.moments = Some(MomentsJob {
             inputs,
             dataset,
+            path,
             job,
         });
         Ok(())
@@ -236,7 +248,7 @@ impl AnalysisState {
             match out {
                 Ok(Ok(a)) => {
                     self.next_id += 1;
-                    let mut c = Current::new(self.next_id, m.inputs, a, m.dataset);
+                    let mut c = Current::new(self.next_id, m, a);
                     if c.analysis.needs_likelihood()
                         && !self.holding()
                         && let Err(e) = c.start_fit(ctx)
@@ -252,10 +264,11 @@ impl AnalysisState {
                 }
             }
         }
-        if let Some(c) = &mut self.current
-            && let Some(e) = c.poll_fit()
-        {
-            self.error = Some(e);
+        if let Some(c) = &mut self.current {
+            if let Some(e) = c.poll_fit() {
+                self.error = Some(e);
+            }
+            c.gauge.poll();
         }
     }
 

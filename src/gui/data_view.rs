@@ -331,31 +331,11 @@ fn balance_ui(ui: &mut Ui, ds: &Dataset, commands: &mut Vec<Command>) {
         ui.colored_label(
             ui.visuals().error_fg_color,
             format!(
-                "⚠ Unbalanced: {} of {} cells do not hold {} observations. The ANOVA and moment estimates need balanced data; fix the file, or rely on the REML fit.",
+                "⚠ Unbalanced: {} of {} cells do not hold {} observations. The analysis gives Type III (or Type I) sums of squares with the expected mean squares of their mean squares, the tests and moment estimates built from them, and the REML fit.",
                 b.n_problems, b.n_cells, b.replicates
             ),
         );
-        let mut t = Table::new("balance", "Cells short or extra").columns(&[
-            ("Cell", Align::Left),
-            ("Observations", Align::Right),
-            ("", Align::Left),
-        ]);
-        for p in &b.problems {
-            let what = if p.count < b.replicates {
-                format!("{} short", b.replicates - p.count)
-            } else {
-                format!("{} extra", p.count - b.replicates)
-            };
-            t.push(vec![
-                Cell::text(&p.cell),
-                Cell::int(p.count),
-                Cell::text(what),
-            ]);
-        }
-        if b.n_problems > b.problems.len() {
-            t.notes
-                .push(format!("… and {} more.", b.n_problems - b.problems.len()));
-        }
+        let t = balance_table(b);
         table_view::table_ui(ui, &t, "balance", &Hooks::default());
     }
     let level_notes = b.level_notes.iter().map(ToString::to_string);
@@ -370,6 +350,32 @@ fn balance_ui(ui: &mut Ui, ds: &Dataset, commands: &mut Vec<Command>) {
     {
         commands.push(Command::RunAnalysis);
     }
+}
+
+/// The cells that do not hold the expected number of observations.
+pub fn balance_table(b: &emslab::data::Balance) -> Table {
+    let mut t = Table::new("balance", "Cells short or extra").columns(&[
+        ("Cell", Align::Left),
+        ("Observations", Align::Right),
+        ("", Align::Left),
+    ]);
+    for p in &b.problems {
+        let what = if p.count < b.replicates {
+            format!("{} short", b.replicates - p.count)
+        } else {
+            format!("{} extra", p.count - b.replicates)
+        };
+        t.push(vec![
+            Cell::text(&p.cell),
+            Cell::int(p.count),
+            Cell::text(what),
+        ]);
+    }
+    if b.n_problems > b.problems.len() {
+        t.notes
+            .push(format!("… and {} more.", b.n_problems - b.problems.len()));
+    }
+    t
 }
 
 fn ok_color(ui: &Ui) -> egui::Color32 {

@@ -4,7 +4,7 @@
 //! errors from `Design::try_from` are shown next to the field they name.
 
 use egui::{Color32, RichText, Ui};
-use emslab::design::{FactorSpec, Kind};
+use emslab::design::{FactorSpec, Kind, Role};
 use emslab::{DesignError, DesignSpec, Model};
 
 use super::command::{Command, EditKey};
@@ -226,7 +226,7 @@ impl Form<'_> {
 
 /// Widths of the factor table's columns: every row lines up, and an error gets a line of
 /// its own under its row, starting below the field it is about.
-const W: [f32; 8] = [22.0, 132.0, 104.0, 82.0, 150.0, 58.0, 70.0, 190.0];
+const W: [f32; 9] = [22.0, 132.0, 104.0, 82.0, 150.0, 58.0, 70.0, 96.0, 190.0];
 
 fn cell(ui: &mut Ui, col: usize, add: impl FnOnce(&mut Ui)) {
     let row_height = ui.spacing().interact_size.y;
@@ -354,7 +354,8 @@ impl DesignView {
                         .map_or_else(|| "?".to_string(), |x| x.1.clone());
                     ui.label(RichText::new(sub).italics());
                 });
-                cell(ui, 7, |ui| actions_cell(ui, i, n, action));
+                cell(ui, 7, |ui| role_cell(ui, form, i));
+                cell(ui, 8, |ui| actions_cell(ui, i, n, action));
             });
         });
         let mut problems: Vec<(usize, String)> = Vec::new();
@@ -471,7 +472,7 @@ fn fields_ui(ui: &mut Ui, form: &mut Form<'_>, spec: &DesignSpec) {
 
 fn header_row(ui: &mut Ui) {
     ui.horizontal(|ui| {
-        let heads: [(&str, &str); 8] = [
+        let heads: [(&str, &str); 9] = [
             ("#", ""),
             ("Name", help::FACTOR_NAME),
             ("Kind", help::KIND),
@@ -479,6 +480,7 @@ fn header_row(ui: &mut Ui) {
             ("Nested in", help::NESTED),
             ("Symbol", help::SYMBOL),
             ("Subscript", help::SUBSCRIPT),
+            ("Role", help::ROLE),
             ("", ""),
         ];
         for (col, (h, tip)) in heads.into_iter().enumerate() {
@@ -524,6 +526,37 @@ fn kind_cell(ui: &mut Ui, form: &mut Form<'_>, i: usize) {
         })
         .response
         .accessible_name(format!("Kind of factor {}", i + 1));
+}
+
+/// The factor's part in a gauge R&R study: the parts measured, or who measures them.
+fn role_cell(ui: &mut Ui, form: &mut Form<'_>, i: usize) {
+    let role = form.s.factors[i].role;
+    let text = role.map_or("—", Role::as_str);
+    let mut chosen = role;
+    egui::ComboBox::from_id_salt(("factor-role", i))
+        .selected_text(text)
+        .width(W[7] - 12.0)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut chosen, None, "—");
+            ui.selectable_value(&mut chosen, Some(Role::Part), "part")
+                .on_hover_text(help::ROLE_PART);
+            ui.selectable_value(&mut chosen, Some(Role::Operator), "operator")
+                .on_hover_text(help::ROLE_OPERATOR);
+        })
+        .response
+        .accessible_name(format!("Role of factor {}", i + 1));
+    if chosen != role {
+        // One factor per role: the one that had it gives it up.
+        if let Some(r) = chosen {
+            for f in &mut form.s.factors {
+                if f.role == Some(r) {
+                    f.role = None;
+                }
+            }
+        }
+        form.s.factors[i].role = chosen;
+        form.key = EditKey::Discrete;
+    }
 }
 
 fn levels_cell(ui: &mut Ui, form: &mut Form<'_>, i: usize) -> Option<String> {

@@ -41,7 +41,7 @@ pub fn title(purpose: &DialogPurpose) -> &'static str {
         DialogPurpose::SaveDesign => "Save the design",
         DialogPurpose::OpenData => "Open data",
         DialogPurpose::Export { .. } => "Export",
-        DialogPurpose::ExportChart(_) => "Save the plot",
+        DialogPurpose::ExportChart { .. } => "Save the plot",
     }
 }
 
@@ -51,7 +51,7 @@ fn extensions(purpose: &DialogPurpose) -> Vec<&'static str> {
         DialogPurpose::OpenDesign | DialogPurpose::SaveDesign => vec!["toml"],
         DialogPurpose::OpenData => vec!["csv", "txt", "tsv"],
         DialogPurpose::Export { format, .. } => vec![format.extension()],
-        DialogPurpose::ExportChart(f) => vec![match f {
+        DialogPurpose::ExportChart { format, .. } => vec![match format {
             emslab::chart::render::ImageFormat::Png => "png",
             emslab::chart::render::ImageFormat::Svg => "svg",
         }],
@@ -61,7 +61,9 @@ fn extensions(purpose: &DialogPurpose) -> Vec<&'static str> {
 fn saves(purpose: &DialogPurpose) -> bool {
     matches!(
         purpose,
-        DialogPurpose::SaveDesign | DialogPurpose::Export { .. } | DialogPurpose::ExportChart(_)
+        DialogPurpose::SaveDesign
+            | DialogPurpose::Export { .. }
+            | DialogPurpose::ExportChart { .. }
     )
 }
 
@@ -119,8 +121,10 @@ fn filter_name(purpose: &DialogPurpose) -> &'static str {
         DialogPurpose::OpenDesign | DialogPurpose::SaveDesign => "Design (TOML)",
         DialogPurpose::OpenData => "CSV",
         DialogPurpose::Export { format, .. } => format_name(*format),
-        DialogPurpose::ExportChart(emslab::chart::render::ImageFormat::Png) => "PNG image",
-        DialogPurpose::ExportChart(emslab::chart::render::ImageFormat::Svg) => "SVG image",
+        DialogPurpose::ExportChart { format, .. } => match format {
+            emslab::chart::render::ImageFormat::Png => "PNG image",
+            emslab::chart::render::ImageFormat::Svg => "SVG image",
+        },
     }
 }
 

@@ -231,7 +231,10 @@ mod tests {
             emslab::data::summary::read_summary_from(table.as_bytes(), "made up").expect("reads");
         emslab::analysis::run(
             &design,
-            emslab::analysis::Input::Summary(&summary),
+            emslab::analysis::Input::Summary {
+                table: &summary,
+                grand_mean: None,
+            },
             &emslab::analysis::Options::default(),
             &emslab::analysis::Cancel::none(),
             &mut |_| {},

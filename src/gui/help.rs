@@ -16,6 +16,10 @@ pub const NESTED: &str = "A factor is nested in another when each of its levels 
 pub const SYMBOL: &str = "The letter for the factor's level count in formulas (a, b, s ...). Empty: the first letter of the name, made unique (never o, which reads as zero: a name starting with o takes its next letter); n is the replicates.";
 pub const SUBSCRIPT: &str =
     "The factor's subscript in the model and in the subscript table (i, j, k ...).";
+pub const ROLE: &str = "For a gauge R&R study: the factor of the parts measured, and the factor of the operators (or instruments) who measure them. When both are set, the Results show the gauge study of the data (`role` in the design file).";
+pub const ROLE_PART: &str = "The items measured (parts, samples, batches): random in the study.";
+pub const ROLE_OPERATOR: &str =
+    "Who or what measures the parts (operators, appraisers, instruments): random in the study.";
 pub const TERMS: &str = "The terms of the model. Unchecking a term leaves it out: its degrees of freedom and sum of squares are pooled into the Residual (e.g. the block x treatment interaction of an RCBD with one run per cell).";
 pub const MODEL: &str =
     "How mixed interactions are modelled. The switch updates every table at once.";
@@ -92,6 +96,31 @@ pub fn column_tip(header: &str) -> Option<&'static str> {
         "Subscripts" => {
             "The term's subscripts; those in parentheses are dead (the term is nested in them)."
         }
+        "Power" => {
+            "The probability that the test rejects at level α under the components and effects given."
+        }
+        "λ" => "Noncentrality of the F of a fixed term: k Σ effects² / E(MS denominator).",
+        "E(MS) ratio" => {
+            "E(MS term) / E(MS denominator): how far the F statistic's centre moves from 1."
+        }
+        "Critical F" => "The F value the statistic must exceed to reject at level α.",
+        "df num" => "Numerator degrees of freedom of the test.",
+        "df den" => {
+            "Denominator degrees of freedom (Satterthwaite's, from the expected mean squares, for a synthetic denominator)."
+        }
+        "Distribution" => "How the power was computed, and from which distribution.",
+        "Denominator" => "The mean square (or combination) the term's mean square is divided by.",
+        "Multiplier" => {
+            "Every fixed effect and every random term's SD times this; the Residual unchanged."
+        }
+        "VarComp" => "The variance component of the source (negative estimates reported as 0).",
+        "StdDev (SD)" => "The standard deviation: the square root of VarComp.",
+        _ if h.starts_with("Study Var (") => {
+            "Study variation: the multiple of the SD set above (6 by default, 5.15 in older conventions)."
+        }
+        "%Study Var (%SV)" => "The source's study variation as a percentage of the total's.",
+        "%Tolerance (SV/Toler)" => "The source's study variation as a percentage of the tolerance.",
+        _ if h.starts_with("%Contribution") => "The source's share of the total variance.",
         _ if h.contains("CI (χ²)") => {
             "Confidence interval from the chi-square distribution with the Satterthwaite df (exact for the Residual)."
         }
@@ -189,7 +218,7 @@ pub const TOPICS: &[(&str, &str, &str)] = &[
     (
         "ems",
         "Expected mean squares",
-        "What each term's mean square estimates on average: a sum of variance components σ² (random terms) and fixed-effect quadratic forms φ, each times the product of the level counts read off the subscript table. The numeric column fills in the level counts.",
+        "What each term's mean square estimates on average: a sum of variance components σ² (random terms) and fixed-effect quadratic forms φ, each times the product of the level counts read off the subscript table. The numeric column fills in the level counts. On unbalanced data: the expected mean squares of the Type III (or Type I) mean squares, with numeric coefficients, and each test's denominator.",
     ),
     (
         "tests",
@@ -214,7 +243,7 @@ pub const TOPICS: &[(&str, &str, &str)] = &[
     (
         "anova",
         "Analysis of variance",
-        "Sums of squares, df and mean squares of each term from the cell means, the F statistic against the denominator of the F tests table and its p-value (< 0.0001 on screen below 10⁻⁴; the value on hover and in every export). Quasi-F rows give F′ with Satterthwaite df; when F′ is undefined or weaker than F″, the row shows F″, marked ⚠.",
+        "Sums of squares, df and mean squares of each term from the cell means, the F statistic against the denominator of the F tests table and its p-value (< 0.0001 on screen below 10⁻⁴; the value on hover and in every export). Quasi-F rows give F′ with Satterthwaite df; when F′ is undefined or weaker than F″, the row shows F″, marked ⚠. On unbalanced data: Type III (or Type I) sums of squares, each test built from the expected mean squares of those mean squares (see Unbalanced data).",
     ),
     (
         "components",
@@ -245,6 +274,61 @@ pub const TOPICS: &[(&str, &str, &str)] = &[
         "reml_log",
         "Optimiser log",
         "How the likelihood was maximised: the algorithm, starts, the relative covariance factors θ at the start and end, the criterion, the gradient and the Hessian's eigenvalues at the end.",
+    ),
+    (
+        "power",
+        "Power of the F tests (Plan view)",
+        "Before any data: the power of every F test of the design under the variance components and fixed effects you expect. An exact test of a fixed term follows a noncentral F with λ = k Σ effects² / E(MS denominator) (Montgomery's operating-characteristic Φ² is λ / (df + 1)); an exact test of a random term is the ratio E(MS term) / E(MS denominator) times a central F; a synthetic denominator takes Satterthwaite's df from the expected mean squares (an approximation; `emslab power --simulate` checks it). Effects are centred along every subscript of their term. The same table as `emslab power`.",
+    ),
+    (
+        "effect_curve",
+        "Power against an effect-size multiplier",
+        "Every fixed effect and every random term's standard deviation times the multiplier (the Residual unchanged): how the power of each test grows with the size of what it looks for.",
+    ),
+    (
+        "solve",
+        "Smallest size reaching the target power",
+        "The smallest level count of a random factor (or replicates per cell) from 2 to 1000 at which the chosen test reaches the target power, found by evaluating every size in turn (exact whether or not the power grows steadily). More levels of a random factor add denominator df and shrink the denominator's expectation; more replicates shrink only the Residual's share.",
+    ),
+    (
+        "solve_curve",
+        "Power against the size being solved",
+        "The chosen test's power at each size around the answer.",
+    ),
+    (
+        "gauge_anova_full",
+        "Gauge study: ANOVA",
+        "The two-way ANOVA of parts × operators with their interaction (or the nested ANOVA, parts within operators), parts and operators random. The interaction is removed (pooled into repeatability) when its p-value is at least the alpha to remove set above, as Minitab does.",
+    ),
+    (
+        "gauge_anova",
+        "Gauge study: ANOVA without the interaction",
+        "The additive model fitted after the interaction was removed; the components come from it.",
+    ),
+    (
+        "gauge_varcomp",
+        "Gage R&R: variance components",
+        "Total Gage R&R = Repeatability + Reproducibility; Reproducibility = Operator + Operator*Part; Part-To-Part; Total Variation. %Contribution is each component's share of the total variance. Intervals: the modified large-sample formulas of Burdick, Borror and Montgomery (2005).",
+    ),
+    (
+        "gauge_evaluation",
+        "Gage evaluation",
+        "Standard deviations, study variation (the multiple of the SD set above), %Study Var (the share of the total's study variation) and, with a tolerance, %Tolerance; then the number of distinct categories √2 × SD(parts) / SD(gauge), truncated.",
+    ),
+    (
+        "gauge_assessment",
+        "AIAG acceptance",
+        "The AIAG MSA manual's bands: %Study Var and %Tolerance under 10% acceptable, 10 to 30% depending on the application, over 30% unacceptable (%Contribution: 1% and 9%); at least 5 distinct categories.",
+    ),
+    (
+        "balance",
+        "Unbalanced data",
+        "Cells that do not hold the same number of observations. The balanced-design expected mean squares and tests do not hold for such data: the Results give Type III (or Type I, sequential) sums of squares, the expected mean squares of their mean squares with numeric coefficients, the tests built from them (Satterthwaite df for a synthetic denominator) and the moment estimates (SAS GLM RANDOM /TEST, MIXED METHOD=TYPE3, VARCOMP METHOD=TYPE1), all in the unrestricted model; then the REML fit with its fixed-effect tests.",
+    ),
+    (
+        "reml_fixed_tests",
+        "Fixed-effect tests from the REML fit",
+        "Type III F tests of every fixed term from the REML fit, with Satterthwaite's denominator df (lmerTest) or Kenward-Roger's (pbkrtest). On balanced data a term whose EMS test is exact in the unrestricted model gets the same F and df when every unrestricted moment estimate is positive.",
     ),
     (
         "plots",

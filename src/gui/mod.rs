@@ -7,8 +7,9 @@
 //! - [`doc`]: the design being edited and what is derived from it; [`engine`]: Symbolica;
 //! - [`data`]: the data file and its read; [`current`]: the analysis of (design, data,
 //!   options) with everything drawn from it;
-//! - [`design_view`], [`ems_view`], [`data_view`], [`results`], [`help`]: one view each;
-//!   [`plots`]: the results' plots from the library's chart data;
+//! - [`design_view`], [`plan`], [`ems_view`], [`data_view`], [`results`], [`help`]: one
+//!   view each; [`gauge_view`]: the results' gauge study; [`plots`]: the plots from the
+//!   library's chart data;
 //! - [`table_view`]: the one renderer of every report table; [`display`]: the screen's
 //!   display rules; [`math`]: σ notation;
 //! - [`jobs`]: work off the UI thread with progress and cancel; [`dialogs`]: file dialogs.
@@ -25,10 +26,12 @@ mod display;
 mod doc;
 mod ems_view;
 mod engine;
+mod gauge_view;
 mod help;
 mod jobs;
 mod math;
 mod panels;
+mod plan;
 mod plots;
 mod results;
 mod session;

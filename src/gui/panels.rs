@@ -13,6 +13,7 @@ use super::display;
 use super::ems_view;
 use super::engine;
 use super::help;
+use super::plan;
 use super::results::{self, ResultsInput};
 use super::table_view::format_label;
 use super::templates::{self, TEMPLATES};
@@ -20,8 +21,8 @@ use super::templates::{self, TEMPLATES};
 /// The keys of the Help menu and the README.
 pub const SHORTCUTS: [(&str, &str); 9] = [
     (
-        "Ctrl+1 … Ctrl+5",
-        "Start, Design, EMS derivation, Data, Results",
+        "Ctrl+1 … Ctrl+6",
+        "Start, Design, Plan, EMS derivation, Data, Results",
     ),
     ("F1", "Help: what each table says, the rules"),
     ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo a design edit"),
@@ -138,6 +139,21 @@ impl EmslabApp {
             ui.menu_button("Export analysis report", |ui| {
                 export(ui, DocKind::Analysis, &mut self.commands);
                 ui.label(RichText::new("HTML includes the plots.").weak());
+            });
+        }
+        if self
+            .analysis
+            .current
+            .as_ref()
+            .is_some_and(|c| c.gauge.shown().is_some())
+        {
+            ui.menu_button("Export gauge report", |ui| {
+                export(ui, DocKind::Gauge, &mut self.commands);
+            });
+        }
+        if self.plan.result().is_some() {
+            ui.menu_button("Export power report", |ui| {
+                export(ui, DocKind::Power, &mut self.commands);
             });
         }
         if !self.session.recent.is_empty() {
@@ -333,6 +349,17 @@ impl EmslabApp {
                     ems_view::titled_table(ui, doc, "tests", DocKind::Ems, &mut self.commands);
                 }
             }
+            View::Plan => plan::plan_ui(
+                ui,
+                &mut self.plan,
+                &mut self.session.plan,
+                plan::PlanInput {
+                    spec: &self.doc.spec,
+                    derived: &self.derived,
+                    model: self.session.options.model,
+                },
+                &mut self.commands,
+            ),
             View::Ems => match (&self.derived.ems, &self.derived.document) {
                 (Some(_), Some(_)) => {
                     engine::produced_by(ui, self.derived.output.as_ref(), self.engine.waiting());
@@ -352,12 +379,24 @@ impl EmslabApp {
             }
             View::Results => {
                 let inputs = self.inputs();
+                let unbalanced = self
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.dataset())
+                    .is_some_and(|d| !d.balance.is_balanced())
+                    || self
+                        .analysis
+                        .current
+                        .as_ref()
+                        .is_some_and(|c| c.analysis.balanced().is_none());
                 results::results_ui(
                     ui,
                     &mut self.analysis,
                     ResultsInput {
                         options: &self.session.options,
                         inputs: inputs.as_ref(),
+                        unbalanced,
+                        gauge: &self.session.gauge,
                     },
                     &mut self.commands,
                 );

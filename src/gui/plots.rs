@@ -12,7 +12,7 @@ use emslab::chart::render::ImageFormat;
 use emslab::chart::{Figure, Panel, Scale, SeriesData, log_ticks, palette};
 use emslab::report::fmt_sig;
 
-use super::command::{Command, DialogPurpose};
+use super::command::{ChartSource, Command, DialogPurpose};
 use super::current::Current;
 use super::math;
 
@@ -153,13 +153,14 @@ pub fn figure(c: &Current, kind: PlotKind, log: bool, means: &MeansChoice) -> Op
 }
 
 /// Every figure of an analysis, for the HTML report: components, residuals, the cell means
-/// as chosen, the variability chart.
+/// as chosen, the variability chart, and the gauge study's charts when it was shown.
 pub fn all_figures(c: &Current) -> Vec<Figure> {
     let p = &c.plots;
     let means = p.key().means;
     PlotKind::ALL
         .iter()
         .filter_map(|&k| figure(c, k, k == PlotKind::Components && p.log, &means))
+        .chain(c.gauge.figure().cloned())
         .collect()
 }
 
@@ -171,19 +172,7 @@ pub fn plots_ui(ui: &mut Ui, c: &mut Current, commands: &mut Vec<Command>) {
                 .on_hover_text(k.tip());
         }
         ui.separator();
-        for format in [ImageFormat::Png, ImageFormat::Svg] {
-            let name = match format {
-                ImageFormat::Png => "Save PNG…",
-                ImageFormat::Svg => "Save SVG…",
-            };
-            if ui
-                .small_button(name)
-                .on_hover_text("Write this plot to a file, drawn as the HTML report draws it")
-                .clicked()
-            {
-                commands.push(Command::Dialog(DialogPurpose::ExportChart(format)));
-            }
-        }
+        export_buttons(ui, ChartSource::Results, commands);
     });
     match c.plots.kind {
         PlotKind::Components => {
@@ -215,6 +204,33 @@ pub fn plots_ui(ui: &mut Ui, c: &mut Current, commands: &mut Vec<Command>) {
     ui.label(
         RichText::new("Drag to pan, Ctrl + mouse wheel to zoom, double-click to reset.").weak(),
     );
+}
+
+/// Save PNG… and Save SVG… for a plot. Their accessible names say which plot: `Save PNG…`
+/// for the results' plot, `Save gauge PNG…`, `Save power curve PNG…`.
+pub fn export_buttons(ui: &mut Ui, chart: ChartSource, commands: &mut Vec<Command>) {
+    let what = match chart {
+        ChartSource::Results => "",
+        ChartSource::Gauge => "gauge ",
+        ChartSource::Plan => "power curve ",
+    };
+    for format in [ImageFormat::Png, ImageFormat::Svg] {
+        let ext = match format {
+            ImageFormat::Png => "PNG",
+            ImageFormat::Svg => "SVG",
+        };
+        if ui
+            .small_button(format!("Save {ext}…"))
+            .on_hover_text("Write this plot to a file, drawn as the HTML report draws it")
+            .accessible_name(format!("Save {what}{ext}…"))
+            .clicked()
+        {
+            commands.push(Command::Dialog(DialogPurpose::ExportChart {
+                chart,
+                format,
+            }));
+        }
+    }
 }
 
 /// The cell-means plot's choices: x factor, trace factor (a factor crossed with it), the
@@ -431,8 +447,21 @@ pub fn panel_ui(
                 ));
             }
         }
+        let x_right = p.x_range().map(|r| r.1);
         for s in &p.series {
             draw_series(plot_ui, s);
+            // A control limit's or reference line's label at the right end, as Minitab
+            // and the exported figures have it.
+            if let (SeriesData::Level { value, label, .. }, Some(x)) = (&s.data, x_right)
+                && value.is_finite()
+                && !label.is_empty()
+            {
+                plot_ui.text(
+                    Text::new("", PlotPoint::new(x, *value), RichText::new(label).small())
+                        .anchor(egui::Align2::RIGHT_BOTTOM)
+                        .color(color(s.color)),
+                );
+            }
         }
     });
     legend_ui(ui, panel);

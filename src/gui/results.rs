@@ -3,19 +3,23 @@
 //! (means, power, a gauge study) is a new function and a line there.
 
 use egui::{RichText, Ui};
-use emslab::analysis::{self, Likelihood, RemlOutcome};
+use emslab::analysis::{self, Likelihood, RemlOutcome, Route};
 use emslab::moments::NegativePolicy;
 use emslab::report::{Table, fmt_sig};
+use emslab::unbalanced::SsType;
 
 use super::command::{Command, DocKind};
 use super::current::{AnalysisState, Current, Fit, Inputs};
 use super::display;
+use super::gauge_view::{self, GaugeSettings};
 use super::plots;
 use super::table_view::{self, Hooks};
 
 /// What a section draws with.
 pub struct SectionCtx<'a> {
     pub current: &'a mut Current,
+    /// The gauge study's inputs (changes go to the app as commands).
+    pub gauge: &'a GaugeSettings,
     pub commands: &'a mut Vec<Command>,
 }
 
@@ -25,7 +29,21 @@ pub struct Section {
     pub title: Option<&'static str>,
     /// Shown folded (detail tables).
     pub folded: bool,
+    /// Whether the analysis has this section.
+    pub shown: fn(&Current) -> bool,
     pub show: fn(&mut Ui, &mut SectionCtx<'_>),
+}
+
+fn always(_: &Current) -> bool {
+    true
+}
+
+fn unbalanced(c: &Current) -> bool {
+    c.analysis.balanced().is_none()
+}
+
+fn gauge_design(c: &Current) -> bool {
+    gauge_view::has_roles(&c.inputs.spec)
 }
 
 /// The sections, in order.
@@ -33,26 +51,49 @@ pub const SECTIONS: &[Section] = &[
     Section {
         title: None,
         folded: false,
+        shown: unbalanced,
+        show: balance_section,
+    },
+    Section {
+        title: None,
+        folded: false,
+        shown: always,
         show: anova_section,
     },
     Section {
         title: None,
         folded: false,
+        shown: unbalanced,
+        show: unbalanced_ems_section,
+    },
+    Section {
+        title: None,
+        folded: false,
+        shown: always,
         show: components_section,
     },
     Section {
         title: Some("Plots"),
         folded: false,
+        shown: always,
         show: plots_section,
+    },
+    Section {
+        title: Some("Gauge R&R study"),
+        folded: false,
+        shown: gauge_design,
+        show: gauge_view::gauge_section,
     },
     Section {
         title: Some("REML fit"),
         folded: false,
+        shown: always,
         show: reml_section,
     },
     Section {
         title: Some("Data, design and E(MS) of this analysis"),
         folded: true,
+        shown: always,
         show: other_section,
     },
 ];
@@ -62,6 +103,9 @@ pub struct ResultsInput<'a> {
     pub options: &'a analysis::Options,
     /// The inputs an analysis run now would have (`None`: no data loaded).
     pub inputs: Option<&'a Inputs>,
+    /// The data loaded (or analysed) are unbalanced: the choice of sums of squares applies.
+    pub unbalanced: bool,
+    pub gauge: &'a GaugeSettings,
 }
 
 /// The results view.
@@ -76,7 +120,7 @@ pub fn results_ui(
     settings_bar(
         ui,
         input.options,
-        has_data,
+        (has_data, input.unbalanced),
         state.moments_job().is_some(),
         commands,
     );
@@ -108,35 +152,16 @@ pub fn results_ui(
             ),
         );
     }
-    let o = &c.inputs.options;
-    ui.label(
-        RichText::new(format!(
-            "This analysis: model {}; α = {}; negative estimates: {}; {}.",
-            o.model.as_str(),
-            fmt_sig(o.alpha, 4),
-            o.negative.as_str(),
-            match o.likelihood {
-                Likelihood::Off => "no likelihood fit",
-                Likelihood::Reml => "REML fit",
-                Likelihood::RemlAndMl => "REML and ML fits",
-            }
-        ))
-        .weak(),
-    );
-    if let Some(m) = c.no_moments() {
-        ui.colored_label(
-            ui.visuals().error_fg_color,
-            format!(
-                "⚠ Unbalanced data: the sums of squares below are Type {} (unrestricted model), not the balanced-design EMS. {m}",
-                o.ss_type.as_str()
-            ),
-        );
-    }
+    ui.label(RichText::new(this_analysis(c)).weak());
     let mut ctx = SectionCtx {
         current: c,
+        gauge: input.gauge,
         commands,
     };
     for s in SECTIONS {
+        if !(s.shown)(ctx.current) {
+            continue;
+        }
         ui.add_space(8.0);
         match s.title {
             Some(title) => {
@@ -148,6 +173,27 @@ pub fn results_ui(
             None => (s.show)(ui, &mut ctx),
         }
     }
+}
+
+/// The settings of the analysis shown, in a line.
+fn this_analysis(c: &Current) -> String {
+    let o = &c.inputs.options;
+    let ss = if c.analysis.balanced().is_none() {
+        format!("; Type {} sums of squares", o.ss_type.as_str())
+    } else {
+        String::new()
+    };
+    format!(
+        "This analysis: model {}; α = {}; negative estimates: {}; {}{ss}.",
+        o.model.as_str(),
+        fmt_sig(o.alpha, 4),
+        o.negative.as_str(),
+        match o.likelihood {
+            Likelihood::Off => "no likelihood fit",
+            Likelihood::Reml => "REML fit",
+            Likelihood::RemlAndMl => "REML and ML fits",
+        }
+    )
 }
 
 /// What differs between the analysis shown and one run now.
@@ -175,6 +221,9 @@ fn what_changed(shown: &Inputs, now: Option<&Inputs>) -> String {
     if a.likelihood != b.likelihood {
         what.push("the likelihood fits");
     }
+    if a.ss_type != b.ss_type {
+        what.push("the SS type");
+    }
     match what.len() {
         0 => "nothing".into(),
         1 => what[0].to_string(),
@@ -182,12 +231,12 @@ fn what_changed(shown: &Inputs, now: Option<&Inputs>) -> String {
     }
 }
 
-/// α, the negative-estimate policy, the likelihood fits and Run. Changes go to the app as
-/// [`Command::SetAnalysisOptions`].
+/// α, the negative-estimate policy, the likelihood fits, the sums of squares of unbalanced
+/// data, and Run. Changes go to the app as [`Command::SetAnalysisOptions`].
 fn settings_bar(
     ui: &mut Ui,
     options: &analysis::Options,
-    has_data: bool,
+    (has_data, unbalanced): (bool, bool),
     running: bool,
     commands: &mut Vec<Command>,
 ) {
@@ -227,6 +276,9 @@ fn settings_bar(
             (true, false) => Likelihood::Reml,
             (true, true) => Likelihood::RemlAndMl,
         };
+        if unbalanced {
+            ss_type_choice(ui, &mut o.ss_type);
+        }
         if ui
             .add_enabled(
                 has_data && !running,
@@ -243,6 +295,22 @@ fn settings_bar(
     }
 }
 
+/// The sums of squares of unbalanced data (`--ss-type`).
+fn ss_type_choice(ui: &mut Ui, ss: &mut SsType) {
+    ui.label("Sums of squares").on_hover_text(
+        "Unbalanced data: Type III (each term adjusted for every other; SAS GLM, car::Anova type 3) or Type I (sequential, in the order of the term list; SAS VARCOMP METHOD=TYPE1, VCA)",
+    );
+    egui::ComboBox::from_id_salt("ss-type")
+        .selected_text(format!("Type {}", ss.as_str()))
+        .show_ui(ui, |ui| {
+            for t in [SsType::III, SsType::I] {
+                ui.selectable_value(ss, t, format!("Type {}", t.as_str()));
+            }
+        })
+        .response
+        .accessible_name("Sums of squares");
+}
+
 /// A table of the current analysis with its title bar, drawn by the display rules.
 pub fn analysis_table(ui: &mut Ui, c: &Current, key: &str, commands: &mut Vec<Command>) {
     let Some(t) = c.document.tables.iter().find(|t| t.key == key) else {
@@ -253,14 +321,32 @@ pub fn analysis_table(ui: &mut Ui, c: &Current, key: &str, commands: &mut Vec<Co
 
 fn screen_table(ui: &mut Ui, c: &Current, t: &Table, commands: &mut Vec<Command>) {
     let limit = emslab::chart::analysis::bound_limit(&c.analysis);
-    let (shown, tips) = display::for_screen(t, limit, c.analysis.balanced());
-    table_view::title_bar(ui, &shown, DocKind::Analysis, commands);
-    let tip = |r: usize, col: usize| tips.get(&(r, col)).cloned();
     let salt = format!("{}-{}", c.id, t.key);
+    let (shown, tips) = display::for_screen(t, limit, c.analysis.balanced());
+    shown_table(ui, &shown, &tips, DocKind::Analysis, &salt, commands);
+}
+
+/// A report table (of the Plan view, the gauge study) with its title bar, drawn by the
+/// display rules; `salt` identifies its widget state.
+pub fn report_table(ui: &mut Ui, t: &Table, doc: DocKind, salt: &str, commands: &mut Vec<Command>) {
+    let (shown, tips) = display::for_screen(t, None, None);
+    shown_table(ui, &shown, &tips, doc, salt, commands);
+}
+
+fn shown_table(
+    ui: &mut Ui,
+    shown: &Table,
+    tips: &display::Tips,
+    doc: DocKind,
+    salt: &str,
+    commands: &mut Vec<Command>,
+) {
+    table_view::title_bar(ui, shown, doc, commands);
+    let tip = |r: usize, col: usize| tips.get(&(r, col)).cloned();
     table_view::table_ui(
         ui,
-        &shown,
-        &salt,
+        shown,
+        salt,
         &Hooks {
             cell_tip: Some(&tip),
             column_tip: Some(&|col| {
@@ -279,17 +365,69 @@ fn screen_table(ui: &mut Ui, c: &Current, t: &Table, commands: &mut Vec<Command>
     ui.add_space(12.0);
 }
 
-fn anova_section(ui: &mut Ui, s: &mut SectionCtx<'_>) {
-    if s.current.analysis.balanced().is_none() {
-        ui.label("No ANOVA table: the data are unbalanced (see the REML fit).");
+/// Unbalanced data: which cells are short or extra, and what replaces the balanced-design
+/// EMS.
+fn balance_section(ui: &mut Ui, s: &mut SectionCtx<'_>) {
+    let c = &*s.current;
+    let Route::Unbalanced(u) = &c.analysis.route else {
         return;
+    };
+    let b = &u.balance;
+    ui.heading("Unbalanced data");
+    ui.colored_label(
+        ui.visuals().warn_fg_color,
+        format!(
+            "⚠ {} of {} cells do not hold {} observations: the balanced-design expected mean squares and tests do not hold for these data.",
+            b.n_problems, b.n_cells, b.replicates
+        ),
+    );
+    // The report's words, but for the data line: the table below names the cells.
+    for p in c
+        .document
+        .preamble
+        .iter()
+        .filter(|p| !p.starts_with("Data: "))
+    {
+        ui.add(egui::Label::new(RichText::new(p).weak()).wrap());
     }
-    analysis_table(ui, s.current, "anova", s.commands);
+    let t = super::data_view::balance_table(b);
+    ui.label(RichText::new(&t.title).strong());
+    table_view::table_ui(ui, &t, &format!("{}-balance", c.id), &Hooks::default());
+    for n in &b.level_notes {
+        table_view::notes_label(ui, &n.to_string());
+    }
+}
+
+/// Why an unbalanced analysis has no Type III (or I) tables.
+fn no_sums_of_squares(ui: &mut Ui, c: &Current) -> bool {
+    if let Route::Unbalanced(u) = &c.analysis.route
+        && let Err(e) = &u.anova
+    {
+        ui.colored_label(
+            ui.visuals().error_fg_color,
+            format!("⚠ No sums of squares for these data ({e}); the REML fit below handles them."),
+        );
+        return true;
+    }
+    false
+}
+
+fn anova_section(ui: &mut Ui, s: &mut SectionCtx<'_>) {
+    if !no_sums_of_squares(ui, s.current) {
+        analysis_table(ui, s.current, "anova", s.commands);
+    }
+}
+
+/// The expected mean squares of the Type III (or I) mean squares and each test's
+/// denominator.
+fn unbalanced_ems_section(ui: &mut Ui, s: &mut SectionCtx<'_>) {
+    if matches!(&s.current.analysis.route, Route::Unbalanced(u) if u.anova.is_ok()) {
+        analysis_table(ui, s.current, "ems", s.commands);
+    }
 }
 
 fn components_section(ui: &mut Ui, s: &mut SectionCtx<'_>) {
-    if s.current.analysis.balanced().is_none() {
-        ui.label("No moment estimates: the data are unbalanced (see the REML fit).");
+    if matches!(&s.current.analysis.route, Route::Unbalanced(u) if u.anova.is_err()) {
         return;
     }
     analysis_table(ui, s.current, "components", s.commands);
@@ -340,20 +478,21 @@ fn reml_section(ui: &mut Ui, s: &mut SectionCtx<'_>) {
                 ui.label(format!(
                     "{} fit {status}: {}.",
                     x.fit.method.as_str(),
-                    x.comparison.summary
+                    emslab::report::reml_words::comparison_summary(&x.comparison)
                 ));
             }
         }
     }
-    let tables: Vec<Table> = c
+    let mut tables: Vec<&Table> = c
         .document
         .tables
         .iter()
         .filter(|t| t.key.starts_with("reml_") || t.key.starts_with("ml_"))
-        .cloned()
         .collect();
-    for t in &tables {
-        if t.key.ends_with("_blup") || t.key.ends_with("_log") || t.key.ends_with("_blue") {
+    // The components, the fixed-effect tests and the fit open; the details folded.
+    tables.sort_by_key(|t| reml_rank(&t.key));
+    for t in tables {
+        if reml_rank(&t.key).1 {
             egui::CollapsingHeader::new(&t.title)
                 .id_salt((c.id, &t.key))
                 .show(ui, |ui| screen_table(ui, c, t, s.commands));
@@ -363,16 +502,28 @@ fn reml_section(ui: &mut Ui, s: &mut SectionCtx<'_>) {
     }
 }
 
+/// Where a likelihood-fit table goes: (REML before ML, whether folded, position).
+fn reml_rank(key: &str) -> (bool, bool, usize) {
+    const OPEN: [&str; 3] = ["_components", "_fixed_tests", "_fit"];
+    let ml = key.starts_with("ml_");
+    match OPEN.iter().position(|k| key.ends_with(k)) {
+        Some(i) => (ml, false, i),
+        None => (ml, true, OPEN.len()),
+    }
+}
+
 fn other_section(ui: &mut Ui, s: &mut SectionCtx<'_>) {
     let c = &*s.current;
     for p in &c.document.preamble {
         ui.label(p);
     }
+    let unbalanced = c.analysis.balanced().is_none();
     for t in &c.document.tables {
-        if !matches!(t.key.as_str(), "anova" | "components")
-            && !t.key.starts_with("reml")
-            && !t.key.starts_with("ml_")
-        {
+        let shown_above = matches!(t.key.as_str(), "anova" | "components")
+            || (unbalanced && t.key == "ems")
+            || t.key.starts_with("reml")
+            || t.key.starts_with("ml_");
+        if !shown_above {
             screen_table(ui, c, t, s.commands);
         }
     }

@@ -11,6 +11,8 @@ use emslab::moments::NegativePolicy;
 use serde::{Deserialize, Serialize};
 
 use super::app::View;
+use super::gauge_view::GaugeSettings;
+use super::plan::PlanSettings;
 
 /// The restored state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +37,10 @@ pub struct Session {
     /// system has none).
     pub builtin_chooser: bool,
     pub recent: Vec<PathBuf>,
+    /// The Plan view's inputs (expected components and effects, the solve).
+    pub plan: PlanSettings,
+    /// The gauge study's inputs (tolerance, study variation, interaction alpha).
+    pub gauge: GaugeSettings,
 }
 
 impl Default for Session {
@@ -52,6 +58,8 @@ impl Default for Session {
             export_steps: false,
             builtin_chooser: false,
             recent: Vec::new(),
+            plan: PlanSettings::default(),
+            gauge: GaugeSettings::default(),
         }
     }
 }
@@ -80,6 +88,8 @@ struct SessionFile {
     export_steps: bool,
     builtin_chooser: bool,
     recent: Vec<PathBuf>,
+    plan: PlanSettings,
+    gauge: GaugeSettings,
     // Before `options`:
     model: Option<Model>,
     alpha: Option<f64>,
@@ -106,7 +116,10 @@ impl From<SessionFile> for Session {
                     (true, true) => Likelihood::RemlAndMl,
                 },
                 ss_type: default.ss_type,
+                reml_starts: default.reml_starts,
                 residuals: true,
+                adjust: default.adjust,
+                kenward_roger: default.kenward_roger,
             }
         });
         Session {
@@ -122,6 +135,8 @@ impl From<SessionFile> for Session {
             export_steps: f.export_steps,
             builtin_chooser: f.builtin_chooser,
             recent: f.recent,
+            plan: f.plan,
+            gauge: f.gauge,
         }
     }
 }

@@ -514,10 +514,8 @@ fn unbalanced_data_get_reml_only_with_the_reason() {
     assert!(shows_part(&h, "Unbalanced: 1 of 6 cells"));
     click(&mut h, "Run the analysis");
     wait_for_jobs(&mut h);
-    assert!(shows_part(
-        &h,
-        "Unbalanced data: the sums of squares below are Type III"
-    ));
+    assert!(shows(&h, "Unbalanced data"));
+    assert!(shows(&h, "Batch=F"), "the short cell is named");
     let c = h.state().analysis.current.as_ref().expect("analysed");
     let anova = c
         .document
@@ -1206,4 +1204,458 @@ fn dialogs_answer_to_keys_and_the_unsaved_marker_survives_a_restart() {
     let saved = std::fs::read_to_string(&path).expect("saved");
     assert!(saved.contains("Edited"));
     assert_eq!(h.state().doc.template.as_deref(), Some("rcbd"));
+}
+
+// ------------------------------------------------------------------ issues 12, 13, 14
+
+/// Types a number into a drag value: click to edit, select all, type, Enter.
+fn set_value(h: &mut Harness<'_, EmslabApp>, label: &str, text: &str) {
+    click(h, label);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.run_ok();
+    h.get_by_label(label).type_text(text);
+    h.run_ok();
+    h.key_press(Key::Enter);
+    h.run_ok();
+}
+
+/// The built binary's output for these arguments, when cargo built it (it does for the
+/// integration tests).
+fn cli_run(args: &[std::ffi::OsString]) -> Option<Vec<u8>> {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent()?.parent().map(|d| d.join("emslab")))
+        .filter(|e| e.is_file())?;
+    let out = std::process::Command::new(exe)
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(out.stdout)
+}
+
+fn os(args: &[&str]) -> Vec<std::ffi::OsString> {
+    args.iter().map(std::ffi::OsString::from).collect()
+}
+
+/// The Plan view's plan.
+fn plan_result<'a>(h: &'a Harness<'_, EmslabApp>) -> &'a super::plan::PlanResult {
+    h.state().plan.result().expect("a plan")
+}
+
+/// The power of every test of two_factor_mixed (restricted) with B at `b` levels, σ²(B) =
+/// 0.5, σ²(A:B) = 0.25, σ² = 1 and effects of A -1, 0, 1: each size's own design, derived
+/// and evaluated from scratch (a brute force beside the view's solve).
+fn two_factor_power(b: u32) -> Vec<Option<f64>> {
+    let spec = DesignSpec::from_toml_str(
+        templates::by_stem("two_factor_mixed")
+            .expect("shipped")
+            .1
+            .toml,
+    )
+    .expect("parses");
+    let d = emslab::Design::try_from(spec)
+        .expect("valid")
+        .with_sizes(&[None, Some(b)], None)
+        .expect("sizes");
+    let m = emslab::Model::Restricted;
+    let s = emslab::power::PowerSpec::new(
+        &d,
+        m,
+        &[("B", 0.5), ("A:B", 0.25), ("Residual", 1.0)],
+        &[("A", vec![-1.0, 0.0, 1.0])],
+        0.05,
+    )
+    .expect("inputs");
+    emslab::power::power(&emslab::derive(&d, m), &s)
+        .rows
+        .iter()
+        .map(|r| r.power)
+        .collect()
+}
+
+/// Issue 13 item 5: the Plan view beside Design (Ctrl+3): the components and effects typed
+/// in give every test's power (scipy's values), the table follows the model and the design's
+/// sizes as they are edited, the solve finds the levels of B a brute force finds, and the
+/// table, the report and the curve export as `emslab power` writes them.
+#[test]
+fn the_plan_view_gives_power_live_and_solves_for_the_levels() {
+    use emslab::report::fmt_sig;
+    let dir = temp_dir();
+    let (csv, json, png) = (
+        dir.path().join("power.csv"),
+        dir.path().join("power.json"),
+        dir.path().join("curve.png"),
+    );
+    let mut h = harness(
+        EmslabApp::default(),
+        vec![csv.clone(), json.clone(), png.clone()],
+    );
+    open_template(&mut h, "two_factor_mixed");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num3);
+    h.run_ok();
+    assert_eq!(h.state().session.view, View::Plan);
+    set_value(&mut h, "Variance of B", "0.5");
+    set_value(&mut h, "Variance of A:B", "0.25");
+    set_text(&mut h, "Effects of A", "-1, 0, 1");
+    assert_eq!(h.state().session.plan.variance("B"), Some(0.5));
+    assert_eq!(h.state().session.plan.variance("Residual"), Some(1.0));
+    // tests/data/power/exact.csv, rows `crossed` (scipy.stats ncf.sf / f.sf): A 0.6078235989,
+    // B 0.4822532005 (restricted), 0.2883249151 (unrestricted), A:B 0.1449562704.
+    let shown = |h: &Harness<'_, EmslabApp>, p: f64| shows(h, &fmt_sig(p, 4));
+    let powers: Vec<f64> = plan_result(&h)
+        .power
+        .rows
+        .iter()
+        .map(|r| r.power.expect("a test"))
+        .collect();
+    assert_eq!(powers.len(), 3);
+    for (p, scipy) in
+        powers
+            .iter()
+            .zip([0.6078235989119101, 0.4822532004835052, 0.1449562704178717])
+    {
+        assert_eq!(fmt_sig(*p, 6), fmt_sig(scipy, 6), "{p} vs scipy {scipy}");
+        assert!(shown(&h, scipy), "{scipy} on screen");
+    }
+    click(&mut h, "Unrestricted");
+    assert!(shown(&h, 0.28832491508019303));
+    assert!(!shown(&h, 0.4822532004835052));
+    click(&mut h, "Restricted");
+
+    // Live: B at 6 levels in the sizes row edits the design, and the table follows.
+    set_value(&mut h, "Plan levels of B", "6");
+    assert_eq!(h.state().doc.spec.factors[1].levels, Some(6));
+    let at6 = two_factor_power(6);
+    assert_eq!(
+        plan_result(&h)
+            .power
+            .rows
+            .iter()
+            .map(|r| r.power)
+            .collect::<Vec<_>>(),
+        at6
+    );
+    assert!(shown(&h, at6[0].expect("A")));
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_ok();
+    assert_eq!(h.state().doc.spec.factors[1].levels, Some(4));
+    assert!(shown(&h, 0.6078235989119101));
+
+    // How many levels of B for power 0.8 in the test of A (the defaults: the first random
+    // factor, the first fixed term): the smallest n a brute force finds.
+    let n = (2..=1000u32)
+        .find(|&b| two_factor_power(b)[0].is_some_and(|p| p >= 0.8))
+        .expect("reachable");
+    let sol = plan_result(&h).solution.clone().expect("solved");
+    assert_eq!(sol.size, Some(n));
+    assert!(shows_part(&h, &format!("B: {n} levels")));
+    assert_eq!(
+        drawn_plan(&h).title,
+        "Power of the test of A against the levels of B"
+    );
+
+    // The table, the whole report and the curve, as `emslab power` writes them.
+    click(&mut h, "Save power as");
+    click(&mut h, "Save power as csv");
+    click(&mut h, "File");
+    click(&mut h, "Export power report");
+    click(&mut h, "JSON (.json)");
+    click(&mut h, "Save power curve PNG…");
+    assert!(std::fs::read(&png).expect("PNG").starts_with(b"\x89PNG"));
+    let design = repo().join("designs/two_factor_mixed.toml");
+    let base = [
+        "power",
+        "",
+        "--sigma2",
+        "B=0.5",
+        "A:B=0.25",
+        "Residual=1",
+        "--effect",
+        "A=-1,0,1",
+        "--target",
+        "0.8",
+        "--solve",
+        "B",
+        "--term",
+        "A",
+        "--format",
+    ];
+    for (file, tail) in [
+        (&csv, vec!["csv", "--table", "power"]),
+        (&json, vec!["json"]),
+    ] {
+        let mut args = os(&base);
+        args[1] = design.clone().into_os_string();
+        args.extend(os(&tail));
+        let app = std::fs::read(file).expect("written");
+        if let Some(cli) = cli_run(&args) {
+            assert_eq!(app, cli, "{tail:?}");
+        }
+        assert!(!app.is_empty());
+    }
+
+    // The curve against the effect size: one line per test.
+    click(&mut h, "against the effect size");
+    let fig = drawn_plan(&h);
+    assert_eq!(fig.title, "Power against the effect size");
+    let names: Vec<&str> = fig.panels[0]
+        .series
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(names[..3], ["A", "B", "A:B"]);
+    // Take the answer into the design.
+    click(&mut h, &format!("Set B to {n} in the design"));
+    assert_eq!(h.state().doc.spec.factors[1].levels, Some(n));
+    // The wrong number of effects: said next to the field, A's power is α.
+    set_text(&mut h, "Effects of A", "1, 2");
+    assert!(shows_part(&h, "2 given: 3 values, one per level of A"));
+    assert!(shown(&h, 0.05));
+    // Solving for the replicates of a test with power α: unreachable, and said so.
+    click(&mut h, "Solve for");
+    click(&mut h, "replicates");
+    let sol = plan_result(&h).solution.clone().expect("solved");
+    assert_eq!(sol.spec.vary, emslab::power::Vary::Replicates);
+    assert_eq!(sol.size, None);
+    assert!(shows_part(&h, "No size up to 1000 reaches 0.8"));
+    // The inputs are kept with the session.
+    let back: Session =
+        serde_json::from_str(&serde_json::to_string(&h.state().session_snapshot()).expect("json"))
+            .expect("reads");
+    assert_eq!(back.plan.variance("A:B"), Some(0.25));
+}
+
+fn drawn_plan(h: &Harness<'_, EmslabApp>) -> emslab::chart::Figure {
+    h.state().plan.figure().cloned().expect("a curve")
+}
+
+fn gauge_shown<'a>(h: &'a Harness<'_, EmslabApp>) -> &'a super::gauge_view::Shown {
+    current(h).gauge.shown().expect("a gauge study")
+}
+
+/// Issue 14 item 1: the AIAG study (designs/gauge_aiag.*, `role` on its factors) gets a
+/// Gauge section reproducing Minitab's printed table (Minitab 19 Help, "Example of Crossed
+/// Gage R&R Study", tolerance 8: 7.76 %Contribution, 27.86 %Study Var, 22.68 %Tolerance,
+/// 4 distinct categories, the interaction removed at p = 0.974); its inputs recompute it at
+/// once; its six charts and tables export as `emslab gauge` writes them; a design with the
+/// factors in the other order is read again for the study; without roles there is no
+/// section.
+#[test]
+fn the_gauge_section_reproduces_minitab_and_follows_its_inputs() {
+    use emslab::gauge::{InteractionStatus, Source};
+    let dir = temp_dir();
+    let (png, svg, csv, html) = (
+        dir.path().join("gauge.png"),
+        dir.path().join("gauge.svg"),
+        dir.path().join("evaluation.csv"),
+        dir.path().join("report.html"),
+    );
+    let mut h = harness(
+        EmslabApp::default(),
+        vec![png.clone(), svg.clone(), csv.clone(), html.clone()],
+    );
+    let design = repo().join("designs/gauge_aiag.toml");
+    let data = repo().join("designs/gauge_aiag.csv");
+    h.state_mut().push(super::command::Command::OpenDesign {
+        path: design.clone(),
+        data: Some(data.clone()),
+    });
+    h.run_ok();
+    wait_for_jobs(&mut h);
+    run_analysis(&mut h);
+    assert!(shows(&h, "Gauge R&R study"));
+    click(&mut h, "Tolerance");
+    set_value(&mut h, "Gauge tolerance", "8");
+    assert_eq!(h.state().session.gauge.tolerance, Some(8.0));
+    let s = &gauge_shown(&h).study;
+    let gauge = s.row(Source::TotalGageRr).expect("gauge row");
+    for (v, printed) in [
+        (gauge.pct_contribution, "7.76"),
+        (gauge.pct_study_var, "27.86"),
+        (gauge.pct_tolerance.expect("tolerance"), "22.68"),
+    ] {
+        assert_eq!(format!("{v:.2}"), printed);
+        assert!(shows(&h, printed), "{printed} on screen");
+    }
+    assert_eq!(s.ndc, Some(4));
+    let i = s.interaction.expect("crossed");
+    assert_eq!(i.status, InteractionStatus::Removed);
+    assert_eq!(format!("{:.3}", i.p.expect("tested")), "0.974");
+    assert!(shows(&h, "Two-way ANOVA without interaction"));
+    let first: Vec<f64> = s.rows.iter().map(|r| r.varcomp).collect();
+
+    // The interaction kept at alpha 0.99 (> 0.974), study variation 5.15 × SD.
+    set_value(&mut h, "Interaction alpha", "0.99");
+    set_value(&mut h, "Study variation multiplier", "5.15");
+    let s = &gauge_shown(&h).study;
+    assert_eq!(
+        s.interaction.expect("crossed").status,
+        InteractionStatus::Kept
+    );
+    assert!(s.row(Source::OperatorPart).is_some());
+    assert!(shows(&h, "Two-way ANOVA with interaction"));
+    assert!(!shows(&h, "Two-way ANOVA without interaction"));
+    assert!(shows(&h, "Study Var (5.15 × SD)"));
+
+    // The six charts, saved; a table as `emslab gauge ... --table gauge_evaluation` writes it.
+    let titles: Vec<String> = gauge_shown(&h)
+        .figure
+        .panels
+        .iter()
+        .map(|p| p.title.clone())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Components of Variation",
+            "measurement by part",
+            "R Chart by operator",
+            "measurement by operator",
+            "Xbar Chart by operator",
+            "part * operator Interaction"
+        ]
+    );
+    click(&mut h, "Save gauge PNG…");
+    click(&mut h, "Save gauge SVG…");
+    assert!(std::fs::read(&png).expect("PNG").starts_with(b"\x89PNG"));
+    assert!(std::fs::read_to_string(&svg).expect("SVG").contains("<svg"));
+    click(&mut h, "Save gauge_evaluation as");
+    click(&mut h, "Save gauge_evaluation as csv");
+    let app = std::fs::read(&csv).expect("written");
+    let mut args = vec![
+        "gauge".into(),
+        design.clone().into_os_string(),
+        data.clone().into_os_string(),
+    ];
+    args.extend(os(&[
+        "--tolerance",
+        "8",
+        "--study-var",
+        "5.15",
+        "--interaction-alpha",
+        "0.99",
+        "--format",
+        "csv",
+        "--table",
+        "gauge_evaluation",
+    ]));
+    if let Some(cli) = cli_run(&args) {
+        assert_eq!(app, cli);
+    }
+    // The HTML analysis report carries the gauge charts with the other plots.
+    click(&mut h, "File");
+    click(&mut h, "Export analysis report");
+    click(&mut h, "HTML (.html)");
+    let report = std::fs::read_to_string(&html).expect("HTML written");
+    assert!(report.contains("Gage R&amp;R (ANOVA) Report for measurement"));
+    set_value(&mut h, "Interaction alpha", "0.05");
+    set_value(&mut h, "Study variation multiplier", "6");
+
+    // The operator declared first: the study reads the file again for its own design
+    // (parts first) and finds the same components.
+    let mut spec = h.state().doc.spec.clone();
+    spec.factors.swap(0, 1);
+    h.state_mut().push(super::command::Command::Edit {
+        spec,
+        key: super::command::EditKey::Discrete,
+    });
+    h.state_mut().push(super::command::Command::RereadData);
+    h.run_ok();
+    wait_for_jobs(&mut h);
+    run_analysis(&mut h);
+    wait_for_jobs(&mut h);
+    let again: Vec<f64> = gauge_shown(&h)
+        .study
+        .rows
+        .iter()
+        .map(|r| r.varcomp)
+        .collect();
+    assert_eq!(again, first);
+
+    // No roles, no section.
+    click(&mut h, "Design");
+    click(&mut h, "Role of factor 1");
+    click(&mut h, "—");
+    assert_eq!(h.state().doc.spec.factors[0].role, None);
+    run_analysis(&mut h);
+    assert!(!shows(&h, "Gauge R&R study"));
+}
+
+/// Issue 12 item 6: unbalanced data (designs/machines.csv with 8 of 54 rows dropped,
+/// tests/data/unbalanced/machines_seed1201.csv) show their balance report on top, the
+/// Type III table with its EMS and tests and the moment estimates, the REML fit; the choice
+/// of Type I marks the results out of date and gives the sequential sums of squares. The SS
+/// are R's (tests/data/unbalanced/reference.csv: car::Anova type 3 and anova(lm)).
+#[test]
+fn unbalanced_data_show_their_balance_type_iii_and_type_i() {
+    use emslab::report::fmt_sig;
+    let csv = repo().join("tests/data/unbalanced/machines_seed1201.csv");
+    let mut h = harness(EmslabApp::default(), vec![csv]);
+    open_template(&mut h, "machines");
+    set_text(&mut h, "Replicates", "");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::D);
+    h.run_ok();
+    wait_for_jobs(&mut h);
+    run_analysis(&mut h);
+    assert!(shows(&h, "Unbalanced data"));
+    assert!(shows(&h, "Cells short or extra"));
+    assert!(shows_part(&h, "cells do not hold 3 observations"));
+    let emslab::analysis::Route::Unbalanced(u) = &current(&h).analysis.route else {
+        panic!("the unbalanced route")
+    };
+    let short = u.balance.problems[0].cell.clone();
+    assert!(shows(&h, &short), "{short} is named");
+    let ss_of = |h: &Harness<'_, EmslabApp>, term: &str| {
+        let c = current(h);
+        let t = c
+            .document
+            .tables
+            .iter()
+            .find(|t| t.key == "anova")
+            .expect("an ANOVA table");
+        let r = t.rows.iter().find(|r| r[0].text == term).expect("the row");
+        (t.title.clone(), r[2].text.clone())
+    };
+    // Type III: SS(Machine) = 1421.7238268733852 (car::Anova, type 3).
+    let (title, ss) = ss_of(&h, "Machine");
+    assert_eq!(title, "Analysis of variance (Type III sums of squares)");
+    assert_eq!(ss, fmt_sig(1421.7238268733852, 7));
+    assert!(shows(&h, &title));
+    assert!(shows(&h, &ss));
+    assert!(shows(
+        &h,
+        "Expected mean squares of the Type III mean squares"
+    ));
+    assert!(shows(
+        &h,
+        "Variance components (moments of the Type III mean squares)"
+    ));
+    assert!(current(&h).analysis.reml.fits().is_some(), "REML ran");
+    assert!(shows_part(&h, "beside the method of moments"));
+
+    // Type I: out of date until run again, then the sequential SS(Machine) =
+    // 1489.3282246376807 (anova(lm)).
+    click(&mut h, "Sums of squares");
+    click(&mut h, "Type I");
+    assert_eq!(
+        h.state().session.options.ss_type,
+        emslab::unbalanced::SsType::I
+    );
+    assert!(shows_part(&h, "the SS type changed"));
+    run_analysis(&mut h);
+    assert!(!shows_part(&h, "Out of date"));
+    let (title, ss) = ss_of(&h, "Machine");
+    assert_eq!(title, "Analysis of variance (Type I sums of squares)");
+    assert_eq!(ss, fmt_sig(1489.3282246376807, 7));
+    assert!(shows(&h, &ss));
+    // Kept with the session's options.
+    let back: Session =
+        serde_json::from_str(&serde_json::to_string(&h.state().session_snapshot()).expect("json"))
+            .expect("reads");
+    assert_eq!(back.options.ss_type, emslab::unbalanced::SsType::I);
 }

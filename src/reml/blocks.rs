@@ -754,19 +754,25 @@ fn sum_ln(values: impl Iterator<Item = f64>) -> f64 {
     fallback + prod.ln() + exponent as f64 * std::f64::consts::LN_2
 }
 
-/// Inverse of a lower-triangular matrix.
+/// Inverse of a lower-triangular matrix, column by column: forward substitution of e_c with
+/// the columns of L as contiguous slices (vectorised axpy).
 fn lower_inverse(l: &DMatrix<f64>) -> DMatrix<f64> {
     let m = l.nrows();
     let mut w = DMatrix::zeros(m, m);
+    let ls = l.as_slice();
+    let ws = w.as_mut_slice();
     for c in 0..m {
-        // Solve L w = e_c (w[r] = 0 for r < c).
-        w[(c, c)] = 1.0 / l[(c, c)];
-        for r in c + 1..m {
-            let mut v = 0.0;
-            for t in c..r {
-                v -= l[(r, t)] * w[(t, c)];
+        let col = &mut ws[c * m..(c + 1) * m];
+        col[c] = 1.0;
+        for t in c..m {
+            let lcol = &ls[t * m..(t + 1) * m];
+            let wt = col[t] / lcol[t];
+            col[t] = wt;
+            if wt != 0.0 {
+                for (x, &lv) in col[t + 1..].iter_mut().zip(&lcol[t + 1..]) {
+                    *x -= wt * lv;
+                }
             }
-            w[(r, c)] = v / l[(r, r)];
         }
     }
     w

@@ -96,28 +96,231 @@ fn combine(factors: &[usize], dense: &[(Vec<u32>, usize)], n_rows: usize) -> (Ve
     (idx, m)
 }
 
-/// Level indices of factor combinations over the observations, computed once per set of
-/// factors (random terms, the fixed cells and the balance check share them).
-struct Combos<'a> {
-    dense: &'a [(Vec<u32>, usize)],
-    n: usize,
-    cache: KeyMap<(Vec<u32>, usize)>,
+/// Rows of data, visited in order and possibly several times: the frame makes three passes
+/// (the codes of each factor, the level combinations of the terms, the cross-products) and a
+/// fourth for the conditional residuals. Nothing is kept per row: memory is that of the
+/// levels and of the random-effects system (issue 17).
+pub trait RowSource {
+    /// Calls `row(codes, y)` for every observation, in the same order on every call; `codes`
+    /// are the design factors' level codes. An error from `row` ends the visit and is
+    /// returned.
+    fn visit(&mut self, row: &mut RowVisitor<'_>) -> Result<(), RemlError>;
 }
 
-impl<'a> Combos<'a> {
-    fn new(dense: &'a [(Vec<u32>, usize)], n: usize) -> Self {
-        Combos {
-            dense,
-            n,
-            cache: KeyMap::default(),
+/// What a [`RowSource`] calls for each row: the codes of the design's factors and y.
+pub type RowVisitor<'a> = dyn FnMut(&[u32], f64) -> Result<(), RemlError> + 'a;
+
+/// Data held in memory as columns: `codes[f][obs]`, `y[obs]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Columns<'a> {
+    pub codes: &'a [Vec<u32>],
+    pub y: &'a [f64],
+}
+
+impl RowSource for Columns<'_> {
+    fn visit(&mut self, row: &mut RowVisitor<'_>) -> Result<(), RemlError> {
+        let mut buf = vec![0u32; self.codes.len()];
+        for (o, &y) in self.y.iter().enumerate() {
+            for (b, c) in buf.iter_mut().zip(self.codes) {
+                *b = c[o];
+            }
+            row(&buf, y)?;
+        }
+        Ok(())
+    }
+}
+
+/// The codes of one factor: the distinct codes given (sorted: dense code d is the d-th
+/// smallest) and the map from a given code to its dense code.
+#[derive(Debug, Clone)]
+struct FactorCodes {
+    given: Vec<u32>,
+    /// Direct table code -> dense (u32::MAX where absent) when the codes are small.
+    direct: Vec<u32>,
+    map: KeyMap<u32>,
+}
+
+impl FactorCodes {
+    fn new(mut given: Vec<u32>, n: usize) -> FactorCodes {
+        given.sort_unstable();
+        given.dedup();
+        let max = given.last().copied().unwrap_or(0) as usize;
+        let mut fc = FactorCodes {
+            given,
+            direct: Vec::new(),
+            map: KeyMap::default(),
+        };
+        if max < (4 * n).max(1 << 22) {
+            fc.direct = vec![u32::MAX; max + 1];
+            for (d, &c) in fc.given.iter().enumerate() {
+                fc.direct[c as usize] = d as u32;
+            }
+        } else {
+            for (d, &c) in fc.given.iter().enumerate() {
+                fc.map.insert(spread(u64::from(c)), d as u32);
+            }
+        }
+        fc
+    }
+    #[inline]
+    fn dense(&self, code: u32) -> u32 {
+        if self.direct.is_empty() {
+            self.map
+                .get(&spread(u64::from(code)))
+                .copied()
+                .unwrap_or(u32::MAX)
+        } else {
+            self.direct.get(code as usize).copied().unwrap_or(u32::MAX)
         }
     }
-    fn get(&mut self, set: Subscripts) -> &(Vec<u32>, usize) {
-        let (dense, n) = (self.dense, self.n);
-        self.cache.entry(set.0).or_insert_with(|| {
-            let factors: Vec<usize> = set.iter().collect();
-            combine(&factors, dense, n)
+    fn len(&self) -> usize {
+        self.given.len()
+    }
+}
+
+/// The levels of a set of factors: the combinations of their dense codes seen in the data,
+/// numbered in lexicographic order (first factor slowest), as `combine` numbers them. A
+/// combination's key is its mixed-radix number (first factor most significant).
+#[derive(Debug, Clone)]
+pub(crate) struct LevelSet {
+    /// The factors (design indices, ascending).
+    factors: Vec<usize>,
+    /// Place value of each factor's dense code in the key.
+    strides: Vec<u128>,
+    /// key -> level: a direct table when the key space is small, else a hash map.
+    direct: Vec<u32>,
+    map: FxHashMap<u128, u32>,
+    /// Keys of the levels in level order (after `finish`).
+    keys: Vec<u128>,
+    /// Observations per level (after `finish`).
+    counts: Vec<f64>,
+}
+
+impl LevelSet {
+    fn new(factors: Vec<usize>, radix: &[usize], n: usize) -> Result<LevelSet, RemlError> {
+        let mut strides = vec![1u128; factors.len()];
+        let mut space: u128 = 1;
+        for (i, &f) in factors.iter().enumerate().rev() {
+            strides[i] = space;
+            space = space.checked_mul(radix[f].max(1) as u128).ok_or_else(|| {
+                RemlError::TooLarge(format!(
+                    "the level combinations of {} factors",
+                    factors.len()
+                ))
+            })?;
+        }
+        let direct_limit = (4 * n as u128).max(1 << 22);
+        let direct = if space <= direct_limit {
+            vec![u32::MAX; space as usize]
+        } else {
+            Vec::new()
+        };
+        Ok(LevelSet {
+            factors,
+            strides,
+            direct,
+            map: FxHashMap::default(),
+            keys: Vec::new(),
+            counts: Vec::new(),
         })
+    }
+
+    /// The key of a row's combination; None when a code was not seen in the first pass.
+    #[inline]
+    fn key(&self, dense: &[u32]) -> Option<u128> {
+        let mut key = 0u128;
+        for (&f, &s) in self.factors.iter().zip(&self.strides) {
+            let d = dense[f];
+            if d == u32::MAX {
+                return None;
+            }
+            key += u128::from(d) * s;
+        }
+        (self.direct.is_empty() || key < self.direct.len() as u128).then_some(key)
+    }
+
+    /// Pass 2: counts the row's combination (provisionally numbered); false when a code was
+    /// not seen in the first pass.
+    #[inline]
+    fn count(&mut self, dense: &[u32]) -> bool {
+        let Some(key) = self.key(dense) else {
+            return false;
+        };
+        let next = self.counts.len() as u32;
+        let slot = if self.direct.is_empty() {
+            self.map.entry(key).or_insert(next)
+        } else {
+            &mut self.direct[key as usize]
+        };
+        if *slot == u32::MAX {
+            *slot = next;
+        }
+        if *slot == next {
+            self.counts.push(0.0);
+            self.keys.push(key);
+        }
+        self.counts[*slot as usize] += 1.0;
+        true
+    }
+
+    /// Renumbers the levels in key order.
+    fn finish(&mut self) {
+        let mut order: Vec<usize> = (0..self.keys.len()).collect();
+        order.sort_unstable_by_key(|&i| self.keys[i]);
+        let keys: Vec<u128> = order.iter().map(|&i| self.keys[i]).collect();
+        let counts: Vec<f64> = order.iter().map(|&i| self.counts[i]).collect();
+        for (id, &key) in keys.iter().enumerate() {
+            if self.direct.is_empty() {
+                self.map.insert(key, id as u32);
+            } else {
+                self.direct[key as usize] = id as u32;
+            }
+        }
+        self.keys = keys;
+        self.counts = counts;
+    }
+
+    /// The level of a row (after `finish`); u32::MAX for a combination not seen.
+    #[inline]
+    fn level(&self, dense: &[u32]) -> u32 {
+        let Some(key) = self.key(dense) else {
+            return u32::MAX;
+        };
+        if self.direct.is_empty() {
+            self.map.get(&key).copied().unwrap_or(u32::MAX)
+        } else {
+            self.direct[key as usize]
+        }
+    }
+
+    fn n_levels(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The dense code of factor `factors[i]` at a level.
+    fn digit(&self, level: usize, i: usize, radix: usize) -> u32 {
+        ((self.keys[level] / self.strides[i]) % radix.max(1) as u128) as u32
+    }
+}
+
+/// The registry of level sets: one per distinct set of factors.
+struct Sets {
+    sets: Vec<LevelSet>,
+    index: KeyMap<usize>,
+}
+
+impl Sets {
+    fn add(&mut self, set: Subscripts, radix: &[usize], n: usize) -> Result<usize, RemlError> {
+        if let Some(&i) = self.index.get(&set.0) {
+            return Ok(i);
+        }
+        self.sets
+            .push(LevelSet::new(set.iter().collect(), radix, n)?);
+        self.index.insert(set.0, self.sets.len() - 1);
+        Ok(self.sets.len() - 1)
+    }
+    fn get(&self, set: Subscripts) -> Option<&LevelSet> {
+        self.index.get(&set.0).map(|&i| &self.sets[i])
     }
 }
 
@@ -133,7 +336,8 @@ fn first_rows(levels: &[u32], m: usize) -> Vec<u32> {
     first
 }
 
-/// A random term: its level for each observation (Z_k as an index vector).
+/// A random term: its levels (Z_k is the indicator of the level of each observation, found
+/// from the row's codes in every pass).
 #[derive(Debug, Clone)]
 pub(crate) struct RandomTerm {
     pub name: String,
@@ -142,7 +346,8 @@ pub(crate) struct RandomTerm {
     pub subscripts: Subscripts,
     /// Its factors, in declaration order.
     pub factors: Vec<usize>,
-    pub obs_level: Vec<u32>,
+    /// Its level set in the frame.
+    set: usize,
     pub n_levels: usize,
     /// Codes (as given) of the term's factors for each level, row-major
     /// (`n_levels x factors.len()`).
@@ -154,7 +359,6 @@ pub(crate) struct RandomTerm {
 #[derive(Debug, Clone)]
 pub(crate) struct FixedPart {
     pub names: Vec<String>,
-    pub obs_cell: Vec<u32>,
     /// Columns of X equal to 1 in each cell (sorted).
     pub cell_cols: Vec<Vec<u32>>,
     pub p: usize,
@@ -168,7 +372,7 @@ pub(crate) struct FixedPart {
     pub cell_counts: Vec<f64>,
 }
 
-/// Everything the likelihood needs from the data, with no n-by-anything matrix.
+/// Everything the likelihood needs from the data, with nothing kept per observation.
 #[derive(Debug, Clone)]
 pub(crate) struct Frame {
     pub n: usize,
@@ -182,6 +386,10 @@ pub(crate) struct Frame {
     /// `codes[f][d]`: the code (as given) of dense code `d` of factor `f` (dense codes rank
     /// the codes given, so that the first level is the smallest code).
     pub codes: Vec<Vec<u32>>,
+    factor_codes: Vec<FactorCodes>,
+    sets: Vec<LevelSet>,
+    /// Level set of the cells of the fixed factors.
+    fixed_set: usize,
 }
 
 /// Label of a level code of factor `f`.
@@ -217,6 +425,7 @@ pub(crate) fn level_name(
 }
 
 impl Frame {
+    /// The frame of data held as columns (`codes[f][obs]`, `y[obs]`), checked for shape.
     pub(crate) fn build(
         design: &Design,
         codes: &[Vec<u32>],
@@ -230,7 +439,53 @@ impl Frame {
                 found: codes.len(),
             });
         }
-        let n = y.len();
+        for (f, c) in codes.iter().enumerate() {
+            if c.len() != y.len() {
+                return Err(RemlError::LengthMismatch {
+                    factor: design.factors[f].name.clone(),
+                    expected: y.len(),
+                    found: c.len(),
+                });
+            }
+        }
+        Frame::from_source(design, &mut Columns { codes, y }, labels)
+    }
+
+    /// The frame from two passes over the rows: the codes of every factor and the mean of y,
+    /// then the level combinations of every term (and their counts).
+    pub(crate) fn from_source(
+        design: &Design,
+        source: &mut dyn RowSource,
+        labels: Option<&[Vec<String>]>,
+    ) -> Result<Frame, RemlError> {
+        let nf = design.factors.len();
+        // Pass 1: the codes of each factor, the mean of y (compensated sum).
+        let mut seen: Vec<KeyMap<()>> = vec![KeyMap::default(); nf];
+        let mut n = 0usize;
+        let (mut sum, mut comp) = (0.0f64, 0.0f64);
+        source.visit(&mut |row, y| {
+            if row.len() != nf {
+                return Err(RemlError::FactorCount {
+                    expected: nf,
+                    found: row.len(),
+                });
+            }
+            if !y.is_finite() {
+                return Err(RemlError::NonFiniteResponse { index: n });
+            }
+            for (s, &c) in seen.iter_mut().zip(row) {
+                s.entry(spread(u64::from(c))).or_insert(());
+            }
+            let t = sum + y;
+            comp += if sum.abs() >= y.abs() {
+                (sum - t) + y
+            } else {
+                (y - t) + sum
+            };
+            sum = t;
+            n += 1;
+            Ok(())
+        })?;
         if n == 0 {
             return Err(RemlError::NoObservations);
         }
@@ -240,46 +495,77 @@ impl Frame {
                 u32::MAX - 1
             )));
         }
-        for (f, c) in codes.iter().enumerate() {
-            if c.len() != n {
-                return Err(RemlError::LengthMismatch {
-                    factor: design.factors[f].name.clone(),
-                    expected: n,
-                    found: c.len(),
-                });
+        let shift = (sum + comp) / n as f64;
+        let factor_codes: Vec<FactorCodes> = seen
+            .into_iter()
+            .map(|s| FactorCodes::new(s.into_keys().map(|k| unspread(k) as u32).collect(), n))
+            .collect();
+        let radix: Vec<usize> = factor_codes.iter().map(FactorCodes::len).collect();
+
+        // The sets of factors whose levels are needed: random terms, the fixed cells, and
+        // the balance check (all factors; each nested factor with and without its
+        // ancestors).
+        let mut reg = Sets {
+            sets: Vec::new(),
+            index: KeyMap::default(),
+        };
+        let fixed_all = design
+            .terms
+            .iter()
+            .filter(|t| !t.random)
+            .fold(Subscripts::EMPTY, |s, t| s.union(t.subscripts));
+        let fixed_set = reg.add(fixed_all, &radix, n)?;
+        let mut term_sets = Vec::new();
+        for t in design.terms.iter().filter(|t| t.random) {
+            term_sets.push(reg.add(t.subscripts, &radix, n)?);
+        }
+        reg.add(Subscripts((1u64 << nf) - 1), &radix, n)?;
+        for (f, factor) in design.factors.iter().enumerate() {
+            if !factor.ancestors.is_empty() {
+                reg.add(factor.ancestors.with(f), &radix, n)?;
+                reg.add(factor.ancestors, &radix, n)?;
             }
         }
-        if let Some(index) = y.iter().position(|v| !v.is_finite()) {
-            return Err(RemlError::NonFiniteResponse { index });
+        // Pass 2: the level combinations.
+        let mut dense = vec![0u32; nf];
+        source.visit(&mut |row, _| {
+            if row.len() != nf {
+                return Err(RemlError::FactorCount {
+                    expected: nf,
+                    found: row.len(),
+                });
+            }
+            for ((d, fc), &c) in dense.iter_mut().zip(&factor_codes).zip(row) {
+                *d = fc.dense(c);
+            }
+            for set in &mut reg.sets {
+                if !set.count(&dense) {
+                    return Err(RemlError::SourceChanged);
+                }
+            }
+            Ok(())
+        })?;
+        for set in &mut reg.sets {
+            set.finish();
         }
-        // The mean, with a correction pass (y is shifted by it before any sum of squares).
-        let mut shift = y.iter().sum::<f64>() / n as f64;
-        shift += y.iter().map(|v| v - shift).sum::<f64>() / n as f64;
-
-        // Each factor's codes relabelled densely (sparse codes, large codes).
-        let dense: Vec<(Vec<u32>, usize)> = codes
-            .iter()
-            .map(|c| {
-                let keys: Vec<u64> = c.iter().map(|&v| u64::from(v)).collect();
-                let bound = keys.iter().copied().max().unwrap_or(0) + 1;
-                densify(&keys, bound)
-            })
-            .collect();
+        let given: Vec<Vec<u32>> = factor_codes.iter().map(|fc| fc.given.clone()).collect();
 
         // Random terms.
-        let mut combos = Combos::new(&dense, n);
         let mut random = Vec::new();
+        let mut ti = 0;
         for (design_index, t) in design.terms.iter().enumerate() {
             if !t.random {
                 continue;
             }
+            let set = term_sets[ti];
+            ti += 1;
+            let ls = &reg.sets[set];
             let factors: Vec<usize> = t.subscripts.iter().collect();
-            let (obs_level, n_levels) = combos.get(t.subscripts).clone();
-            let first = first_rows(&obs_level, n_levels);
+            let n_levels = ls.n_levels();
             let mut level_codes = Vec::with_capacity(n_levels * factors.len());
-            for &o in &first {
-                for &f in &factors {
-                    level_codes.push(codes[f][o as usize]);
+            for l in 0..n_levels {
+                for (i, &f) in factors.iter().enumerate() {
+                    level_codes.push(given[f][ls.digit(l, i, radix[f]) as usize]);
                 }
             }
             random.push(RandomTerm {
@@ -287,7 +573,7 @@ impl Frame {
                 design_index,
                 subscripts: t.subscripts,
                 factors,
-                obs_level,
+                set,
                 n_levels,
                 level_codes,
             });
@@ -298,20 +584,8 @@ impl Frame {
                 .then(b.subscripts.len().cmp(&a.subscripts.len()))
                 .then(a.design_index.cmp(&b.design_index))
         });
-
-        let fixed = build_fixed(design, codes, &mut combos, labels)?;
-        let balanced = is_balanced(design, &mut combos);
-        let given: Vec<Vec<u32>> = codes
-            .iter()
-            .zip(&dense)
-            .map(|(c, (d, m))| {
-                let mut of = vec![0u32; *m];
-                for (&code, &dc) in c.iter().zip(d) {
-                    of[dc as usize] = code;
-                }
-                of
-            })
-            .collect();
+        let fixed = build_fixed(design, &reg.sets[fixed_set], &radix, &given, labels)?;
+        let balanced = is_balanced(design, &reg, &radix);
         Ok(Frame {
             n,
             random,
@@ -319,11 +593,54 @@ impl Frame {
             shift,
             balanced,
             codes: given,
+            factor_codes,
+            sets: reg.sets,
+            fixed_set,
         })
     }
 
-    /// Z'Z, Z'[X y] and [X y]'[X y] in one pass over the observations.
-    pub(crate) fn cross_products(&self, y: &[f64]) -> CrossProducts {
+    /// Visits every row with the levels of the random terms (in `random`'s order), the
+    /// fixed cell and y.
+    pub(crate) fn visit_levels(
+        &self,
+        source: &mut dyn RowSource,
+        row_fn: &mut dyn FnMut(&[u32], usize, f64),
+    ) -> Result<(), RemlError> {
+        let nf = self.factor_codes.len();
+        let mut dense = vec![0u32; nf];
+        let mut levels = vec![0u32; self.random.len()];
+        let mut index = 0usize;
+        source.visit(&mut |row, y| {
+            if row.len() != nf {
+                return Err(RemlError::FactorCount {
+                    expected: nf,
+                    found: row.len(),
+                });
+            }
+            if !y.is_finite() {
+                return Err(RemlError::NonFiniteResponse { index });
+            }
+            index += 1;
+            for ((d, fc), &c) in dense.iter_mut().zip(&self.factor_codes).zip(row) {
+                *d = fc.dense(c);
+            }
+            for (l, rt) in levels.iter_mut().zip(&self.random) {
+                *l = self.sets[rt.set].level(&dense);
+            }
+            let cell = self.sets[self.fixed_set].level(&dense) as usize;
+            if levels.contains(&u32::MAX) || cell >= self.fixed.cell_cols.len() {
+                return Err(RemlError::SourceChanged);
+            }
+            row_fn(&levels, cell, y);
+            Ok(())
+        })
+    }
+
+    /// Z'Z, Z'[X y] and [X y]'[X y] in one pass over the rows.
+    pub(crate) fn cross_products(
+        &self,
+        source: &mut dyn RowSource,
+    ) -> Result<CrossProducts, RemlError> {
         let k = self.random.len();
         let p = self.fixed.p;
         let q: Vec<usize> = self.random.iter().map(|r| r.n_levels).collect();
@@ -349,16 +666,15 @@ impl Frame {
                 pairs.push((i, j, acc));
             }
         }
-        let levels: Vec<&[u32]> = self.random.iter().map(|r| r.obs_level.as_slice()).collect();
-        for (o, &yo) in y.iter().enumerate() {
-            let yc = yo - self.shift;
-            let c = self.fixed.obs_cell[o] as usize;
+        let shift = self.shift;
+        self.visit_levels(source, &mut |levels, c, yo| {
+            let yc = yo - shift;
             cell_n[c] += 1.0;
             cell_y[c] += yc;
             yy += yc * yc;
             let cols = &self.fixed.cell_cols[c];
             for t in 0..k {
-                let l = levels[t][o] as usize;
+                let l = levels[t] as usize;
                 diag[t][l] += 1.0;
                 let col = &mut tail_rows[t].as_mut_slice()[l * (p + 1)..(l + 1) * (p + 1)];
                 for &j in cols {
@@ -367,7 +683,7 @@ impl Frame {
                 col[p] += yc;
             }
             for (i, j, acc) in &mut pairs {
-                let (li, lj) = (levels[*i][o], levels[*j][o]);
+                let (li, lj) = (levels[*i], levels[*j]);
                 match acc {
                     PairAcc::Nested(parent) => parent[lj as usize] = li,
                     PairAcc::Dense(m) => m[lj as usize * q[*i] + li as usize] += 1.0,
@@ -377,7 +693,7 @@ impl Frame {
                     }
                 }
             }
-        }
+        })?;
         let mut tail = DMatrix::zeros(p + 1, p + 1);
         for c in 0..n_cells {
             let cols = &self.fixed.cell_cols[c];
@@ -396,12 +712,12 @@ impl Frame {
             pair_blocks[i].push(csc);
             debug_assert_eq!(pair_blocks[i].len(), j + 1);
         }
-        CrossProducts {
+        Ok(CrossProducts {
             diag,
             pairs: pair_blocks,
             tail_rows,
             tail,
-        }
+        })
     }
 }
 
@@ -554,29 +870,24 @@ pub(crate) struct CrossProducts {
     pub tail: DMatrix<f64>,
 }
 
+/// The fixed-effects part from the cells of the fixed factors (their level set).
 fn build_fixed(
     design: &Design,
-    codes: &[Vec<u32>],
-    combos: &mut Combos<'_>,
+    cells: &LevelSet,
+    radix: &[usize],
+    given: &[Vec<u32>],
     labels: Option<&[Vec<String>]>,
 ) -> Result<FixedPart, RemlError> {
-    let dense = combos.dense;
     let fixed_terms: Vec<&Term> = design.terms.iter().filter(|t| !t.random).collect();
-    let all = fixed_terms
-        .iter()
-        .fold(Subscripts::EMPTY, |s, t| s.union(t.subscripts));
-    let (obs_cell, n_cells) = combos.get(all).clone();
-    let first = first_rows(&obs_cell, n_cells);
-    // Dense codes of each fixed factor in each cell.
-    let cell_dense: Vec<(Vec<u32>, usize)> = dense
-        .iter()
-        .enumerate()
-        .map(|(f, (c, m))| {
-            if all.contains(f) {
-                (first.iter().map(|&o| c[o as usize]).collect(), *m)
-            } else {
-                (vec![0; n_cells], 1)
-            }
+    let n_cells = cells.n_levels();
+    // Dense codes of each fixed factor in each cell (a single 0 for the others).
+    let cell_dense: Vec<(Vec<u32>, usize)> = (0..design.factors.len())
+        .map(|f| match cells.factors.iter().position(|&g| g == f) {
+            Some(i) => (
+                (0..n_cells).map(|c| cells.digit(c, i, radix[f])).collect(),
+                radix[f],
+            ),
+            None => (vec![0; n_cells], 1),
         })
         .collect();
     // Candidate columns, over cells: intercept, then each fixed term's level indicators with
@@ -601,8 +912,7 @@ fn build_fixed(
         }
         for l in order {
             let c = rep[l] as usize;
-            let o = first[c] as usize;
-            let name = level_name(design, t, |f| codes[f][o], labels);
+            let name = level_name(design, t, |f| given[f][cell_dense[f].0[c] as usize], labels);
             candidates.push((name, std::mem::take(&mut by_level[l])));
             n_candidates += 1;
         }
@@ -654,17 +964,13 @@ fn build_fixed(
             cell_cols[c as usize].push(j as u32 + 1);
         }
     }
-    let factors: Vec<usize> = all.iter().collect();
+    let factors: Vec<usize> = cells.factors.clone();
     let cell_codes = (0..n_cells)
         .map(|c| factors.iter().map(|&f| cell_dense[f].0[c]).collect())
         .collect();
-    let mut cell_counts = vec![0.0; n_cells];
-    for &c in &obs_cell {
-        cell_counts[c as usize] += 1.0;
-    }
+    let cell_counts = cells.counts.clone();
     Ok(FixedPart {
         names,
-        obs_cell,
         cell_cols,
         p,
         aliased,
@@ -676,36 +982,37 @@ fn build_fixed(
 
 /// Balanced: every cell of the factor structure is present (each factor has the same number
 /// of levels within every combination of its ancestors) with the same number of replicates.
-fn is_balanced(design: &Design, combos: &mut Combos<'_>) -> bool {
+fn is_balanced(design: &Design, reg: &Sets, radix: &[usize]) -> bool {
     let nf = design.factors.len();
-    let dense = combos.dense;
-    let all = Subscripts((1u64 << nf) - 1);
-    let (cells, m) = combos.get(all);
-    let m = *m;
-    let mut counts = vec![0u64; m];
-    for &c in cells {
-        counts[c as usize] += 1;
-    }
-    if counts.iter().any(|&c| c != counts[0]) {
+    let Some(all) = reg.get(Subscripts((1u64 << nf) - 1)) else {
+        return false;
+    };
+    let m = all.n_levels();
+    if all.counts.iter().any(|&c| c != all.counts[0]) {
         return false;
     }
     let mut expected: f64 = 1.0;
-    for (f, (factor, (_, n_codes))) in design.factors.iter().zip(dense).enumerate() {
+    for (f, factor) in design.factors.iter().enumerate() {
         let anc = factor.ancestors;
         if anc.is_empty() {
-            expected *= *n_codes as f64;
+            expected *= radix[f] as f64;
             continue;
         }
-        let (child, mc) = combos.get(anc.with(f)).clone();
-        let (parent, mp) = combos.get(anc);
-        let mp = *mp;
-        let mut parent_of = vec![u32::MAX; mc];
-        for (c, p) in child.iter().zip(parent) {
-            parent_of[*c as usize] = *p;
-        }
-        let mut per_parent = vec![0u64; mp];
-        for p in parent_of {
-            per_parent[p as usize] += 1;
+        let (Some(child), Some(parent)) = (reg.get(anc.with(f)), reg.get(anc)) else {
+            return false;
+        };
+        // The parent level of each child level: its dense codes without factor f.
+        let mut per_parent = vec![0u64; parent.n_levels()];
+        let mut dense = vec![0u32; nf];
+        for l in 0..child.n_levels() {
+            for (i, &g) in child.factors.iter().enumerate() {
+                dense[g] = child.digit(l, i, radix[g]);
+            }
+            let pl = parent.level(&dense);
+            match per_parent.get_mut(pl as usize) {
+                Some(c) => *c += 1,
+                None => return false,
+            }
         }
         if per_parent.iter().any(|&c| c != per_parent[0]) {
             return false;

@@ -11,11 +11,13 @@
 //!
 //! | stage | here | lme4 / MixedModels.jl |
 //! |---|---|---|
-//! | X and the levels of each Z_k; Z'Z, Z'X, X'X, Z'y, X'y, y'y in one pass | `frame` | `lFormula`, `remat.jl` |
+//! | X and the levels of each Z_k; Z'Z, Z'X, X'X, Z'y, X'y, y'y from passes over the rows ([`RowSource`]), nothing kept per row | `frame` | `lFormula`, `remat.jl` |
 //! | blocked sparse/dense Cholesky of [Z X y]'[Z X y] with Λ(θ) | `blocks` | `updateL!` |
-//! | the profiled criterion θ -> -2 log L | [`Criterion`] | `mkLmerDevfun` |
-//! | bounded minimisation with a log | `optim` | `optimizeLmer`, `OptSummary` |
-//! | estimates, BLUEs, BLUPs, intervals | `results` | `mkMerMod` |
+//! | the profiled criterion θ -> -2 log L and its analytic gradient | [`Criterion`] | `mkLmerDevfun` |
+//! | Newton steps on the gradient from each start until a verified optimum, with a log | `descent`, `optim` | `optimizeLmer`, `OptSummary` |
+//! | the deviance's Hessian in (θ, σ²) for SEs and df | `hessian` | lmerTest's `as_lmerModLmerTest` |
+//! | estimates, BLUEs, BLUPs, intervals (profiles by Newton steps) | `results`, `profile` | `mkMerMod`, `profile` |
+//! | tests, means, comparisons (Satterthwaite, Kenward-Roger) | [`inference`] | lmerTest, pbkrtest, emmeans |
 //!
 //! ```
 //! use emslab::Design;
@@ -37,7 +39,9 @@
 //! ```
 
 mod blocks;
+mod descent;
 pub(crate) mod frame;
+pub(crate) mod hessian;
 pub mod inference;
 mod optim;
 mod profile;
@@ -52,11 +56,12 @@ use serde::Serialize;
 use crate::design::Design;
 use blocks::Blocked;
 use frame::Frame;
+pub use frame::{Columns, RowSource, RowVisitor};
 
 pub use optim::{OptimLog, StartRecord};
 pub use results::{
-    Blup, COMPARISON_RULE, Comparison, ComparisonCase, ComparisonRow, Component, FixedEffect,
-    Interval, RandomEffects, RemlFit, compare,
+    Blup, Comparison, ComparisonCase, ComparisonRow, Component, ComponentNote, FitNote,
+    FixedEffect, Interval, RandomEffects, RemlFit, RowNote, compare,
 };
 
 /// Which likelihood is maximised.
@@ -88,8 +93,14 @@ pub struct RemlOptions {
     /// values are clipped at 0.
     pub start: Option<Vec<(String, f64)>>,
     /// Number of starts (the moment start, a per-term variance decomposition, theta = 1 as
-    /// lme4 starts, then 0.3 and 3); at least 1.
+    /// lme4 starts, then 0.3 and 3); at least 1. They are tried in turn until one reaches a
+    /// verified optimum (gradient at its rounding level, Hessian positive definite, boundary
+    /// conditions met); the log lists the starts not run.
     pub starts: usize,
+    /// The multi-start check (`--reml-starts N`): run N starts (at least 1) even after a
+    /// verified optimum, keep the best and log whether they agree. `None`: stop at the first
+    /// verified optimum.
+    pub reml_starts: Option<usize>,
     /// Level of the Wald intervals.
     pub level: f64,
     /// Labels of each factor's codes (`level_labels[f][code]`) for naming fixed-effect
@@ -123,6 +134,7 @@ impl Default for RemlOptions {
             ml: false,
             start: None,
             starts: 3,
+            reml_starts: None,
             level: 0.95,
             level_labels: None,
             blups: true,
@@ -167,6 +179,10 @@ pub enum RemlError {
     BadLevel(f64),
     #[error("the REML fit was cancelled")]
     Cancelled,
+    #[error("the rows changed between two passes over them (a level not seen before)")]
+    SourceChanged,
+    #[error("reading the rows: {0}")]
+    Source(String),
 }
 
 /// The cancellation flag of a fit, as the stages read it.
@@ -213,6 +229,28 @@ pub(crate) struct Pieces {
     pub pwrss: f64,
 }
 
+/// The criterion's parts at one theta with their derivatives in theta.
+#[derive(Debug, Clone)]
+pub(crate) struct Derivatives {
+    pub pieces: Pieces,
+    /// d (log-determinants of the method) / d theta_k.
+    pub dld: Vec<f64>,
+    /// d (penalised RSS) / d theta_k.
+    pub dr: Vec<f64>,
+    /// Size of the terms `dld` is the difference of (its rounding scale).
+    pub scale_ld: Vec<f64>,
+}
+
+impl Pieces {
+    /// The log-determinants of the method: log|L_Z|^2 (+ log|L_X|^2 for REML).
+    pub(crate) fn logdet(&self, method: Method) -> f64 {
+        match method {
+            Method::Reml => self.logdet_z + self.logdet_x,
+            Method::Ml => self.logdet_z,
+        }
+    }
+}
+
 impl Criterion {
     /// Builds the criterion from a design and data (validates the data as [`fit`] does).
     pub fn new(
@@ -222,10 +260,14 @@ impl Criterion {
         method: Method,
     ) -> Result<Criterion, RemlError> {
         let frame = Frame::build(design, codes, y, None)?;
-        Criterion::from_frame(&frame, y, method)
+        Criterion::from_frame(&frame, &mut Columns { codes, y }, method)
     }
 
-    fn from_frame(frame: &Frame, y: &[f64], method: Method) -> Result<Criterion, RemlError> {
+    fn from_frame(
+        frame: &Frame,
+        source: &mut dyn RowSource,
+        method: Method,
+    ) -> Result<Criterion, RemlError> {
         let p = frame.fixed.p;
         if frame.n <= p {
             return Err(RemlError::TooFewObservations { n: frame.n, p });
@@ -240,7 +282,7 @@ impl Criterion {
                 )));
             }
         }
-        let cp = frame.cross_products(y);
+        let cp = frame.cross_products(source)?;
         let a = Blocked::from_cross_products(cp, &names)?;
         let l = a.clone();
         let mut c = Criterion {
@@ -328,20 +370,44 @@ impl Criterion {
     /// θ_k (the criterion is even) and 0 at θ_k = 0. Σ_kk's diagonal comes from the selected
     /// inverse, as for the prediction-error variances of the BLUPs.
     pub(crate) fn value_and_gradient(&mut self, theta: &[f64]) -> Option<optim::Gradient> {
-        let pc = self.pieces(theta)?;
-        let value = self.profiled(pc);
+        let d = self.derivatives(theta)?;
+        let value = self.profiled(d.pieces);
         if !value.is_finite() {
             return None;
         }
+        let df = self.residual_df();
+        let r = d.pieces.pwrss;
+        let gradient = d
+            .dld
+            .iter()
+            .zip(&d.dr)
+            .map(|(&l, &dr)| l + df * dr / r)
+            .collect();
+        let scale = d
+            .scale_ld
+            .iter()
+            .zip(&d.dr)
+            .map(|(&sl, &dr)| sl + (df * dr / r).abs())
+            .collect();
+        Some(optim::Gradient {
+            value,
+            gradient,
+            scale,
+        })
+    }
+
+    /// The pieces of the criterion at theta and the derivatives of its two parts in theta:
+    /// of the log-determinant(s), 2 (q_k - tr Σ_kk) / theta_k, and of the penalised RSS,
+    /// -2 |u_k|^2 / theta_k (both 0 at theta_k = 0); with the size of the terms the first is
+    /// the difference of.
+    pub(crate) fn derivatives(&mut self, theta: &[f64]) -> Option<Derivatives> {
+        let pieces = self.pieces(theta)?;
         let (u, _) = self.l.solve();
         let sig = self.l.selected_inverse(self.method == Method::Reml);
-        let df = match self.method {
-            Method::Reml => (self.n - self.p) as f64,
-            Method::Ml => self.n as f64,
-        };
         let k = self.terms.len();
-        let mut gradient = vec![0.0; k];
-        let mut scale = vec![0.0; k];
+        let mut dld = vec![0.0; k];
+        let mut dr = vec![0.0; k];
+        let mut scale_ld = vec![0.0; k];
         for j in 0..k {
             let t = theta[j];
             if t == 0.0 {
@@ -350,15 +416,15 @@ impl Criterion {
             let q = self.l.q[j] as f64;
             let tr: f64 = (0..self.l.q[j]).map(|c| sig.diag_entry(j, c)).sum();
             let uu: f64 = u[j].iter().map(|v| v * v).sum();
-            let logdet = 2.0 * (q - tr) / t;
-            let rss = 2.0 * df * uu / (pc.pwrss * t);
-            gradient[j] = logdet - rss;
-            scale[j] = 2.0 * (q + tr.abs()) / t.abs() + rss.abs();
+            dld[j] = 2.0 * (q - tr) / t;
+            dr[j] = -2.0 * uu / t;
+            scale_ld[j] = 2.0 * (q + tr.abs()) / t.abs();
         }
-        Some(optim::Gradient {
-            value,
-            gradient,
-            scale,
+        Some(Derivatives {
+            pieces,
+            dld,
+            dr,
+            scale_ld,
         })
     }
 
@@ -377,6 +443,14 @@ impl Criterion {
             Method::Ml => 0.0,
         };
         pc.logdet_z + ldx + df * (two_pi * sigma2).ln() + pc.pwrss / sigma2
+    }
+
+    /// The residual degrees of freedom of the criterion: n - p (REML) or n (ML).
+    pub(crate) fn residual_df(&self) -> f64 {
+        match self.method {
+            Method::Reml => (self.n - self.p) as f64,
+            Method::Ml => self.n as f64,
+        }
     }
 
     /// Residual variance at theta: pwrss / (n - p) (REML) or pwrss / n (ML).
@@ -404,17 +478,52 @@ pub fn fit(
         return Err(RemlError::BadLevel(opts.level));
     }
     let frame = Frame::build(design, codes, y, opts.level_labels.as_deref())?;
+    fit_frame(design, frame, &mut Columns { codes, y }, opts)
+}
+
+/// [`fit`] from rows visited in passes ([`RowSource`]) instead of columns in memory: nothing
+/// is kept per observation (but the residuals, when asked for), so memory is that of the
+/// levels and of the random-effects system (the rows of a file can be read again for each
+/// of the three or four passes).
+pub fn fit_source(
+    design: &Design,
+    source: &mut dyn RowSource,
+    opts: &RemlOptions,
+) -> Result<RemlFit, RemlError> {
+    if !(opts.level > 0.0 && opts.level < 1.0) {
+        return Err(RemlError::BadLevel(opts.level));
+    }
+    let frame = Frame::from_source(design, source, opts.level_labels.as_deref())?;
+    fit_frame(design, frame, source, opts)
+}
+
+fn fit_frame(
+    design: &Design,
+    frame: Frame,
+    source: &mut dyn RowSource,
+    opts: &RemlOptions,
+) -> Result<RemlFit, RemlError> {
     let method = if opts.ml { Method::Ml } else { Method::Reml };
     let cancel = Cancel::new(opts.cancel.as_ref());
     cancel.check()?;
-    let mut crit = Criterion::from_frame(&frame, y, method)?;
+    let mut crit = Criterion::from_frame(&frame, source, method)?;
     let starts = results::starting_values(&frame, &crit, opts);
     let terms = crit.terms.clone();
-    let outcome = optim::optimize(&mut crit, starts, terms, cancel);
+    let outcome =
+        optim::optimize_with(&mut crit, starts, terms, cancel, opts.reml_starts.is_none());
     cancel.check()?;
     let theta = outcome.theta.clone();
     let boundary = outcome.boundary.clone();
-    let mut fit = results::assemble(&frame, &mut crit, y, outcome, opts, cancel)?;
+    let mut hessian = None;
+    let mut fit = results::assemble(
+        &frame,
+        &mut crit,
+        source,
+        outcome,
+        opts,
+        cancel,
+        &mut hessian,
+    )?;
     cancel.check()?;
     if opts.inference && method == Method::Reml {
         let beta: Vec<f64> = fit.fixed_effects.iter().map(|f| f.estimate).collect();
@@ -427,6 +536,7 @@ pub fn fit(
             level: opts.level,
             kenward_roger: opts.kenward_roger,
             labels: opts.level_labels.as_deref(),
+            hessian: hessian.as_ref(),
         };
         match inference::infer(&state, &mut crit, cancel) {
             Ok(inf) => {

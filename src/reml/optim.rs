@@ -23,6 +23,7 @@ use nalgebra::{DMatrix, DVector};
 use serde::Serialize;
 
 use super::Cancel;
+use super::descent::{Verification, descend, verify};
 use super::tolerances::{
     DECREMENT_CONVERGED, DECREMENT_STOP, FD_FLOOR, FD_REL, GRADIENT_REL, JOIN_REL, MAX_ITER,
     POLISH_MAX_ITER, POLISH_STEP_REL, SAME_OPTIMUM, SNAP_F_TOL, START_FLOOR, STEP_REL, THETA_MAX,
@@ -41,6 +42,8 @@ pub struct StartRecord {
     pub iterations: usize,
     pub evaluations: usize,
     pub converged: bool,
+    /// False for a start not run because an earlier one reached a verified optimum.
+    pub run: bool,
     pub message: String,
 }
 
@@ -53,13 +56,17 @@ pub struct OptimLog {
     pub starts: Vec<StartRecord>,
     /// Index into `starts` of the start whose optimum was kept.
     pub best_start: usize,
+    /// Index into `starts` of the start whose verified optimum ended the search (the later
+    /// starts were not run), if any.
+    pub verified_start: Option<usize>,
     pub theta_start: Vec<f64>,
     pub theta_end: Vec<f64>,
     pub criterion_start: f64,
     pub criterion_end: f64,
-    /// Evaluations of the criterion, all starts and the final checks included.
+    /// Evaluations of the criterion, all starts and the final checks included (with or
+    /// without the gradient).
     pub evaluations: usize,
-    /// Evaluations of the criterion with its analytic gradient (the final polish).
+    /// Of those, evaluations with the analytic gradient.
     pub gradient_evaluations: usize,
     /// Gradient of the criterion in theta at the end: analytic (central differences when no
     /// analytic gradient is available); 0 by symmetry for a component at the boundary.
@@ -129,14 +136,16 @@ impl<'a> Counted<'a> {
         let v = self.f.value(theta);
         if v.is_nan() { f64::INFINITY } else { v }
     }
-    fn gradient(&mut self, theta: &[f64]) -> Option<Gradient> {
+    pub(crate) fn gradient(&mut self, theta: &[f64]) -> Option<Gradient> {
         if self.cancelled() {
             return None;
         }
-        self.gradient_evaluations += 1;
-        self.f
-            .value_and_gradient(theta)
-            .filter(|g| g.value.is_finite() && g.gradient.iter().all(|v| v.is_finite()))
+        let g = self.f.value_and_gradient(theta);
+        if g.is_some() {
+            self.evaluations += 1;
+            self.gradient_evaluations += 1;
+        }
+        g.filter(|g| g.value.is_finite() && g.gradient.iter().all(|v| v.is_finite()))
     }
 }
 
@@ -146,7 +155,7 @@ fn fd_step(t: f64, even: bool) -> f64 {
 
 /// A coordinate after a step: theta coordinates (the first `n_even`) are folded to |x| and
 /// capped; the others (log-variances in profiles) are left as they are.
-fn fold(x: f64, a: usize, n_even: usize) -> f64 {
+pub(crate) fn fold(x: f64, a: usize, n_even: usize) -> f64 {
     if a < n_even {
         x.abs().min(THETA_MAX)
     } else {
@@ -199,7 +208,10 @@ fn derivatives(
 }
 
 /// Modified Newton direction and decrement; the Hessian's eigenvalues.
-fn newton_direction(g: &DVector<f64>, h: &DMatrix<f64>) -> (DVector<f64>, f64, Vec<f64>) {
+pub(crate) fn newton_direction(
+    g: &DVector<f64>,
+    h: &DMatrix<f64>,
+) -> (DVector<f64>, f64, Vec<f64>) {
     let m = g.len();
     if m == 0 {
         return (DVector::zeros(0), 0.0, Vec::new());
@@ -385,11 +397,11 @@ pub(crate) fn newton(
 
 /// Allowed growth of the criterion when a component is put at exactly 0: `SNAP_F_TOL`, or
 /// the rounding level of a large criterion.
-fn snap_tol(f: f64) -> f64 {
+pub(crate) fn snap_tol(f: f64) -> f64 {
     SNAP_F_TOL.max(1e-12 * f.abs())
 }
 
-const CANCELLED: &str = "cancelled";
+pub(crate) const CANCELLED: &str = "cancelled";
 
 const JOINED: &str =
     "joined the optimum found by an earlier start (theta within 1e-3 relative); stopped there";
@@ -463,7 +475,7 @@ struct Polished {
 }
 
 /// Gradient over the free coordinates, and its rounding scale.
-fn restrict(g: &Gradient, free: &[usize]) -> (DVector<f64>, Vec<f64>) {
+pub(crate) fn restrict(g: &Gradient, free: &[usize]) -> (DVector<f64>, Vec<f64>) {
     (
         DVector::from_iterator(free.len(), free.iter().map(|&a| g.gradient[a])),
         free.iter().map(|&a| g.scale[a]).collect(),
@@ -475,7 +487,7 @@ fn restrict(g: &Gradient, free: &[usize]) -> (DVector<f64>, Vec<f64>) {
 /// the step, far below that of second differences of criterion values, which swamps the
 /// curvature of flat directions. (The O(h) truncation error is left to the BFGS updates of
 /// the polish; one gradient per coordinate.)
-fn gradient_hessian(
+pub(crate) fn gradient_hessian(
     f: &mut Counted<'_>,
     theta: &[f64],
     g0: &Gradient,
@@ -597,33 +609,102 @@ pub(crate) struct OptimOutcome {
     pub theta: Vec<f64>,
     pub boundary: Vec<bool>,
     pub log: OptimLog,
+    /// The profiled criterion's Hessian over the components off the boundary at the optimum
+    /// (central differences of the analytic gradient), when the verification computed it.
+    pub hessian: Option<DMatrix<f64>>,
 }
 
-/// Minimises `f` from each start; keeps the best.
+/// Minimises `f` from each start, keeps the best, and ends the search at a verified optimum
+/// (see [`optimize_with`]).
+#[cfg(test)]
 pub(crate) fn optimize(
     f: &mut dyn Objective,
     starts: Vec<(String, Vec<f64>)>,
     terms: Vec<String>,
     cancel: Cancel<'_>,
 ) -> OptimOutcome {
+    optimize_with(f, starts, terms, cancel, true)
+}
+
+/// The best local optimum found so far.
+struct Best {
+    idx: usize,
+    res: LocalResult,
+    fixed: Vec<bool>,
+    check: Option<Verification>,
+}
+
+/// A start's value, lifted off 0 (a stationary point of the even criterion).
+fn start_point(theta0: &[f64]) -> Vec<f64> {
+    theta0
+        .iter()
+        .map(|t| {
+            let a = t.abs();
+            if a.is_nan() || a == 0.0 {
+                START_FLOOR
+            } else {
+                a.min(THETA_MAX)
+            }
+        })
+        .collect()
+}
+
+/// Minimises `f` from each start in turn. With an analytic gradient, each start runs Newton
+/// steps on it ([`descend`]) and its optimum is checked ([`verify`]); a verified optimum
+/// ends the search when `stop_when_verified` (the later starts are logged as not run).
+/// Without one (profiles, tests), each start runs the finite-difference Newton (`local`) and
+/// the best is polished.
+pub(crate) fn optimize_with(
+    f: &mut dyn Objective,
+    starts: Vec<(String, Vec<f64>)>,
+    terms: Vec<String>,
+    cancel: Cancel<'_>,
+    stop_when_verified: bool,
+) -> OptimOutcome {
     let mut counted = Counted::new(f, cancel);
     let k = terms.len();
-    let mut records = Vec::new();
-    let mut best: Option<(usize, LocalResult, Vec<bool>)> = None;
+    let mut records: Vec<StartRecord> = Vec::new();
+    let mut best: Option<Best> = None;
+    let mut ended_by: Option<usize> = None;
     for (label, theta0) in starts {
+        let start = start_point(&theta0);
+        if let Some(v) = ended_by {
+            records.push(StartRecord {
+                label,
+                theta_start: start,
+                theta_end: Vec::new(),
+                criterion_start: f64::NAN,
+                criterion_end: f64::NAN,
+                iterations: 0,
+                evaluations: 0,
+                converged: false,
+                run: false,
+                message: format!(
+                    "not run: the optimum from start `{}` was verified (RemlOptions::reml_starts asks for the multi-start check)",
+                    records[v].label
+                ),
+            });
+            continue;
+        }
         // (Once cancelled, a start costs nothing: its evaluations return +inf at once. The
         // first start always runs, so that the log has a record.)
         if counted.cancelled() && !records.is_empty() {
             break;
         }
-        let start: Vec<f64> = theta0
-            .iter()
-            .map(|t| t.abs().clamp(START_FLOOR, THETA_MAX))
-            .collect();
         let before = counted.evaluations;
-        let f_start = counted.eval(&start);
-        let join = best.as_ref().map(|(_, b, _)| b.theta.clone());
-        let (res, fixed) = local(&mut counted, &start, join.as_deref());
+        let (res, fixed, f_start, check) = match descend(&mut counted, &start) {
+            Some(d) => {
+                let check = verify(&mut counted, &d);
+                (d.res, d.fixed, d.f_start, check)
+            }
+            None => {
+                let f_start = counted.eval(&start);
+                let join = best.as_ref().map(|b| b.res.theta.clone());
+                let (res, fixed) = local(&mut counted, &start, join.as_deref());
+                (res, fixed, f_start, None)
+            }
+        };
+        let verified = check.as_ref().is_some_and(|c| c.verified);
         records.push(StartRecord {
             label,
             theta_start: start.clone(),
@@ -633,59 +714,116 @@ pub(crate) fn optimize(
             iterations: res.iterations,
             evaluations: counted.evaluations - before,
             converged: res.converged,
-            message: res.message.clone(),
+            run: true,
+            message: if verified {
+                format!("{}; optimum verified", res.message)
+            } else {
+                res.message.clone()
+            },
         });
         let idx = records.len() - 1;
         let better = match &best {
             None => res.f.is_finite() || k == 0,
-            Some((_, b, _)) => res.f < b.f && res.message != JOINED,
+            Some(b) => res.f < b.res.f && res.message != JOINED,
         };
         if better {
-            best = Some((idx, res, fixed));
+            best = Some(Best {
+                idx,
+                res,
+                fixed,
+                check,
+            });
+        }
+        if stop_when_verified && best.as_ref().is_some_and(|b| b.idx == idx && verified) {
+            ended_by = Some(idx);
         }
     }
-    let (best_idx, mut res, fixed) = match best {
-        Some(b) => b,
-        None => {
-            let theta = vec![START_FLOOR; k];
-            let fv = counted.eval(&theta);
-            (
-                0,
-                LocalResult {
-                    theta,
-                    f: fv,
-                    iterations: 0,
-                    converged: false,
-                    message: "no start gave a finite criterion".into(),
-                },
-                vec![false; k],
-            )
+    let best = best.unwrap_or_else(|| {
+        let theta = vec![START_FLOOR; k];
+        let fv = counted.eval(&theta);
+        Best {
+            idx: 0,
+            res: LocalResult {
+                theta,
+                f: fv,
+                iterations: 0,
+                converged: false,
+                message: "no start gave a finite criterion".into(),
+            },
+            fixed: vec![false; k],
+            check: None,
         }
-    };
-    // Final polish on the analytic gradient, then the checks at the optimum.
+    });
+    finish(counted, best, records, terms, ended_by)
+}
+
+/// The checks at the optimum kept (the descent's verification, or the polish of a
+/// finite-difference optimum) and the log.
+fn finish(
+    mut counted: Counted<'_>,
+    best: Best,
+    records: Vec<StartRecord>,
+    terms: Vec<String>,
+    ended_by: Option<usize>,
+) -> OptimOutcome {
+    let k = terms.len();
+    let Best {
+        idx: best_idx,
+        mut res,
+        fixed,
+        check,
+    } = best;
     let free: Vec<usize> = (0..k).filter(|&a| !fixed[a]).collect();
-    let polished = polish(&mut counted, &mut res, &free);
-    let (g, h) = match &polished {
-        Some(p) => (p.gradient.clone(), p.hessian.clone()),
-        None => derivatives(&mut counted, &res.theta, res.f, &free, k),
+    let mut message = res.message.clone();
+    let mut kept_hessian = None;
+    let (g, h, boundary_slopes, converged) = match check {
+        Some(c) => {
+            kept_hessian = Some(c.hessian.clone());
+            message.push_str(if c.verified {
+                "; verified: gradient at its rounding level or Newton decrement below 1e-8, Hessian positive definite, 0 a minimum along every component at the boundary"
+            } else {
+                "; NOT verified at the end"
+            });
+            (c.gradient, c.hessian, c.boundary_slopes, c.verified)
+        }
+        None => {
+            let polished = polish(&mut counted, &mut res, &free);
+            let (g, h) = match &polished {
+                Some(p) => (p.gradient.clone(), p.hessian.clone()),
+                None => derivatives(&mut counted, &res.theta, res.f, &free, k),
+            };
+            match &polished {
+                Some(p) if p.converged => message.push_str(&format!(
+                    "; polished on the analytic gradient ({} Newton steps, {})",
+                    p.steps, p.reason
+                )),
+                Some(p) => message.push_str(&format!(
+                    "; the polish on the analytic gradient stopped after {} Newton steps ({})",
+                    p.steps, p.reason
+                )),
+                None => {}
+            }
+            let mut slopes = vec![None; k];
+            for a in 0..k {
+                if fixed[a] {
+                    let hstep = 1e-3;
+                    let mut x = res.theta.clone();
+                    x[a] = hstep;
+                    let fv = counted.eval(&x);
+                    slopes[a] = Some((fv - res.f) / (hstep * hstep));
+                }
+            }
+            (g, h, slopes, true)
+        }
     };
     let (_, decrement, eigen) = newton_direction(&g, &h);
     let mut gradient = vec![0.0; k];
     for (i, &a) in free.iter().enumerate() {
         gradient[a] = g[i];
     }
-    let mut boundary_slopes = vec![None; k];
-    for a in 0..k {
-        if fixed[a] {
-            let hstep = 1e-3;
-            let mut x = res.theta.clone();
-            x[a] = hstep;
-            let fv = counted.eval(&x);
-            boundary_slopes[a] = Some((fv - res.f) / (hstep * hstep));
-        }
-    }
     let positive_definite = eigen.iter().all(|&e| e > 0.0);
-    let converged = !counted.cancelled()
+    let converged = converged
+        && !counted.cancelled()
         && res.f.is_finite()
         && decrement.is_finite()
         && decrement < DECREMENT_CONVERGED
@@ -694,18 +832,6 @@ pub(crate) fn optimize(
             .iter()
             .flatten()
             .all(|&s| s >= -snap_tol(res.f) / 1e-6);
-    let mut message = res.message.clone();
-    match &polished {
-        Some(p) if p.converged => message.push_str(&format!(
-            "; polished on the analytic gradient ({} Newton steps, {})",
-            p.steps, p.reason
-        )),
-        Some(p) => message.push_str(&format!(
-            "; the polish on the analytic gradient stopped after {} Newton steps ({})",
-            p.steps, p.reason
-        )),
-        None => {}
-    }
     if counted.cancelled() {
         message.push_str("; cancelled");
     }
@@ -715,11 +841,28 @@ pub(crate) fn optimize(
     if decrement.is_finite() && decrement >= DECREMENT_CONVERGED {
         message.push_str(&format!("; Newton decrement {decrement:.3e} at the end"));
     }
+    if let Some(v) = ended_by {
+        let skipped = records.iter().filter(|r| !r.run).count();
+        if skipped > 0 {
+            message.push_str(&format!(
+                "; the search ended at the verified optimum of start `{}` ({skipped} later start(s) not run; RemlOptions::reml_starts runs them all)",
+                records[v].label
+            ));
+        }
+    } else if records.iter().filter(|r| r.run).count() > 1 {
+        message.push_str(&format!(
+            "; multi-start check: {} starts run",
+            records.iter().filter(|r| r.run).count()
+        ));
+    }
     let others: Vec<String> = records
         .iter()
         .enumerate()
         .filter(|(i, r)| {
-            *i != best_idx && r.message != JOINED && (r.criterion_end - res.f).abs() > SAME_OPTIMUM
+            r.run
+                && *i != best_idx
+                && r.message != JOINED
+                && (r.criterion_end - res.f).abs() > SAME_OPTIMUM
         })
         .map(|(_, r)| {
             format!(
@@ -736,12 +879,13 @@ pub(crate) fn optimize(
     }
     let rec = &records[best_idx.min(records.len().saturating_sub(1))];
     let log = OptimLog {
-        algorithm: "modified Newton with finite-difference derivatives on the profiled criterion (even in theta), backtracking line search, boundary snapping; several starts; final Newton polish on the analytic gradient".into(),
+        algorithm: "Newton steps on the analytic gradient of the profiled criterion (even in theta; Hessian from differences of the gradient, BFGS updates), backtracking line search, boundary snapping; starts in turn until one reaches a verified optimum (all of them with reml_starts); finite-difference Newton with a final polish where no analytic gradient exists".into(),
         terms,
         theta_start: rec.theta_start.clone(),
         criterion_start: rec.criterion_start,
         starts: records.clone(),
         best_start: best_idx,
+        verified_start: ended_by,
         theta_end: res.theta.clone(),
         criterion_end: res.f,
         evaluations: counted.evaluations,
@@ -757,5 +901,6 @@ pub(crate) fn optimize(
         theta: res.theta,
         boundary: fixed,
         log,
+        hessian: kept_hessian,
     }
 }

@@ -7,10 +7,21 @@
 //! Each end is found by bracketing in log v and regula falsi (Illinois) on that difference.
 //! A component on the boundary, or one whose profile at 0 stays below the cutoff, has lower
 //! limit 0.
+//!
+//! Each profile point is a few Newton steps on the analytic gradient of the criterion in the
+//! other parameters ([`super::descent::iterate`]), from the neighbouring point's optimum
+//! (extrapolated along the profile) with its Hessian: not a fresh optimisation (issue 17).
+//! With theta_j = sqrt(v / s) for a random component j and t = log s, D(theta, s) =
+//! logdet(theta) + d (log 2 pi + t) + r(theta) e^{-t} has dD/dtheta_i = logdet'_i + r'_i e^{-t}
+//! and dD/dt = d - r e^{-t} - (theta_j / 2)(logdet'_j + r'_j e^{-t}); for the residual
+//! (s = v fixed) dD/dtheta_i = logdet'_i + r'_i / v.
 
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
-use super::optim::{Counted, newton};
+use nalgebra::DMatrix;
+
+use super::descent::{IterOptions, iterate};
+use super::optim::{Counted, Gradient, Objective};
 use super::{Cancel, Criterion};
 
 /// Smallest starting value of a theta coordinate in the inner fits (0 is a stationary point).
@@ -33,6 +44,80 @@ struct Profile<'c> {
     /// The last two solved points (log v, inner optimum) along the current search: the next
     /// warm start is extrapolated linearly from them.
     history: Vec<(f64, Vec<f64>)>,
+    /// The inner Hessian at the last solved point.
+    hessian: Option<DMatrix<f64>>,
+}
+
+/// The criterion with one component's variance held at `v`, in the other parameters: theta_i
+/// (i != j) and log sigma^2 for a random component j, every theta for the residual.
+struct Held<'c> {
+    crit: &'c mut Criterion,
+    which: Option<usize>,
+    v: f64,
+}
+
+impl Held<'_> {
+    /// theta (all components) and sigma^2 of an inner point.
+    fn unpack(&self, x: &[f64]) -> (Vec<f64>, f64) {
+        let k = self.crit.terms.len();
+        match self.which {
+            Some(j) => {
+                let s2 = x[k - 1].exp();
+                let mut th = Vec::with_capacity(k);
+                let mut it = x[..k - 1].iter();
+                for i in 0..k {
+                    if i == j {
+                        th.push((self.v / s2).sqrt());
+                    } else {
+                        th.push(it.next().copied().unwrap_or(0.0));
+                    }
+                }
+                (th, s2)
+            }
+            None => (x.to_vec(), self.v),
+        }
+    }
+}
+
+impl Objective for Held<'_> {
+    fn value(&mut self, x: &[f64]) -> f64 {
+        let (th, s2) = self.unpack(x);
+        self.crit.full(&th, s2)
+    }
+
+    fn value_and_gradient(&mut self, x: &[f64]) -> Option<Gradient> {
+        let (th, s2) = self.unpack(x);
+        let d = self.crit.derivatives(&th)?;
+        let df = self.crit.residual_df();
+        let r = d.pieces.pwrss;
+        let two_pi = 2.0 * std::f64::consts::PI;
+        let value = d.pieces.logdet(self.crit.method) + df * (two_pi * s2).ln() + r / s2;
+        if !value.is_finite() {
+            return None;
+        }
+        let k = th.len();
+        let part = |i: usize| d.dld[i] + d.dr[i] / s2;
+        let part_scale = |i: usize| d.scale_ld[i] + (d.dr[i] / s2).abs();
+        let (gradient, scale) = match self.which {
+            Some(j) => {
+                let mut g = Vec::with_capacity(k);
+                let mut sc = Vec::with_capacity(k);
+                for i in (0..k).filter(|&i| i != j) {
+                    g.push(part(i));
+                    sc.push(part_scale(i));
+                }
+                g.push(df - r / s2 - th[j] / 2.0 * part(j));
+                sc.push(df + r / s2 + (th[j] / 2.0 * part_scale(j)).abs());
+                (g, sc)
+            }
+            None => ((0..k).map(part).collect(), (0..k).map(part_scale).collect()),
+        };
+        Some(Gradient {
+            value,
+            gradient,
+            scale,
+        })
+    }
 }
 
 impl Profile<'_> {
@@ -41,26 +126,6 @@ impl Profile<'_> {
         let k = self.crit.terms.len();
         let which = self.which;
         let cancel = self.cancel;
-        let crit = &mut *self.crit;
-        let mut f = |x: &[f64]| -> f64 {
-            match which {
-                Some(j) => {
-                    let s2 = x[k - 1].exp();
-                    let mut th = Vec::with_capacity(k);
-                    let mut it = x[..k - 1].iter();
-                    for i in 0..k {
-                        if i == j {
-                            th.push((v / s2).sqrt());
-                        } else {
-                            th.push(it.next().copied().unwrap_or(0.0));
-                        }
-                    }
-                    crit.full(&th, s2)
-                }
-                None => crit.full(x, v),
-            }
-        };
-        let mut counted = Counted::new(&mut f, cancel);
         let n_even = match which {
             Some(_) => k - 1,
             None => k,
@@ -84,9 +149,26 @@ impl Profile<'_> {
                 }
             })
             .collect();
-        let fixed = vec![false; start.len()];
-        let res = newton(&mut counted, &start, &fixed, None, n_even, INNER_DECREMENT);
+        let mut held = Held {
+            crit: &mut *self.crit,
+            which,
+            v,
+        };
+        let mut counted = Counted::new(&mut held, cancel);
+        let mut fixed = vec![false; start.len()];
+        let opts = IterOptions {
+            n_even,
+            decrement_stop: Some(INNER_DECREMENT),
+            hessian: self.hessian.take(),
+        };
+        let Some(done) = iterate(&mut counted, start, &mut fixed, opts) else {
+            self.evaluations += counted.evaluations;
+            return f64::INFINITY;
+        };
         self.evaluations += counted.evaluations;
+        let res = done.res;
+        // A Hessian over every inner coordinate is carried to the next point.
+        self.hessian = done.hessian.filter(|h| h.nrows() == res.theta.len());
         if res.f.is_finite() {
             self.x = res.theta;
             if v > 0.0 {
@@ -196,6 +278,7 @@ pub(crate) fn interval(
         d_min,
         evaluations: 0,
         history: Vec::new(),
+        hessian: None,
     };
     // Each end: a first guess from the Wald approximation on the log scale (the profile is
     // close to quadratic in log v), then outwards by doubling until the cutoff is crossed,
@@ -222,6 +305,7 @@ pub(crate) fn interval(
     // Lower end.
     pr.x = x;
     pr.history.clear();
+    pr.hessian = None;
     let lower = if v_hat <= 0.0 {
         Some(0.0)
     } else {

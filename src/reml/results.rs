@@ -6,10 +6,11 @@ use nalgebra::DMatrix;
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal};
 
-use super::frame::{Frame, label};
+use super::frame::{Frame, RowSource, label};
+use super::hessian::{DevianceHessian, HessianError};
 use super::inference::{ConfidenceInterval, DdfMethod, Inference, InferenceError};
 use super::optim::{OptimLog, OptimOutcome};
-use super::tolerances::{INFO_STEP, MOMENTS_AGREE_REL};
+use super::tolerances::MOMENTS_AGREE_REL;
 use super::{Cancel, Criterion, Method, RemlError, RemlOptions};
 
 /// A Wald interval.
@@ -41,7 +42,41 @@ pub struct Component {
     /// Profile-likelihood interval (lower limit 0 when the profile at 0 stays within the
     /// cutoff, e.g. for a component on the boundary).
     pub profile: Option<Interval>,
-    pub note: Option<String>,
+    pub note: Option<ComponentNote>,
+}
+
+/// Why a component has no standard error (words in `crate::report`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentNote {
+    /// The estimate sits at the boundary 0 (a legitimate maximum, not a failure).
+    Boundary,
+    /// The observed information is not positive definite.
+    NoInformation,
+}
+
+/// Something the report says about a fit (words in `crate::report`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "note", rename_all = "snake_case")]
+pub enum FitNote {
+    /// The model fitted: the unrestricted mixed model.
+    Model { method: Method },
+    /// Profile-likelihood intervals were computed, with this many criterion evaluations.
+    ProfileIntervals { evaluations: usize },
+    /// No profile interval for these terms (the profile could not be bracketed).
+    NoProfile { terms: Vec<String> },
+    /// Wald intervals on the log scale with this normal quantile.
+    WaldIntervals { z: f64 },
+    /// These components are estimated as 0.
+    Boundary { terms: Vec<String> },
+    /// The optimiser did not confirm convergence.
+    NotConverged { message: String },
+    /// A random term with one level in the data: not identifiable.
+    SingleLevel { term: String },
+    /// A random term with one observation per level: not identifiable apart from σ².
+    OnePerLevel { term: String },
+    /// Unbalanced data: the likelihood fit applies as is.
+    Unbalanced,
 }
 
 /// A fixed effect (BLUE), with its t test from the inference (REML fits).
@@ -97,7 +132,6 @@ pub struct RemlFit {
     pub method: Method,
     /// Always `unrestricted`.
     pub model: String,
-    pub model_note: String,
     pub converged: bool,
     /// Some component is at the boundary 0 (reported as such, not as a failure).
     pub boundary: bool,
@@ -139,7 +173,7 @@ pub struct RemlFit {
     #[serde(skip)]
     pub residuals: Vec<f64>,
     pub optimizer: OptimLog,
-    pub notes: Vec<String>,
+    pub notes: Vec<FitNote>,
     /// Tests, means and comparisons from the fit (REML fits with `RemlOptions::inference`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inference: Option<Inference>,
@@ -166,8 +200,6 @@ impl RemlFit {
         self.random_effects.iter().find(|r| r.term == term)
     }
 }
-
-pub(crate) const MODEL_NOTE: &str = "unrestricted mixed model (random interactions with fixed factors are not constrained to sum to zero): the model lme4, SAS PROC MIXED and MixedModels.jl fit; the restricted model has no likelihood counterpart in those tools";
 
 /// Starting values of theta (in the criterion's order).
 pub(crate) fn starting_values(
@@ -200,7 +232,7 @@ pub(crate) fn starting_values(
     } else {
         list.push(("none".into(), Vec::new()));
     }
-    list.truncate(opts.starts.max(1));
+    list.truncate(opts.reml_starts.unwrap_or(opts.starts).max(1));
     list
 }
 
@@ -279,78 +311,16 @@ fn z_value(level: f64) -> f64 {
     })
 }
 
-/// Observed information of (log s_k^2 for interior k, log s^2): central differences of the
-/// non-profiled criterion. Returns the covariance of the log-variances.
-fn log_variance_covariance(
-    crit: &mut Criterion,
-    theta: &[f64],
-    sigma2: f64,
-    interior: &[usize],
-    cancel: Cancel<'_>,
-) -> Option<DMatrix<f64>> {
-    let m = interior.len() + 1;
-    let mut eta0: Vec<f64> = interior
-        .iter()
-        .map(|&j| (theta[j] * theta[j] * sigma2).ln())
-        .collect();
-    eta0.push(sigma2.ln());
-    let k = theta.len();
-    let mut dev = |eta: &[f64]| -> f64 {
-        if cancel.is_set() {
-            return f64::NAN;
-        }
-        let s2 = eta[m - 1].exp();
-        let mut th = vec![0.0; k];
-        for (i, &j) in interior.iter().enumerate() {
-            th[j] = (eta[i].exp() / s2).sqrt();
-        }
-        crit.full(&th, s2)
-    };
-    let f0 = dev(&eta0);
-    let h = INFO_STEP;
-    let mut hess = DMatrix::zeros(m, m);
-    let mut x = eta0.clone();
-    for a in 0..m {
-        x[a] = eta0[a] + h;
-        let up = dev(&x);
-        x[a] = eta0[a] - h;
-        let down = dev(&x);
-        x[a] = eta0[a];
-        hess[(a, a)] = (up - 2.0 * f0 + down) / (h * h);
-        for b in 0..a {
-            let mut v = 0.0;
-            for (sa, sb, sign) in [
-                (1.0, 1.0, 1.0),
-                (1.0, -1.0, -1.0),
-                (-1.0, 1.0, -1.0),
-                (-1.0, -1.0, 1.0),
-            ] {
-                x[a] = eta0[a] + sa * h;
-                x[b] = eta0[b] + sb * h;
-                v += sign * dev(&x);
-            }
-            x[a] = eta0[a];
-            x[b] = eta0[b];
-            let hv = v / (4.0 * h * h);
-            hess[(a, b)] = hv;
-            hess[(b, a)] = hv;
-        }
-    }
-    if !hess.iter().all(|v| v.is_finite()) {
-        return None;
-    }
-    // -2 log L has Hessian 2 I(eta): Cov = 2 H^{-1}.
-    let chol = hess.cholesky()?;
-    Some(chol.inverse() * 2.0)
-}
-
+/// The fit at the optimum; `hessian` receives the deviance's Hessian when the standard
+/// errors needed it (the inference reuses it).
 pub(crate) fn assemble(
     frame: &Frame,
     crit: &mut Criterion,
-    y: &[f64],
+    source: &mut dyn RowSource,
     outcome: OptimOutcome,
     opts: &RemlOptions,
     cancel: Cancel<'_>,
+    hessian: &mut Option<DevianceHessian>,
 ) -> Result<RemlFit, RemlError> {
     let k = crit.terms.len();
     let theta = outcome.theta.clone();
@@ -411,60 +381,28 @@ pub(crate) fn assemble(
     let mut random_effects = Vec::new();
     let mut residuals = Vec::new();
     if opts.residuals {
-        residuals = y
-            .iter()
-            .enumerate()
-            .map(|(o, &yo)| {
-                let c = frame.fixed.obs_cell[o] as usize;
-                let xb: f64 = frame.fixed.cell_cols[c]
-                    .iter()
-                    .map(|&j| beta[j as usize])
-                    .sum();
-                let zb: f64 = (0..k)
-                    .map(|j| theta[j] * u[j][frame.random[j].obs_level[o] as usize])
-                    .sum();
-                yo - xb - zb
-            })
-            .collect();
+        residuals.reserve(frame.n);
+        frame.visit_levels(source, &mut |levels, c, yo| {
+            let xb: f64 = frame.fixed.cell_cols[c]
+                .iter()
+                .map(|&j| beta[j as usize])
+                .sum();
+            let zb: f64 = (0..k).map(|j| theta[j] * u[j][levels[j] as usize]).sum();
+            residuals.push(yo - xb - zb);
+        })?;
     }
     // Order of the random terms in the design.
     let mut order: Vec<usize> = (0..k).collect();
     order.sort_by_key(|&j| frame.random[j].design_index);
     if opts.blups {
-        for &j in &order {
-            cancel.check()?;
-            let rt = &frame.random[j];
-            let nfac = rt.factors.len();
-            let levels = (0..rt.n_levels)
-                .map(|c| {
-                    let codes = rt.level_codes[c * nfac..(c + 1) * nfac].to_vec();
-                    let level = rt
-                        .factors
-                        .iter()
-                        .zip(&codes)
-                        .map(|(&f, &code)| label(labels, f, code))
-                        .collect::<Vec<_>>()
-                        .join(":");
-                    let pev = sig
-                        .as_ref()
-                        .map(|s| sigma2 * theta[j] * theta[j] * s.diag_entry(j, c));
-                    let cond_var = sig_z
-                        .as_ref()
-                        .map(|s| sigma2 * theta[j] * theta[j] * s.diag_entry(j, c));
-                    Blup {
-                        level,
-                        codes,
-                        estimate: theta[j] * u[j][c],
-                        pev,
-                        cond_var,
-                    }
-                })
-                .collect();
-            random_effects.push(RandomEffects {
-                term: rt.name.clone(),
-                levels,
-            });
-        }
+        let ctx = BlupContext {
+            frame,
+            theta: &theta,
+            u: &u,
+            sigma2,
+            labels,
+        };
+        random_effects = blups(&ctx, &order, sig.as_ref(), sig_z.as_ref(), cancel)?;
     }
 
     // Standard errors of the components.
@@ -472,37 +410,188 @@ pub(crate) fn assemble(
         .filter(|&j| !outcome.boundary[j] && theta[j] > 0.0)
         .collect();
     cancel.check()?;
+    let free: Vec<usize> = (0..k).filter(|&j| !outcome.boundary[j]).collect();
     let cov = if opts.information {
-        log_variance_covariance(crit, &theta, sigma2, &interior, cancel)
+        let h = match outcome.hessian.clone() {
+            Some(hp) if free == interior => {
+                DevianceHessian::from_profiled(crit, &theta, &interior, hp)
+            }
+            _ => DevianceHessian::at(crit, &theta, &interior, cancel),
+        };
+        match h {
+            Ok(h) => {
+                let c = h.log_variance_covariance();
+                *hessian = Some(h);
+                c
+            }
+            Err(HessianError::Cancelled) => return Err(RemlError::Cancelled),
+            Err(HessianError::NotFinite) => None,
+        }
     } else {
         None
     };
     cancel.check()?;
     let z = z_value(opts.level);
-    let se_log = |pos: usize| {
-        cov.as_ref()
-            .map(|c| c[(pos, pos)].sqrt())
-            .filter(|v| v.is_finite())
-    };
-    let mut components = Vec::with_capacity(k + 1);
-    let mut covariance_terms = Vec::new();
-    let mut notes = vec![format!("{}: {MODEL_NOTE}", method_name(crit.method))];
+    let mut notes = vec![FitNote::Model {
+        method: crit.method,
+    }];
+    let (mut components, covariance_terms) = component_rows(
+        &crit.terms,
+        &order,
+        &theta,
+        &outcome.boundary,
+        sigma2,
+        &interior,
+        cov.as_ref(),
+        opts,
+    );
+    if opts.profile {
+        let at = Optimum {
+            theta: &theta,
+            sigma2,
+            criterion,
+        };
+        notes.extend(profile_intervals(crit, &mut components, &at, opts, cancel)?);
+    }
+    // Covariance of the variances (delta method from the log scale), in covariance_terms order.
+    let component_covariance = cov.as_ref().map(|c| {
+        let mut vals: Vec<f64> = interior
+            .iter()
+            .map(|&j| theta[j] * theta[j] * sigma2)
+            .collect();
+        vals.push(sigma2);
+        let mut idx: Vec<usize> = (0..interior.len()).collect();
+        idx.sort_by_key(|&i| frame.random[interior[i]].design_index);
+        idx.push(interior.len());
+        idx.iter()
+            .map(|&a| idx.iter().map(|&b| c[(a, b)] * vals[a] * vals[b]).collect())
+            .collect()
+    });
+    notes.extend(fit_notes(frame, &components, &outcome.log, z));
+    let boundary = components.iter().any(|c| c.boundary);
+    let n = frame.n;
+    let n_parameters = p + k + 1;
+    // Theta in the design's order, and the log too.
+    let theta_design: Vec<f64> = order.iter().map(|&j| theta[j]).collect();
+    let log = design_order_log(outcome.log, &order, &crit.terms);
+    Ok(RemlFit {
+        method: crit.method,
+        model: "unrestricted".into(),
+        converged: log.converged,
+        boundary,
+        balanced: frame.balanced,
+        n_observations: n,
+        n_fixed: p,
+        aliased_columns: frame.fixed.aliased,
+        n_parameters,
+        theta: theta_design,
+        sigma2,
+        components,
+        covariance_terms,
+        component_covariance,
+        log_likelihood: -criterion / 2.0,
+        criterion,
+        reml_criterion: (crit.method == Method::Reml).then_some(criterion),
+        deviance: (crit.method == Method::Ml).then_some(criterion),
+        aic: criterion + 2.0 * n_parameters as f64,
+        bic: criterion + n_parameters as f64 * (n as f64).ln(),
+        fixed_effects,
+        fixed_covariance,
+        random_effects,
+        residuals,
+        optimizer: log,
+        notes,
+        inference: None,
+        inference_error: None,
+    })
+}
+
+/// What the BLUPs need from the fit.
+struct BlupContext<'a> {
+    frame: &'a Frame,
+    theta: &'a [f64],
+    u: &'a [Vec<f64>],
+    sigma2: f64,
+    labels: Option<&'a [Vec<String>]>,
+}
+
+/// The BLUPs of every random term (design order), with prediction-error variances from the
+/// selected inverse with X and conditional variances from the one without.
+fn blups(
+    ctx: &BlupContext<'_>,
+    order: &[usize],
+    sig: Option<&super::blocks::Blocked>,
+    sig_z: Option<&super::blocks::Blocked>,
+    cancel: Cancel<'_>,
+) -> Result<Vec<RandomEffects>, RemlError> {
+    let (theta, sigma2) = (ctx.theta, ctx.sigma2);
+    let mut out = Vec::with_capacity(order.len());
+    for &j in order {
+        cancel.check()?;
+        let rt = &ctx.frame.random[j];
+        let nfac = rt.factors.len();
+        let levels = (0..rt.n_levels)
+            .map(|c| {
+                let codes = rt.level_codes[c * nfac..(c + 1) * nfac].to_vec();
+                let level = rt
+                    .factors
+                    .iter()
+                    .zip(&codes)
+                    .map(|(&f, &code)| label(ctx.labels, f, code))
+                    .collect::<Vec<_>>()
+                    .join(":");
+                let pev = sig.map(|s| sigma2 * theta[j] * theta[j] * s.diag_entry(j, c));
+                let cond_var = sig_z.map(|s| sigma2 * theta[j] * theta[j] * s.diag_entry(j, c));
+                Blup {
+                    level,
+                    codes,
+                    estimate: theta[j] * ctx.u[j][c],
+                    pev,
+                    cond_var,
+                }
+            })
+            .collect();
+        out.push(RandomEffects {
+            term: rt.name.clone(),
+            levels,
+        });
+    }
+    Ok(out)
+}
+
+/// The components (design order, then the residual) with their standard errors and Wald
+/// intervals, and the names of those with a standard error.
+#[allow(clippy::too_many_arguments)]
+fn component_rows(
+    terms: &[String],
+    order: &[usize],
+    theta: &[f64],
+    at_boundary: &[bool],
+    sigma2: f64,
+    interior: &[usize],
+    cov: Option<&DMatrix<f64>>,
+    opts: &RemlOptions,
+) -> (Vec<Component>, Vec<String>) {
+    let z = z_value(opts.level);
+    let se_log = |pos: usize| cov.map(|c| c[(pos, pos)].sqrt()).filter(|v| v.is_finite());
     let interval = |v: f64, s: f64| Interval {
         method: "wald-log".into(),
         level: opts.level,
         lower: v * (-z * s).exp(),
         upper: v * (z * s).exp(),
     };
-    for &j in &order {
-        let name = crit.terms[j].clone();
+    let mut components = Vec::with_capacity(order.len() + 1);
+    let mut covariance_terms = Vec::new();
+    for &j in order {
+        let name = terms[j].clone();
         let variance = theta[j] * theta[j] * sigma2;
-        let boundary = outcome.boundary[j] || theta[j] == 0.0;
+        let boundary = at_boundary[j] || theta[j] == 0.0;
         let pos = interior.iter().position(|&x| x == j);
         let sl = pos.and_then(se_log);
         let note = if boundary {
-            Some("estimate at the boundary 0: the likelihood is largest with no variation from this term (not a failure); no standard error or Wald interval".to_string())
+            Some(ComponentNote::Boundary)
         } else if sl.is_none() && opts.information {
-            Some("observed information not positive definite: no standard error".to_string())
+            Some(ComponentNote::NoInformation)
         } else {
             None
         };
@@ -536,97 +625,99 @@ pub(crate) fn assemble(
         profile: None,
         note: None,
     });
-    // Profile-likelihood intervals.
-    if opts.profile {
-        let mut evaluations = 0;
-        let mut failed = Vec::new();
-        for comp in &mut components {
-            cancel.check()?;
-            let which = crit.terms.iter().position(|t| *t == comp.term);
-            let se_log = comp.se.map(|s| s / comp.variance);
-            match super::profile::interval(
-                crit, &theta, sigma2, which, criterion, opts.level, se_log, cancel,
-            ) {
-                Some((lower, upper, e)) => {
-                    evaluations += e;
-                    comp.profile = Some(Interval {
-                        method: "profile".into(),
-                        level: opts.level,
-                        lower,
-                        upper,
-                    });
-                }
-                None => failed.push(comp.term.clone()),
+    (components, covariance_terms)
+}
+
+/// The optimum, for the profiles.
+struct Optimum<'a> {
+    theta: &'a [f64],
+    sigma2: f64,
+    criterion: f64,
+}
+
+/// Profile-likelihood intervals of every component; the notes that go with them.
+fn profile_intervals(
+    crit: &mut Criterion,
+    components: &mut [Component],
+    at: &Optimum<'_>,
+    opts: &RemlOptions,
+    cancel: Cancel<'_>,
+) -> Result<Vec<FitNote>, RemlError> {
+    let mut notes = Vec::new();
+    let mut evaluations = 0;
+    let mut failed = Vec::new();
+    for comp in components.iter_mut() {
+        cancel.check()?;
+        let which = crit.terms.iter().position(|t| *t == comp.term);
+        let se_log = comp.se.map(|s| s / comp.variance);
+        match super::profile::interval(
+            crit,
+            at.theta,
+            at.sigma2,
+            which,
+            at.criterion,
+            opts.level,
+            se_log,
+            cancel,
+        ) {
+            Some((lower, upper, e)) => {
+                evaluations += e;
+                comp.profile = Some(Interval {
+                    method: "profile".into(),
+                    level: opts.level,
+                    lower,
+                    upper,
+                });
             }
-        }
-        notes.push(format!(
-            "profile-likelihood intervals: the values whose criterion, re-optimised over the other parameters, stays within the chi-square(1) quantile of the optimum, on the variance scale, for the criterion of this fit's method (lme4's confint(profile(fit)) profiles the ML deviance even for a REML fit); {evaluations} criterion evaluations"
-        ));
-        if !failed.is_empty() {
-            notes.push(format!(
-                "no profile interval for {} (the profile could not be bracketed)",
-                failed.join(", ")
-            ));
+            None => failed.push(comp.term.clone()),
         }
     }
-    // Covariance of the variances (delta method from the log scale), in covariance_terms order.
-    let component_covariance = cov.as_ref().map(|c| {
-        let mut vals: Vec<f64> = interior
-            .iter()
-            .map(|&j| theta[j] * theta[j] * sigma2)
-            .collect();
-        vals.push(sigma2);
-        let mut idx: Vec<usize> = (0..interior.len()).collect();
-        idx.sort_by_key(|&i| frame.random[interior[i]].design_index);
-        idx.push(interior.len());
-        idx.iter()
-            .map(|&a| idx.iter().map(|&b| c[(a, b)] * vals[a] * vals[b]).collect())
-            .collect()
-    });
+    notes.push(FitNote::ProfileIntervals { evaluations });
+    if !failed.is_empty() {
+        notes.push(FitNote::NoProfile { terms: failed });
+    }
+    Ok(notes)
+}
+
+/// Notes on the intervals, the boundary, convergence, identifiability and balance.
+fn fit_notes(frame: &Frame, components: &[Component], log: &OptimLog, z: f64) -> Vec<FitNote> {
+    let mut notes = Vec::new();
     if components.iter().any(|c| c.interval.is_some()) {
-        notes.push(format!(
-            "intervals: Wald on the log scale, estimate * exp(+-{z:.4} * se(log estimate)), se from the observed information; approximate (poor for components with few levels); a profile-likelihood interval is preferable"
-        ));
+        notes.push(FitNote::WaldIntervals { z });
     }
-    let boundary = components.iter().any(|c| c.boundary);
-    if boundary {
-        let names: Vec<&str> = components
-            .iter()
-            .filter(|c| c.boundary)
-            .map(|c| c.term.as_str())
-            .collect();
-        notes.push(format!(
-            "boundary fit: {} estimated as 0 (a legitimate maximum of the likelihood on the boundary of the parameter space)",
-            names.join(", ")
-        ));
+    let boundary: Vec<String> = components
+        .iter()
+        .filter(|c| c.boundary)
+        .map(|c| c.term.clone())
+        .collect();
+    if !boundary.is_empty() {
+        notes.push(FitNote::Boundary { terms: boundary });
     }
-    if !outcome.log.converged {
-        notes.push(format!(
-            "the optimiser did not confirm convergence: {}",
-            outcome.log.message
-        ));
+    if !log.converged {
+        notes.push(FitNote::NotConverged {
+            message: log.message.clone(),
+        });
     }
     for rt in &frame.random {
         if rt.n_levels == 1 {
-            notes.push(format!(
-                "`{}` has a single level in the data: its variance is not identifiable (confounded with the intercept)",
-                rt.name
-            ));
+            notes.push(FitNote::SingleLevel {
+                term: rt.name.clone(),
+            });
         } else if rt.n_levels == frame.n {
-            notes.push(format!(
-                "`{}` has one observation per level: its variance is not identifiable apart from the residual variance",
-                rt.name
-            ));
+            notes.push(FitNote::OnePerLevel {
+                term: rt.name.clone(),
+            });
         }
     }
     if !frame.balanced {
-        notes.push("unbalanced data (missing cells or unequal replication): the likelihood fit applies as is".into());
+        notes.push(FitNote::Unbalanced);
     }
-    let n = frame.n;
-    let n_parameters = p + k + 1;
-    // Theta in the design's order, and the log too.
-    let theta_design: Vec<f64> = order.iter().map(|&j| theta[j]).collect();
-    let mut log = outcome.log;
+    notes
+}
+
+/// The optimiser's log with every theta vector in the design's order of the random terms.
+fn design_order_log(mut log: OptimLog, order: &[usize], terms: &[String]) -> OptimLog {
+    let k = order.len();
     let perm = |v: &Vec<f64>| -> Vec<f64> {
         if v.len() == k {
             order.iter().map(|&j| v[j]).collect()
@@ -634,7 +725,7 @@ pub(crate) fn assemble(
             v.clone()
         }
     };
-    log.terms = order.iter().map(|&j| crit.terms[j].clone()).collect();
+    log.terms = order.iter().map(|&j| terms[j].clone()).collect();
     log.theta_start = perm(&log.theta_start);
     log.theta_end = perm(&log.theta_end);
     log.gradient = perm(&log.gradient);
@@ -646,41 +737,7 @@ pub(crate) fn assemble(
         s.theta_start = perm(&s.theta_start);
         s.theta_end = perm(&s.theta_end);
     }
-    Ok(RemlFit {
-        method: crit.method,
-        model: "unrestricted".into(),
-        model_note: MODEL_NOTE.into(),
-        converged: log.converged,
-        boundary,
-        balanced: frame.balanced,
-        n_observations: n,
-        n_fixed: p,
-        aliased_columns: frame.fixed.aliased,
-        n_parameters,
-        theta: theta_design,
-        sigma2,
-        components,
-        covariance_terms,
-        component_covariance,
-        log_likelihood: -criterion / 2.0,
-        criterion,
-        reml_criterion: (crit.method == Method::Reml).then_some(criterion),
-        deviance: (crit.method == Method::Ml).then_some(criterion),
-        aic: criterion + 2.0 * n_parameters as f64,
-        bic: criterion + n_parameters as f64 * (n as f64).ln(),
-        fixed_effects,
-        fixed_covariance,
-        random_effects,
-        residuals,
-        optimizer: log,
-        notes,
-        inference: None,
-        inference_error: None,
-    })
-}
-
-fn method_name(m: Method) -> &'static str {
-    m.as_str()
+    log
 }
 
 /// Which case of the moments-versus-REML rule applies.
@@ -708,23 +765,43 @@ pub struct ComparisonRow {
     pub difference: Option<f64>,
     /// |reml - moment| / |moment|.
     pub relative_difference: Option<f64>,
-    pub note: String,
+    pub note: RowNote,
+}
+
+/// How a component's REML estimate stands to its moment estimate (words in
+/// `crate::report`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RowNote {
+    /// No moment estimate was given for the term.
+    NoMoment,
+    /// They coincide, as they must.
+    Coincide,
+    /// They differ by `relative` where they must coincide: a bug.
+    Differ { relative: f64 },
+    /// The moment estimate is not positive; REML holds the component at `reml`
+    /// (`boundary`: at 0).
+    NotPositive {
+        moment: f64,
+        reml: f64,
+        boundary: bool,
+    },
+    /// Shifted by `by` to absorb the share a non-positive estimate took away.
+    Shifted { by: f64 },
+    /// Unbalanced data: they differ in general.
+    Unbalanced,
+    /// An ML estimate: smaller than REML in general.
+    MaximumLikelihood,
 }
 
 /// Moment estimates set beside REML, term by term, with the rule that relates them.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Comparison {
     pub case: ComparisonCase,
-    /// The rule, stated in full.
-    pub rule: String,
     pub rows: Vec<ComparisonRow>,
     /// False only when the rule says they must coincide and they do not (a bug).
     pub consistent: bool,
-    pub summary: String,
 }
-
-/// The rule relating moment and REML estimates.
-pub const COMPARISON_RULE: &str = "On balanced data with every moment estimate positive, REML and the (unrestricted-model) moment estimates coincide: a relative difference beyond 1e-6 is a bug. With a negative moment estimate, REML holds that component at the boundary 0 and the other components shift to absorb its share of the variation. On unbalanced data they differ in general (the ANOVA-table estimators depend on how the sums of squares are formed; REML does not), and REML is the one to report.";
 
 /// Compares moment estimates (term name, estimate; `Residual` for the error) with a fit.
 pub fn compare(fit: &RemlFit, moments: &[(String, f64)]) -> Comparison {
@@ -758,30 +835,26 @@ pub fn compare(fit: &RemlFit, moments: &[(String, f64)]) -> Comparison {
             }
         });
         let note = match (case, moment) {
-            (_, None) => "no moment estimate given".to_string(),
+            (_, None) => RowNote::NoMoment,
             (ComparisonCase::Coincide, Some(_)) => {
                 let rel = relative_difference.unwrap_or(0.0);
                 if rel <= MOMENTS_AGREE_REL {
-                    "coincide (balanced data, every moment estimate positive)".to_string()
+                    RowNote::Coincide
                 } else {
                     consistent = false;
-                    format!("DIFFER by {rel:.2e} relative where they must coincide: a bug, please report it")
+                    RowNote::Differ { relative: rel }
                 }
             }
-            (ComparisonCase::NegativeMoment, Some(m)) if m <= 0.0 => format!(
-                "moment estimate {m:.6} is not positive: REML holds this component at {} (boundary)",
-                if c.boundary { "0".to_string() } else { format!("{:.6}", c.variance) }
-            ),
-            (ComparisonCase::NegativeMoment, Some(_)) => format!(
-                "shifted by {:+.6} from the moment estimate: absorbs the share the non-positive estimate took away",
-                difference.unwrap_or(0.0)
-            ),
-            (ComparisonCase::Unbalanced, Some(_)) => {
-                "unbalanced data: differ in general".to_string()
-            }
-            (ComparisonCase::MaximumLikelihood, Some(_)) => {
-                "ML estimate: smaller than REML in general (no degrees of freedom for the fixed effects)".to_string()
-            }
+            (ComparisonCase::NegativeMoment, Some(m)) if m <= 0.0 => RowNote::NotPositive {
+                moment: m,
+                reml: c.variance,
+                boundary: c.boundary,
+            },
+            (ComparisonCase::NegativeMoment, Some(_)) => RowNote::Shifted {
+                by: difference.unwrap_or(0.0),
+            },
+            (ComparisonCase::Unbalanced, Some(_)) => RowNote::Unbalanced,
+            (ComparisonCase::MaximumLikelihood, Some(_)) => RowNote::MaximumLikelihood,
         };
         rows.push(ComparisonRow {
             term: c.term.clone(),
@@ -792,28 +865,9 @@ pub fn compare(fit: &RemlFit, moments: &[(String, f64)]) -> Comparison {
             note,
         });
     }
-    let summary = match case {
-        ComparisonCase::Coincide if consistent => {
-            "balanced data and every moment estimate positive: REML equals the moment estimates, as it must".to_string()
-        }
-        ComparisonCase::Coincide => {
-            "balanced data and every moment estimate positive, yet REML differs from the moment estimates beyond 1e-6 relative: this is a bug".to_string()
-        }
-        ComparisonCase::NegativeMoment => {
-            "a moment estimate is not positive: REML sits on the boundary at 0 for it, and the other components shift".to_string()
-        }
-        ComparisonCase::Unbalanced => {
-            "unbalanced data: REML and moment estimates differ in general; REML is the likelihood answer".to_string()
-        }
-        ComparisonCase::MaximumLikelihood => {
-            "ML fit: the rule relating moment estimates and REML does not apply to ML".to_string()
-        }
-    };
     Comparison {
         case,
-        rule: COMPARISON_RULE.to_string(),
         rows,
         consistent,
-        summary,
     }
 }

@@ -12,8 +12,6 @@ pub const ALIAS_REL: f64 = 1e-9;
 pub const FD_REL: f64 = 1e-4;
 /// Floor of the scale of the finite-difference step (theta near the boundary).
 pub const FD_FLOOR: f64 = 0.05;
-/// Step in log-variance units for the observed information of the variance components.
-pub const INFO_STEP: f64 = 1e-4;
 
 /// Starting values of theta are raised to at least this (theta = 0 is a stationary point of
 /// the criterion, which is even in every theta_k, so Newton would not leave it).
@@ -39,6 +37,14 @@ pub const GRADIENT_REL: f64 = 1e-14;
 /// ... or after this many steps (Newton with BFGS updates of the Hessian converges
 /// superlinearly from where the finite-difference Newton stops; two to five steps are usual).
 pub const POLISH_MAX_ITER: usize = 20;
+/// A Newton step on the analytic gradient below this (relative to max(|theta|, `FD_FLOOR`))
+/// ends the descent: theta is that close to where the gradient vanishes (the variances to
+/// twice that).
+pub const NEWTON_DONE_REL: f64 = 1e-10;
+/// Newton steps on the analytic gradient below this (relative) that stop shrinking twice
+/// running are at the gradient's rounding level: the descent ends there (near the optimum a
+/// Newton step squares the previous one, so only rounding keeps it at the same size).
+pub const STALL_STEP_REL: f64 = 1e-7;
 /// |theta_k| below this is tried at exactly 0 (a boundary fit).
 pub const THETA_SNAP: f64 = 1e-4;
 /// Snapping to 0 is accepted when the criterion does not grow by more than this (absolute).

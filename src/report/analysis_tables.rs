@@ -5,6 +5,10 @@
 use serde::Serialize;
 
 use super::json::{ComponentJson, EmsJson, IntervalJson, TermJson, TermTestJson, TestJson};
+use super::means_tables::{
+    CovarianceJson, MeansJson, PrecisionSource, comparisons_table, covariances_json,
+    covariances_table, means_table, precision_json, precision_table,
+};
 use super::reml_tables::{RemlJson, reml_tables};
 use super::table::{Align, Cell, Document, Table, fmt_sig};
 use super::unbalanced_tables::{unbalanced_note_text, unbalanced_tables};
@@ -13,7 +17,9 @@ use crate::analysis::{Analysis, Balanced, RemlOutcome, Route, Source, Unbalanced
 use crate::anova::AnovaTable;
 use crate::data::Coding;
 use crate::ems::{EmsTable, Model, TestKind};
-use crate::moments::{MomentFit, TermTest};
+use crate::means::Means;
+use crate::moments::{MomentFit, NegativePolicy, TermTest};
+use crate::reml::inference::FixedTest;
 use crate::unbalanced::{MomentComponent, SsPart, SsRow, SsType};
 
 fn sig(v: f64, digits: usize) -> Cell {
@@ -62,8 +68,29 @@ fn reml_notes(a: &Analysis) -> Vec<String> {
             vec!["No REML fit: a table of mean squares has no observations to fit.".to_string()]
         }
         RemlOutcome::Failed(e) => vec![format!("REML fit failed: {e}")],
+        RemlOutcome::Off if matches!(a.route, Route::Unbalanced(_)) => vec![
+            "No REML fit (--no-reml): no fixed-effect tests from the likelihood fit (fixed_tests), and no means of unbalanced data (they come from the fit)."
+                .to_string(),
+        ],
+        RemlOutcome::Off if a.table().terms.iter().any(|t| !t.random) => vec![
+            "No REML fit (--no-reml): no fixed-effect tests from the likelihood fit (fixed_tests)."
+                .to_string(),
+        ],
         _ => Vec::new(),
     }
+}
+
+/// The means tables of an analysis: means (with letters), comparisons.
+fn means_tables(a: &Analysis, m: &Means) -> Vec<Table> {
+    let (t, p) = match &a.route {
+        Route::Balanced(b) => (Some(&b.table), Some(&b.precision)),
+        Route::Unbalanced(_) => (None, None),
+    };
+    let mut out = vec![means_table(m, t, p)];
+    if m.terms.iter().any(|t| !t.comparisons.is_empty()) {
+        out.push(comparisons_table(m));
+    }
+    out
 }
 
 /// The document of `emslab analyze`.
@@ -130,6 +157,17 @@ fn balanced_document(a: &Analysis, b: &Balanced) -> Document {
     );
     tables.push(anova_table(t, &b.anova, &b.moments));
     tables.push(components_table(t, &b.moments));
+    tables.push(precision_table(
+        t,
+        &b.precision,
+        Some(&b.precision_estimates),
+    ));
+    if let Some(m) = &a.means {
+        tables.extend(means_tables(a, m));
+    }
+    if let Some(c) = &a.covariances {
+        tables.push(covariances_table(t, c, Some("method-of-moments estimates")));
+    }
     let notes = reml_notes(a);
     if !notes.is_empty() {
         let mut tab = Table::new("reml", "REML cross-check").columns(&[("", Align::Left)]);
@@ -190,6 +228,13 @@ fn unbalanced_document(a: &Analysis, u: &Unbalanced) -> Document {
         Err(e) => doc.preamble.push(format!(
             "The balanced-design expected mean squares and tests do not hold for these data, and the sums of squares could not be computed ({e}); the REML fit below handles unbalanced data."
         )),
+    }
+    if let Some(m) = &a.means {
+        tables.extend(means_tables(a, m));
+    }
+    if let Some(c) = &a.covariances {
+        // The covariance patterns are the unrestricted model's, over the design's terms.
+        tables.push(covariances_table(&u.table, c, Some("REML estimates")));
     }
     let notes = reml_notes(a);
     if !notes.is_empty() {
@@ -688,6 +733,14 @@ pub struct AnalysisJson<'a> {
     pub balanced: bool,
     #[serde(flatten)]
     pub route: RouteJson<'a>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub means: Option<MeansJson<'a>>,
+    /// Unbalanced data: the covariance patterns at the REML estimates (balanced data have
+    /// them in the head, with the precision of means).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub covariances: Option<Vec<CovarianceJson<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_tests: Option<&'a [FixedTest]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reml: Option<FitsJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -718,22 +771,56 @@ impl<'a> AnalysisJson<'a> {
         let notes = reml_notes(a);
         let reml = fits_json(a);
         let reml_notes = (reml.is_none() && !notes.is_empty()).then_some(notes);
+        let fixed_tests = a
+            .reml
+            .fits()
+            .and_then(|f| f.reml.fit.inference.as_ref())
+            .filter(|inf| !inf.fixed_tests.is_empty())
+            .map(|inf| inf.fixed_tests.as_slice());
         match &a.route {
-            Route::Balanced(b) => AnalysisJson {
-                head: HeadJson::Ems(EmsJson::with(
-                    &b.table,
+            Route::Balanced(b) => {
+                let t = &b.table;
+                let src = PrecisionSource {
+                    table: t,
+                    precision: &b.precision,
+                    estimates: &b.precision_estimates,
+                    symbolic: b.moments.policy != NegativePolicy::Pool
+                        || b.moments.pooling.is_empty(),
+                };
+                let mut head = EmsJson::with(
+                    t,
                     move |u| analysis_term(b, u),
                     ComponentsJson::Estimates(components_json(b)),
-                )),
-                balanced: true,
-                route: RouteJson::Balanced(Box::new(moments_json(a, b))),
-                reml,
-                reml_notes,
-            },
+                );
+                head.precision = Some(precision_json(
+                    t,
+                    &b.precision,
+                    Some(&b.precision_estimates),
+                    src.symbolic,
+                ));
+                head.covariances = a.covariances.as_ref().map(|c| covariances_json(t, c));
+                AnalysisJson {
+                    head: HeadJson::Ems(head),
+                    balanced: true,
+                    route: RouteJson::Balanced(Box::new(moments_json(a, b))),
+                    means: a.means.as_ref().map(|m| MeansJson::new(m, Some(src))),
+                    covariances: None,
+                    fixed_tests,
+                    reml,
+                    reml_notes,
+                }
+            }
             Route::Unbalanced(u) => AnalysisJson {
                 head: HeadJson::Unbalanced(unbalanced_head(a, u)),
                 balanced: false,
                 route: RouteJson::Unbalanced(Box::new(unbalanced_json(a, u))),
+                means: a.means.as_ref().map(|m| MeansJson::new(m, None)),
+                // The unrestricted model's patterns over the design's terms.
+                covariances: a
+                    .covariances
+                    .as_ref()
+                    .map(|c| covariances_json(&u.table, c)),
+                fixed_tests,
                 reml,
                 reml_notes,
             },

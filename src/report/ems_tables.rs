@@ -1,6 +1,7 @@
 //! Tables and JSON of an [`EmsTable`].
 
 use super::EmsOptions;
+use super::means_tables;
 use super::table::{Align, Cell, Table, html_escape};
 use super::words;
 use crate::ems::{EmsNote, EmsTable, Model, Ratio, TestKind, latex_symbol};
@@ -17,6 +18,12 @@ pub fn ems_tables(t: &EmsTable, opts: EmsOptions) -> Vec<Table> {
         ems_table(t),
         tests_table(t),
         estimators_table(t),
+        means_tables::precision_table(t, &crate::means::precision::derive(t), None),
+        means_tables::covariances_table(
+            t,
+            &crate::means::covariance::covariances(t, t.model),
+            None,
+        ),
     ];
     if opts.steps {
         tables.push(derivation_table(t));

@@ -77,7 +77,8 @@ pub struct EngineJson<'a> {
 impl<'a> EngineJson<'a> {
     pub fn new(out: &'a EngineOutput) -> EngineJson<'a> {
         let t = &out.table;
-        let mut ems = EmsJson::with(t, move |u| TermJson::ems(t, u), estimators(t));
+        let mut ems =
+            EmsJson::with(t, move |u| TermJson::ems(t, u), estimators(t)).with_symbolic_means(t);
         ems.engine = out.engine.as_str();
         let solution = |x: &'a SymbolicSolution, component: bool| SolutionJson {
             component: component.then(|| t.terms[x.term].name.as_str()),

@@ -8,6 +8,7 @@
 use serde::Serialize;
 use serde::ser::{SerializeSeq, Serializer};
 
+use super::means_tables::{CovarianceJson, PrecisionJson, covariances_json, precision_json};
 use super::words;
 use crate::design::{Design, FactorSpec, Kind};
 use crate::ems::{EmsTable, Ratio, TestKind};
@@ -543,6 +544,12 @@ pub struct EmsJson<'a, C: Serialize> {
     pub subscript_table: SubscriptTableJson<'a>,
     pub terms: LazyRows<'a, TermJson<'a>>,
     pub components: C,
+    /// The precision of means (`emslab ems`: symbolic; `analyze`: with estimates).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<Vec<PrecisionJson<'a>>>,
+    /// The covariance of two observations by the levels they share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub covariances: Option<Vec<CovarianceJson<'a>>>,
 }
 
 /// The estimators of every component, for the `emslab ems` report.
@@ -568,11 +575,22 @@ impl<'a, C: Serialize> EmsJson<'a, C> {
             subscript_table: SubscriptTableJson::new(t),
             terms: lazy_rows(t.terms.len(), term),
             components,
+            precision: None,
+            covariances: None,
         }
+    }
+
+    /// With the symbolic precision of means and covariance patterns of `t` (no data).
+    pub fn with_symbolic_means(mut self, t: &'a EmsTable) -> EmsJson<'a, C> {
+        let p = crate::means::precision::derive(t);
+        self.precision = Some(precision_json(t, &p, None, true));
+        let c = crate::means::covariance::covariances(t, t.model);
+        self.covariances = Some(covariances_json(t, &c));
+        self
     }
 }
 
 /// The `emslab ems` report of a table.
 pub fn ems_json(t: &EmsTable) -> EmsJson<'_, LazyRows<'_, EstimatorJson<'_>>> {
-    EmsJson::with(t, move |u| TermJson::ems(t, u), estimators(t))
+    EmsJson::with(t, move |u| TermJson::ems(t, u), estimators(t)).with_symbolic_means(t)
 }

@@ -9,8 +9,10 @@ mod ems_tables;
 mod engine_tables;
 pub mod gauge_tables;
 pub mod json;
+pub mod means_tables;
 pub mod power_tables;
 mod reml_tables;
+pub mod reml_words;
 mod table;
 mod unbalanced_tables;
 pub mod words;
@@ -22,7 +24,7 @@ pub use analysis_tables::{
 pub use ems_tables::ems_tables;
 pub use engine_tables::{EngineJson, ems_report, engine_document, solutions_table};
 pub use json::{EmsJson, ems_json};
-pub use reml_tables::{RemlJson, reml_tables};
+pub use reml_tables::{InferenceJson, RemlJson, reml_tables};
 pub use table::{Align, Cell, Document, Table, fmt_sig, html_escape, latex_escape};
 pub use unbalanced_tables::{
     combination_text, no_test_text, unbalanced_document, unbalanced_note_text, unbalanced_tables,

@@ -178,3 +178,135 @@ pub fn subscript_entry(t: &EmsTable, row: usize, col: usize) -> (String, String)
         CellValue::Levels => (sym.clone(), latex_symbol(sym)),
     }
 }
+
+// ---- means, precision, comparisons ----------------------------------------------------
+
+use crate::design::Subscripts;
+use crate::means::precision::{NoMsForm, PrecisionNote};
+use crate::means::{Adjustment, MeanMethod, MeansNote, Precision, Quantity};
+use crate::reml::inference::LevelSet;
+
+/// Factor names of a subscript set, comma-separated.
+pub fn factor_list(t: &EmsTable, set: Subscripts) -> String {
+    set.iter()
+        .filter(|&c| c < t.design.n_factors())
+        .map(|c| t.design.factors[c].name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a precision row is the variance of: `mean`, `difference (A differs)`.
+pub fn quantity(t: &EmsTable, q: Quantity) -> String {
+    match q {
+        Quantity::Mean => "mean".into(),
+        Quantity::Difference { differ } if differ.len() == 1 => {
+            format!("difference ({} differs)", factor_list(t, differ))
+        }
+        Quantity::Difference { differ } => {
+            format!("difference ({} differ)", factor_list(t, differ))
+        }
+    }
+}
+
+/// Why a precision row has no form in mean squares.
+pub fn no_ms_form(t: &EmsTable, n: NoMsForm) -> String {
+    match n {
+        NoMsForm::NoEstimator { component } => format!(
+            "none: {} has no method-of-moments estimator",
+            t.component_text(component)
+        ),
+        NoMsForm::Overflow => "none: its exact weights exceed 64-bit integers".into(),
+    }
+}
+
+/// A note of the precision table.
+pub fn precision_note(t: &EmsTable, n: &PrecisionNote) -> String {
+    match n {
+        PrecisionNote::DifferencesNotListed { term, factors } => format!(
+            "Differences of two `{}` means are not listed ({factors} factors: {} kinds); the comparisons compute the ones they need.",
+            name(t, *term),
+            (1u128 << (*factors).min(100)) - 1
+        ),
+        PrecisionNote::TooManyTerms { terms, limit } => format!(
+            "The design has {terms} rows in its EMS table, more than {limit}: the precision of its means is not tabulated (each variance involves every random term); `analyze` still estimates every mean and difference."
+        ),
+    }
+}
+
+/// The adjustment's name.
+pub fn adjustment(a: Adjustment) -> &'static str {
+    match a {
+        Adjustment::Tukey => "Tukey",
+        Adjustment::Bonferroni => "Bonferroni",
+        Adjustment::Sidak => "Šidák",
+        Adjustment::None => "none",
+    }
+}
+
+/// How the means were found.
+pub fn mean_method(m: MeanMethod) -> &'static str {
+    match m {
+        MeanMethod::Ems => {
+            "balanced data: each variance is the combination of mean squares of the precision table, with Satterthwaite df"
+        }
+        MeanMethod::RemlSatterthwaite => {
+            "estimated marginal means of the REML fit (equal weights over the other fixed factors, as emmeans) with Satterthwaite df (lmerTest)"
+        }
+        MeanMethod::RemlKenwardRoger => {
+            "estimated marginal means of the REML fit (equal weights over the other fixed factors, as emmeans) with Kenward-Roger df and adjusted standard errors (pbkrtest)"
+        }
+    }
+}
+
+/// `A` for one factor, `diet=1, time=3` for several, `(all)` for none.
+pub fn levels(l: &LevelSet) -> String {
+    match l.0.as_slice() {
+        [] => "(all)".into(),
+        [(_, v)] => v.clone(),
+        many => many
+            .iter()
+            .map(|(f, v)| format!("{f}={v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// A note of the means stage. `t` and `p` are the EMS table and precision table of a
+/// balanced analysis.
+pub fn means_note(t: Option<&EmsTable>, p: Option<&Precision>, n: &MeansNote) -> String {
+    let row = |r: usize| match (t, p.and_then(|p| p.rows.get(r))) {
+        (Some(t), Some(row)) => format!(
+            "{} of {}",
+            quantity(t, row.quantity),
+            row.term.map_or("the grand mean".to_string(), |u| format!(
+                "`{}`",
+                name(t, u)
+            ))
+        ),
+        _ => format!("row {r}"),
+    };
+    match n {
+        MeansNote::NotPositive { row: r } => format!(
+            "The estimated variance of the {} is zero or negative: no standard error, t or p for it.",
+            row(*r)
+        ),
+        MeansNote::NoEstimator { row: r, component } => format!(
+            "The variance of the {} needs {}, which has no estimator: no standard error.",
+            row(*r),
+            t.map_or_else(|| format!("component {component}"), |t| t.component_text(*component))
+        ),
+        MeansNote::SyntheticDf { term } => format!(
+            "`{term}`: the variance of a difference is a combination of several mean squares (a synthetic denominator): Satterthwaite df."
+        ),
+        MeansNote::ReducedModel => "--negative pool: the variances are estimated in the reduced model (a pooled component is 0); the symbolic forms are the full model's.".into(),
+        MeansNote::NoLevelMeans => "A published table has no level means: only the grand mean (with --grand-mean) can be estimated.".into(),
+        MeansNote::NoGrandMean => "A published table has no grand mean: give it with --grand-mean VALUE for its interval.".into(),
+        MeansNote::TooManyMeans { term, means, limit } => format!(
+            "`{term}` has {means} means, more than {limit}: its pairwise comparisons are not made."
+        ),
+        MeansNote::TukeyUndefined { term } => format!(
+            "`{term}`: a pair with fewer than 1 df has no studentized-range probability."
+        ),
+        MeansNote::Inference(i) => super::reml_tables::inference_note_text(i),
+    }
+}

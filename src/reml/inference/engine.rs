@@ -26,7 +26,7 @@ pub struct ContrastTest {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct FTest {
     pub f: f64,
-    pub df_num: f64,
+    pub df_num: u32,
     pub df_den: f64,
     pub p: f64,
 }
@@ -162,7 +162,7 @@ impl ContrastEngine {
         let df_den = f_statistic_ddf(&nu);
         Some(FTest {
             f,
-            df_num: q as f64,
+            df_num: q as u32,
             df_den,
             p: f_sf(f, q as f64, df_den),
         })
@@ -184,7 +184,7 @@ impl ContrastEngine {
         let f = scaling * wald / q as f64;
         Some(FTest {
             f,
-            df_num: q as f64,
+            df_num: q as u32,
             df_den: df,
             p: f_sf(f, q as f64, df),
         })
@@ -194,7 +194,7 @@ impl ContrastEngine {
 fn one_df(t: ContrastTest) -> FTest {
     FTest {
         f: t.t * t.t,
-        df_num: 1.0,
+        df_num: 1,
         df_den: t.df,
         p: t.p,
     }

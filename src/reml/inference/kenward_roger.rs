@@ -115,8 +115,8 @@ pub(crate) fn compute(
     let r: Vec<DMatrix<f64>> = (0..k)
         .map(|a| {
             let mut v = bl.n[a].clone();
-            for kk in 0..k {
-                v -= &bl.m[a][kk] * &bl.n[kk] * gamma[kk];
+            for (kk, g) in gamma.iter().enumerate() {
+                v -= &bl.m[a][kk] * &bl.n[kk] * *g;
             }
             v / sigma2
         })
@@ -124,8 +124,8 @@ pub(crate) fn compute(
     // Q_ij.
     let mut qm: Vec<Vec<DMatrix<f64>>> = vec![vec![DMatrix::zeros(0, 0); np]; np];
     for a in 0..k {
-        for b in 0..k {
-            qm[a][b] = bl.n[a].transpose() * &bl.m[a][b] * &bl.n[b];
+        for (b, nb) in bl.n.iter().enumerate() {
+            qm[a][b] = bl.n[a].transpose() * &bl.m[a][b] * nb;
         }
         qm[a][k] = bl.n[a].transpose() * &r[a];
         qm[k][a] = qm[a][k].transpose();

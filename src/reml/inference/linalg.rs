@@ -3,19 +3,21 @@
 
 use nalgebra::{DMatrix, DVector};
 
-/// R's `zapsmall(x)` (digits = 7) on a whole matrix: rounds every entry to
-/// `max(0, 7 - ceiling(log10(max |x|)))` decimal places, so that entries below about
-/// 5e-8 of the largest become exactly 0. lmerTest applies it to its Type III contrasts.
+/// The zeros of R's `zapsmall(x)` (digits = 7) on a whole matrix: entries that zapsmall
+/// rounds to 0, those below half a unit of the 7th significant digit of the largest
+/// (`0.5 * 10^(ceiling(log10(max |x|)) - 7)`), become exactly 0. lmerTest zaps its Type III
+/// contrasts so; the other entries are left unrounded (zapsmall also rounds them to 7
+/// digits, which moves F by up to ~1e-6 relative: the exact contrast is kept instead).
 pub(crate) fn zapsmall(m: &mut DMatrix<f64>) {
     let mx = m.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-    if !(mx > 0.0) || !mx.is_finite() {
+    if mx.is_nan() || mx <= 0.0 || !mx.is_finite() {
         return;
     }
-    let digits = (7.0 - mx.log10().ceil()).max(0.0);
-    let scale = 10f64.powf(digits);
+    let threshold = 0.5 * 10f64.powf(mx.log10().ceil() - 7.0);
     for v in m.iter_mut() {
-        let r = (*v * scale).round() / scale;
-        *v = if r == 0.0 { 0.0 } else { r };
+        if v.abs() < threshold {
+            *v = 0.0;
+        }
     }
 }
 
@@ -62,7 +64,7 @@ pub(crate) fn solve_in_span(a: &DMatrix<f64>, b: &DMatrix<f64>) -> Option<DMatri
     let qr = a.clone().qr();
     let r = qr.r();
     let scale = (0..p).fold(0.0f64, |m, i| m.max(r[(i, i)].abs()));
-    if (0..p).any(|i| !(r[(i, i)].abs() > 1e-12 * scale)) {
+    if (0..p).any(|i| r[(i, i)].is_nan() || r[(i, i)].abs() <= 1e-12 * scale) {
         return None;
     }
     let qtb = qr.q().transpose() * b;
@@ -107,14 +109,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn zapsmall_rounds_like_r() {
-        // R: zapsmall(c(1, 1/3, 1e-9, -2.5e-8)) = 1.0000000 0.3333333 0.0000000 0.0000000
-        let mut m = DMatrix::from_row_slice(1, 4, &[1.0, 1.0 / 3.0, 1e-9, -2.5e-8]);
+    fn zapsmall_zeros_what_r_zeros() {
+        // R: zapsmall(c(1, 1/3, 1e-9, -2.5e-8, 6e-8)) = 1.0000000 0.3333333 0 0 0.0000001
+        let mut m = DMatrix::from_row_slice(1, 5, &[1.0, 1.0 / 3.0, 1e-9, -2.5e-8, 6e-8]);
         zapsmall(&mut m);
         assert_eq!(m[(0, 0)], 1.0);
-        assert!((m[(0, 1)] - 0.333_333_3).abs() < 1e-15);
+        assert_eq!(m[(0, 1)], 1.0 / 3.0);
         assert_eq!(m[(0, 2)], 0.0);
         assert_eq!(m[(0, 3)], 0.0);
+        assert_eq!(m[(0, 4)], 6e-8);
     }
 
     #[test]

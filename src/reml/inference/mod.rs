@@ -61,7 +61,7 @@ impl ConfidenceInterval {
             return None;
         }
         let q = f_quantile(level, 1.0, df).sqrt();
-        q.is_finite().then(|| ConfidenceInterval {
+        q.is_finite().then_some(ConfidenceInterval {
             level,
             lower: estimate - q * se,
             upper: estimate + q * se,
@@ -97,7 +97,7 @@ pub struct FixedTest {
     #[serde(rename = "type")]
     pub test_type: TestType,
     pub f: f64,
-    pub df_num: f64,
+    pub df_num: u32,
     pub df_den: f64,
     pub p: f64,
     pub ddf_method: DdfMethod,
@@ -239,6 +239,8 @@ pub(crate) struct FitState<'a> {
     pub level: f64,
     pub kenward_roger: bool,
     pub labels: Option<&'a [Vec<String>]>,
+    /// The deviance's Hessian when the fit computed it (standard errors).
+    pub hessian: Option<&'a crate::reml::hessian::DevianceHessian>,
 }
 
 /// Inference at the optimum of a REML fit.
@@ -259,7 +261,7 @@ pub(crate) fn infer(
     if !at_zero.is_empty() {
         notes.push(InferenceNote::BoundaryComponents { terms: at_zero });
     }
-    let (vcov, satt) = satterthwaite::compute(crit, st.theta, &interior, cancel)?;
+    let (vcov, satt) = satterthwaite::compute(crit, st.theta, &interior, st.hessian, cancel)?;
     let lmax = satt.eigenvalues.iter().fold(0.0f64, |a, v| a.max(v.abs()));
     if satt.eigenvalues.iter().any(|&e| e <= 1e-8 * lmax) {
         notes.push(InferenceNote::HessianNotPositiveDefinite {

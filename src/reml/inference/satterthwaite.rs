@@ -14,18 +14,16 @@
 //!   the spherical parametrisation (the selected inverse holds Σ_XX and Σ_{X,u_k}).
 //! - d Cov(beta) / d theta_k = s (2 / theta_k) Σ_{X,u_k} Σ_{u_k,X} (differentiating
 //!   (X'V~^{-1}X)^{-1} and using theta_k Z_k'V~^{-1} X Σ_XX = -Σ_{u_k,X}); d / ds = Σ_XX.
-//! - The Hessian of the REML deviance in (theta, s): the profiled criterion's Hessian in
-//!   theta by central differences of its analytic gradient (whose rounding error is far below
-//!   that of second differences of values), plus the exact terms that profiling removed:
-//!   with r the penalised RSS, r'_k = -2 |u_k|^2 / theta_k and s = r / (n - p),
-//!   H_theta,theta = H_profiled + (n - p) r' r'^T / r^2, H_theta,s = -r' / s^2,
-//!   H_s,s = (n - p) / s^2.
+//! - The Hessian of the REML deviance in (theta, s): `crate::reml::hessian` (central
+//!   differences of the analytic gradient plus the exact terms profiling removed), shared
+//!   with the standard errors of the components.
 
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 
 use super::InferenceError;
 use super::linalg::symmetric_pinv;
-use crate::reml::tolerances::{HESSIAN_FD_REL, HESSIAN_PINV_REL};
+use crate::reml::hessian::{DevianceHessian, HessianError};
+use crate::reml::tolerances::HESSIAN_PINV_REL;
 use crate::reml::{Cancel, Criterion};
 
 /// The Satterthwaite machinery of one fit.
@@ -40,18 +38,29 @@ pub(crate) struct Satterthwaite {
     pub eigenvalues: Vec<f64>,
 }
 
-/// The covariance of the fixed effects at theta and the Satterthwaite machinery.
+/// The covariance of the fixed effects at theta and the Satterthwaite machinery; the
+/// deviance's Hessian is computed unless the fit already has it.
 pub(crate) fn compute(
     crit: &mut Criterion,
     theta: &[f64],
     interior: &[usize],
+    hessian: Option<&DevianceHessian>,
     cancel: Cancel<'_>,
 ) -> Result<(DMatrix<f64>, Satterthwaite), InferenceError> {
+    let owned;
+    let hess = match hessian {
+        Some(h) if h.interior == interior => h,
+        _ => {
+            owned = DevianceHessian::at(crit, theta, interior, cancel).map_err(|e| match e {
+                HessianError::Cancelled => InferenceError::Cancelled,
+                HessianError::NotFinite => InferenceError::NotFinite,
+            })?;
+            &owned
+        }
+    };
     let pc = crit.pieces(theta).ok_or(InferenceError::NotFinite)?;
     let s = crit.sigma2(pc.pwrss);
     let p = crit.n_fixed();
-    let dfr = (crit.n - p) as f64;
-    let (u, _) = crit.l.solve();
     let sig = crit.l.selected_inverse(true);
     let sxx = sig
         .tail()
@@ -65,50 +74,10 @@ pub(crate) fn compute(
     }
     jacobian.push(sxx);
     cancel.check().map_err(|_| InferenceError::Cancelled)?;
-
-    // Profiled Hessian over the interior components.
-    let m = interior.len();
-    let mut hp = DMatrix::zeros(m, m);
-    let mut x = theta.to_vec();
-    for (ia, &a) in interior.iter().enumerate() {
-        let h = HESSIAN_FD_REL * theta[a];
-        x[a] = theta[a] + h;
-        let up = crit
-            .value_and_gradient(&x)
-            .ok_or(InferenceError::NotFinite)?;
-        x[a] = theta[a] - h;
-        let down = crit
-            .value_and_gradient(&x)
-            .ok_or(InferenceError::NotFinite)?;
-        x[a] = theta[a];
-        cancel.check().map_err(|_| InferenceError::Cancelled)?;
-        for (ib, &b) in interior.iter().enumerate() {
-            hp[(ib, ia)] = (up.gradient[b] - down.gradient[b]) / (2.0 * h);
-        }
-    }
-    let hp = (&hp + hp.transpose()) * 0.5;
-    // Leave the factorisation at the optimum for the callers that follow.
-    crit.pieces(theta).ok_or(InferenceError::NotFinite)?;
-
-    let r = pc.pwrss;
-    let rp: DVector<f64> = DVector::from_iterator(
-        m,
-        interior.iter().map(|&k| {
-            let uu: f64 = u[k].iter().map(|v| v * v).sum();
-            -2.0 * uu / theta[k]
-        }),
-    );
-    let mut h = DMatrix::zeros(m + 1, m + 1);
-    h.view_mut((0, 0), (m, m))
-        .copy_from(&(&hp + &rp * rp.transpose() * (dfr / (r * r))));
-    for i in 0..m {
-        h[(i, m)] = -rp[i] / (s * s);
-        h[(m, i)] = h[(i, m)];
-    }
-    h[(m, m)] = dfr / (s * s);
     // In log-parameters (D H D, D = diag(phi)) the eigenvalues are scale free.
-    let d: Vec<f64> = interior.iter().map(|&k| theta[k]).chain([s]).collect();
-    let mut hs = h.clone();
+    let m = interior.len();
+    let d = &hess.phi;
+    let mut hs = hess.h.clone();
     for i in 0..=m {
         for j in 0..=m {
             hs[(i, j)] *= d[i] * d[j];
