@@ -984,3 +984,53 @@ fn column_option_maps_a_factor_to_another_column() {
         "{err}"
     );
 }
+
+/// Pastes with its casks labelled uniquely across batches (`Aa`, `Ab`, ..., 30 labels)
+/// instead of `a`, `b`, `c` restarting in each batch: the command reads the nesting from
+/// either coding, and the ANOVA, the moment estimates and the REML fit (which streams the
+/// same rows) are those of the shipped file, R's numbers (tests/data/moments/reference.R,
+/// case `pastes`).
+#[test]
+fn globally_unique_nested_labels_give_the_same_analysis_and_reml_fit() {
+    let shipped_csv = std::fs::read_to_string(design_path("pastes.csv")).unwrap();
+    let unique: String = shipped_csv
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let f: Vec<&str> = l.split(',').collect();
+            if i == 0 {
+                format!("{l}\n")
+            } else {
+                format!("{},{}{},{}\n", f[0], f[0], f[1], f[2])
+            }
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "pastes_unique.csv", unique.as_bytes());
+    let design = shipped("pastes.toml");
+    let a = json(&[
+        "analyze",
+        &design,
+        &shipped("pastes.csv"),
+        "--format",
+        "json",
+    ]);
+    let b = json(&["analyze", &design, &path_str(&file), "--format", "json"]);
+    assert_eq!(a["terms"], b["terms"], "the ANOVA and its tests");
+    assert_eq!(a["components"], b["components"], "the moment estimates");
+    let r = MomentsReference::load();
+    for c in b["components"].as_array().unwrap() {
+        let name = c["term"].as_str().unwrap();
+        agree(name, &c["estimate"], r.get("pastes", "estimate", name));
+    }
+    let (ra, rb) = (&a["reml"]["components"], &b["reml"]["components"]);
+    assert_eq!(ra.as_array().unwrap().len(), 3);
+    for (x, y) in ra.as_array().unwrap().iter().zip(rb.as_array().unwrap()) {
+        assert_eq!(x["term"], y["term"]);
+        let (x, y) = (
+            x["estimate"].as_f64().unwrap(),
+            y["estimate"].as_f64().unwrap(),
+        );
+        assert!(rel_close(y, x, REML_AT_MOMENTS), "REML {y} vs {x}");
+    }
+}

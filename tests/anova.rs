@@ -170,6 +170,28 @@ fn reference_datasets_decompose_exactly() {
                 row.term
             );
         }
+        // The table's mean squares and df in row order.
+        let terms: Vec<&str> = t.rows.iter().map(|r| r.term.as_str()).collect();
+        let df: Vec<u64> = terms.iter().map(|n| r.get(case, "df", n) as u64).collect();
+        assert_eq!(t.df(), df, "{name}");
+        let ms = t.ms();
+        assert_eq!(ms.len(), terms.len(), "{name}");
+        for (got, term) in ms.iter().zip(&terms) {
+            let want = r.get(case, "ms", term);
+            assert!(
+                rel_close(*got, want, MOMENTS_VS_R),
+                "{name} {term}: MS {got}"
+            );
+        }
+        // R² from R's sums of squares: 1 - SS(Residual) / SS(total) (Pastes: R's
+        // summary(lm(strength ~ batch/cask))$r.squared = 0.96712192367458583).
+        let r_ss: Vec<f64> = terms.iter().map(|n| r.get(case, "ss", n)).collect();
+        let want = 1.0 - r.get(case, "ss", "Residual") / r_ss.iter().sum::<f64>();
+        let got = t.r_squared().unwrap();
+        assert!(
+            rel_close(got, want, MOMENTS_VS_R),
+            "{name}: R² {got} vs {want}"
+        );
         let sum: f64 = t.rows.iter().map(|r| r.ss.unwrap()).sum();
         let total = t.total.as_ref().unwrap().ss.unwrap();
         assert!(close(sum, total, SS_IDENTITY), "{name}: {sum} vs {total}");

@@ -4,14 +4,9 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn emslab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_emslab"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
+use common::emslab;
 
 fn design(name: &str) -> String {
     common::design_path(name).display().to_string()

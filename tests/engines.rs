@@ -6,19 +6,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use emslab::cas::{self, Engine};
 use emslab::ems::{Model, Ratio, derive};
 use emslab::report::EmsOptions;
 use emslab::{Design, EmsTable};
 
-fn emslab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_emslab"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
+use common::emslab;
 
 fn shipped_designs() -> Vec<Design> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("designs");

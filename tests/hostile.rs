@@ -9,12 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-fn emslab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_emslab"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
+use common::emslab;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -219,7 +219,7 @@ fn check(d: &Design, sigma2: &[f64]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+    #![proptest_config(common::proptest_config(40, 2107))]
 
     #[test]
     fn precision_and_covariances_equal_the_explicit_covariance(
@@ -234,7 +234,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+    #![proptest_config(common::proptest_config(40, 2108))]
 
     /// The same with terms dropped from the term list: a dropped term contained in a kept
     /// one is absorbed by it (its mean square mixes strata, with fractional EMS coefficients

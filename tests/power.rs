@@ -265,7 +265,7 @@ fn solve_equals_brute_force() {
         let (size, p) = brute_force(&d, m, s2, eff, vary, term, target);
         assert_eq!(sol.size, size, "{file} {term}");
         assert!(
-            (sol.power - p).abs() < 1e-12,
+            (sol.power - p).abs() < common::HAND_FORMULA,
             "{file} {term}: {} vs {p}",
             sol.power
         );
@@ -468,9 +468,11 @@ fn small_satterthwaite_df_is_flagged_and_curve_passes_through_the_table() {
     let result = power::power(&table, &s);
     let a = d.term_index("A").expect("A");
     let df = result.rows[a].df_den.expect("df");
-    assert!(
-        (df - 23.04 / (3.2f64.powi(2) / 6.0 + 2.8f64.powi(2) / 8.0 + 1.44 / 24.0)).abs() < 1e-12
-    );
+    assert!(common::close(
+        df,
+        23.04 / (3.2f64.powi(2) / 6.0 + 2.8f64.powi(2) / 8.0 + 1.44 / 24.0),
+        common::HAND_FORMULA
+    ));
     assert!(result.notes.iter().any(|n| matches!(
         n,
         power::PowerNote::SmallSatterthwaiteDf { term, .. } if *term == a

@@ -1,8 +1,7 @@
 //! REML engine: reference fits, identities and properties.
 //!
 //! Provenance of the numbers:
-//! - `/work/shared/reference/README.md` (copied next to the data as the CSVs in
-//!   `tests/data/reml/`): lme4 1.1-31 on R 4.2.2 with tight tolerances (`nloptwrap`,
+//! - `tests/data/reml/README.md` ("Numbers quoted"): lme4 1.1-31 on R 4.2.2 with tight tolerances (`nloptwrap`,
 //!   `xtol_abs = 1e-12`, `ftol_abs = 1e-14`), printed to 8 significant digits, and the moment
 //!   estimates of the same data.
 //! - `tests/data/reml/reference_fits.csv`: fits we made ourselves with the same lme4 and
@@ -10,16 +9,20 @@
 //!   (unbalanced data, ML, BLUPs, conditional variances, the criterion at fixed theta). The
 //!   suite reads the CSV and never needs R.
 //!
-//! Tolerances come from `emslab::reml::tolerances`, where the engine's own live too.
+//! Tolerances come from `tests/common/tolerances.rs`.
 
 #![allow(clippy::unwrap_used, clippy::needless_range_loop)]
 
 use std::collections::HashMap;
 
 use emslab::Design;
-use emslab::reml::tolerances::{
-    CRITERION_ABS, CRITERION_NOT_WORSE, LME4_OWN_REL, LME4_REL, MOMENTS_AGREE_REL, PROFILE_REL,
-    SE_REL,
+mod common;
+
+use common::{
+    BLUP_VS_LME4, COVARIANCE_VS_CLOSED_FORM, CRITERION_ABS, CRITERION_AT_THETA,
+    CRITERION_NOT_WORSE, GRADIENT_AT_OPTIMUM, HAND_FORMULA, LME4_PRINTED, PROFILE_VS_CLOSED_FORM,
+    PROFILE_VS_LME4, REML_AT_MOMENTS, REML_EQUALS_MOMENTS_RULE, REML_VS_DENSE, REML_VS_LME4,
+    SE_VS_CLOSED_FORM,
 };
 use emslab::reml::{
     ComparisonCase, Criterion, Method, RemlError, RemlFit, RemlOptions, compare, fit,
@@ -251,7 +254,7 @@ fn check_against_lme4(f: &RemlFit, r: &Reference, dataset: &str, fixef_names: &[
                 &format!("{dataset} {method} {term}"),
                 var(f, &term),
                 v,
-                LME4_OWN_REL,
+                REML_VS_LME4,
             );
         }
     }
@@ -277,13 +280,13 @@ fn check_against_lme4(f: &RemlFit, r: &Reference, dataset: &str, fixef_names: &[
             &format!("{dataset} fixef {ours}"),
             fe.estimate,
             r.get(dataset, method, "fixef", "", theirs),
-            LME4_OWN_REL,
+            REML_VS_LME4,
         );
         close(
             &format!("{dataset} se {ours}"),
             fe.se,
             r.get(dataset, method, "fixef_se", "", theirs),
-            LME4_OWN_REL,
+            REML_VS_LME4,
         );
     }
 }
@@ -307,14 +310,14 @@ fn check_profiles(f: &RemlFit, r: &Reference, dataset: &str) {
                 &format!("{dataset} {term} profile lower"),
                 p.lower,
                 lo,
-                PROFILE_REL,
+                PROFILE_VS_LME4,
             );
         }
         close(
             &format!("{dataset} {term} profile upper"),
             p.upper,
             hi,
-            PROFILE_REL,
+            PROFILE_VS_LME4,
         );
     }
 }
@@ -337,7 +340,7 @@ fn check_blups(f: &RemlFit, r: &Reference, dataset: &str) {
         // BLUPs can be ~0: compare on the scale of the term's standard deviation.
         let sd = var(f, &term).sqrt().max(1e-300);
         assert!(
-            (b.estimate - v).abs() <= LME4_OWN_REL * sd.max(v.abs()) * 10.0,
+            (b.estimate - v).abs() <= BLUP_VS_LME4 * sd.max(v.abs()),
             "{dataset} {term} {level}: BLUP {} vs lme4 {v}",
             b.estimate
         );
@@ -350,21 +353,21 @@ fn check_blups(f: &RemlFit, r: &Reference, dataset: &str) {
                 &format!("{dataset} {term} {level} condVar"),
                 ours,
                 cv,
-                10.0 * LME4_OWN_REL,
+                BLUP_VS_LME4,
             );
         }
         let pev = b.pev.expect("pev");
         assert!(
-            pev >= ours * (1.0 - 1e-12),
+            pev >= ours * (1.0 - HAND_FORMULA),
             "C22 PEV includes the fixed-effect uncertainty"
         );
     }
 }
 
-// ---- the reference fits of /work/shared/reference/README.md --------------------------------
+// ---- the reference fits of tests/data/reml/README.md --------------------------------
 
 /// Dyestuff: the REML optimum equals the moment estimate (11271.5 - 2451.25) / 5 = 1764.05;
-/// lme4's default optimiser stops early at 1764.0375 (README; lme4's tests:
+/// lme4's default optimiser stops early at 1764.0375 (tests/data/reml/README.md; lme4's tests:
 /// `expect_equal(VarCorr(fm1)[[1]][1,1], 1764.0375195)  ## "bobyqa": 1764.050060`).
 #[test]
 fn dyestuff_reml_is_the_true_optimum() {
@@ -374,21 +377,22 @@ fn dyestuff_reml_is_the_true_optimum() {
     assert!(f.converged, "{:?}", f.optimizer);
     assert!(!f.boundary);
     let batch = (11271.5 - 2451.25) / 5.0;
-    close("Batch", var(&f, "Batch"), batch, MOMENTS_AGREE_REL / 100.0);
-    close("Residual", f.sigma2, 2451.25, MOMENTS_AGREE_REL / 100.0);
+    close("Batch", var(&f, "Batch"), batch, REML_AT_MOMENTS);
+    close("Residual", f.sigma2, 2451.25, REML_AT_MOMENTS);
     assert!(
         (var(&f, "Batch") - 1764.0375).abs() > 0.01,
         "not lme4-default's early stop"
     );
-    // README: REML criterion 319.654277.
-    assert!((f.reml_criterion.expect("REML") - 319.654277).abs() < 1e-6);
+    // tests/data/reml/README.md: lme4's REML criterion 319.654277.
+    assert!((f.reml_criterion.expect("REML") - 319.654277).abs() < CRITERION_ABS);
     assert_eq!(f.deviance, None);
-    close("fixef", f.fixed_effects[0].estimate, 1527.5, 1e-12);
+    // The grand mean of Dyestuff's 30 yields (45825 / 30).
+    close("fixef", f.fixed_effects[0].estimate, 1527.5, HAND_FORMULA);
     assert_eq!(f.fixed_effects[0].name, "(Intercept)");
 }
 
 /// Dyestuff2: MS_Batch < MS_Error, the moment estimate is negative (-1.3219), REML is exactly 0
-/// (boundary), residual 13.80631, REML criterion 161.828278 (README).
+/// (boundary), residual 13.80631, REML criterion 161.828278 (tests/data/reml/README.md).
 #[test]
 fn dyestuff2_batch_variance_is_exactly_zero() {
     let (d, data) = dyestuff2();
@@ -400,11 +404,16 @@ fn dyestuff2_batch_variance_is_exactly_zero() {
     assert_eq!(batch.theta, Some(0.0));
     assert!(batch.boundary);
     assert!(batch.se.is_none() && batch.note.is_some());
-    close("Residual", f.sigma2, 13.80631, 5e-7);
+    close("Residual", f.sigma2, 13.80631, LME4_PRINTED);
     // With Batch at 0 the residual variance is the total SS over N - 1.
     let total_ss = 41.6816288 + 358.7013504;
-    close("Residual = SS_total / 29", f.sigma2, total_ss / 29.0, 1e-8);
-    assert!((f.criterion - 161.828278).abs() < 1e-6);
+    close(
+        "Residual = SS_total / 29",
+        f.sigma2,
+        total_ss / 29.0,
+        REML_AT_MOMENTS,
+    );
+    assert!((f.criterion - 161.828278).abs() < CRITERION_ABS);
     // The boundary is a minimum: the criterion grows away from 0.
     assert!(f.optimizer.boundary_slopes[0].expect("slope") > 0.0);
     assert!(
@@ -417,48 +426,53 @@ fn dyestuff2_batch_variance_is_exactly_zero() {
     assert_eq!(p.lower, 0.0);
     let (lo, hi) = one_way_reml_profile(41.6816288, 358.7013504, 6.0, 5.0, true);
     assert_eq!(lo, 0.0);
-    close("Batch profile upper", p.upper, hi, 1e-6);
+    close("Batch profile upper", p.upper, hi, PROFILE_VS_CLOSED_FORM);
     // lme4 profiles the ML deviance: compare our ML fit.
     check_profiles(&run_ml(&d, &data), &Reference::load(), "dyestuff2");
 }
 
 /// Pastes: batch random (10), cask nested in batch (3 per batch, labels a-c repeating),
-/// 2 tests per cask. README: lme4 batch 1.6573088, cask(batch) 8.4336664,
+/// 2 tests per cask. tests/data/reml/README.md: lme4 batch 1.6573088, cask(batch) 8.4336664,
 /// residual 0.67800001, REML criterion 246.990746; moments 1.657308642, 8.433666667, 0.678.
 #[test]
 fn pastes_nested_matches_lme4_and_moments() {
     let (d, data) = pastes();
     let f = run(&d, &data);
     assert!(f.converged && !f.boundary);
-    close("batch", var(&f, "batch"), 1.6573088, LME4_REL);
-    close("cask(batch)", var(&f, "cask(batch)"), 8.4336664, LME4_REL);
-    close("Residual", f.sigma2, 0.67800001, LME4_REL);
+    close("batch", var(&f, "batch"), 1.6573088, LME4_PRINTED);
+    close(
+        "cask(batch)",
+        var(&f, "cask(batch)"),
+        8.4336664,
+        LME4_PRINTED,
+    );
+    close("Residual", f.sigma2, 0.67800001, LME4_PRINTED);
     close(
         "batch = moments",
         var(&f, "batch"),
         (27.48918519 - 17.54533333) / 6.0,
-        MOMENTS_AGREE_REL,
+        REML_EQUALS_MOMENTS_RULE,
     );
     close(
         "cask = moments",
         var(&f, "cask(batch)"),
         (17.54533333 - 0.678) / 2.0,
-        MOMENTS_AGREE_REL,
+        REML_EQUALS_MOMENTS_RULE,
     );
     close(
         "Residual = moments",
         f.sigma2,
         20.34 / 30.0,
-        MOMENTS_AGREE_REL,
+        REML_EQUALS_MOMENTS_RULE,
     );
-    assert!((f.criterion - 246.990746).abs() < 1e-6);
+    assert!((f.criterion - 246.990746).abs() < CRITERION_ABS);
     let r = Reference::load();
     check_blups(&f, &r, "pastes");
     check_profiles(&run_ml(&d, &data), &r, "pastes");
 }
 
 /// Machines (Machine fixed 3, Worker random 6, Machine:Worker random, 3 replicates),
-/// unrestricted model. README: lme4 Worker 22.858443, Machine:Worker 13.909458, residual
+/// unrestricted model. tests/data/reml/README.md: lme4 Worker 22.858443, Machine:Worker 13.909458, residual
 /// 0.92462962, REML criterion 215.687568 (= the unrestricted moment estimates 22.85844444,
 /// 13.90945679, 0.9246296296; the restricted Worker estimate 27.49 has no likelihood twin).
 #[test]
@@ -467,27 +481,27 @@ fn machines_unrestricted_matches_lme4_and_moments() {
     let f = run(&d, &data);
     assert!(f.converged && !f.boundary && f.balanced);
     assert_eq!(f.model, "unrestricted");
-    close("Worker", var(&f, "Worker"), 22.858443, LME4_REL);
+    close("Worker", var(&f, "Worker"), 22.858443, LME4_PRINTED);
     close(
         "Machine:Worker",
         var(&f, "Machine:Worker"),
         13.909458,
-        LME4_REL,
+        LME4_PRINTED,
     );
-    close("Residual", f.sigma2, 0.92462962, LME4_REL);
+    close("Residual", f.sigma2, 0.92462962, LME4_PRINTED);
     close(
         "Worker = moments",
         var(&f, "Worker"),
         (248.379 - 42.653) / 9.0,
-        MOMENTS_AGREE_REL,
+        REML_EQUALS_MOMENTS_RULE,
     );
     close(
         "Machine:Worker = moments",
         var(&f, "Machine:Worker"),
         (42.653 - 33.28666667 / 36.0) / 3.0,
-        MOMENTS_AGREE_REL,
+        REML_EQUALS_MOMENTS_RULE,
     );
-    assert!((f.criterion - 215.687568).abs() < 1e-6);
+    assert!((f.criterion - 215.687568).abs() < CRITERION_ABS);
     let names: Vec<&str> = f.fixed_effects.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["(Intercept)", "Machine=B", "Machine=C"]);
     let r = Reference::load();
@@ -560,7 +574,7 @@ fn gauge_interaction_on_the_boundary_matches_lme4() {
     let r = Reference::load();
     check_against_lme4(&f, &r, "gauge", &[("(Intercept)", "(Intercept)")]);
     check_blups(&f, &r, "gauge");
-    // compare(): the README's moment estimates (Montgomery prints 10.28, 0.015, -0.14, 0.99).
+    // compare(): the moment estimates of tests/data/reml/README.md (Montgomery prints 10.28, 0.015, -0.14, 0.99).
     let moments = [
         ("part".to_string(), 10.27982456),
         ("operator".to_string(), 0.0149122807),
@@ -597,7 +611,7 @@ fn dyestuff_ml_matches_lme4() {
         "Batch ML",
         var(&f, "Batch"),
         ((1.0 - 1.0 / 6.0) * 11271.5 - 2451.25) / 5.0,
-        1e-8,
+        REML_AT_MOMENTS,
     );
     assert_eq!(compare(&f, &[]).case, ComparisonCase::MaximumLikelihood);
 }
@@ -626,7 +640,7 @@ fn criterion_at_fixed_theta_matches_lme4_devfun() {
         let t2: f64 = w.trim_start_matches("Worker=").parse().expect("theta");
         let got = c.eval(&[t1, t2]);
         assert!(
-            (got - want).abs() < 1e-9,
+            (got - want).abs() < CRITERION_AT_THETA,
             "theta ({t1}, {t2}): {got} vs lme4 {want}"
         );
     }
@@ -646,7 +660,7 @@ fn dyestuff_blups_and_prediction_error_variances() {
     let (n, big_n) = (5.0, 30.0);
     let want = f.sigma2 * t2 * (1.0 / (1.0 + n * t2) + n * n * t2 / ((1.0 + n * t2) * big_n));
     for b in &f.blups("Batch").expect("blups").levels {
-        close("PEV", b.pev.expect("pev"), want, 1e-10);
+        close("PEV", b.pev.expect("pev"), want, REML_VS_DENSE);
     }
     // Conditional residuals: pwrss = |e|^2 + |u/theta|^2 = sigma^2 (n - p) (REML).
     let pen: f64 = f.random_effects[0]
@@ -655,7 +669,7 @@ fn dyestuff_blups_and_prediction_error_variances() {
         .map(|b| (b.estimate / f.theta[0]).powi(2))
         .sum();
     let rss: f64 = f.residuals.iter().map(|e| e * e).sum();
-    close("pwrss", rss + pen, f.sigma2 * 29.0, 1e-10);
+    close("pwrss", rss + pen, f.sigma2 * 29.0, REML_VS_DENSE);
 }
 
 /// Standard errors from the observed information against the balanced one-way closed form:
@@ -669,36 +683,51 @@ fn dyestuff_standard_errors_match_closed_form() {
     let var_e = 2.0 * ms_e * ms_e / (big_n - a);
     let var_b = 2.0 / (n * n) * (ms_a * ms_a / (a - 1.0) + ms_e * ms_e / (big_n - a));
     let batch = f.component("Batch").expect("Batch");
-    close("se Batch", batch.se.expect("se"), var_b.sqrt(), SE_REL);
+    close(
+        "se Batch",
+        batch.se.expect("se"),
+        var_b.sqrt(),
+        SE_VS_CLOSED_FORM,
+    );
     close(
         "se Residual",
         f.component("Residual").and_then(|c| c.se).expect("se"),
         var_e.sqrt(),
-        SE_REL,
+        SE_VS_CLOSED_FORM,
     );
     let cov = f.component_covariance.as_ref().expect("covariance");
     assert_eq!(f.covariance_terms, ["Batch", "Residual"]);
-    close("cov", cov[0][1], -var_e / n, 1e-4);
+    close("cov", cov[0][1], -var_e / n, COVARIANCE_VS_CLOSED_FORM);
     let ci = batch.interval.as_ref().expect("interval");
     assert!(ci.lower < batch.variance && batch.variance < ci.upper);
     close(
         "log-symmetric",
         (ci.lower * ci.upper).sqrt(),
         batch.variance,
-        1e-12,
+        HAND_FORMULA,
     );
     // REML profile intervals against the closed-form profile of the balanced one-way model.
     let (lo, hi) = one_way_reml_profile(56357.5, 58830.0, 6.0, 5.0, true);
     let p = batch.profile.as_ref().expect("profile");
-    close("Batch profile lower", p.lower, lo, 1e-6);
-    close("Batch profile upper", p.upper, hi, 1e-6);
+    close("Batch profile lower", p.lower, lo, PROFILE_VS_CLOSED_FORM);
+    close("Batch profile upper", p.upper, hi, PROFILE_VS_CLOSED_FORM);
     let (lo, hi) = one_way_reml_profile(56357.5, 58830.0, 6.0, 5.0, false);
     let p = f
         .component("Residual")
         .and_then(|c| c.profile.as_ref())
         .expect("profile");
-    close("Residual profile lower", p.lower, lo, 1e-6);
-    close("Residual profile upper", p.upper, hi, 1e-6);
+    close(
+        "Residual profile lower",
+        p.lower,
+        lo,
+        PROFILE_VS_CLOSED_FORM,
+    );
+    close(
+        "Residual profile upper",
+        p.upper,
+        hi,
+        PROFILE_VS_CLOSED_FORM,
+    );
 }
 
 /// Profile-likelihood 95% limits of the balanced one-way REML criterion
@@ -784,7 +813,7 @@ fn compare_states_the_rule() {
     assert!(
         c.rows
             .iter()
-            .all(|r| r.relative_difference.expect("rel") < MOMENTS_AGREE_REL)
+            .all(|r| r.relative_difference.expect("rel") < REML_EQUALS_MOMENTS_RULE)
     );
     // A wrong "moment estimate" is flagged as a bug.
     let wrong = [
@@ -830,14 +859,19 @@ fn moment_start_and_optimiser_log() {
     assert_eq!(log.starts.len(), 3);
     assert_eq!(log.terms, ["Worker", "Machine:Worker"]);
     assert!(log.evaluations > 0 && log.converged);
-    assert!(log.newton_decrement < 1e-8);
+    assert!(log.newton_decrement < REML_AT_MOMENTS);
     assert!(
-        log.gradient.iter().all(|g| g.abs() < 1e-4),
+        log.gradient.iter().all(|g| g.abs() < GRADIENT_AT_OPTIMUM),
         "{:?}",
         log.gradient
     );
     assert!(log.hessian_eigenvalues.iter().all(|&e| e > 0.0));
-    close("Worker", var(&f, "Worker"), 22.85844444, MOMENTS_AGREE_REL);
+    close(
+        "Worker",
+        var(&f, "Worker"),
+        22.85844444,
+        REML_EQUALS_MOMENTS_RULE,
+    );
     let json = serde_json::to_string(&f).expect("json");
     assert!(json.contains("\"method\":\"REML\"") && json.contains("optimizer"));
 }
@@ -861,14 +895,19 @@ fn invariant_to_row_order_labels_and_scale() {
     let o = RemlOptions::default();
     let f = fit(&d, &shuffled.codes, &shuffled.y, &o).expect("fit");
     for c in &base.components {
-        close(&c.term, var(&f, &c.term), c.variance, 1e-8);
+        close(&c.term, var(&f, &c.term), c.variance, REML_AT_MOMENTS);
     }
-    assert!((f.criterion - base.criterion).abs() < 1e-9);
+    assert!((f.criterion - base.criterion).abs() < CRITERION_AT_THETA);
     let c = 3.0;
     let scaled: Vec<f64> = data.y.iter().map(|v| v * c).collect();
     let g = fit(&d, &data.codes, &scaled, &o).expect("fit");
     for comp in &base.components {
-        close(&comp.term, var(&g, &comp.term), comp.variance * c * c, 1e-8);
+        close(
+            &comp.term,
+            var(&g, &comp.term),
+            comp.variance * c * c,
+            REML_AT_MOMENTS,
+        );
     }
 }
 
@@ -1211,12 +1250,11 @@ fn moment_estimates(d: &Design, s: &Sim, codes: &[Vec<u32>], y: &[f64]) -> Vec<(
 }
 
 proptest! {
-    // Random seeds (proptest's default): every run tries new designs. A failure prints the
-    // case; keep it as a regression test like `fixed_factor_nested_in_random_equals_moments`.
+    // A fixed seed, printed: every run tries the same designs. A failure prints the case;
+    // keep it as a regression test like `fixed_factor_nested_in_random_equals_moments`.
     #![proptest_config(ProptestConfig {
-        cases: 40,
         max_global_rejects: 4000,
-        ..ProptestConfig::default()
+        ..common::proptest_config(40, 2104)
     })]
 
     /// On balanced data whose unrestricted moment estimates are all positive, REML equals them
@@ -1334,7 +1372,7 @@ fn check_reml_equals_moments(s: &Sim) -> Result<(), TestCaseError> {
         for (term, m) in &moments {
             let r = f.variance(term).expect("component");
             prop_assert!(
-                rel(r, *m) <= MOMENTS_AGREE_REL,
+                rel(r, *m) <= REML_EQUALS_MOMENTS_RULE,
                 "{}: REML {} vs moments {} ({:e})\n{}",
                 term,
                 r,
@@ -1391,7 +1429,7 @@ fn all_random(s: &Sim) -> Sim {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(common::proptest_config(24, 2105))]
 
     /// The profiled REML and ML criteria from the blocked sparse Cholesky equal the dense
     /// formulas log|V| + log|X'V^{-1}X| + (n-p)(1 + log(2 pi r / (n-p))), V = I + sum
@@ -1428,9 +1466,9 @@ proptest! {
         let reml = logdet_v + xvx.ln() + (nf - 1.0) * (1.0 + (two_pi * r / (nf - 1.0)).ln());
         let ml = logdet_v + nf * (1.0 + (two_pi * r / nf).ln());
         let got = c.eval(&theta);
-        prop_assert!((got - reml).abs() < 1e-9 * (1.0 + reml.abs()), "REML {} vs dense {}\n{}", got, reml, sim_toml(&s));
+        prop_assert!((got - reml).abs() < CRITERION_AT_THETA * (1.0 + reml.abs()), "REML {} vs dense {}\n{}", got, reml, sim_toml(&s));
         let got = m.eval(&theta);
-        prop_assert!((got - ml).abs() < 1e-9 * (1.0 + ml.abs()), "ML {} vs dense {}", got, ml);
+        prop_assert!((got - ml).abs() < CRITERION_AT_THETA * (1.0 + ml.abs()), "ML {} vs dense {}", got, ml);
     }
 
     /// BLUPs, prediction-error variances (C22) and conditional variances from the selected
@@ -1466,8 +1504,8 @@ proptest! {
         let inv = mme.clone().try_inverse().expect("MME invertible");
         let sol = &inv * (w.transpose() * nalgebra::DVector::from_vec(y.clone()));
         let zonly = mme.view((1, 1), (q, q)).into_owned().try_inverse().expect("Z part invertible");
-        close("intercept", f.fixed_effects[0].estimate, sol[0], 1e-9);
-        close("intercept variance", f.fixed_covariance[0][0], f.sigma2 * inv[(0, 0)], 1e-8);
+        close("intercept", f.fixed_effects[0].estimate, sol[0], REML_VS_DENSE);
+        close("intercept variance", f.fixed_covariance[0][0], f.sigma2 * inv[(0, 0)], REML_VS_DENSE);
         let mut col = 1;
         for (name, z, levels, theta) in &blocks {
             let re = f.blups(name).expect("blups");
@@ -1475,24 +1513,25 @@ proptest! {
             for (c, lv) in levels.iter().enumerate() {
                 let b = re.levels.iter().find(|b| &b.codes == lv).expect("level");
                 let want = theta * sol[col + c];
-                prop_assert!((b.estimate - want).abs() <= 1e-8 * (1.0 + want.abs()), "{} BLUP {} vs {}", name, b.estimate, want);
+                prop_assert!((b.estimate - want).abs() <= REML_VS_DENSE * (1.0 + want.abs()), "{} BLUP {} vs {}", name, b.estimate, want);
                 let pev = f.sigma2 * theta * theta * inv[(col + c, col + c)];
                 let cv = f.sigma2 * theta * theta * zonly[(col - 1 + c, col - 1 + c)];
-                prop_assert!((b.pev.expect("pev") - pev).abs() <= 1e-8 * (1e-12 + pev.abs()), "{} PEV {:?} vs {}", name, b.pev, pev);
-                prop_assert!((b.cond_var.expect("cv") - cv).abs() <= 1e-8 * (1e-12 + cv.abs()), "{} condVar {:?} vs {}", name, b.cond_var, cv);
+                prop_assert!((b.pev.expect("pev") - pev).abs() <= REML_VS_DENSE * (f64::MIN_POSITIVE + pev.abs()), "{} PEV {:?} vs {}", name, b.pev, pev);
+                prop_assert!((b.cond_var.expect("cv") - cv).abs() <= REML_VS_DENSE * (f64::MIN_POSITIVE + cv.abs()), "{} condVar {:?} vs {}", name, b.cond_var, cv);
             }
             col += z.ncols();
         }
         // Conditional residuals: y - X b - Z u.
         let fitted = &w * &sol;
         for (o, e) in f.residuals.iter().enumerate() {
-            prop_assert!((e - (y[o] - fitted[o])).abs() < 1e-8 * (1.0 + y[o].abs()));
+            prop_assert!((e - (y[o] - fitted[o])).abs() < REML_VS_DENSE * (1.0 + y[o].abs()));
         }
     }
 }
 
 /// No random term: REML reduces to least squares (residual variance = SS_E / (n - p)), and
-/// the BLUEs are the treatment-contrast estimates (README's Machines sums of squares).
+/// the BLUEs are the treatment-contrast estimates (tests/data/reml/README.md: the Machines
+/// sums of squares, and R's `coef(lm(score ~ Machine))` 52.355555555555533, 7.966666666666661).
 #[test]
 fn fixed_effects_only_is_least_squares() {
     let d = design(
@@ -1506,25 +1545,25 @@ kind = "fixed"
     let f = run(&d, &data);
     assert!(f.converged && f.theta.is_empty() && f.random_effects.is_empty());
     let ss_e = 1241.895 + 426.53 + 33.28666667;
-    close("sigma2", f.sigma2, ss_e / 51.0, 1e-8);
+    close("sigma2", f.sigma2, ss_e / 51.0, LME4_PRINTED);
     close(
         "intercept",
         f.fixed_effects[0].estimate,
-        52.35555555555556,
-        1e-12,
+        52.355555555555533,
+        HAND_FORMULA,
     );
     close(
         "B",
         f.fixed_effect("Machine=B").expect("B").estimate,
-        7.966666666666667,
-        1e-10,
+        7.966666666666661,
+        HAND_FORMULA,
     );
     // SE of a difference of two means of 18 observations.
     close(
         "se B",
         f.fixed_effect("Machine=B").expect("B").se,
         (f.sigma2 * 2.0 / 18.0).sqrt(),
-        1e-10,
+        HAND_FORMULA,
     );
     assert_eq!(f.components.len(), 1);
 }

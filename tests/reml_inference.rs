@@ -126,7 +126,7 @@ impl Reference {
 fn close(what: &str, got: f64, want: f64, tol: f64) {
     let rel = (got - want).abs() / want.abs().max(1e-300);
     assert!(
-        rel <= tol || (got - want).abs() <= tol * 1e-3,
+        rel <= tol || (got - want).abs() <= tol * common::NEAR_ZERO_SCALE,
         "{what}: emslab {got:.12e}, R {want:.12e} (relative difference {rel:.2e} > {tol:.0e})"
     );
 }
@@ -618,9 +618,8 @@ mod balanced {
 
     proptest! {
         #![proptest_config(ProptestConfig {
-            cases: 48,
             max_global_rejects: 4000,
-            ..ProptestConfig::default()
+            ..common::proptest_config(48, 2106)
         })]
 
         /// On balanced data whose unrestricted moment estimates are all positive, a fixed term

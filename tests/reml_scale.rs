@@ -11,8 +11,8 @@
 
 mod common;
 
+use common::{CRITERION_SAME_OPTIMUM, REML_EQUALS_MOMENTS_RULE};
 use emslab::Design;
-use emslab::reml::tolerances::{MOMENTS_AGREE_REL, SAME_OPTIMUM};
 use emslab::reml::{RemlOptions, fit};
 
 const MACHINES: &str = r#"
@@ -74,7 +74,7 @@ fn a_verified_moment_start_ends_the_search() {
     for (t, v) in moments() {
         let got = f.variance(&t).unwrap();
         assert!(
-            (got - v).abs() <= MOMENTS_AGREE_REL * v,
+            (got - v).abs() <= REML_EQUALS_MOMENTS_RULE * v,
             "{t}: {got} vs {v}"
         );
     }
@@ -101,7 +101,7 @@ fn the_multi_start_check_runs_every_start() {
     );
     for s in &log.starts {
         assert!(
-            (s.criterion_end - f.criterion).abs() <= SAME_OPTIMUM,
+            (s.criterion_end - f.criterion).abs() <= CRITERION_SAME_OPTIMUM,
             "{s:?}"
         );
     }
@@ -118,7 +118,7 @@ fn the_multi_start_check_runs_every_start() {
     )
     .unwrap();
     assert_eq!(plain.optimizer.verified_start, Some(0));
-    assert!((plain.criterion - f.criterion).abs() <= SAME_OPTIMUM);
+    assert!((plain.criterion - f.criterion).abs() <= CRITERION_SAME_OPTIMUM);
 }
 
 /// The same rows visited in passes (`fit_source`) give the same fit as the columns, with the

@@ -388,7 +388,7 @@ fn assert_same(a: &UnbalancedAnova, b: &UnbalancedAnova, what: &str) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 40, rng_seed: proptest::test_runner::RngSeed::Fixed(12), .. ProptestConfig::default() })]
+    #![proptest_config(common::proptest_config(40, 12))]
 
     /// On balanced data Type I = Type III = the balanced ANOVA, and the trace-form EMS are
     /// the unrestricted subscript-table EMS (`ems::derive(.., Model::Unrestricted)`).

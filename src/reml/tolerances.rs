@@ -80,29 +80,12 @@ pub const MAX_REFERENCE_GRID: usize = 1_000_000;
 /// Largest q + p for Kenward-Roger (three dense matrices of that order).
 pub const KR_MAX_DIMENSION: usize = 4000;
 
-// ---- tests and comparisons -----------------------------------------------------------------
+// ---- the comparison rule ------------------------------------------------------------------
 
 /// On balanced data with every moment estimate positive, REML equals the moment estimates to
 /// this relative difference; more is a bug (the rule `compare` states).
 pub const MOMENTS_AGREE_REL: f64 = 1e-6;
-/// Agreement with lme4 1.1-31 reference numbers printed to 8 significant digits.
-pub const LME4_REL: f64 = 2e-7;
-/// Agreement with fits we made ourselves with lme4 (nloptwrap with every tolerance tightened),
-/// written with 15 significant digits. Limited by lme4, not by us: a derivative-free optimiser
-/// (BOBYQA) compares criterion values that carry ~1e-13 relative rounding, so it can place
-/// the minimum of a flat criterion only to about the square root of that in theta (~1e-6);
-/// where the estimates differ, the tests also check that our criterion is the lower one.
-pub const LME4_OWN_REL: f64 = 1e-5;
-/// Our criterion may exceed lme4's at its own optimum by at most this (absolute).
-pub const CRITERION_NOT_WORSE: f64 = 1e-9;
-/// Agreement of REML criteria (absolute, -2 log L units).
-pub const CRITERION_ABS: f64 = 2e-6;
-/// Profile-likelihood limits against lme4's `confint(profile(fit))`, which interpolates the
-/// profile with splines between its grid points (ours solves for each limit); the largest
-/// difference seen is 3.3e-4 (Dyestuff, lower limit of Batch).
-pub const PROFILE_REL: f64 = 1e-3;
 /// The analytic gradient of the criterion against Richardson-extrapolated central
 /// differences (relative to 1 + |gradient|; limited by the differences' rounding).
-pub const GRADIENT_CHECK_REL: f64 = 1e-6;
-/// Standard errors from the finite-difference information against closed forms.
-pub const SE_REL: f64 = 1e-5;
+#[cfg(test)]
+pub(crate) const GRADIENT_CHECK_REL: f64 = 1e-6;

@@ -101,6 +101,63 @@ pub const REML_VS_LME4: f64 = 1e-5;
 /// within about 1e-7 of the minimum of a flat criterion.
 pub const CRITERION_ABS: f64 = 2e-6;
 
+/// A reference value that is zero up to rounding (a contrast or fixed effect of ~1e-15 in
+/// R's output) is compared absolutely: within `tol` times this (the data's unit) of R's.
+pub const NEAR_ZERO_SCALE: f64 = 1e-3;
+
+/// REML against the moment estimates under the engine's own rule (the comparison
+/// `emslab::reml::compare` reports; `MOMENTS_AGREE_REL` in the engine): on random balanced
+/// designs with a component just above the floor the criterion is flat along its theta and
+/// the polish meets the moments to ~1e-8 only, so the property tests use the rule's 1e-6.
+pub const REML_EQUALS_MOMENTS_RULE: f64 = 1e-6;
+
+/// lme4 numbers printed to 8 significant digits (the reference sheet quoted in
+/// tests/data/reml/README.md): half a unit in the 8th digit, relative, with margin.
+pub const LME4_PRINTED: f64 = 2e-7;
+
+/// Our criterion may exceed lme4's at lme4's own optimum by at most this (absolute, -2 log L
+/// units): ours is the lower one, up to the criterion's rounding.
+pub const CRITERION_NOT_WORSE: f64 = 1e-9;
+
+/// The profiled criterion at a given theta against lme4's `devFunOnly` function and against
+/// the dense formula (log-determinants in binary64; ~1e-12 relative of values ~200), and two
+/// fits of the same data in another row order or labelling.
+pub const CRITERION_AT_THETA: f64 = 1e-9;
+
+/// Two runs that reach the same optimum from different starts or row streams: the criterion
+/// agrees to the optimiser's stopping rule (the engine's `SAME_OPTIMUM`).
+pub const CRITERION_SAME_OPTIMUM: f64 = 1e-7;
+
+/// Profile-likelihood limits against lme4's `confint(profile(fit))`, which interpolates the
+/// profile with splines between its grid points (ours solves for each limit); the largest
+/// difference seen is 3.3e-4 (Dyestuff, lower limit of Batch).
+pub const PROFILE_VS_LME4: f64 = 1e-3;
+
+/// Profile limits against the balanced one-way closed-form profile solved by bisection in
+/// the test: both stop at 1e-6 relative of the limit or better.
+pub const PROFILE_VS_CLOSED_FORM: f64 = 1e-6;
+
+/// Standard errors from the finite-difference information against closed forms: the
+/// Hessian is a central difference of the analytic gradient (step 1e-4 relative).
+pub const SE_VS_CLOSED_FORM: f64 = 1e-5;
+
+/// Covariances of the components (off-diagonal of the inverse information), which the
+/// finite-difference Hessian carries less accurately than its diagonal.
+pub const COVARIANCE_VS_CLOSED_FORM: f64 = 1e-4;
+
+/// BLUPs and conditional variances against lme4's (on the scale of the term's standard
+/// deviation): functions of theta, which lme4 places to ~1e-6 (`REML_VS_LME4`); they
+/// magnify its error up to ten times.
+pub const BLUP_VS_LME4: f64 = 1e-4;
+
+/// BLUPs, prediction-error variances, residuals and the fixed effects against the dense
+/// inverse of the mixed-model equations at the same theta (nalgebra LU in the test; the
+/// conditioning of the equations, up to ~1e4, times binary64 rounding).
+pub const REML_VS_DENSE: f64 = 1e-8;
+
+/// The optimiser's gradient in theta at a reported optimum (absolute, per coordinate).
+pub const GRADIENT_AT_OPTIMUM: f64 = 1e-4;
+
 // ---- Inference from the REML fit (issue 12 item 4, issue 11 item 4) ----
 
 /// Satterthwaite df (and the p-values and t intervals that depend on them) against lmerTest
