@@ -192,6 +192,24 @@ fn reference_datasets_decompose_exactly() {
             rel_close(got, want, MOMENTS_VS_R),
             "{name}: R² {got} vs {want}"
         );
+        // Every term in the model: the pure error is R's Residual row; the Total has N - 1
+        // df and SS(total) / (N - 1) as its mean square.
+        let pure = t.pure_error.as_ref().unwrap();
+        assert_eq!(pure.df as f64, r.get(case, "df", "Residual"), "{name}");
+        let want = r.get(case, "ms", "Residual");
+        assert!(
+            rel_close(pure.ms, want, MOMENTS_VS_R),
+            "{name}: pure error MS {}",
+            pure.ms
+        );
+        let tot = t.total.as_ref().unwrap();
+        assert_eq!(tot.df, ds.n_rows - 1, "{name}");
+        let want = r_ss.iter().sum::<f64>() / (ds.n_rows - 1) as f64;
+        assert!(
+            rel_close(tot.ms, want, MOMENTS_VS_R),
+            "{name}: total MS {}",
+            tot.ms
+        );
         let sum: f64 = t.rows.iter().map(|r| r.ss.unwrap()).sum();
         let total = t.total.as_ref().unwrap().ss.unwrap();
         assert!(close(sum, total, SS_IDENTITY), "{name}: {sum} vs {total}");
@@ -271,6 +289,14 @@ fn left_out_terms_pool_into_the_residual() {
     assert_eq!(t.pooled.len(), 1);
     assert_eq!(t.pooled[0].term, "Machine:Worker");
     assert!(rel_close(t.pooled[0].ss.unwrap(), pooled, MOMENTS_VS_R));
+    // Its df and mean square as R has them: 10 and 42.653.
+    assert_eq!(t.pooled[0].df, 10);
+    let ms = reference.get("machines_unrestricted", "ms", "Machine:Worker");
+    assert!(
+        rel_close(t.pooled[0].ms, ms, MOMENTS_VS_R),
+        "{}",
+        t.pooled[0].ms
+    );
 }
 
 #[test]
@@ -314,4 +340,32 @@ fn misuse_is_an_error_not_a_panic() {
         anova::from_cells(&unsized_design, &CellAccumulator::new(vec![2]).finish()),
         Err(anova::AnovaError::Unsized)
     ));
+}
+
+/// Two main effects whose sums of squares are each finite (8 x² = 1.2e308) but whose
+/// total overflows binary64: the table is refused, not returned with an infinite Total
+/// beside finite rows. (2 x 2 crossed, 2 identical replicates: cell means ±2x and 0, SS(A) =
+/// SS(B) = 4 runs per level x 2 levels x x², SS(A:B) = pure error = 0.)
+#[test]
+fn a_total_that_overflows_is_refused_even_when_every_row_is_finite() {
+    use emslab::anova::AnovaError;
+    let design = Design::from_toml_str(
+        "replicates = 2\n[[factors]]\nname = \"A\"\nkind = \"fixed\"\nlevels = 2\n\
+         [[factors]]\nname = \"B\"\nkind = \"fixed\"\nlevels = 2\n",
+    )
+    .unwrap();
+    let x = (1.2e308f64 / 8.0).sqrt();
+    let mut acc = CellAccumulator::new(vec![2, 2]);
+    for a in 0..2u32 {
+        for b in 0..2u32 {
+            let y = if a == 0 { x } else { -x } + if b == 0 { x } else { -x };
+            acc.push(&[a, b], y);
+            acc.push(&[a, b], y);
+        }
+    }
+    let cells = acc.finish();
+    assert_eq!(
+        anova::from_cells(&design, &cells),
+        Err(AnovaError::Overflow)
+    );
 }

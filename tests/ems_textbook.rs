@@ -356,3 +356,141 @@ fn shipped_designs_are_consistent() {
     }
     assert!(seen >= 9, "expected the nine required designs, saw {seen}");
 }
+
+/// The subscript-table rule for a live fixed subscript (Montgomery §13.3, and the
+/// unrestricted model's table of §13.3.2): the restricted model writes 0 for it in every
+/// row; the unrestricted model writes 1 in random rows (their effects are not constrained
+/// to sum to zero) and 0 in fixed rows. Dead and live random subscripts take 1, absent ones
+/// the level count, in either model.
+#[test]
+fn subscript_table_cells_follow_the_model() {
+    use emslab::ems::{Cell, CellValue};
+    for model in [Model::Restricted, Model::Unrestricted] {
+        for row_random in [false, true] {
+            assert_eq!(Cell::Dead.value(row_random, model), CellValue::One);
+            assert_eq!(Cell::LiveRandom.value(row_random, model), CellValue::One);
+            assert_eq!(Cell::Absent.value(row_random, model), CellValue::Levels);
+            let want = if model == Model::Unrestricted && row_random {
+                CellValue::One
+            } else {
+                CellValue::Zero
+            };
+            assert_eq!(
+                Cell::LiveFixed.value(row_random, model),
+                want,
+                "{model:?}, random row {row_random}"
+            );
+        }
+    }
+    assert_eq!(Model::Restricted.as_str(), "restricted");
+    assert_eq!(Model::Unrestricted.as_str(), "unrestricted");
+}
+
+/// Montgomery's subscript table for the two-factor mixed model (§13.3, A fixed with a
+/// levels, B random with b, n replicates): columns i (A, fixed), j (B, random) and k (the
+/// error, random); rows τ_i, β_j, (τβ)_ij and ε_(ij)k (written `k(ij)`), with the error's
+/// i and j dead.
+#[test]
+fn two_factor_mixed_subscript_table() {
+    use emslab::design::Kind;
+    use emslab::ems::Cell::{Absent, Dead, LiveFixed, LiveRandom};
+    let t = derive(&two_factor("fixed", "random"), Model::Restricted);
+    let cols = &t.table.columns;
+    let subs: Vec<&str> = cols.iter().map(|c| c.subscript.as_str()).collect();
+    assert_eq!(subs, ["i", "j", "k"]);
+    let factors: Vec<Option<&str>> = cols.iter().map(|c| c.factor.as_deref()).collect();
+    assert_eq!(factors, [Some("A"), Some("B"), None]);
+    let kinds: Vec<Kind> = cols.iter().map(|c| c.kind).collect();
+    assert_eq!(kinds, [Kind::Fixed, Kind::Random, Kind::Random]);
+    let levels: Vec<Option<u32>> = cols.iter().map(|c| c.levels).collect();
+    assert_eq!(levels, [Some(3), Some(4), Some(2)]);
+    let rows: Vec<(&str, &str, &[emslab::ems::Cell])> = t
+        .table
+        .rows
+        .iter()
+        .map(|r| (r.term.as_str(), r.subscripts.as_str(), r.cells.as_slice()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("A", "i", &[LiveFixed, Absent, Absent][..]),
+            ("B", "j", &[Absent, LiveRandom, Absent][..]),
+            ("A:B", "ij", &[LiveFixed, LiveRandom, Absent][..]),
+            ("Residual", "k(ij)", &[Dead, Dead, LiveRandom][..]),
+        ]
+    );
+    let random: Vec<bool> = (0..t.terms.len()).map(|u| t.is_random(u)).collect();
+    assert_eq!(random, [false, true, true, true]);
+}
+
+/// The notations of one row of Montgomery's three-factor random model (§13.6: E(MS_A) =
+/// σ² + nσ²_ABC + cnσ²_AB + bnσ²_AC + bcnσ²_A, tested by MS_AB + MS_AC − MS_ABC) in text,
+/// LaTeX and HTML, and the Residual written MS_E; a symbol of more than one character is
+/// set apart by a middle dot in HTML products.
+#[test]
+fn notations_of_the_three_factor_random_model() {
+    let t = derive(&loaded("three_factor_random.toml"), Model::Restricted);
+    let (a, abc) = (row(&t, "A"), row(&t, "A:B:C"));
+    assert_eq!(t.component_text(a), "σ²(A)");
+    assert_eq!(t.term_latex(row(&t, "A:B")), "AB");
+    assert_eq!(t.component_latex(a), "\\sigma^2_{A}");
+    assert_eq!(t.component_html(a), "σ<sup>2</sup><sub>A</sub>");
+    assert_eq!(
+        t.ems_latex(a),
+        "\\sigma^2 + n\\sigma^2_{ABC} + cn\\sigma^2_{AB} + bn\\sigma^2_{AC} + bcn\\sigma^2_{A}"
+    );
+    assert_eq!(
+        t.ems_html(a),
+        "σ<sup>2</sup> + <i>n</i>σ<sup>2</sup><sub>A:B:C</sub> + <i>cn</i>σ<sup>2</sup><sub>A:B</sub> \
+         + <i>bn</i>σ<sup>2</sup><sub>A:C</sub> + <i>bcn</i>σ<sup>2</sup><sub>A</sub>"
+    );
+    let den = &t.tests[a].denominator;
+    assert_eq!(t.combination_text(den), "MS(A:B) + MS(A:C) - MS(A:B:C)");
+    assert_eq!(
+        t.combination_latex(den),
+        "\\mathrm{MS}_{AB} + \\mathrm{MS}_{AC} - \\mathrm{MS}_{ABC}"
+    );
+    assert_eq!(
+        t.combination_latex(&t.tests[abc].denominator),
+        "\\mathrm{MS}_{E}"
+    );
+    // The estimators (Montgomery §13.6): σ̂²_A = (MS_A − MS_AB − MS_AC + MS_ABC) / bcn,
+    // σ̂²_ABC = (MS_ABC − MS_E) / n, σ̂² = MS_E.
+    let est = |u: usize| t.estimator(u).expect("an estimator");
+    assert_eq!(
+        t.estimator_text(est(a)),
+        "(MS(A) - MS(A:B) - MS(A:C) + MS(A:B:C)) / (b c n)"
+    );
+    assert_eq!(
+        t.estimator_latex(est(a)),
+        "(\\mathrm{MS}_{A} - \\mathrm{MS}_{AB} - \\mathrm{MS}_{AC} + \\mathrm{MS}_{ABC})/(bcn)"
+    );
+    assert_eq!(t.estimator_text(est(abc)), "(MS(A:B:C) - MS(Residual)) / n");
+    assert_eq!(
+        t.estimator_latex(est(abc)),
+        "(\\mathrm{MS}_{ABC} - \\mathrm{MS}_{E})/n"
+    );
+    let e = t.residual();
+    assert_eq!(t.estimator_text(est(e)), "MS(Residual)");
+    assert_eq!(t.estimator_latex(est(e)), "\\mathrm{MS}_{E}");
+
+    let d = design(
+        r#"
+        replicates = 2
+        [[factors]]
+        name = "A"
+        kind = "random"
+        levels = 3
+        [[factors]]
+        name = "B"
+        kind = "random"
+        levels = 4
+        symbol = "op"
+        "#,
+    );
+    let t = derive(&d, Model::Restricted);
+    assert_eq!(
+        t.ems_html(row(&t, "A")),
+        "σ<sup>2</sup> + <i>n</i>σ<sup>2</sup><sub>A:B</sub> + <i>op·n</i>σ<sup>2</sup><sub>A</sub>"
+    );
+}
