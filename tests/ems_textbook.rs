@@ -494,3 +494,68 @@ fn notations_of_the_three_factor_random_model() {
         "σ<sup>2</sup> + <i>n</i>σ<sup>2</sup><sub>A:B</sub> + <i>op·n</i>σ<sup>2</sup><sub>A</sub>"
     );
 }
+
+/// Montgomery's derivation of E(MS_A) in the two-factor mixed model (§13.3, restricted):
+/// cover column i; the rows containing i are read from the Residual up: ε_k(ij) gives 1 (j
+/// dead, k live random), (τβ)_ij gives n (j live random, k absent), τ_i gives bn (j and k
+/// absent); β_j does not contain i. Hence σ² + nσ²_τβ + bnφ_A.
+#[test]
+fn derivation_of_the_fixed_main_effect_in_the_mixed_model() {
+    use emslab::design::Subscripts;
+    use emslab::ems::Cell::{Absent, Dead, LiveRandom};
+    use emslab::ems::CellValue::{Levels, One};
+    use emslab::ems::Monomial;
+    let t = derive(&two_factor("fixed", "random"), Model::Restricted);
+    let (a, b, ab, e) = (row(&t, "A"), row(&t, "B"), row(&t, "A:B"), t.residual());
+    let d = t.derivation(a);
+    assert_eq!(d.term, a);
+    assert_eq!(d.covered, [0]);
+    let rows: Vec<_> = d
+        .rows
+        .iter()
+        .map(|r| (r.row, r.contains, r.cells.clone(), r.product))
+        .collect();
+    let (j, k) = (1usize, 2usize);
+    assert_eq!(
+        rows,
+        [
+            (
+                e,
+                true,
+                vec![(j, Dead, One), (k, LiveRandom, One)],
+                Some(Monomial(Subscripts(0)))
+            ),
+            (
+                ab,
+                true,
+                vec![(j, LiveRandom, One), (k, Absent, Levels)],
+                Some(Monomial(Subscripts(1 << k)))
+            ),
+            (
+                a,
+                true,
+                vec![(j, Absent, Levels), (k, Absent, Levels)],
+                Some(Monomial(Subscripts(1 << j | 1 << k)))
+            ),
+            (b, false, vec![], None),
+        ]
+    );
+}
+
+/// The HTML report escapes the design's title (`&`, `<`, `>`, `"`), which is the user's
+/// text.
+#[test]
+fn the_html_report_escapes_the_title() {
+    let mut spec = two_factor("fixed", "random").spec().clone();
+    spec.title = "Tom & \"Jerry\" <b>".into();
+    let d = Design::try_from(spec).expect("valid");
+    let t = derive(&d, Model::Restricted);
+    let doc = emslab::report::ems_document(&t, emslab::report::EmsOptions { steps: false });
+    let json = emslab::report::ems_json(&t);
+    let html = emslab::report::render(&doc, &json, emslab::report::Format::Html, None).unwrap();
+    assert!(
+        html.contains("Tom &amp; &quot;Jerry&quot; &lt;b&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>"), "{html}");
+}

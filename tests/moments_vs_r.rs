@@ -465,3 +465,36 @@ fn summary_tables_written_by_the_script_match_r() {
         check(&r, case, &Source::Summary(design, table), model, negative);
     }
 }
+
+/// A component looked up by its term is that term's row of R's analysis (Pastes:
+/// cask(batch) 8.433666666666667); the Residual is a component, a term with none is not
+/// found. The policies' names are the command line's `--negative` values.
+#[test]
+fn components_are_found_by_term() {
+    let r = MomentsReference::load();
+    let (t, fit) = analyse(
+        &Source::Shipped("pastes"),
+        Model::Restricted,
+        NegativePolicy::Report,
+    );
+    let cask = t
+        .terms
+        .iter()
+        .position(|x| x.name == "cask(batch)")
+        .unwrap();
+    let c = fit.component(cask).expect("cask(batch) has a component");
+    assert_eq!(c.term, cask);
+    let want = r.get("pastes", "estimate", "cask(batch)");
+    assert!(rel_close(c.estimate, want, MOMENTS_VS_R), "{}", c.estimate);
+    assert_eq!(fit.component(t.residual()).unwrap().term, t.residual());
+    assert!(fit.component(t.terms.len()).is_none());
+    let names: Vec<&str> = [
+        NegativePolicy::Report,
+        NegativePolicy::Zero,
+        NegativePolicy::Pool,
+    ]
+    .iter()
+    .map(|p| p.as_str())
+    .collect();
+    assert_eq!(names, ["report", "zero", "pool"]);
+}
