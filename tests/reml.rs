@@ -21,8 +21,8 @@ mod common;
 use common::{
     BLUP_VS_LME4, COVARIANCE_VS_CLOSED_FORM, CRITERION_ABS, CRITERION_AT_THETA,
     CRITERION_NOT_WORSE, GRADIENT_AT_OPTIMUM, HAND_FORMULA, LME4_PRINTED, PROFILE_VS_CLOSED_FORM,
-    PROFILE_VS_LME4, REML_AT_MOMENTS, REML_EQUALS_MOMENTS_RULE, REML_VS_DENSE, REML_VS_LME4,
-    SE_VS_CLOSED_FORM,
+    PROFILE_VS_LME4, REML_AT_MOMENTS, REML_EQUALS_MOMENTS_RULE, REML_INVARIANCE, REML_VS_DENSE,
+    REML_VS_LME4, SE_VS_CLOSED_FORM,
 };
 use emslab::reml::{
     ComparisonCase, Criterion, Method, RemlError, RemlFit, RemlOptions, compare, fit,
@@ -1469,6 +1469,47 @@ proptest! {
         prop_assert!((got - reml).abs() < CRITERION_AT_THETA * (1.0 + reml.abs()), "REML {} vs dense {}\n{}", got, reml, sim_toml(&s));
         let got = m.eval(&theta);
         prop_assert!((got - ml).abs() < CRITERION_AT_THETA * (1.0 + ml.abs()), "ML {} vs dense {}", got, ml);
+    }
+
+    /// REML on unbalanced data from random crossed and nested designs does not depend on
+    /// the order of the rows or the labels of the levels (each factor's codes reversed and
+    /// spread out), and multiplying y by c multiplies every variance component by c².
+    #[test]
+    fn reml_is_invariant_to_row_order_labels_and_scale(
+        s in sim_strategy(),
+        order_seed in any::<u64>(),
+        c in 0.01f64..100.0,
+    ) {
+        let d = design(&sim_toml(&s));
+        let (codes, y) = unbalanced(&d, &s);
+        let n = y.len();
+        prop_assume!(n >= 8);
+        let o = RemlOptions { profile: false, ..RemlOptions::default() };
+        let base = fit(&d, &codes, &y, &o).expect("fit");
+        let mut perm: Vec<usize> = (0..n).collect();
+        common::SeededRng::new(order_seed).shuffle(&mut perm);
+        let relabelled: Vec<Vec<u32>> = codes
+            .iter()
+            .zip(&s.factors)
+            .map(|(col, f)| perm.iter().map(|&i| (f.levels - 1 - col[i]) * 7 + 3).collect())
+            .collect();
+        let shuffled_y: Vec<f64> = perm.iter().map(|&i| y[i]).collect();
+        let other = fit(&d, &relabelled, &shuffled_y, &o).expect("fit");
+        let scaled: Vec<f64> = y.iter().map(|v| v * c).collect();
+        let bigger = fit(&d, &codes, &scaled, &o).expect("fit");
+        for comp in &base.components {
+            let floor = REML_INVARIANCE * base.sigma2;
+            let same = var(&other, &comp.term);
+            prop_assert!(
+                (same - comp.variance).abs() <= REML_INVARIANCE * comp.variance.abs() + floor,
+                "{}: {} vs {} (shuffled, relabelled)\n{}", comp.term, same, comp.variance, sim_toml(&s)
+            );
+            let times = var(&bigger, &comp.term) / (c * c);
+            prop_assert!(
+                (times - comp.variance).abs() <= REML_INVARIANCE * comp.variance.abs() + floor,
+                "{}: {} vs {} (scaled by {})\n{}", comp.term, times, comp.variance, c, sim_toml(&s)
+            );
+        }
     }
 
     /// BLUPs, prediction-error variances (C22) and conditional variances from the selected
