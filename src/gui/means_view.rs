@@ -187,13 +187,23 @@ pub fn means_section(ui: &mut Ui, s: &mut SectionCtx<'_>) {
         });
         plots::figure_ui(ui, fig, (c.id, "means", term));
     }
-    if let Some(t) = table("covariances") {
-        table_with_rows(ui, c, t, t, s.commands);
-    }
-    if let Some(t) = table("precision") {
-        egui::CollapsingHeader::new("The variance of each mean: the precision table")
-            .id_salt((c.id, "precision"))
-            .show(ui, |ui| table_with_rows(ui, c, t, t, s.commands));
+    // The detail tables, folded: the covariance of two observations, and the precision
+    // table the standard errors come from.
+    for (key, title) in [
+        (
+            "covariances",
+            "Covariance and correlation of two observations",
+        ),
+        (
+            "precision",
+            "The variance of each mean: the precision table",
+        ),
+    ] {
+        if let Some(t) = table(key) {
+            egui::CollapsingHeader::new(title)
+                .id_salt((c.id, key))
+                .show(ui, |ui| table_with_rows(ui, c, t, t, s.commands));
+        }
     }
 }
 

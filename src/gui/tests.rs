@@ -1825,6 +1825,13 @@ fn the_means_section_shows_machines_then_pastes_grand_mean() {
         s.data,
         SeriesData::Level { value, .. } if value == f(&machines["grand_mean"]["mean"])
     )));
+    // The covariance of two observations, folded under the means: the correlations of
+    // `covariances` (same Worker 0.6064, same Machine and Worker 0.9755).
+    click(&mut h, "Covariance and correlation of two observations");
+    for c in machines["covariances"].as_array().expect("covariances") {
+        let r = emslab::report::fmt_sig(f(&c["correlation"]), 4);
+        assert!(shows(&h, &r), "correlation {r} is on screen");
+    }
     click(&mut h, "Save means PNG…");
     click(&mut h, "Save means SVG…");
     assert!(
