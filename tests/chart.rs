@@ -116,18 +116,18 @@ fn the_plot_of_means_draws_each_mean_with_its_interval() {
     let d = emslab::io::read_design(std::path::Path::new(&format!(
         "{dir}/designs/machines.toml"
     )))
-    .unwrap();
+    .expect("machines.toml reads");
     let ds = emslab::data::read_csv(
         std::path::Path::new(&format!("{dir}/designs/machines.csv")),
         &d,
         &Default::default(),
     )
-    .unwrap();
+    .expect("machines.csv reads");
     let opts = analysis::Options {
         likelihood: Likelihood::Off,
         ..Default::default()
     };
-    let a = analysis::analyze_moments(&d, &ds, &opts).unwrap();
+    let a = analysis::analyze_moments(&d, &ds, &opts).expect("machines analyses");
     let mut m = a.means.clone().expect("machines has a fixed term");
     assert!(means_figure(&m, 1, "score").is_none(), "one fixed term");
     let fig = means_figure(&m, 0, "score").expect("Machine");
