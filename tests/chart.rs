@@ -1,5 +1,5 @@
 //! Chart data of an analysis (src/chart/analysis.rs): the residual plots' normal scores
-//! and histogram.
+//! and histogram; the power curves; the plot of means (src/chart/means.rs).
 
 mod common;
 
@@ -102,4 +102,68 @@ fn power_curves_draw_the_curve_and_the_solution() {
     // Exported as the other figures are.
     let svg = emslab::chart::render::to_svg(&single(panel)).expect("svg");
     assert!(svg.contains("<svg") && svg.contains("Levels of B"));
+}
+
+/// The plot of means (src/chart/means.rs) of machines: one bar per level at its mean and
+/// t interval as the analysis has them, the letters beside the level names, the grand mean
+/// as a dashed line; a mean without a standard error is drawn as a bare point, with a note.
+#[test]
+fn the_plot_of_means_draws_each_mean_with_its_interval() {
+    use emslab::analysis::{self, Likelihood};
+    use emslab::chart::means::means_figure;
+    use emslab::chart::{Scale, SeriesData};
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let d = emslab::io::read_design(std::path::Path::new(&format!(
+        "{dir}/designs/machines.toml"
+    )))
+    .expect("machines.toml reads");
+    let ds = emslab::data::read_csv(
+        std::path::Path::new(&format!("{dir}/designs/machines.csv")),
+        &d,
+        &Default::default(),
+    )
+    .expect("machines.csv reads");
+    let opts = analysis::Options {
+        likelihood: Likelihood::Off,
+        ..Default::default()
+    };
+    let a = analysis::analyze_moments(&d, &ds, &opts).expect("machines analyses");
+    let mut m = a.means.clone().expect("machines has a fixed term");
+    assert!(means_figure(&m, 1, "score").is_none(), "one fixed term");
+    let fig = means_figure(&m, 0, "score").expect("Machine");
+    let p = &fig.panels[0];
+    assert_eq!(p.y.label, "score");
+    assert_eq!(
+        p.x.scale,
+        Scale::Categories(vec!["A (a)".into(), "B (b)".into(), "C (b)".into()])
+    );
+    let SeriesData::Intervals(bars) = &p.series[0].data else {
+        panic!("interval bars first")
+    };
+    for (k, (bar, x)) in bars.iter().zip(&m.terms[0].means).enumerate() {
+        let ci = x.ci.as_ref().expect("an interval");
+        assert_eq!(
+            (bar.x, bar.center, bar.lower, bar.upper),
+            (k as f64, x.mean, ci.lower, ci.upper)
+        );
+    }
+    let grand = m.grand_mean.as_ref().expect("grand mean").mean;
+    assert!(p.series.iter().any(|s| matches!(
+        s.data,
+        SeriesData::Level { value, dashed: true, .. } if value == grand
+    )));
+    // No standard error: a point without a bar.
+    m.terms[0].means[1].se = None;
+    m.terms[0].means[1].ci = None;
+    let p = &means_figure(&m, 0, "score").expect("Machine").panels[0];
+    let SeriesData::Intervals(bars) = &p.series[0].data else {
+        panic!("interval bars")
+    };
+    assert_eq!(bars.len(), 2);
+    assert!(
+        p.series
+            .iter()
+            .any(|s| s.data == SeriesData::Points(vec![[1.0, m.terms[0].means[1].mean]]))
+    );
+    assert!(p.notes.iter().any(|n| n.contains("no standard error")));
 }

@@ -473,8 +473,8 @@ fn nested_split_plot_matches_lmertest_pbkrtest_and_emmeans() {
 
 mod balanced {
     use super::*;
-    use common::EMS_TEST_VS_REML;
     use common::random_design::{build, recipes};
+    use common::{EMS_TEST_DF_VS_REML, EMS_TEST_VS_REML};
     use emslab::anova;
     use emslab::data::CellAccumulator;
     use emslab::ems::{Model, Ratio, TestKind, derive};
@@ -599,7 +599,7 @@ mod balanced {
             let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
             prop_assert!(
                 rel(row.f, want_f) <= EMS_TEST_VS_REML
-                    && rel(row.df_den, want_df) <= EMS_TEST_VS_REML,
+                    && rel(row.df_den, want_df) <= EMS_TEST_DF_VS_REML,
                 "{}: REML F {} on ({}, {}) against EMS F {} on ({}, {}) [{}]",
                 term.name,
                 row.f,

@@ -1,11 +1,12 @@
 //! Charts as data: a [`Figure`] is a grid of [`Panel`]s, each a set of typed [`Series`]
-//! on two axes. Builders of figures ([`analysis`], [`gauge`], [`power`]) compute everything
+//! on two axes. Builders of figures ([`analysis`], [`gauge`], [`means`], [`power`]) compute everything
 //! a chart shows (points, bars, control limits, labels) and nothing else; [`render`] draws
 //! a figure to SVG or PNG with plotters, and the desktop app draws the same data with its
 //! own widgets. Nothing here knows about a drawing library except `render`.
 
 pub mod analysis;
 pub mod gauge;
+pub mod means;
 pub mod power;
 pub mod render;
 

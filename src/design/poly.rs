@@ -60,6 +60,107 @@ impl Poly {
         self.0.is_empty()
     }
 
+    /// `c Π_{s ∈ set} s`.
+    pub fn monomial(set: Subscripts, c: i64) -> Poly {
+        if c == 0 {
+            Poly::default()
+        } else {
+            Poly(vec![(set, c)])
+        }
+    }
+
+    /// `Π_{s ∈ set} (s-1)`.
+    pub fn minus_ones(set: Subscripts) -> Poly {
+        let mut terms = vec![(Subscripts::EMPTY, 1i64)];
+        for s in set.iter() {
+            let mut next = Vec::with_capacity(terms.len() * 2);
+            for &(m, c) in &terms {
+                next.push((m.with(s), c));
+                next.push((m, -c));
+            }
+            terms = next;
+        }
+        let mut p = Poly(terms);
+        p.normalise();
+        p
+    }
+
+    /// The terms: (symbols, coefficient), sorted by symbols.
+    pub fn terms(&self) -> &[(Subscripts, i64)] {
+        &self.0
+    }
+
+    /// `k × self`.
+    pub fn scale(&self, k: i64) -> Poly {
+        let mut p = Poly(
+            self.0
+                .iter()
+                .map(|&(m, c)| (m, c.saturating_mul(k)))
+                .collect(),
+        );
+        p.normalise();
+        p
+    }
+
+    /// `self × other` for polynomials in disjoint symbols (the only products the precision
+    /// of a balanced design forms, so that the result stays multilinear).
+    pub fn times(&self, other: &Poly) -> Poly {
+        let mut out = Vec::with_capacity(self.0.len() * other.0.len());
+        for &(m, c) in &self.0 {
+            for &(n, d) in &other.0 {
+                debug_assert!(m.intersection(n).is_empty(), "a symbol squared");
+                out.push((m.union(n), c.saturating_mul(d)));
+            }
+        }
+        let mut p = Poly(out);
+        p.normalise();
+        p
+    }
+
+    /// `self × Π_{s ∈ set} s`, `set` disjoint from the symbols of `self`.
+    pub fn times_symbols(&self, set: Subscripts) -> Poly {
+        self.times(&Poly::monomial(set, 1))
+    }
+
+    /// The symbols every term contains.
+    pub fn common_symbols(&self) -> Subscripts {
+        self.0
+            .iter()
+            .fold(None, |acc: Option<Subscripts>, &(m, _)| {
+                Some(acc.map_or(m, |a| a.intersection(m)))
+            })
+            .unwrap_or(Subscripts::EMPTY)
+    }
+
+    /// `self / Π_{s ∈ set} s`, `set` contained in every term.
+    pub fn divide_symbols(&self, set: Subscripts) -> Poly {
+        Poly(self.0.iter().map(|&(m, c)| (m.minus(set), c)).collect())
+    }
+
+    /// The greatest common divisor of the coefficients (0 for the zero polynomial).
+    pub fn content(&self) -> i64 {
+        self.0.iter().fold(0, |g, &(_, c)| gcd(g, c))
+    }
+
+    /// `self / k` for a `k` dividing every coefficient.
+    pub fn divide(&self, k: i64) -> Poly {
+        if k == 0 {
+            return self.clone();
+        }
+        Poly(self.0.iter().map(|&(m, c)| (m, c / k)).collect())
+    }
+
+    /// The value at the design's level counts in floating point, when all are known (for
+    /// values that may exceed the integers, as the precision of a mean's coefficients).
+    pub fn eval_f64(&self, design: &Design) -> Option<f64> {
+        self.0.iter().try_fold(0.0, |acc, &(m, c)| {
+            let v = m
+                .iter()
+                .try_fold(c as f64, |v, s| Some(v * f64::from(design.levels_of(s)?)))?;
+            Some(acc + v)
+        })
+    }
+
     /// The value at the given level counts (`level(s)` for subscript `s`).
     pub fn eval_at(&self, level: impl Fn(usize) -> i128) -> Option<i128> {
         self.0.iter().try_fold(0i128, |acc, &(m, c)| {
@@ -179,7 +280,7 @@ impl Poly {
     }
 }
 
-fn gcd(a: i64, b: i64) -> i64 {
+pub(crate) fn gcd(a: i64, b: i64) -> i64 {
     let (mut a, mut b) = (a.unsigned_abs(), b.unsigned_abs());
     while b != 0 {
         (a, b) = (b, a % b);
@@ -294,6 +395,55 @@ impl Factored {
             s.push_str(&format!("({})", self.rest.write(design, true, true)));
         }
         if s.is_empty() { "1".to_string() } else { s }
+    }
+
+    /// Whether it is ±1 (`sign` set when it is -1).
+    pub(crate) fn unit(&self) -> Option<bool> {
+        (self.constant.abs() == 1
+            && self.symbols.is_empty()
+            && self.minus_one.is_empty()
+            && self.rest == Poly::constant(1))
+        .then_some(self.constant < 0)
+    }
+
+    /// The factors after the sign, spaced (`2 a (b-1)`), or `1`.
+    pub(crate) fn magnitude_text(&self, design: &Design) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if self.constant.abs() != 1 {
+            parts.push(self.constant.unsigned_abs().to_string());
+        }
+        parts.extend(self.symbols.iter().map(|i| design.symbol_of(i).to_string()));
+        for s in self.minus_one.iter() {
+            parts.push(format!("({}-1)", design.symbol_of(s)));
+        }
+        if self.rest != Poly::constant(1) {
+            parts.push(format!("({})", self.rest.write(design, false, false)));
+        }
+        if parts.is_empty() {
+            "1".to_string()
+        } else {
+            parts.join(" ")
+        }
+    }
+
+    /// LaTeX of the factors after the sign (`2a(b-1)`), empty for 1.
+    pub(crate) fn magnitude_latex(&self, design: &Design) -> String {
+        let syms: Vec<&str> = self.symbols.iter().map(|i| design.symbol_of(i)).collect();
+        let mut s = String::new();
+        if self.constant.abs() != 1 {
+            s.push_str(&self.constant.unsigned_abs().to_string());
+        }
+        s.push_str(&latex_product(&syms));
+        for i in self.minus_one.iter() {
+            s.push_str(&format!(
+                "({}-1)",
+                crate::notation::latex_symbol(design.symbol_of(i))
+            ));
+        }
+        if self.rest != Poly::constant(1) {
+            s.push_str(&format!("({})", self.rest.write(design, true, true)));
+        }
+        s
     }
 
     /// The value at the design's level counts.

@@ -6,18 +6,23 @@
 /// Root of an increasing function of `t` (`f(t) < 0` below the root), from a guess:
 /// bracket by doubling steps, then Brent's method to full precision.
 pub(crate) fn solve_log(f: impl Fn(f64) -> f64, guess: f64) -> f64 {
-    solve_log_tol(f, guess, 0.0)
+    solve_log_tol(f, guess, 0.5, 0.0)
 }
 
 /// [`solve_log`] to a relative tolerance `rel_tol` on the root (an absolute one on its
 /// logarithm), for functions too costly to evaluate to the last bit; 0 means full
 /// precision.
-pub(crate) fn solve_log_tol(f: impl Fn(f64) -> f64, guess: f64, rel_tol: f64) -> f64 {
-    let mut lo = guess - 0.5;
-    let mut hi = guess + 0.5;
+pub(crate) fn solve_log_tol(
+    f: impl Fn(f64) -> f64,
+    guess: f64,
+    half_width: f64,
+    rel_tol: f64,
+) -> f64 {
+    let mut lo = guess - half_width;
+    let mut hi = guess + half_width;
     let mut flo = f(lo);
     let mut fhi = f(hi);
-    let mut step = 1.0;
+    let mut step = 2.0 * half_width;
     let mut tries = 0;
     while flo > 0.0 && tries < 200 {
         hi = lo;
@@ -27,7 +32,7 @@ pub(crate) fn solve_log_tol(f: impl Fn(f64) -> f64, guess: f64, rel_tol: f64) ->
         flo = f(lo);
         tries += 1;
     }
-    step = 1.0;
+    step = 2.0 * half_width;
     while fhi < 0.0 && tries < 400 {
         lo = hi;
         flo = fhi;

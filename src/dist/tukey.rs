@@ -19,12 +19,14 @@
 //! tail keeps its relative accuracy where it is small. The range integrals use 21-point
 //! Gauss–Kronrod panels of fixed width over the region where the integrand exceeds 1e-18;
 //! the outer integral over y is globally adaptive (21-point Kronrod with its embedded Gauss
-//! rule as the error estimate) to a relative tolerance of 1e-12, from panels spaced by the
-//! standard deviation of ln s. The density of ln s is written with Loader's `stirlerr`, so
+//! rule as the error estimate) to a relative tolerance of 1e-10 (1e-12 gave the same worst
+//! difference from scipy, 3.6e-12, at 1.3 times the cost), from three panels split at ±2
+//! standard deviations of ln s. The density of ln s is written with Loader's `stirlerr`, so
 //! that nothing large cancels at ν = 1e6.
 //!
 //! The quantile is found by Brent's method on ln q, in the tail where the probability is
-//! the smaller, to a relative tolerance of 1e-12 on q.
+//! the smaller, to a relative tolerance of 1e-12 on q, from a bracket of ±5% about the
+//! Bonferroni bound (widened by doubling when the root is outside).
 
 // `!(x > 0.0)` is meant: it is true for NaN as well.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
@@ -41,7 +43,7 @@ const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 
 /// Relative tolerance of the outer (adaptive) integral.
-const OUTER_REL_TOL: f64 = 1e-12;
+const OUTER_REL_TOL: f64 = 1e-10;
 
 /// P(Q ≤ q) for the studentized range of `k` means with `df` degrees of freedom (R's
 /// `ptukey(q, k, df)`). `NaN` when k < 2, df < 1 or an argument is NaN.
@@ -78,7 +80,7 @@ pub fn qtukey(p: f64, k: f64, df: f64) -> f64 {
     // P(Q > q) ≤ k(k-1) Q_N(q/√2), which is close in the upper tail.
     let tail = (1.0 - p).min(0.5) / (k * (k - 1.0));
     let guess = (std::f64::consts::SQRT_2 * -super::normal_quantile(tail)).max(0.5);
-    solve_log_tol(f, guess.ln(), 1e-12)
+    solve_log_tol(f, guess.ln(), 0.05, 1e-12)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -162,13 +164,13 @@ impl LogChiDensity {
         (self.ln_mode - self.a * ((2.0 * y).exp_m1() - 2.0 * y)).exp()
     }
 
-    /// Starting panel ends (the adaptive rule refines them): the mode, ±2 and -8 standard
-    /// deviations, clipped to [lo, hi].
+    /// Starting panel ends (the adaptive rule refines them): ±2 standard deviations,
+    /// clipped to [lo, hi].
     fn breakpoints(&self) -> Vec<f64> {
         let s = self.sd.min(0.5);
         let mut points = vec![self.lo, self.hi];
         points.extend(
-            [-8.0 * s, -2.0 * s, 0.0, 2.0 * s]
+            [-2.0 * s, 2.0 * s]
                 .into_iter()
                 .filter(|&y| y > self.lo && y < self.hi),
         );

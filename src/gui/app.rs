@@ -66,10 +66,12 @@ impl View {
                 "Power of every F test before any data, and how many levels or replicates reach a target power (Ctrl+3)"
             }
             View::Ems => {
-                "The subscript table, the derivation of each E(MS), tests and estimators (Ctrl+4)"
+                "The subscript table, the derivation of each E(MS), tests, estimators and the precision of means (Ctrl+4)"
             }
             View::Data => "Load a CSV, map its columns, check the balance (Ctrl+5)",
-            View::Results => "ANOVA, variance components, REML, gauge study, plots (Ctrl+6)",
+            View::Results => {
+                "ANOVA, variance components, means and comparisons, REML, gauge study, plots (Ctrl+6)"
+            }
             View::Help => "What each table says, and the rules behind it (F1)",
         }
     }
@@ -532,6 +534,7 @@ impl EmslabApp {
                                 .map_or("plot", |c| c.plots.kind.file_stem()),
                             ChartSource::Gauge => "gauge",
                             ChartSource::Plan => "power_curve",
+                            ChartSource::Means => "means",
                         };
                         let ext = match format {
                             emslab::chart::render::ImageFormat::Png => "png",

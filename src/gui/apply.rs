@@ -409,6 +409,7 @@ impl EmslabApp {
             ChartSource::Results => current.and_then(|c| c.plots.drawn()),
             ChartSource::Gauge => current.and_then(|c| c.gauge.figure()),
             ChartSource::Plan => self.plan.figure(),
+            ChartSource::Means => current.and_then(|c| c.means.figure()),
         }
     }
 

@@ -44,6 +44,8 @@ pub enum ChartSource {
     Gauge,
     /// The Plan view's power curve.
     Plan,
+    /// The results' plot of a fixed term's means.
+    Means,
 }
 
 /// A table (by key) or a whole document.

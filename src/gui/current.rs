@@ -19,6 +19,7 @@ use emslab::{Design, DesignSpec};
 
 use super::gauge_view::GaugeState;
 use super::jobs::{Job, Progress};
+use super::means_view::MeansState;
 use super::plots::PlotState;
 
 /// What an analysis was run with.
@@ -55,6 +56,8 @@ pub struct Current {
     pub path: PathBuf,
     pub fit: Fit,
     pub plots: PlotState,
+    /// The Means section's term and plot.
+    pub means: MeansState,
     /// The gauge study of the same data, when the design names a part and an operator.
     pub gauge: GaugeState,
     /// The rows, for the variability chart (built on first use).
@@ -80,6 +83,7 @@ impl Current {
             path,
             fit: Fit::Settled,
             plots,
+            means: MeansState::default(),
             gauge: GaugeState::default(),
             rows: std::cell::OnceCell::new(),
         }
@@ -137,6 +141,7 @@ impl Current {
         };
         self.document = report::analysis_document(&self.analysis);
         self.plots.clear_cache();
+        self.means.clear_cache();
         error
     }
 

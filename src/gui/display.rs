@@ -47,7 +47,8 @@ fn header_of(t: &Table, c: usize) -> String {
 }
 
 fn is_p_column(h: &str) -> bool {
-    matches!(h, "p" | "P" | "p-value" | "Pr(>F)" | "Pr(>|t|)")
+    // `p (Tukey)`: the adjusted p of the pairwise comparisons.
+    matches!(h, "p" | "P" | "p-value" | "Pr(>F)" | "Pr(>|t|)") || h.starts_with("p (")
 }
 
 /// `[a, b]` as two numbers.

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use emslab::cas::EngineOutput;
+use emslab::means::Precision;
 use emslab::report::{self, Document, EmsOptions, Table};
 use emslab::{Design, DesignError, DesignSpec, EmsTable, Model};
 
@@ -186,6 +187,9 @@ pub struct Derived {
     /// The derivation of every E(MS) as one table (`--steps`): built on first use, as it
     /// grows as 3^factors rows.
     steps: std::cell::OnceCell<Option<Table>>,
+    /// The precision of means of `ems` (the rows of the document's precision table): built
+    /// on first use.
+    precision: std::cell::OnceCell<Option<Precision>>,
 }
 
 impl Derived {
@@ -220,6 +224,7 @@ impl Derived {
             document: None,
             output: None,
             steps: std::cell::OnceCell::new(),
+            precision: std::cell::OnceCell::new(),
         };
         if let Some(out) = output {
             derived.set_output(out);
@@ -234,6 +239,14 @@ impl Derived {
         self.document = Some(document);
         self.output = Some(out);
         self.steps = std::cell::OnceCell::new();
+        self.precision = std::cell::OnceCell::new();
+    }
+
+    /// The precision of means of the EMS table (typed rows of its precision table).
+    pub fn precision(&self) -> Option<&Precision> {
+        self.precision
+            .get_or_init(|| self.ems.as_ref().map(emslab::means::precision::derive))
+            .as_ref()
     }
 
     /// The `--steps` table of every derivation.

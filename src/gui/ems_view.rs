@@ -1,7 +1,8 @@
 //! Watching the EMS derive: the subscript table of Rule 6 with the selected term's live
 //! columns covered and the rows it takes highlighted, the step-by-step reading of its E(MS)
 //! (the report's derivation table and its rows of the EMS, tests and estimators tables:
-//! the words of the exported report), then the EMS, test and estimator tables as exported.
+//! the words of the exported report), then the EMS, test and estimator tables as exported,
+//! and the precision of means step by step ([`super::precision_view`]).
 
 use egui::{RichText, TextStyle, Ui};
 use emslab::EmsTable;
@@ -99,6 +100,10 @@ pub fn ems_ui(ui: &mut Ui, derived: &Derived, selected: usize, commands: &mut Ve
     titled_table(ui, doc, "ems", DocKind::Ems, commands);
     titled_table(ui, doc, "tests", DocKind::Ems, commands);
     titled_table(ui, doc, "estimators", DocKind::Ems, commands);
+    if let Some(p) = derived.precision() {
+        ui.add_space(6.0);
+        super::precision_view::precision_ui(ui, t, doc, p, commands);
+    }
     // Symbolica's solutions of the moment equations and F′ denominators (only when
     // Symbolica made the tables).
     titled_table(ui, doc, "symbolica", DocKind::Ems, commands);

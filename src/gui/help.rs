@@ -113,6 +113,16 @@ pub fn column_tip(header: &str) -> Option<&'static str> {
         "Multiplier" => {
             "Every fixed effect and every random term's SD times this; the Residual unchanged."
         }
+        "Group" => {
+            "Compact letter display: means of the term that share a letter do not differ at α (adjusted p)."
+        }
+        "A − B" => "The difference of the two means.",
+        _ if h.starts_with("p (") => {
+            "The p-value adjusted over the term's pairs by the adjustment named (chosen in the settings)."
+        }
+        "Variance (mean squares)" => {
+            "The variance as a combination of mean squares: each component replaced by its estimator (the same in both models)."
+        }
         "VarComp" => "The variance component of the source (negative estimates reported as 0).",
         "StdDev (SD)" => "The standard deviation: the square root of VarComp.",
         _ if h.starts_with("Study Var (") => {
@@ -331,9 +341,29 @@ pub const TOPICS: &[(&str, &str, &str)] = &[
         "Type III F tests of every fixed term from the REML fit, with Satterthwaite's denominator df (lmerTest) or Kenward-Roger's (pbkrtest). On balanced data a term whose EMS test is exact in the unrestricted model gets the same F and df when every unrestricted moment estimate is positive.",
     ),
     (
+        "precision",
+        "Precision of means",
+        "The variance of the mean of one level combination of a term's factors (the grand mean: of all observations), and of the difference of two such means, for a balanced design. In variance components the two models differ: a mixed effect of the restricted model sums to zero over its fixed factors, so it leaves a mean that averages over one of them. Each component replaced by its method-of-moments estimator gives one combination of mean squares, the same in both models (e.g. (MS(S(D)) + (t-1) MS(Residual)) / (s t n) for a diet × time cell mean). With data, the same combination of the observed mean squares estimates it, with Cochran-Satterthwaite df; its square root is the standard error of the means table. A combination that is not positive gives no standard error, t or p. The EMS view walks through each row step by step.",
+    ),
+    (
+        "means",
+        "Means",
+        "The grand mean and the mean of every level (combination) of each fixed term with its standard error, df and t interval. Balanced data: the variance of a mean is its row of the precision table, with Satterthwaite df (as emmeans on an lme4 fit, unrestricted model). Unbalanced data: the REML fit's estimated marginal means (equal weights over the other fixed factors, as emmeans) with Satterthwaite df, or Kenward-Roger df and standard errors when chosen in the settings (pbkrtest). Group: the compact letter display of the pairwise comparisons at α (as multcomp::cld): means of a term that share a letter do not differ.",
+    ),
+    (
+        "comparisons",
+        "Pairwise comparisons",
+        "Every pair of means of each fixed term: the difference, its standard error and df (Satterthwaite when its variance is a combination of several mean squares), t and the two-sided p, then the p-value and simultaneous interval adjusted over the term's pairs by the adjustment chosen in the settings: Tukey (the studentized range of the term's number of means, each pair with its own SE and df, as emmeans), Bonferroni (m p), Šidák (1 − (1 − p)^m), or none.",
+    ),
+    (
+        "covariances",
+        "Covariance of two observations",
+        "For each pattern of shared levels (same subject, same batch and sample, …), the covariance of two observations: the sum of the variance components of the random terms they share (in the restricted model a mixed effect at different levels of its fixed factor covaries negatively), and with data its estimate and the correlation (covariance over the variance of one observation).",
+    ),
+    (
         "plots",
         "Plots",
-        "Components: each estimate with its intervals (moments: χ² and MLS; REML: profile or Wald). Residuals: Minitab's four in one, from the REML fit's conditional residuals: a normal probability plot (Blom's scores), residuals versus fitted values, a histogram, residuals versus observation order. Cell means: an interaction plot; a nested factor is drawn within each level of its parents, never joined across them. Variability chart: every observation at its cell, cell means joined within each group, and the cells' standard deviations (JMP). Each plot saves as PNG or SVG; the HTML analysis report includes them.",
+        "Components: each estimate with its intervals (moments: χ² and MLS; REML: profile or Wald). Residuals: Minitab's four in one, from the REML fit's conditional residuals: a normal probability plot (Blom's scores), residuals versus fitted values, a histogram, residuals versus observation order. Cell means: an interaction plot; a nested factor is drawn within each level of its parents, never joined across them. Variability chart: every observation at its cell, cell means joined within each group, and the cells' standard deviations (JMP). Means (in the Means and comparisons section): each fixed term's level means with their t intervals, the grand mean dashed, the compact letters beside the level names. Each plot saves as PNG or SVG; the HTML analysis report includes them.",
     ),
 ];
 

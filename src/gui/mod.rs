@@ -7,9 +7,10 @@
 //! - [`doc`]: the design being edited and what is derived from it; [`engine`]: Symbolica;
 //! - [`data`]: the data file and its read; [`current`]: the analysis of (design, data,
 //!   options) with everything drawn from it;
-//! - [`design_view`], [`plan`], [`ems_view`], [`data_view`], [`results`], [`help`]: one
-//!   view each; [`gauge_view`]: the results' gauge study; [`plots`]: the plots from the
-//!   library's chart data;
+//! - [`design_view`], [`plan`], [`ems_view`] (with [`precision_view`]), [`data_view`], [`results`], [`help`]: one
+//!   view each; [`gauge_view`]: the results' gauge study; [`means_view`]: the results'
+//!   means, comparisons and plot of means; [`plots`]: the plots from the library's chart
+//!   data;
 //! - [`table_view`]: the one renderer of every report table; [`display`]: the screen's
 //!   display rules; [`math`]: σ notation;
 //! - [`jobs`]: work off the UI thread with progress and cancel; [`dialogs`]: file dialogs.
@@ -30,9 +31,11 @@ mod gauge_view;
 mod help;
 mod jobs;
 mod math;
+mod means_view;
 mod panels;
 mod plan;
 mod plots;
+mod precision_view;
 mod results;
 mod session;
 mod table_view;

@@ -153,13 +153,15 @@ pub fn figure(c: &Current, kind: PlotKind, log: bool, means: &MeansChoice) -> Op
 }
 
 /// Every figure of an analysis, for the HTML report: components, residuals, the cell means
-/// as chosen, the variability chart, and the gauge study's charts when it was shown.
+/// as chosen, the variability chart, the means of the fixed term chosen, and the gauge
+/// study's charts when it was shown.
 pub fn all_figures(c: &Current) -> Vec<Figure> {
     let p = &c.plots;
     let means = p.key().means;
     PlotKind::ALL
         .iter()
         .filter_map(|&k| figure(c, k, k == PlotKind::Components && p.log, &means))
+        .chain(super::means_view::figure(c))
         .chain(c.gauge.figure().cloned())
         .collect()
 }
@@ -207,12 +209,13 @@ pub fn plots_ui(ui: &mut Ui, c: &mut Current, commands: &mut Vec<Command>) {
 }
 
 /// Save PNG… and Save SVG… for a plot. Their accessible names say which plot: `Save PNG…`
-/// for the results' plot, `Save gauge PNG…`, `Save power curve PNG…`.
+/// for the results' plot, `Save gauge PNG…`, `Save power curve PNG…`, `Save means PNG…`.
 pub fn export_buttons(ui: &mut Ui, chart: ChartSource, commands: &mut Vec<Command>) {
     let what = match chart {
         ChartSource::Results => "",
         ChartSource::Gauge => "gauge ",
         ChartSource::Plan => "power curve ",
+        ChartSource::Means => "means ",
     };
     for format in [ImageFormat::Png, ImageFormat::Svg] {
         let ext = match format {

@@ -12,6 +12,7 @@ use super::command::{Command, DocKind};
 use super::current::{AnalysisState, Current, Fit, Inputs};
 use super::display;
 use super::gauge_view::{self, GaugeSettings};
+use super::means_view;
 use super::plots;
 use super::table_view::{self, Hooks};
 
@@ -71,6 +72,12 @@ pub const SECTIONS: &[Section] = &[
         folded: false,
         shown: always,
         show: components_section,
+    },
+    Section {
+        title: Some("Means and comparisons"),
+        folded: false,
+        shown: means_view::shown,
+        show: means_view::means_section,
     },
     Section {
         title: Some("Plots"),
@@ -183,8 +190,13 @@ fn this_analysis(c: &Current) -> String {
     } else {
         String::new()
     };
+    let kr = if c.analysis.balanced().is_none() && o.kenward_roger {
+        " (Kenward-Roger)"
+    } else {
+        ""
+    };
     format!(
-        "This analysis: model {}; α = {}; negative estimates: {}; {}{ss}.",
+        "This analysis: model {}; α = {}; negative estimates: {}; {}{kr}{ss}; comparisons: {}.",
         o.model.as_str(),
         fmt_sig(o.alpha, 4),
         o.negative.as_str(),
@@ -192,7 +204,8 @@ fn this_analysis(c: &Current) -> String {
             Likelihood::Off => "no likelihood fit",
             Likelihood::Reml => "REML fit",
             Likelihood::RemlAndMl => "REML and ML fits",
-        }
+        },
+        means_view::adjustment_label(o.adjust)
     )
 }
 
@@ -224,6 +237,12 @@ fn what_changed(shown: &Inputs, now: Option<&Inputs>) -> String {
     if a.ss_type != b.ss_type {
         what.push("the SS type");
     }
+    if a.adjust != b.adjust {
+        what.push("the adjustment of the comparisons");
+    }
+    if a.kenward_roger != b.kenward_roger {
+        what.push("the Kenward-Roger choice");
+    }
     match what.len() {
         0 => "nothing".into(),
         1 => what[0].to_string(),
@@ -232,7 +251,8 @@ fn what_changed(shown: &Inputs, now: Option<&Inputs>) -> String {
 }
 
 /// α, the negative-estimate policy, the likelihood fits, the sums of squares of unbalanced
-/// data, and Run. Changes go to the app as [`Command::SetAnalysisOptions`].
+/// data, the adjustment of the comparisons (and Kenward-Roger on unbalanced data), and
+/// Run. Changes go to the app as [`Command::SetAnalysisOptions`].
 fn settings_bar(
     ui: &mut Ui,
     options: &analysis::Options,
@@ -279,6 +299,13 @@ fn settings_bar(
         if unbalanced {
             ss_type_choice(ui, &mut o.ss_type);
         }
+        adjustment_choice(ui, &mut o.adjust);
+        if unbalanced {
+            ui.checkbox(&mut o.kenward_roger, "Kenward-Roger")
+                .on_hover_text(
+                    "Unbalanced data: Kenward-Roger df and adjusted standard errors for the REML fit's means and fixed-effect tests (pbkrtest; the command line's --kenward-roger); Satterthwaite otherwise (lmerTest, emmeans)",
+                );
+        }
         if ui
             .add_enabled(
                 has_data && !running,
@@ -293,6 +320,22 @@ fn settings_bar(
     if o != *options {
         commands.push(Command::SetAnalysisOptions(o));
     }
+}
+
+/// The multiplicity adjustment of the pairwise comparisons of means (`--adjust`).
+fn adjustment_choice(ui: &mut Ui, adjust: &mut emslab::means::Adjustment) {
+    ui.label("Comparisons").on_hover_text(
+        "The adjustment of the p-values and intervals of each fixed term's pairwise comparisons: Tukey (studentized range, as emmeans' pairs), Bonferroni, Šidák, or none",
+    );
+    egui::ComboBox::from_id_salt("adjustment")
+        .selected_text(means_view::adjustment_label(*adjust))
+        .show_ui(ui, |ui| {
+            for a in means_view::ADJUSTMENTS {
+                ui.selectable_value(adjust, a, means_view::adjustment_label(a));
+            }
+        })
+        .response
+        .accessible_name("Adjustment of the comparisons");
 }
 
 /// The sums of squares of unbalanced data (`--ss-type`).
@@ -520,6 +563,7 @@ fn other_section(ui: &mut Ui, s: &mut SectionCtx<'_>) {
     let unbalanced = c.analysis.balanced().is_none();
     for t in &c.document.tables {
         let shown_above = matches!(t.key.as_str(), "anova" | "components")
+            || means_view::KEYS.contains(&t.key.as_str())
             || (unbalanced && t.key == "ems")
             || t.key.starts_with("reml")
             || t.key.starts_with("ml_");

@@ -1221,21 +1221,13 @@ fn set_value(h: &mut Harness<'_, EmslabApp>, label: &str, text: &str) {
 
 /// The built binary's output for these arguments, when cargo built it (it does for the
 /// integration tests).
-fn cli_run(args: &[std::ffi::OsString]) -> Option<Vec<u8>> {
-    let exe = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent()?.parent().map(|d| d.join("emslab")))
-        .filter(|e| e.is_file())?;
-    let out = std::process::Command::new(exe)
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(out.stdout)
+/// What the command line writes for `args` (run in-process, as `run_cli`).
+fn cli_run(args: &[std::ffi::OsString]) -> Vec<u8> {
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    run_cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 fn os(args: &[&str]) -> Vec<std::ffi::OsString> {
@@ -1393,9 +1385,7 @@ fn the_plan_view_gives_power_live_and_solves_for_the_levels() {
         args[1] = design.clone().into_os_string();
         args.extend(os(&tail));
         let app = std::fs::read(file).expect("written");
-        if let Some(cli) = cli_run(&args) {
-            assert_eq!(app, cli, "{tail:?}");
-        }
+        assert_eq!(app, cli_run(&args), "{tail:?}");
         assert!(!app.is_empty());
     }
 
@@ -1544,9 +1534,7 @@ fn the_gauge_section_reproduces_minitab_and_follows_its_inputs() {
         "--table",
         "gauge_evaluation",
     ]));
-    if let Some(cli) = cli_run(&args) {
-        assert_eq!(app, cli);
-    }
+    assert_eq!(app, cli_run(&args));
     // The HTML analysis report carries the gauge charts with the other plots.
     click(&mut h, "File");
     click(&mut h, "Export analysis report");
@@ -1658,4 +1646,413 @@ fn unbalanced_data_show_their_balance_type_iii_and_type_i() {
         serde_json::from_str(&serde_json::to_string(&h.state().session_snapshot()).expect("json"))
             .expect("reads");
     assert_eq!(back.options.ss_type, emslab::unbalanced::SsType::I);
+}
+
+// ---- Means and comparisons (issue 11, item 6) ------------------------------------------
+
+/// The analysis JSON (`emslab analyze DESIGN DATA --format json [--adjust A]
+/// [--kenward-roger]`) as a value: made by the library calls the command makes (read,
+/// `analysis::run`, `AnalysisJson`), independently of the app, and compared with the
+/// built binary's output when cargo built it.
+fn analyze_json(
+    design: &Path,
+    data: &Path,
+    adjust: emslab::means::Adjustment,
+    kenward_roger: bool,
+) -> serde_json::Value {
+    use emslab::analysis::{self, Input, Likelihood, Rows};
+    let d = emslab::io::read_design(design).expect("design reads");
+    let ds = emslab::data::read_csv(
+        data,
+        &d,
+        &emslab::data::ReadOptions {
+            keep_rows: true,
+            ..Default::default()
+        },
+    )
+    .expect("data read");
+    let opts = analysis::Options {
+        adjust,
+        kenward_roger,
+        likelihood: Likelihood::Reml,
+        ..Default::default()
+    };
+    let a = analysis::run(
+        &d,
+        Input::Data {
+            dataset: &ds,
+            rows: Rows::Kept,
+        },
+        &opts,
+        &analysis::Cancel::none(),
+        &mut |_| {},
+    )
+    .expect("analysed");
+    // Through text, as the binary's output is read (serde_json's parse may differ from
+    // the f64 in the last bit: both sides are parsed alike).
+    let text = serde_json::to_string(&emslab::report::AnalysisJson::new(&a)).expect("serialises");
+    let lib: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let mut args = os(&["analyze"]);
+    args.extend([design.as_os_str().to_owned(), data.as_os_str().to_owned()]);
+    args.extend(os(&["--format", "json", "--adjust", adjust.as_str()]));
+    if kenward_roger {
+        args.extend(os(&["--kenward-roger"]));
+    }
+    {
+        let out = cli_run(&args);
+        let cli: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+        for key in [
+            "grand_mean",
+            "means",
+            "comparisons",
+            "letters",
+            "adjustment",
+        ] {
+            assert_eq!(
+                cli[key], lib[key],
+                "{key}: the binary and the library agree"
+            );
+        }
+    }
+    lib
+}
+
+fn f(v: &serde_json::Value) -> f64 {
+    v.as_f64().expect("a number")
+}
+
+/// A mean's row of the means table as the report writes it: mean (7 significant digits),
+/// SE and df (5), the interval (6).
+fn mean_cells(m: &serde_json::Value) -> [String; 4] {
+    use emslab::report::fmt_sig;
+    [
+        fmt_sig(f(&m["mean"]), 7),
+        fmt_sig(f(&m["se"]), 5),
+        fmt_sig(f(&m["df"]), 5),
+        format!(
+            "[{}, {}]",
+            fmt_sig(f(&m["ci"]["lower"]), 6),
+            fmt_sig(f(&m["ci"]["upper"]), 6)
+        ),
+    ]
+}
+
+/// The means of machines (balanced: each variance from the precision table, Satterthwaite
+/// df), the Tukey comparisons, the letters and the plot are in the Means section with the
+/// numbers `emslab analyze` gives; loading and running pastes (no fixed term) replaces them
+/// with its grand mean alone.
+#[test]
+fn the_means_section_shows_machines_then_pastes_grand_mean() {
+    use emslab::chart::SeriesData;
+    use emslab::means::Adjustment;
+    let dir = temp_dir();
+    let png = dir.path().join("means.png");
+    let svg = dir.path().join("means.svg");
+    let mut h = harness(EmslabApp::default(), vec![png.clone(), svg.clone()]);
+    click(&mut h, "Start");
+    click(&mut h, "machines with data");
+    wait_for_jobs(&mut h);
+    run_analysis(&mut h);
+    let machines = analyze_json(
+        &repo().join("designs/machines.toml"),
+        &repo().join("designs/machines.csv"),
+        Adjustment::Tukey,
+        false,
+    );
+    assert!(shows(&h, "Means and comparisons"));
+    assert!(shows(&h, "Pairwise comparisons"));
+    assert!(shows(&h, "p (Tukey)"));
+    for m in
+        std::iter::once(&machines["grand_mean"]).chain(machines["means"].as_array().expect("means"))
+    {
+        for cell in mean_cells(m) {
+            assert!(shows(&h, &cell), "{cell} of {m} is on screen");
+        }
+    }
+    // The comparisons: difference, SE, t and the Tukey p (4 digits; `< 0.0001` below).
+    for c in machines["comparisons"].as_array().expect("comparisons") {
+        use emslab::report::fmt_sig;
+        let p = f(&c["p_adjusted"]);
+        for cell in [
+            fmt_sig(f(&c["difference"]), 6),
+            fmt_sig(f(&c["t"]), 5),
+            fmt_sig(p, 4),
+        ] {
+            assert!(shows(&h, &cell), "{cell} of {c} is on screen");
+        }
+    }
+    // Letters: A differs from B and C (a, b, b).
+    let letters: Vec<&str> = machines["letters"]
+        .as_array()
+        .expect("letters")
+        .iter()
+        .map(|l| l["letters"].as_str().expect("text"))
+        .collect();
+    assert_eq!(letters, ["a", "b", "b"]);
+    assert!(shows_part(&h, "Tukey adjustment; compact letters"));
+    // The plot: each mean with its interval, the grand mean, the letters by the levels.
+    let fig = current(&h)
+        .means
+        .figure()
+        .cloned()
+        .expect("a plot of means");
+    let p = &fig.panels[0];
+    assert_eq!(p.title, "Means of Machine with 95% confidence intervals");
+    assert_eq!(
+        p.x.scale,
+        emslab::chart::Scale::Categories(vec!["A (a)".into(), "B (b)".into(), "C (b)".into()])
+    );
+    let SeriesData::Intervals(marks) = &p.series[0].data else {
+        panic!("interval bars")
+    };
+    for (mark, m) in marks
+        .iter()
+        .zip(machines["means"].as_array().expect("means"))
+    {
+        assert_eq!(
+            (mark.center, mark.lower, mark.upper),
+            (f(&m["mean"]), f(&m["ci"]["lower"]), f(&m["ci"]["upper"]))
+        );
+    }
+    assert!(p.series.iter().any(|s| matches!(
+        s.data,
+        SeriesData::Level { value, .. } if value == f(&machines["grand_mean"]["mean"])
+    )));
+    // The covariance of two observations, folded under the means: the correlations of
+    // `covariances` (same Worker 0.6064, same Machine and Worker 0.9755).
+    click(&mut h, "Covariance and correlation of two observations");
+    for c in machines["covariances"].as_array().expect("covariances") {
+        let r = emslab::report::fmt_sig(f(&c["correlation"]), 4);
+        assert!(shows(&h, &r), "correlation {r} is on screen");
+    }
+    click(&mut h, "Save means PNG…");
+    click(&mut h, "Save means SVG…");
+    assert!(
+        std::fs::read(&png)
+            .expect("PNG written")
+            .starts_with(b"\x89PNG")
+    );
+    assert!(
+        std::fs::read_to_string(&svg)
+            .expect("SVG written")
+            .contains("Means of Machine")
+    );
+
+    click(&mut h, "Start");
+    click(&mut h, "pastes with data");
+    wait_for_jobs(&mut h);
+    run_analysis(&mut h);
+    let pastes = analyze_json(
+        &repo().join("designs/pastes.toml"),
+        &repo().join("designs/pastes.csv"),
+        Adjustment::Tukey,
+        false,
+    );
+    assert_eq!(pastes["means"].as_array().map(Vec::len), Some(0));
+    assert!(shows(&h, "Means and comparisons"));
+    for cell in mean_cells(&pastes["grand_mean"]) {
+        assert!(shows(&h, &cell), "pastes' grand mean: {cell} is on screen");
+    }
+    let [machines_mean, ..] = mean_cells(&machines["means"][0]);
+    assert!(
+        !shows(&h, &machines_mean),
+        "no mean of the machines is left"
+    );
+    assert!(
+        !shows(&h, "Pairwise comparisons"),
+        "no fixed term, no pairs"
+    );
+    assert!(
+        current(&h).means.figure().is_none(),
+        "no fixed term to plot"
+    );
+}
+
+/// The adjustment of the comparisons is a setting of the analysis: changing it marks the
+/// results out of date, and the run gives the Bonferroni p-values `emslab analyze
+/// --adjust bonferroni` gives (min(1, 3 p) for machines' three pairs).
+#[test]
+fn the_adjustment_setting_marks_results_stale_and_changes_adjusted_p() {
+    use emslab::means::Adjustment;
+    let mut h = harness(EmslabApp::default(), vec![]);
+    click(&mut h, "Start");
+    click(&mut h, "machines with data");
+    wait_for_jobs(&mut h);
+    run_analysis(&mut h);
+    assert!(shows(&h, "p (Tukey)"));
+    click(&mut h, "Adjustment of the comparisons");
+    click(&mut h, "Bonferroni");
+    assert_eq!(h.state().session.options.adjust, Adjustment::Bonferroni);
+    assert!(shows_part(&h, "the adjustment of the comparisons changed"));
+    run_analysis(&mut h);
+    assert!(!shows_part(&h, "Out of date"));
+    assert!(shows(&h, "p (Bonferroni)"));
+    let json = analyze_json(
+        &repo().join("designs/machines.toml"),
+        &repo().join("designs/machines.csv"),
+        Adjustment::Bonferroni,
+        false,
+    );
+    let means = current(&h).analysis.means.as_ref().expect("means");
+    assert_eq!(means.adjustment, Adjustment::Bonferroni);
+    let shown: Vec<Option<f64>> = means.terms[0]
+        .comparisons
+        .iter()
+        .map(|c| c.p_adjusted)
+        .collect();
+    let cli: Vec<Option<f64>> = json["comparisons"]
+        .as_array()
+        .expect("comparisons")
+        .iter()
+        .map(|c| c["p_adjusted"].as_f64())
+        .collect();
+    assert_eq!(shown, cli);
+    for c in &means.terms[0].comparisons {
+        let (p, adjusted) = (c.p.expect("p"), c.p_adjusted.expect("adjusted p"));
+        assert_eq!(adjusted, (3.0 * p).min(1.0), "Bonferroni over 3 pairs");
+        assert!(shows(&h, &emslab::report::fmt_sig(adjusted, 4)));
+    }
+}
+
+/// Unbalanced data: the means come from the REML fit (after it), Kenward-Roger is a
+/// setting that marks the results out of date, and the run gives pbkrtest's method as
+/// `emslab analyze --kenward-roger` does.
+#[test]
+fn unbalanced_means_come_from_the_reml_fit_with_kenward_roger_as_a_setting() {
+    use emslab::means::{Adjustment, MeanMethod};
+    let dir = temp_dir();
+    let csv = dir.path().join("machines_unbalanced.csv");
+    // Machines without three observations (lines 5, 12 and 30 of the file).
+    let text = std::fs::read_to_string(repo().join("designs/machines.csv")).expect("shipped");
+    let kept: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| ![4, 11, 29].contains(i))
+        .map(|(_, l)| l)
+        .collect();
+    std::fs::write(&csv, kept.join("\n")).expect("written");
+    let mut h = harness(EmslabApp::default(), vec![csv.clone()]);
+    open_template(&mut h, "machines");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::D);
+    h.run_ok();
+    wait_for_jobs(&mut h);
+    h.state_mut().analysis.hold_likelihood = true;
+    run_analysis(&mut h);
+    assert!(current(&h).analysis.means.is_none());
+    assert!(shows_part(
+        &h,
+        "The means of unbalanced data are the REML fit's"
+    ));
+    let ctx = h.ctx.clone();
+    h.state_mut().analysis.release_likelihood(&ctx);
+    wait_for_jobs(&mut h);
+    let satterthwaite = analyze_json(
+        &repo().join("designs/machines.toml"),
+        &csv,
+        Adjustment::Tukey,
+        false,
+    );
+    assert_eq!(satterthwaite["means_method"], "reml-satterthwaite");
+    for m in satterthwaite["means"].as_array().expect("means") {
+        for cell in mean_cells(m) {
+            assert!(shows(&h, &cell), "{cell} of {m} is on screen");
+        }
+    }
+    click(&mut h, "Kenward-Roger");
+    assert!(h.state().session.options.kenward_roger);
+    assert!(shows_part(&h, "the Kenward-Roger choice changed"));
+    run_analysis(&mut h);
+    let kr = analyze_json(
+        &repo().join("designs/machines.toml"),
+        &csv,
+        Adjustment::Tukey,
+        true,
+    );
+    let means = current(&h).analysis.means.as_ref().expect("means");
+    assert_eq!(means.method, MeanMethod::RemlKenwardRoger);
+    assert_eq!(kr["means_method"], "reml-kenward-roger");
+    for m in kr["means"].as_array().expect("means") {
+        for cell in mean_cells(m) {
+            assert!(shows(&h, &cell), "{cell} of {m} is on screen");
+        }
+    }
+    assert!(shows_part(
+        &h,
+        "with Kenward-Roger df and adjusted standard errors"
+    ));
+}
+
+/// The EMS view walks through the precision of each mean: which mean, its variance in the
+/// components of both models, the estimators put in, the combination of mean squares (the
+/// rows of `emslab ems --table precision`), in numbers for the sized design.
+#[test]
+fn the_ems_view_shows_the_precision_of_means_step_by_step() {
+    let mut h = harness(EmslabApp::default(), vec![]);
+    open_template(&mut h, "machines");
+    click(&mut h, "EMS derivation");
+    assert!(shows(&h, "Precision of means, step by step"));
+    // The rows as `emslab ems designs/machines.toml --table precision --format csv` has them.
+    let csv = cli_output(
+        &repo().join("designs/machines.toml"),
+        Format::Csv,
+        Some("precision"),
+    );
+    let mut rdr = csv::Reader::from_reader(csv.as_slice());
+    let rows: Vec<Vec<String>> = rdr
+        .records()
+        .map(|r| r.expect("a row").iter().map(str::to_string).collect())
+        .collect();
+    assert_eq!(
+        rows.len(),
+        5,
+        "grand mean, Machine mean and difference, Worker, cell"
+    );
+    let step_lines = |h: &Harness<'_, EmslabApp>, r: &[String]| {
+        assert!(shows_part(h, &format!("Var = {}", r[2])), "{}", r[2]);
+        assert!(shows_part(
+            h,
+            &format!("restricted model (this design's model): Var = {}", r[3])
+        ));
+        assert!(shows_part(
+            h,
+            &format!("unrestricted model: Var = {}", r[4])
+        ));
+    };
+    // The grand mean first: MS(Worker) / (m w n) = MS(Worker) / 54.
+    step_lines(&h, &rows[0]);
+    assert!(shows_part(
+        &h,
+        "1. Which mean: the mean of all observations."
+    ));
+    assert!(shows_part(
+        &h,
+        &format!("= {} MS(Worker)", emslab::report::fmt_sig(1.0 / 54.0, 6))
+    ));
+    click(&mut h, "Precision of Machine: mean");
+    step_lines(&h, &rows[1]);
+    // σ²(Worker) and σ²(Machine:Worker) and σ² replaced by their estimators.
+    assert!(shows_part(
+        &h,
+        "σ²(Worker)  →  (MS(Worker) - MS(Residual)) / (m n)"
+    ));
+    assert!(shows_part(
+        &h,
+        "σ²(Machine:Worker)  →  (MS(Machine:Worker) - MS(Residual)) / n"
+    ));
+    assert!(shows_part(&h, "σ²  →  MS(Residual)"));
+    // (MS(Worker) + (m-1) MS(Machine:Worker)) / (m w n): 1/54 and 2/54.
+    assert!(shows_part(
+        &h,
+        &format!(
+            "= {} MS(Worker) + {} MS(Machine:Worker)",
+            emslab::report::fmt_sig(1.0 / 54.0, 6),
+            emslab::report::fmt_sig(2.0 / 54.0, 6)
+        )
+    ));
+    click(&mut h, "Precision of Machine: difference (Machine differs)");
+    step_lines(&h, &rows[2]);
+    assert_eq!(rows[2][2], "2 MS(Machine:Worker) / (w n)");
+    // The table itself, as exported.
+    assert!(shows(&h, "Precision of means"));
+    assert!(shows(&h, "Covariance of two observations"));
 }

@@ -78,7 +78,7 @@ impl MsForm {
         let den = design.cells(self.divisor)? as f64 * self.scale as f64;
         self.weights
             .iter()
-            .map(|(v, p)| Some((*v, self.constant as f64 * p.eval(design)? / den)))
+            .map(|(v, p)| Some((*v, self.constant as f64 * p.eval_f64(design)? / den)))
             .collect()
     }
 }
@@ -493,7 +493,7 @@ pub fn estimate(
         if system.rows[u].pooled_into.is_some() {
             continue;
         }
-        let (Some(n), Some(k)) = (num.eval(d), d.cells(den)) else {
+        let (Some(n), Some(k)) = (num.eval_f64(d), d.cells(den)) else {
             return failed(NotEstimated::Unsized);
         };
         let coef = n / k as f64;

@@ -26,7 +26,7 @@ use super::optim::{
 };
 use super::tolerances::{
     DECREMENT_CONVERGED, FD_FLOOR, GRADIENT_REL, HESSIAN_FD_REL, MAX_ITER, NEWTON_DONE_REL,
-    STALL_STEP_REL, START_FLOOR, THETA_MAX, THETA_SNAP,
+    STALL_STEP_REL, THETA_MAX, THETA_SNAP,
 };
 
 /// What the check at an optimum found.
@@ -289,20 +289,7 @@ pub(crate) fn descend(f: &mut Counted<'_>, start: &[f64]) -> Option<Descent> {
         if !res.f.is_finite() || f.cancelled() {
             break;
         }
-        let mut released = false;
-        for a in 0..k {
-            if !fixed[a] {
-                continue;
-            }
-            let mut x = res.theta.clone();
-            x[a] = 1e-3;
-            if f.eval(&x) < res.f - snap_tol(res.f) {
-                fixed[a] = false;
-                released = true;
-                res.theta[a] = START_FLOOR;
-            }
-        }
-        if !released {
+        if !super::optim::release_boundary(f, &mut res, &mut fixed) {
             break;
         }
         let iterations = res.iterations;

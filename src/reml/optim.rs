@@ -439,8 +439,27 @@ fn local(f: &mut Counted<'_>, start: &[f64], join: Option<&[f64]>) -> (LocalResu
         }
     }
     // Second-order check at the boundary: 0 must be a minimum in each fixed direction.
+    let released = release_boundary(f, &mut res, &mut fixed);
+    if released {
+        let again = newton(f, &res.theta, &fixed, None, k, DECREMENT_STOP);
+        let iterations = res.iterations + again.iterations;
+        res = LocalResult {
+            iterations,
+            ..again
+        };
+    }
+    (res, fixed)
+}
+
+/// The second-order check at the boundary: a coordinate held at 0 whose criterion falls
+/// a step inside is released (restarted at `START_FLOOR`); true when one was.
+pub(crate) fn release_boundary(
+    f: &mut Counted<'_>,
+    res: &mut LocalResult,
+    fixed: &mut [bool],
+) -> bool {
     let mut released = false;
-    for a in 0..k {
+    for a in 0..fixed.len() {
         if !fixed[a] {
             continue;
         }
@@ -452,15 +471,7 @@ fn local(f: &mut Counted<'_>, start: &[f64], join: Option<&[f64]>) -> (LocalResu
             res.theta[a] = START_FLOOR;
         }
     }
-    if released {
-        let again = newton(f, &res.theta, &fixed, None, k, DECREMENT_STOP);
-        let iterations = res.iterations + again.iterations;
-        res = LocalResult {
-            iterations,
-            ..again
-        };
-    }
-    (res, fixed)
+    released
 }
 
 /// The end of the polish.

@@ -192,6 +192,13 @@ pub const F_VS_LMERTEST: f64 = 1e-5;
 /// gradient, ~1e-8).
 pub const EMS_TEST_VS_REML: f64 = 1e-6;
 
+/// The Satterthwaite denominator df of that REML test against the exact test's df. The df
+/// go through the inverse Hessian of the deviance (central differences of the analytic
+/// gradient), which is less accurate than the fit: 6e-6 relative on a fixed factor nested in
+/// a random factor nested in a fixed one (the case saved in
+/// tests/reml_inference.proptest-regressions). The bound is the one held against lmerTest.
+pub const EMS_TEST_DF_VS_REML: f64 = SATTERTHWAITE_VS_LMERTEST;
+
 // ---- Means and comparisons (issue 11) ----
 
 /// Multiplicity-adjusted p-values against emmeans 1.8.4 (R's ptukey for Tukey): the issue

@@ -302,29 +302,7 @@ impl Coding {
 /// Columns kept in order: each one not spanned by those kept before it (lme4's rank check,
 /// a pivoted QR that moves dependent columns to the end).
 fn greedy_columns(full: &DMatrix<f64>) -> Vec<usize> {
-    let n = full.nrows();
-    let mut basis: Vec<DVector<f64>> = Vec::new();
-    let mut kept = Vec::new();
-    for c in 0..full.ncols() {
-        let mut v = full.column(c).into_owned();
-        let norm0 = v.norm();
-        if norm0 == 0.0 {
-            continue;
-        }
-        for _ in 0..2 {
-            for b in &basis {
-                let d = b.dot(&v);
-                v.axpy(-d, b, 1.0);
-            }
-        }
-        let norm = v.norm();
-        if norm > ALIAS_REL * norm0 {
-            basis.push(v / norm);
-            kept.push(c);
-        }
-    }
-    debug_assert!(basis.iter().all(|b| b.len() == n));
-    kept
+    super::linalg::gram_schmidt(full, ALIAS_REL).1
 }
 
 /// Orthonormal basis of { v : A v = 0 } (columns), from the eigenvectors of A'A with

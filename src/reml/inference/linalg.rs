@@ -25,8 +25,19 @@ pub(crate) fn zapsmall(m: &mut DMatrix<f64>) {
 /// re-orthogonalisation in column order, a column dropped when what is left of it is below
 /// `tol` times its norm (R's `lm.fit` uses a pivoted QR with tolerance 1e-7 alike).
 pub(crate) fn orthonormal_basis(a: &DMatrix<f64>, tol: f64) -> DMatrix<f64> {
-    let n = a.nrows();
+    let (basis, _) = gram_schmidt(a, tol);
+    let mut q = DMatrix::zeros(a.nrows(), basis.len());
+    for (c, b) in basis.iter().enumerate() {
+        q.set_column(c, b);
+    }
+    q
+}
+
+/// The Gram-Schmidt pass of [`orthonormal_basis`]: the basis vectors and the positions of
+/// the columns that gave them (each one not spanned by those before it).
+pub(crate) fn gram_schmidt(a: &DMatrix<f64>, tol: f64) -> (Vec<DVector<f64>>, Vec<usize>) {
     let mut basis: Vec<DVector<f64>> = Vec::new();
+    let mut kept = Vec::new();
     for c in 0..a.ncols() {
         let mut v = a.column(c).into_owned();
         let norm0 = v.norm();
@@ -42,13 +53,10 @@ pub(crate) fn orthonormal_basis(a: &DMatrix<f64>, tol: f64) -> DMatrix<f64> {
         let norm = v.norm();
         if norm > tol * norm0 {
             basis.push(v / norm);
+            kept.push(c);
         }
     }
-    let mut q = DMatrix::zeros(n, basis.len());
-    for (c, b) in basis.iter().enumerate() {
-        q.set_column(c, b);
-    }
-    q
+    (basis, kept)
 }
 
 /// The exact solution X of A X = B for A of full column rank whose column span holds B's
