@@ -559,3 +559,53 @@ fn the_html_report_escapes_the_title() {
     );
     assert!(!html.contains("<b>"), "{html}");
 }
+
+/// The exact weights' arithmetic (every EMS coefficient and test weight goes through it):
+/// lowest terms with a positive denominator, exact sums, differences, products and
+/// quotients, order by value, `3/2` and `-1` as text, integers serialised as integers, and
+/// `None` for a zero denominator and for results outside 64 bits.
+#[test]
+fn ratios_are_exact_in_lowest_terms() {
+    let r = |n: i128, d: i128| Ratio::new(n, d).expect("fits");
+    let (a, b) = (r(3, 2), r(-1, 3));
+    let parts = |x: Ratio| (x.numer(), x.denom());
+    assert_eq!(parts(r(6, -4)), (-3, 2));
+    assert_eq!(parts(r(-10, -15)), (2, 3));
+    assert_eq!(parts(r(0, -7)), (0, 1));
+    assert_eq!(parts(a.checked_add(b).unwrap()), (7, 6));
+    assert_eq!(parts(a.checked_sub(b).unwrap()), (11, 6));
+    assert_eq!(parts(b.checked_sub(a).unwrap()), (-11, 6));
+    assert_eq!(parts(a.checked_mul(b).unwrap()), (-1, 2));
+    assert_eq!(parts(a.checked_div(b).unwrap()), (-9, 2));
+    assert_eq!(parts(b.checked_div(a).unwrap()), (-2, 9));
+    assert_eq!(parts(b.checked_neg().unwrap()), (1, 3));
+    assert_eq!(parts(b.abs()), (1, 3));
+    assert_eq!(parts(a.abs()), (3, 2));
+    assert_eq!(a.to_f64(), 1.5);
+    assert!(b.is_negative() && !a.is_negative() && !Ratio::ZERO.is_negative());
+    assert!(Ratio::ZERO.is_zero() && !b.is_zero());
+    assert!(Ratio::from(4).is_integer() && !a.is_integer());
+    assert_eq!(Ratio::from(-5), Ratio::integer(-5));
+    // Order by value, not by numerator: -1/3 < 1/4 < 1/3 < 3/2.
+    let mut v = vec![a, r(1, 3), b, r(1, 4)];
+    v.sort();
+    assert_eq!(v, [b, r(1, 4), r(1, 3), a]);
+    assert_eq!(r(2, 4).cmp(&r(1, 2)), std::cmp::Ordering::Equal);
+    assert!(r(1, 3) > r(1, 4) && r(1, 4) < r(1, 3));
+    assert_eq!(a.to_string(), "3/2");
+    assert_eq!(b.to_string(), "-1/3");
+    assert_eq!(Ratio::integer(-1).to_string(), "-1");
+    assert_eq!(serde_json::to_string(&Ratio::integer(4)).unwrap(), "4");
+    assert_eq!(serde_json::to_string(&a).unwrap(), "1.5");
+    assert_eq!(Ratio::new(1, 0), None);
+    assert_eq!(Ratio::new(i128::from(i64::MAX) + 1, 1), None);
+    assert_eq!(Ratio::new(1, i128::from(i64::MAX) + 1), None);
+    let big = Ratio::integer(i64::MAX);
+    assert_eq!(big.checked_add(Ratio::ONE), None);
+    assert_eq!(Ratio::integer(i64::MIN).checked_neg(), None);
+    assert_eq!(Ratio::integer(i64::MIN).checked_sub(Ratio::ONE), None);
+    assert_eq!(big.checked_mul(Ratio::integer(2)), None);
+    assert_eq!(a.checked_div(Ratio::ZERO), None);
+    // A negative denominator at the i64 limit cannot be made positive.
+    assert_eq!(Ratio::new(1, i128::from(i64::MIN)), None);
+}
