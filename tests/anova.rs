@@ -369,3 +369,31 @@ fn a_total_that_overflows_is_refused_even_when_every_row_is_finite() {
         Err(AnovaError::Overflow)
     );
 }
+
+/// The shipped split-split plot absorbs Block:B into the sub-plot error Block:A:B: its row
+/// keeps its own df, SS and mean square, R's (R 4.2.2, `anova(lm(y ~ Block * B,
+/// read.csv("designs/split_split_plot.csv")))` with every column a factor: Block:B 3 df,
+/// SS 4.915625, MS 1.6385416666667), and the absorbing row adds them to its own.
+#[test]
+fn an_absorbed_term_keeps_its_own_row() {
+    let (design, ds) = shipped_data("split_split_plot");
+    let sized = ds.sized_design(&design).unwrap();
+    let t = anova::from_cells(&sized, &ds.cells).unwrap();
+    assert_eq!(t.absorbed.len(), 1);
+    let (row, into) = &t.absorbed[0];
+    assert_eq!(row.term, "Block:B");
+    assert_eq!(t.rows[*into].term, "Block:A:B");
+    assert_eq!(row.df, 3);
+    assert!(
+        rel_close(row.ss.unwrap(), 4.915625, MOMENTS_VS_R),
+        "{:?}",
+        row.ss
+    );
+    assert!(
+        rel_close(row.ms, 4.915625 / 3.0, MOMENTS_VS_R),
+        "{}",
+        row.ms
+    );
+    // R's Block:A:B stratum: 9 df (Block:B's 3 and Block:A:B's 6).
+    assert_eq!(t.rows[*into].df, 9);
+}
