@@ -22,8 +22,7 @@ fn rows_of(out: &str, format: &str, term: &str) -> Vec<Vec<String>> {
             .replace("\\times 10^{", "e")
             .replace("&times;10<sup>", "e")
             .replace("</sup>", "")
-            .replace('}', "")
-            .replace('$', "");
+            .replace(['}', '$'], "");
         let cells: Vec<String> = match format {
             "text" => line.split_whitespace().map(str::to_string).collect(),
             "markdown" => line

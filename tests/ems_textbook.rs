@@ -552,7 +552,8 @@ fn the_html_report_escapes_the_title() {
     let t = derive(&d, Model::Restricted);
     let doc = emslab::report::ems_document(&t, emslab::report::EmsOptions { steps: false });
     let json = emslab::report::ems_json(&t);
-    let html = emslab::report::render(&doc, &json, emslab::report::Format::Html, None).unwrap();
+    let html =
+        emslab::report::render(&doc, &json, emslab::report::Format::Html, None).expect("renders");
     assert!(
         html.contains("Tom &amp; &quot;Jerry&quot; &lt;b&gt;"),
         "{html}"
@@ -572,13 +573,13 @@ fn ratios_are_exact_in_lowest_terms() {
     assert_eq!(parts(r(6, -4)), (-3, 2));
     assert_eq!(parts(r(-10, -15)), (2, 3));
     assert_eq!(parts(r(0, -7)), (0, 1));
-    assert_eq!(parts(a.checked_add(b).unwrap()), (7, 6));
-    assert_eq!(parts(a.checked_sub(b).unwrap()), (11, 6));
-    assert_eq!(parts(b.checked_sub(a).unwrap()), (-11, 6));
-    assert_eq!(parts(a.checked_mul(b).unwrap()), (-1, 2));
-    assert_eq!(parts(a.checked_div(b).unwrap()), (-9, 2));
-    assert_eq!(parts(b.checked_div(a).unwrap()), (-2, 9));
-    assert_eq!(parts(b.checked_neg().unwrap()), (1, 3));
+    assert_eq!(parts(a.checked_add(b).expect("fits")), (7, 6));
+    assert_eq!(parts(a.checked_sub(b).expect("fits")), (11, 6));
+    assert_eq!(parts(b.checked_sub(a).expect("fits")), (-11, 6));
+    assert_eq!(parts(a.checked_mul(b).expect("fits")), (-1, 2));
+    assert_eq!(parts(a.checked_div(b).expect("fits")), (-9, 2));
+    assert_eq!(parts(b.checked_div(a).expect("fits")), (-2, 9));
+    assert_eq!(parts(b.checked_neg().expect("fits")), (1, 3));
     assert_eq!(parts(b.abs()), (1, 3));
     assert_eq!(parts(a.abs()), (3, 2));
     assert_eq!(a.to_f64(), 1.5);
@@ -595,8 +596,11 @@ fn ratios_are_exact_in_lowest_terms() {
     assert_eq!(a.to_string(), "3/2");
     assert_eq!(b.to_string(), "-1/3");
     assert_eq!(Ratio::integer(-1).to_string(), "-1");
-    assert_eq!(serde_json::to_string(&Ratio::integer(4)).unwrap(), "4");
-    assert_eq!(serde_json::to_string(&a).unwrap(), "1.5");
+    assert_eq!(
+        serde_json::to_string(&Ratio::integer(4)).expect("fits"),
+        "4"
+    );
+    assert_eq!(serde_json::to_string(&a).expect("fits"), "1.5");
     assert_eq!(Ratio::new(1, 0), None);
     assert_eq!(Ratio::new(i128::from(i64::MAX) + 1, 1), None);
     assert_eq!(Ratio::new(1, i128::from(i64::MAX) + 1), None);
