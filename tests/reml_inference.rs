@@ -473,8 +473,8 @@ fn nested_split_plot_matches_lmertest_pbkrtest_and_emmeans() {
 
 mod balanced {
     use super::*;
-    use common::{EMS_TEST_DF_VS_REML, EMS_TEST_VS_REML};
     use common::random_design::{build, recipes};
+    use common::{EMS_TEST_DF_VS_REML, EMS_TEST_VS_REML};
     use emslab::anova;
     use emslab::data::CellAccumulator;
     use emslab::ems::{Model, Ratio, TestKind, derive};
