@@ -21,4 +21,4 @@ pub mod tukey;
 pub use beta::{beta_reg, beta_reg_pair};
 pub use central::{chi2_cdf, chi2_quantile, chi2_sf, f_cdf, f_quantile, f_sf, normal_quantile};
 pub use noncentral::{ncf_cdf, ncf_sf, ncf_tails};
-pub use tukey::{ptukey, ptukey_sf, qtukey};
+pub use tukey::{StudentizedRange, ptukey, ptukey_sf, qtukey};

@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::dist::{f_quantile, f_sf, ptukey_sf, qtukey};
+use crate::dist::{StudentizedRange, f_quantile, f_sf, ptukey_sf, qtukey};
 
 /// How the p-values and intervals of a term's pairwise comparisons are adjusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -67,27 +67,55 @@ pub fn t_quantile(level: f64, df: f64) -> f64 {
     f_quantile(level, 1.0, df).sqrt()
 }
 
-/// The adjusted p-value of a pair with unadjusted `p`, statistic `t` on `df`.
-pub fn adjusted_p(adj: Adjustment, t: f64, p: f64, df: f64, family: Family) -> f64 {
+/// The adjusted p-value of a pair with unadjusted `p`, statistic `t` on `df`; Tukey's
+/// from `range` when given (the family's studentized range, tabulated once), else
+/// integrated directly.
+pub fn adjusted_p(
+    adj: Adjustment,
+    t: f64,
+    p: f64,
+    df: f64,
+    family: Family,
+    range: Option<&StudentizedRange>,
+) -> f64 {
     let m = family.pairs.max(1) as f64;
     match adj {
         Adjustment::None => p,
         Adjustment::Bonferroni => (m * p).min(1.0),
         Adjustment::Sidak => -(m * (-p).ln_1p()).exp_m1(),
         Adjustment::Tukey if family.means < 2 => p,
-        Adjustment::Tukey => ptukey_sf(std::f64::consts::SQRT_2 * t.abs(), family.means as f64, df),
+        Adjustment::Tukey => {
+            let q = std::f64::consts::SQRT_2 * t.abs();
+            match range {
+                Some(r) => r.sf(q, df),
+                None => ptukey_sf(q, family.means as f64, df),
+            }
+        }
     }
 }
 
-/// The multiplier of a pair's standard error in its simultaneous interval at `level`.
-pub fn critical_value(adj: Adjustment, level: f64, df: f64, family: Family) -> f64 {
+/// The multiplier of a pair's standard error in its simultaneous interval at `level`
+/// (Tukey's from `range` when given, as in [`adjusted_p`]).
+pub fn critical_value(
+    adj: Adjustment,
+    level: f64,
+    df: f64,
+    family: Family,
+    range: Option<&StudentizedRange>,
+) -> f64 {
     let m = family.pairs.max(1) as f64;
     match adj {
         Adjustment::None => t_quantile(level, df),
         Adjustment::Bonferroni => t_quantile(1.0 - (1.0 - level) / m, df),
         Adjustment::Sidak => t_quantile(level.powf(1.0 / m), df),
         Adjustment::Tukey if family.means < 2 => t_quantile(level, df),
-        Adjustment::Tukey => qtukey(level, family.means as f64, df) / std::f64::consts::SQRT_2,
+        Adjustment::Tukey => {
+            let q = match range {
+                Some(r) => r.quantile(level, df),
+                None => qtukey(level, family.means as f64, df),
+            };
+            q / std::f64::consts::SQRT_2
+        }
     }
 }
 
@@ -105,8 +133,8 @@ mod tests {
             Adjustment::Sidak,
             Adjustment::None,
         ] {
-            assert!((adjusted_p(adj, 2.5, p, 7.0, fam) - p).abs() < 1e-9);
-            let c = critical_value(adj, 0.95, 7.0, fam);
+            assert!((adjusted_p(adj, 2.5, p, 7.0, fam, None) - p).abs() < 1e-9);
+            let c = critical_value(adj, 0.95, 7.0, fam, None);
             assert!((c - t_quantile(0.95, 7.0)).abs() < 1e-8, "{adj:?}: {c}");
         }
     }
@@ -114,8 +142,11 @@ mod tests {
     #[test]
     fn bonferroni_is_capped_and_sidak_below_it() {
         let fam = Family { means: 4, pairs: 6 };
-        assert_eq!(adjusted_p(Adjustment::Bonferroni, 1.0, 0.3, 10.0, fam), 1.0);
-        let s = adjusted_p(Adjustment::Sidak, 1.0, 0.01, 10.0, fam);
+        assert_eq!(
+            adjusted_p(Adjustment::Bonferroni, 1.0, 0.3, 10.0, fam, None),
+            1.0
+        );
+        let s = adjusted_p(Adjustment::Sidak, 1.0, 0.01, 10.0, fam, None);
         assert!(s < 0.06 && s > 0.058);
     }
 }

@@ -172,6 +172,9 @@ pub(crate) fn compare(
     // Balanced data: every pair of one kind has the same df, so each critical value (a
     // studentized-range quantile for Tukey) is found once.
     let mut critical: std::collections::HashMap<u64, f64> = std::collections::HashMap::new();
+    // Tukey: the family's studentized range tabulated once for all its pairs and df.
+    let range = (adjustment == Adjustment::Tukey && means >= 2 && !pairs.is_empty())
+        .then(|| crate::dist::StudentizedRange::tabulated(means as f64));
     let comparisons: Vec<PairComparison> = pairs
         .into_iter()
         .map(|x| {
@@ -181,10 +184,10 @@ pub(crate) fn compare(
                 (Some(se), Some(df)) => {
                     let t = x.difference / se;
                     let p = adjust::t_p_value(t, df);
-                    let pa = adjust::adjusted_p(adjustment, t, p, df, family);
-                    let c = *critical
-                        .entry(df.to_bits())
-                        .or_insert_with(|| adjust::critical_value(adjustment, level, df, family));
+                    let pa = adjust::adjusted_p(adjustment, t, p, df, family, range.as_ref());
+                    let c = *critical.entry(df.to_bits()).or_insert_with(|| {
+                        adjust::critical_value(adjustment, level, df, family, range.as_ref())
+                    });
                     tukey_undefined |= pa.is_nan() || c.is_nan();
                     let ci = c.is_finite().then_some(ConfidenceInterval {
                         level,
