@@ -121,6 +121,18 @@ fn every_shipped_design_agrees_under_both_models() {
     for (name, d) in &designs {
         for model in [Model::Restricted, Model::Unrestricted] {
             let what = format!("{name}, {}", model.as_str());
+            if !d.absorbed.is_empty() {
+                // Symbolica does not derive the EMS of a mean square that absorbs dropped
+                // terms: the engine falls back to emslab's and says which terms absorb.
+                let out = cas::derive_with_engine(&mut engine, d, model);
+                assert_eq!(out.engine, Engine::Emslab, "{what}");
+                let why = out.fallback.unwrap_or_default();
+                assert!(why.contains("absorbs"), "{what}: {why}");
+                if let Err(e) = agree(&what, &derive(d, model), &out.table) {
+                    panic!("{e}");
+                }
+                continue;
+            }
             let out = engine
                 .derive_with_solutions(d, model)
                 .unwrap_or_else(|e| panic!("{what}: {e}\n{}", engine.stderr_tail()));
