@@ -637,6 +637,9 @@ fn the_engine_choice_says_which_engine_made_the_tables() {
         .filter(|e| e.is_file());
     app.engine.worker_exe = sibling.clone();
     let mut h = harness(app, vec![]);
+    // Tall enough for the EMS view down to the solutions table, below the precision of
+    // means (eight terms) that comes before it.
+    h.set_size(egui::vec2(1500.0, 6000.0));
     open_template(&mut h, "three_factor_random");
     click(&mut h, "EMS derivation");
     assert!(shows(&h, &Engine::Emslab.label()));
