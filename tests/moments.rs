@@ -522,6 +522,13 @@ fn negative_policy_zero_keeps_the_computed_value() {
     // The others are unchanged.
     let part = a.components.iter().find(|c| c.name == "part").unwrap();
     assert!(matches_printed(part.estimate, "10.27982456"));
+    // What the REML comparison is given: every component by name, as computed (the
+    // negative value, not the zero).
+    let computed = a.computed_estimates();
+    assert_eq!(computed.len(), a.components.len());
+    let by_name = |name: &str| computed.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+    assert!(matches_printed(by_name("part:operator").unwrap(), "-0.1399122807"));
+    assert!(matches_printed(by_name("part").unwrap(), "10.27982456"));
 }
 
 #[test]
