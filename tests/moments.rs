@@ -527,7 +527,10 @@ fn negative_policy_zero_keeps_the_computed_value() {
     let computed = a.computed_estimates();
     assert_eq!(computed.len(), a.components.len());
     let by_name = |name: &str| computed.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
-    assert!(matches_printed(by_name("part:operator").unwrap(), "-0.1399122807"));
+    assert!(matches_printed(
+        by_name("part:operator").unwrap(),
+        "-0.1399122807"
+    ));
     assert!(matches_printed(by_name("part").unwrap(), "10.27982456"));
 }
 
