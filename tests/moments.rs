@@ -532,6 +532,20 @@ fn negative_policy_zero_keeps_the_computed_value() {
         "-0.1399122807"
     ));
     assert!(matches_printed(by_name("part").unwrap(), "10.27982456"));
+    // Shares count a negative estimate as zero, and the note says so only when one is
+    // negative: not after it was set to zero, but with `--negative report`.
+    let shares_note = |f: &MomentFit| {
+        f.notes
+            .iter()
+            .any(|n| matches!(n, moments::MomentNote::SharesCountNegativeAsZero))
+    };
+    assert!(!shares_note(&a));
+    let (_, _, reported) = run(
+        "montgomery_gauge",
+        Model::Restricted,
+        NegativePolicy::Report,
+    );
+    assert!(shares_note(&reported));
 }
 
 #[test]
