@@ -558,6 +558,9 @@ fn negative_policy_pool_refits_the_reduced_model() {
     assert_eq!(step.df, 98);
     assert!(close(step.ms, (27.05 + 59.5) / 98.0, HAND_FORMULA));
     let po = a.component(step.term).expect("pooled component");
+    // It keeps the value computed before pooling (the one `--negative report` prints).
+    assert!(matches_printed(po.computed, "-0.1399122807"));
+    assert!(close(po.computed, step.computed, HAND_FORMULA));
     assert!(po.notes.iter().any(
         |n| matches!(n, moments::ComponentNote::PooledAsZero { into, .. } if *into == step.into)
     ));
