@@ -489,6 +489,8 @@ fn standard_error_share_and_icc_by_hand() {
     // (tests/data/moments/reference.R, case `dyestuff`).
     let r = MomentsReference::load();
     let i = icc.interval.unwrap();
+    assert_eq!(i.level, 0.95);
+    assert!(i.lower > 0.0 && !i.lower_clipped && !i.upper_clipped);
     assert!(rel_close(
         i.lower,
         r.get("dyestuff", "icc_lower", "Batch"),
