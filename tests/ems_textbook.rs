@@ -473,6 +473,15 @@ fn notations_of_the_three_factor_random_model() {
     let e = t.residual();
     assert_eq!(t.estimator_text(est(e)), "MS(Residual)");
     assert_eq!(t.estimator_latex(est(e)), "\\mathrm{MS}_{E}");
+    // One mean square with weight 1 over a divisor is not parenthesised. No derived
+    // estimator has this shape (each subtracts a mean square holding σ²), so the formatter's
+    // rule is checked on an estimator built by hand: MS(A:B:C) / n.
+    let single = emslab::ems::Estimator {
+        combination: vec![(abc, Ratio::ONE)],
+        ..est(abc).clone()
+    };
+    assert_eq!(t.estimator_text(&single), "MS(A:B:C) / n");
+    assert_eq!(t.estimator_latex(&single), "\\mathrm{MS}_{ABC}/n");
 
     let d = design(
         r#"

@@ -948,3 +948,121 @@ fn moment_estimators_are_unbiased() {
         }
     }
 }
+
+/// Dyestuff's design (6 batches, 5 runs each: df 5 and 24) fitted from the mean squares
+/// `(MS_Batch, MS_Residual)`, as `--summary` would.
+fn dyestuff_from(ms: (f64, f64), negative: NegativePolicy) -> MomentFit {
+    let design = emslab::io::read_design(&design_path("dyestuff.toml")).unwrap();
+    let table = derive(&design, Model::Restricted);
+    let rows = [TermMs { df: 5, ms: ms.0 }, TermMs { df: 24, ms: ms.1 }];
+    let anova = anova::from_summary(&design, &rows);
+    moments::fit(
+        &table,
+        &anova,
+        &Options {
+            alpha: 0.05,
+            negative,
+        },
+    )
+}
+
+#[test]
+fn an_estimate_of_exactly_zero_is_neither_negative_nor_given_an_interval() {
+    // MS_Batch = MS_Residual: σ²_Batch = (MS_Batch - MS_Residual)/5 = 0 exactly, F = 1.
+    for policy in [
+        NegativePolicy::Report,
+        NegativePolicy::Zero,
+        NegativePolicy::Pool,
+    ] {
+        let a = dyestuff_from((2451.25, 2451.25), policy);
+        let batch = a.component(0).unwrap();
+        assert_eq!((batch.computed, batch.estimate), (0.0, 0.0), "{policy:?}");
+        // Zero is not negative: no negative-estimate note, nothing pooled, the test stands.
+        // (The MLS interval's lower bound is clipped at 0, and says so.)
+        assert_eq!(
+            batch.notes,
+            vec![moments::ComponentNote::MlsLowerClipped],
+            "{policy:?}"
+        );
+        let mls = batch.mls.unwrap();
+        assert!(mls.lower == 0.0 && mls.lower_clipped && mls.upper > 0.0);
+        assert!(a.pooling.is_empty(), "{policy:?}");
+        assert_eq!(batch.pooled_into, None);
+        assert!(
+            !a.notes
+                .iter()
+                .any(|n| matches!(n, moments::MomentNote::SharesCountNegativeAsZero))
+        );
+        // No chi-square interval on a zero estimate, and the reason is the estimate, not the df.
+        assert!(batch.ci.is_none());
+        assert_eq!(batch.ci_missing, Some(moments::NoInterval::NotPositive));
+        let t = &a.tests[0];
+        assert_eq!(t.f, Some(1.0));
+        // scipy 1.17.1: scipy.stats.f.sf(1, 5, 24) = 0.4389107699 (R: pf(1, 5, 24,
+        // lower.tail = FALSE)).
+        assert!(matches_printed(t.p.unwrap(), "0.4389107699"));
+        // Shares: 0 and 1.
+        assert_eq!(batch.share, Some(0.0));
+        assert_eq!(a.component(1).unwrap().share, Some(1.0));
+        // The ICC is 0, and its exact interval is clipped at 0 below only.
+        let icc = a.icc.as_ref().unwrap();
+        assert_eq!(icc.estimate, 0.0);
+        let i = icc.interval.unwrap();
+        let fu = 1.0 / emslab::dist::f_quantile(0.025, 5.0, 24.0);
+        assert_eq!(i.lower, 0.0);
+        assert!(i.lower_clipped && !i.upper_clipped);
+        assert!(close(i.upper, (fu - 1.0) / (fu + 4.0), HAND_FORMULA));
+    }
+}
+
+#[test]
+fn a_zero_residual_mean_square_gives_no_f_and_no_icc_interval() {
+    // Every run of a batch equal (rounded measurements): MS_Residual = 0. F = MS/0 is not a
+    // statistic: no F, no p, no exact ICC interval; the components are still estimated.
+    let a = dyestuff_from((10.0, 0.0), NegativePolicy::Report);
+    let t = &a.tests[0];
+    assert_eq!(t.kind, TestKind::Exact);
+    assert_eq!((t.f, t.p), (None, None));
+    assert_eq!(t.denominator_ms, Some(0.0));
+    let batch = a.component(0).unwrap();
+    assert_eq!(batch.estimate, 2.0);
+    assert_eq!(batch.share, Some(1.0));
+    let resid = a.component(1).unwrap();
+    assert_eq!(resid.estimate, 0.0);
+    assert_eq!(resid.ci_missing, Some(moments::NoInterval::NotPositive));
+    let icc = a.icc.as_ref().unwrap();
+    assert_eq!(icc.estimate, 1.0);
+    assert!(icc.interval.is_none());
+
+    // Both mean squares zero: no variance at all, so no shares and no ICC estimate.
+    let z = dyestuff_from((0.0, 0.0), NegativePolicy::Report);
+    assert!(z.components.iter().all(|c| c.share.is_none()));
+    assert!(z.icc.as_ref().unwrap().estimate.is_nan());
+    assert_eq!((z.tests[0].f, z.tests[0].p), (None, None));
+}
+
+#[test]
+fn the_cheap_tests_and_estimates_are_the_fits() {
+    // `moments::tests` and `moments::estimates` (the power simulation's fast path) give the
+    // full fit's F tests and estimates.
+    for name in ["machines", "pastes", "montgomery_gauge", "dyestuff"] {
+        let (table, anova, fit) = run(name, Model::Restricted, NegativePolicy::Report);
+        let cheap = moments::tests(&table, &anova);
+        assert_eq!(cheap.len(), fit.tests.len(), "{name}");
+        for (c, f) in cheap.iter().zip(&fit.tests) {
+            assert_eq!(
+                (c.term, c.kind, c.f, c.p),
+                (f.term, f.kind, f.f, f.p),
+                "{name}"
+            );
+            assert_eq!((c.df_num, c.df_den), (f.df_num, f.df_den), "{name}");
+        }
+        let est = moments::estimates(&table, &anova);
+        let random: Vec<_> = fit
+            .components
+            .iter()
+            .map(|c| (c.term, c.computed))
+            .collect();
+        assert_eq!(est, random, "{name}");
+    }
+}
