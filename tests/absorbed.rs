@@ -11,7 +11,7 @@ mod common;
 use std::process::Command;
 
 use emslab::Design;
-use emslab::ems::{EmsNote, Model, Ratio, TestKind, derive};
+use emslab::ems::{EmsNote, Model, NoTest, Ratio, TestKind, derive};
 use serde_json::Value;
 
 fn data(name: &str) -> std::path::PathBuf {
@@ -204,6 +204,53 @@ fn unsized_absorbing_design_gives_symbolic_ems_and_no_tests() {
             .all(|x| x.kind == TestKind::None)
     );
     assert!(t.notes.contains(&EmsNote::NeedsLevels));
+    // The Residual is still the error term, and σ² = MS(Residual) its one estimator.
+    let resid = t.residual();
+    assert_eq!(t.tests[resid].reason, Some(NoTest::ErrorTerm));
+    assert_eq!(t.estimators.len(), 1);
+    assert_eq!(t.estimators[0].component, resid);
+    assert_eq!(t.estimator_text(&t.estimators[0]), "MS(Residual)");
+    // The share in HTML: a fraction, then the product.
+    assert_eq!(
+        t.ems_html(sub),
+        "σ<sup>2</sup> + <i>(a-1)/a·cn</i>σ<sup>2</sup><sub>Block:A:B</sub>"
+    );
+
+    // The unrestricted model has no shares (every component reaches all of Block:A:B's
+    // strata): its tests need no level counts. B and A:B are tested by Block:A:B.
+    let u = derive(&d, Model::Unrestricted);
+    assert!(u.notes.is_empty());
+    assert_eq!(u.tests[row(&d, "B")].denominator, vec![(sub, Ratio::ONE)]);
+    assert_eq!(u.tests[row(&d, "A:B")].denominator, vec![(sub, Ratio::ONE)]);
+}
+
+// A fixed term that absorbs a dropped fixed term: φ(A:B)'s coefficient in its own row is a
+// share, which the tests do not use (a fixed effect's own coefficient only scales it), so
+// they need no level counts. R: anova(lm(y ~ A + A:B)) tests A and A:B (with a(b-1) df)
+// against the Residual.
+#[test]
+fn a_fixed_row_with_a_share_of_its_own_is_tested_without_levels() {
+    let d = Design::from_toml_str(
+        "replicates = 2\n\
+         terms = [\"A\", \"A:B\"]\n\
+         [[factors]]\nname = \"A\"\nkind = \"fixed\"\n\
+         [[factors]]\nname = \"B\"\nkind = \"fixed\"\n",
+    )
+    .expect("valid");
+    let ab = row(&d, "A:B");
+    assert_eq!(d.absorbed.len(), 1);
+    assert_eq!(d.terms[d.absorbed[0].into].name, "A:B");
+    for model in [Model::Restricted, Model::Unrestricted] {
+        let t = derive(&d, model);
+        let resid = t.residual();
+        assert_eq!(t.df_symbolic(ab), "a(b-1)");
+        assert!(t.coefficient(ab, ab).is_some_and(|c| c.share.is_some()));
+        for term in [row(&d, "A"), ab] {
+            assert_eq!(t.tests[term].kind, TestKind::Exact, "{}", model.as_str());
+            assert_eq!(t.tests[term].denominator, vec![(resid, Ratio::ONE)]);
+        }
+        assert!(!t.notes.contains(&EmsNote::NeedsLevels));
+    }
 }
 
 // C is dropped and both B:C and A:C contain it, with as many factors: B:C comes first in
@@ -305,4 +352,51 @@ fn power_follows_the_absorbed_denominators() {
             "{model}: {v}"
         );
     }
+}
+
+// Shares in every notation. A and B fixed, C random, with only A and A:B:C kept: A:B:C
+// absorbs B, C, A:B, A:C and B:C (its row has a(bc-1) df).
+#[test]
+fn shares_in_every_notation() {
+    let d = Design::from_toml_str(
+        "replicates = 2\n\
+         terms = [\"A\", \"A:B:C\"]\n\
+         [[factors]]\nname = \"A\"\nkind = \"fixed\"\nlevels = 3\n\
+         [[factors]]\nname = \"B\"\nkind = \"fixed\"\nlevels = 4\n\
+         [[factors]]\nname = \"C\"\nkind = \"random\"\nlevels = 2\n",
+    )
+    .expect("valid");
+    let abc = row(&d, "A:B:C");
+    // Restricted: σ²(A:B:C) sums to zero over A and over B, so it reaches the strata of A:B
+    // and A:B:C only, (a-1)(b-1)c of the row's a(bc-1) df; at a = 3, b = 4, c = 2, n = 2
+    // the coefficient is 2·3·2/(3·7)·2 = 8/7. A is tested by the Residual.
+    let t = derive(&d, Model::Restricted);
+    let c = t.coefficient(abc, abc).expect("own coefficient");
+    assert_eq!(c.as_product(), None);
+    assert_eq!(c.value(&d), Ratio::new(8, 7));
+    assert_eq!(c.symbolic(&d), "(a-1)(b-1)/(a(bc - 1)) c n");
+    assert_eq!(c.compact(&d), "(a-1)(b-1)/(a(bc - 1))·cn");
+    assert_eq!(c.latex(&d), "\\frac{cn(a-1)(b-1)}{a(bc - 1)}");
+    assert_eq!(c.html(&d), "<i>(a-1)(b-1)/(a(bc - 1))·cn</i>");
+    assert_eq!(t.ems_text(abc), "σ² + (a-1)(b-1)/(a(bc - 1)) c n σ²(A:B:C)");
+    assert_eq!(
+        t.ems_latex(abc),
+        "\\sigma^2 + \\frac{cn(a-1)(b-1)}{a(bc - 1)}\\sigma^2_{ABC}"
+    );
+    assert_eq!(
+        t.ems_html(abc),
+        "σ<sup>2</sup> + <i>(a-1)(b-1)/(a(bc - 1))·cn</i>σ<sup>2</sup><sub>A:B:C</sub>"
+    );
+    let a = &t.tests[row(&d, "A")];
+    assert_eq!(a.denominator, vec![(t.residual(), Ratio::ONE)]);
+    // Unrestricted: σ²(A:B:C) reaches every absorbed stratum: no share, the product n in
+    // every notation, and A is tested by A:B:C.
+    let u = derive(&d, Model::Unrestricted);
+    let c = u.coefficient(abc, abc).expect("own coefficient");
+    assert!(c.as_product().is_some());
+    assert_eq!(c.value(&d), Ratio::new(2, 1));
+    let forms = [c.symbolic(&d), c.compact(&d), c.latex(&d), c.html(&d)];
+    assert_eq!(forms, ["n", "n", "n", "<i>n</i>"]);
+    assert_eq!(u.ems_text(abc), "σ² + n σ²(A:B:C)");
+    assert_eq!(u.tests[row(&d, "A")].denominator, vec![(abc, Ratio::ONE)]);
 }

@@ -985,7 +985,8 @@ fn an_estimate_of_exactly_zero_is_neither_negative_nor_given_an_interval() {
             "{policy:?}"
         );
         let mls = batch.mls.unwrap();
-        assert!(mls.lower == 0.0 && mls.lower_clipped && mls.upper > 0.0);
+        assert!(mls.lower == 0.0 && mls.lower_clipped);
+        assert!(mls.upper > 0.0 && !mls.upper_clipped);
         assert!(a.pooling.is_empty(), "{policy:?}");
         assert_eq!(batch.pooled_into, None);
         assert!(
@@ -1042,6 +1043,39 @@ fn a_zero_residual_mean_square_gives_no_f_and_no_icc_interval() {
 }
 
 #[test]
+fn a_strongly_negative_estimate_has_its_mls_interval_clipped_at_both_ends() {
+    // MS_Batch = 1, MS_Residual = 2451.25: σ²_Batch = -490.05. Its MLS upper bound
+    // θ̂ + sqrt(V_U) is still negative (V_U is about (G_24 · 490)², G_24 = 1 - 1/F(0.025;
+    // 24, ∞) ≈ 0.39): both bounds are set to 0 and marked, and the chi-square interval is
+    // not given.
+    let a = dyestuff_from((1.0, 2451.25), NegativePolicy::Report);
+    let batch = a.component(0).unwrap();
+    assert!(close(batch.computed, -490.05, HAND_FORMULA));
+    let mls = batch.mls.unwrap();
+    assert_eq!((mls.lower, mls.upper), (0.0, 0.0));
+    assert!(mls.lower_clipped && mls.upper_clipped);
+    assert_eq!(batch.ci_missing, Some(moments::NoInterval::NotPositive));
+    // The bounds as computed, before clipping: both negative.
+    let terms = [
+        MsTerm {
+            a: 0.2,
+            ms: 1.0,
+            df: 5.0,
+        },
+        MsTerm {
+            a: -0.2,
+            ms: 2451.25,
+            df: 24.0,
+        },
+    ];
+    let (lo, hi) = Mls::new(&[(5.0, true), (24.0, false)], 0.05)
+        .unwrap()
+        .bounds(&terms)
+        .unwrap();
+    assert!(lo < hi && hi < 0.0, "{lo} {hi}");
+}
+
+#[test]
 fn the_cheap_tests_and_estimates_are_the_fits() {
     // `moments::tests` and `moments::estimates` (the power simulation's fast path) give the
     // full fit's F tests and estimates.
@@ -1065,4 +1099,23 @@ fn the_cheap_tests_and_estimates_are_the_fits() {
             .collect();
         assert_eq!(est, random, "{name}");
     }
+}
+
+#[test]
+fn interval_methods_are_named_as_the_json_and_the_report_name_them() {
+    use intervals::IntervalMethod::*;
+    // JSON `ci.method` (the interface contract's example is "satterthwaite").
+    let keys = [ChiSquare, Satterthwaite, Mls, ExactF].map(|m| m.as_str());
+    assert_eq!(keys, ["chi-square", "satterthwaite", "mls", "exact-f"]);
+    // The report's words.
+    let labels = [ChiSquare, Satterthwaite, Mls, ExactF].map(|m| m.label());
+    assert_eq!(
+        labels,
+        [
+            "exact chi-square",
+            "Satterthwaite",
+            "modified large-sample",
+            "exact F"
+        ]
+    );
 }
