@@ -788,6 +788,34 @@ fn quasi_f_with_satterthwaite_df_and_f2() {
     assert!(b.notes.iter().any(
         |n| matches!(n, moments::MomentNote::NegativeDenominator { term, .. } if *term == a_idx)
     ));
+
+    // One of exactly zero is no denominator either: MS(A:B:C) = MS(A:B) + MS(A:C).
+    let mut ms3 = ms.clone();
+    let positive: f64 = t
+        .denominator
+        .iter()
+        .filter(|(_, w)| *w > 0.0)
+        .map(|&(v, _)| ms[v])
+        .sum();
+    for &(v, w) in &t.denominator {
+        if w < 0.0 {
+            ms3[v] = positive;
+        }
+    }
+    let rows3: Vec<TermMs> = rows
+        .iter()
+        .zip(&ms3)
+        .map(|(r, &m)| TermMs { df: r.df, ms: m })
+        .collect();
+    let c = moments::fit(
+        &table,
+        &anova::from_summary(&design, &rows3),
+        &Options::default(),
+    );
+    let t3 = &c.tests[a_idx];
+    assert_eq!(t3.denominator_ms, Some(0.0));
+    assert!(t3.negative_denominator);
+    assert!(t3.f.is_none() && t3.p.is_none());
 }
 
 #[test]
@@ -1118,4 +1146,20 @@ fn interval_methods_are_named_as_the_json_and_the_report_name_them() {
             "exact F"
         ]
     );
+}
+
+#[test]
+fn no_chi_square_interval_without_a_positive_estimate_and_positive_df() {
+    let m = intervals::IntervalMethod::Satterthwaite;
+    assert!(intervals::chi_square(1.0, 0.0, 0.05, m).is_none());
+    assert!(intervals::chi_square(1.0, f64::NAN, 0.05, m).is_none());
+    assert!(intervals::chi_square(0.0, 5.0, 0.05, m).is_none());
+    assert!(intervals::chi_square(f64::NAN, 5.0, 0.05, m).is_none());
+    // With both: [ν θ̂/χ²(0.975, ν), ν θ̂/χ²(0.025, ν)]; scipy 1.17.1:
+    // 5/scipy.stats.chi2.ppf(0.975, 5) = 0.38963563, 5/scipy.stats.chi2.ppf(0.025, 5) = 6.0153154.
+    let i = intervals::chi_square(1.0, 5.0, 0.05, m).unwrap();
+    assert!(matches_printed(i.lower, "0.38963563"), "{}", i.lower);
+    assert!(matches_printed(i.upper, "6.0153154"), "{}", i.upper);
+    assert!(!i.lower_clipped && !i.upper_clipped);
+    assert_eq!((i.method, i.level), (m, 0.95));
 }
