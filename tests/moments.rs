@@ -609,6 +609,28 @@ fn negative_policy_pool_refits_the_reduced_model() {
 }
 
 #[test]
+fn pooling_works_from_mean_squares_alone() {
+    // An ANOVA table built without sums of squares (a caller's own table): pooling takes
+    // each SS as df × MS, and gives the numbers pooling the full table gives.
+    let (table, anova, a) = run("montgomery_gauge", Model::Restricted, NegativePolicy::Pool);
+    let mut bare = anova.clone();
+    for r in &mut bare.rows {
+        r.ss = None;
+    }
+    let opts = Options {
+        alpha: 0.05,
+        negative: NegativePolicy::Pool,
+    };
+    let b = moments::fit(&table, &bare, &opts);
+    assert_eq!(b.pooling.len(), 1);
+    assert_eq!(b.pooling[0].df, 98);
+    assert!(close(b.pooling[0].ms, a.pooling[0].ms, FEW_ROUNDINGS));
+    for (x, y) in a.components.iter().zip(&b.components) {
+        assert!(close(x.estimate, y.estimate, FEW_ROUNDINGS), "{}", x.name);
+    }
+}
+
+#[test]
 fn pool_into_a_denominator_other_than_the_residual() {
     // Dyestuff2-like negative estimate one level up: pastes with the batch MS made small
     // pools batch into cask(batch) (a one-way analysis of casks).
@@ -1081,6 +1103,10 @@ fn a_strongly_negative_estimate_has_its_mls_interval_clipped_at_both_ends() {
     assert!(close(batch.computed, -490.05, HAND_FORMULA));
     let mls = batch.mls.unwrap();
     assert_eq!((mls.lower, mls.upper), (0.0, 0.0));
+    assert_eq!(
+        (mls.method, mls.level),
+        (intervals::IntervalMethod::Mls, 0.95)
+    );
     assert!(mls.lower_clipped && mls.upper_clipped);
     assert_eq!(batch.ci_missing, Some(moments::NoInterval::NotPositive));
     // The bounds as computed, before clipping: both negative.
@@ -1101,6 +1127,18 @@ fn a_strongly_negative_estimate_has_its_mls_interval_clipped_at_both_ends() {
         .bounds(&terms)
         .unwrap();
     assert!(lo < hi && hi < 0.0, "{lo} {hi}");
+    // Constants of one shape are not used for another, nor with a mean square that is not
+    // a number.
+    let shape = Mls::new(&[(5.0, true), (24.0, false)], 0.05).unwrap();
+    assert!(shape.bounds(&terms[..1]).is_none());
+    let nan = [
+        terms[0],
+        MsTerm {
+            ms: f64::NAN,
+            ..terms[1]
+        },
+    ];
+    assert!(shape.bounds(&nan).is_none());
 }
 
 #[test]
