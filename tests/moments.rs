@@ -1002,9 +1002,13 @@ fn moment_estimators_are_unbiased() {
 /// Dyestuff's design (6 batches, 5 runs each: df 5 and 24) fitted from the mean squares
 /// `(MS_Batch, MS_Residual)`, as `--summary` would.
 fn dyestuff_from(ms: (f64, f64), negative: NegativePolicy) -> MomentFit {
+    dyestuff_rows([TermMs { df: 5, ms: ms.0 }, TermMs { df: 24, ms: ms.1 }], negative)
+}
+
+/// Dyestuff's design fitted from any two rows `(df, MS)`, as a caller's own table may give.
+fn dyestuff_rows(rows: [TermMs; 2], negative: NegativePolicy) -> MomentFit {
     let design = emslab::io::read_design(&design_path("dyestuff.toml")).unwrap();
     let table = derive(&design, Model::Restricted);
-    let rows = [TermMs { df: 5, ms: ms.0 }, TermMs { df: 24, ms: ms.1 }];
     let anova = anova::from_summary(&design, &rows);
     moments::fit(
         &table,
@@ -1139,6 +1143,36 @@ fn a_strongly_negative_estimate_has_its_mls_interval_clipped_at_both_ends() {
         },
     ];
     assert!(shape.bounds(&nan).is_none());
+}
+
+#[test]
+fn a_callers_table_with_zero_df_or_an_infinite_mean_square_gets_no_statistic() {
+    // The library's own tables have df >= 1 and finite mean squares (the ANOVA refuses an
+    // overflowing sum); a table built by a caller may not. No F, no p, no exact ICC
+    // interval from such a row, rather than F = ∞ or an interval of NaN.
+    let report = NegativePolicy::Report;
+    let cases = [
+        ("Batch df 0", [TermMs { df: 0, ms: 10.0 }, TermMs { df: 24, ms: 2.0 }]),
+        ("Residual df 0", [TermMs { df: 5, ms: 10.0 }, TermMs { df: 0, ms: 2.0 }]),
+        (
+            "MS_Batch infinite",
+            [
+                TermMs {
+                    df: 5,
+                    ms: f64::INFINITY,
+                },
+                TermMs { df: 24, ms: 2.0 },
+            ],
+        ),
+    ];
+    for (what, rows) in cases {
+        let a = dyestuff_rows(rows, report);
+        assert_eq!((a.tests[0].f, a.tests[0].p), (None, None), "{what}");
+        // (With the Residual's df 0, σ²_Batch has no estimator and there is no ICC.)
+        let interval = a.icc.as_ref().and_then(|i| i.interval);
+        assert!(interval.is_none(), "{what}: {interval:?}");
+        assert_eq!(a.icc.is_some(), what != "Residual df 0", "{what}");
+    }
 }
 
 #[test]

@@ -581,7 +581,7 @@ fn icc_interval(s: &System, c: &VarianceComponent, alpha: f64) -> Option<Interva
     }
     let (mu, me) = (s.rows[c.term].ms, s.rows[r].ms);
     let (d1, d2) = (s.rows[c.term].df as f64, s.rows[r].df as f64);
-    if !(me > 0.0) || !(d1 > 0.0) || !(d2 > 0.0) {
+    if !(me > 0.0) || !mu.is_finite() || !(d1 > 0.0) || !(d2 > 0.0) {
         return None;
     }
     let f = mu / me;
