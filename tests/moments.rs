@@ -1002,7 +1002,10 @@ fn moment_estimators_are_unbiased() {
 /// Dyestuff's design (6 batches, 5 runs each: df 5 and 24) fitted from the mean squares
 /// `(MS_Batch, MS_Residual)`, as `--summary` would.
 fn dyestuff_from(ms: (f64, f64), negative: NegativePolicy) -> MomentFit {
-    dyestuff_rows([TermMs { df: 5, ms: ms.0 }, TermMs { df: 24, ms: ms.1 }], negative)
+    dyestuff_rows(
+        [TermMs { df: 5, ms: ms.0 }, TermMs { df: 24, ms: ms.1 }],
+        negative,
+    )
 }
 
 /// Dyestuff's design fitted from any two rows `(df, MS)`, as a caller's own table may give.
@@ -1152,8 +1155,14 @@ fn a_callers_table_with_zero_df_or_an_infinite_mean_square_gets_no_statistic() {
     // interval from such a row, rather than F = ∞ or an interval of NaN.
     let report = NegativePolicy::Report;
     let cases = [
-        ("Batch df 0", [TermMs { df: 0, ms: 10.0 }, TermMs { df: 24, ms: 2.0 }]),
-        ("Residual df 0", [TermMs { df: 5, ms: 10.0 }, TermMs { df: 0, ms: 2.0 }]),
+        (
+            "Batch df 0",
+            [TermMs { df: 0, ms: 10.0 }, TermMs { df: 24, ms: 2.0 }],
+        ),
+        (
+            "Residual df 0",
+            [TermMs { df: 5, ms: 10.0 }, TermMs { df: 0, ms: 2.0 }],
+        ),
         (
             "MS_Batch infinite",
             [
@@ -1234,4 +1243,39 @@ fn no_chi_square_interval_without_a_positive_estimate_and_positive_df() {
     assert!(matches_printed(i.upper, "6.0153154"), "{}", i.upper);
     assert!(!i.lower_clipped && !i.upper_clipped);
     assert_eq!((i.method, i.level), (m, 0.95));
+}
+
+#[test]
+fn rounding_residues_of_numeric_coefficients_are_not_components() {
+    use emslab::moments::{Row, System};
+    // Numeric (Type I/III) coefficients leave residues: here σ²_C's coefficient 1e-7 in
+    // E(MS_B), beside A:B's 1000. Below 1e-9 of the largest coefficient it is a residue, not
+    // a component to remove: B is tested by MS(A:B) alone.
+    let row = |name: &str, size: usize, ems: Vec<(usize, f64)>| Row {
+        name: name.into(),
+        df: 4,
+        ms: 1.0,
+        ss: Some(4.0),
+        random: true,
+        size,
+        ems,
+        pooled_into: None,
+        absorbed: Vec::new(),
+    };
+    let s = System {
+        rows: vec![
+            row("B", 1, vec![(0, 2e6), (1, 1e-7), (2, 1e3), (3, 1.0)]),
+            row("C", 1, vec![(1, 5.0), (3, 1.0)]),
+            row("A:B", 2, vec![(2, 1e3), (3, 1.0)]),
+            row("Residual", 3, vec![(3, 1.0)]),
+        ],
+        residual: 3,
+    };
+    assert_eq!(s.denominator(0).unwrap(), vec![(2, 1.0)]);
+    // A coefficient above that fraction is a component: C's 1e-5 is removed with MS(C).
+    let mut t = s.clone();
+    t.rows[0].ems[1].1 = 1e-5;
+    let den = t.denominator(0).unwrap();
+    assert_eq!(den.len(), 3, "{den:?}");
+    assert!(close(den[0].1, 2e-6, FEW_ROUNDINGS));
 }
