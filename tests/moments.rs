@@ -1182,6 +1182,13 @@ fn a_callers_table_with_zero_df_or_an_infinite_mean_square_gets_no_statistic() {
         assert!(interval.is_none(), "{what}: {interval:?}");
         assert_eq!(a.icc.is_some(), what != "Residual df 0", "{what}");
     }
+    // σ²_Batch = (10 - 2)/5 = 1.6 is positive, but a mean square on 0 df gives its
+    // Satterthwaite df 0: no interval, and the reason is the df.
+    let a = dyestuff_rows(cases[0].1, report);
+    let batch = a.component(0).unwrap();
+    assert!(close(batch.estimate, 1.6, HAND_FORMULA));
+    assert_eq!(batch.satterthwaite_df, 0.0);
+    assert_eq!(batch.ci_missing, Some(moments::NoInterval::NoDf));
 }
 
 #[test]
