@@ -1116,6 +1116,12 @@ fn a_strongly_negative_estimate_has_its_mls_interval_clipped_at_both_ends() {
     );
     assert!(mls.lower_clipped && mls.upper_clipped);
     assert_eq!(batch.ci_missing, Some(moments::NoInterval::NotPositive));
+    // The ICC's exact interval: F = 1/2451.25 is below its lower 2.5% point
+    // (qf(0.025, 5, 24) ≈ 0.16), so both bounds (F/F_q - 1)/(F/F_q + 4) are negative: 0,
+    // and marked.
+    let icc = a.icc.as_ref().unwrap().interval.unwrap();
+    assert_eq!((icc.lower, icc.upper), (0.0, 0.0));
+    assert!(icc.lower_clipped && icc.upper_clipped);
     // The bounds as computed, before clipping: both negative.
     let terms = [
         MsTerm {
