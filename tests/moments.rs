@@ -786,23 +786,28 @@ fn quasi_f_with_satterthwaite_df_and_f2() {
         FEW_ROUNDINGS
     ));
 
+    // The fit with the negatively weighted mean square of A's denominator set to `value`.
+    let with_negative_ms = |value: f64| {
+        let rows: Vec<TermMs> = rows
+            .iter()
+            .enumerate()
+            .map(|(v, r)| {
+                let negative = t.denominator.iter().any(|&(u, w)| u == v && w < 0.0);
+                TermMs {
+                    df: r.df,
+                    ms: if negative { value } else { ms[v] },
+                }
+            })
+            .collect();
+        moments::fit(
+            &table,
+            &anova::from_summary(&design, &rows),
+            &Options::default(),
+        )
+    };
+
     // A synthetic denominator that comes out negative is flagged; F″ still given.
-    let mut ms2 = ms.clone();
-    for &(v, w) in &t.denominator {
-        if w < 0.0 {
-            ms2[v] = 1000.0;
-        }
-    }
-    let rows2: Vec<TermMs> = rows
-        .iter()
-        .zip(&ms2)
-        .map(|(r, &m)| TermMs { df: r.df, ms: m })
-        .collect();
-    let b = moments::fit(
-        &table,
-        &anova::from_summary(&design, &rows2),
-        &Options::default(),
-    );
+    let b = with_negative_ms(1000.0);
     let t2 = &b.tests[a_idx];
     assert!(t2.negative_denominator);
     assert!(t2.f.is_none() && t2.p.is_none());
@@ -812,28 +817,13 @@ fn quasi_f_with_satterthwaite_df_and_f2() {
     ));
 
     // One of exactly zero is no denominator either: MS(A:B:C) = MS(A:B) + MS(A:C).
-    let mut ms3 = ms.clone();
     let positive: f64 = t
         .denominator
         .iter()
         .filter(|(_, w)| *w > 0.0)
         .map(|&(v, _)| ms[v])
         .sum();
-    for &(v, w) in &t.denominator {
-        if w < 0.0 {
-            ms3[v] = positive;
-        }
-    }
-    let rows3: Vec<TermMs> = rows
-        .iter()
-        .zip(&ms3)
-        .map(|(r, &m)| TermMs { df: r.df, ms: m })
-        .collect();
-    let c = moments::fit(
-        &table,
-        &anova::from_summary(&design, &rows3),
-        &Options::default(),
-    );
+    let c = with_negative_ms(positive);
     let t3 = &c.tests[a_idx];
     assert_eq!(t3.denominator_ms, Some(0.0));
     assert!(t3.negative_denominator);
